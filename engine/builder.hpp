@@ -1,0 +1,83 @@
+// GraphBuilder: declare a network in C++ so that it reads like the network.
+//
+//   GraphBuilder b;
+//   auto x = b.input("x", {100, 2});
+//   auto y = b.input("y", {100, 2});
+//   auto h = b.relu(b.dense(x, 25, "fc1"));
+//   auto out = b.tanh(b.dense(h, 2, "fc2"));
+//   auto loss = b.mse_loss(out, y, "loss");
+//   Model model = b.build(/*seed=*/42);
+//
+// Shapes are inferred as nodes are added, so a mismatch is reported at the line that
+// caused it, naming the node. Nodes without a name get "<op>_<k>". Inputs may leave the
+// batch dimension symbolic (kBatchDim); plans bind it (PlanRequest::batch).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/graph.hpp"
+#include "engine/init.hpp"
+#include "engine/model.hpp"
+
+namespace plangrad {
+
+// A handle to a value in the graph being built.
+struct Value {
+  std::string name;
+};
+
+class GraphBuilder {
+ public:
+  Value input(const std::string& name, Shape shape);
+  Value parameter(const std::string& name, Shape shape, Init init);
+  Value state(const std::string& name, Shape shape, Init init);
+
+  // Any registered op: one output, or all of them with op_outputs.
+  Value op(const std::string& op, const std::vector<Value>& inputs, Attrs attrs = {},
+           std::string name = "");
+  std::vector<Value> op_outputs(const std::string& op, const std::vector<Value>& inputs,
+                                Attrs attrs = {}, std::string name = "");
+
+  Value matmul(const Value& a, const Value& b, std::string name = "");
+  Value add_bias(const Value& x, const Value& bias, std::string name = "");
+  Value add(const Value& a, const Value& b, std::string name = "");
+  Value relu(const Value& x, std::string name = "");
+  Value sigmoid(const Value& x, std::string name = "");
+  Value tanh(const Value& x, std::string name = "");
+  Value mse_loss(const Value& prediction, const Value& target, std::string name = "");
+  Value softmax_cross_entropy(const Value& logits, const Value& labels, std::string name = "");
+  Value binary_cross_entropy_with_logits(const Value& logits, const Value& targets,
+                                         std::string name = "");
+
+  // x[N, in] -> x W + b with W [in, units] named "<name>.weight" and b [units] named
+  // "<name>.bias"; the matmul node is "<name>.matmul" and the output value is "<name>".
+  Value dense(const Value& x, Dim units, std::string name = "",
+              Init weight_init = init::glorot_uniform(), Init bias_init = init::zeros());
+
+  // Marks a value as one the graph offers by default (a loss, logits).
+  void output(const Value& v);
+
+  const Shape& shape(const Value& v) const;
+  const Graph& graph() const { return graph_; }
+
+  // The graph with its parameters and state initialized from `seed`, in declaration order.
+  Model build(std::uint64_t seed) const;
+
+ private:
+  std::string unique_name(const std::string& requested, const std::string& op);
+  void claim(const std::string& name);
+
+  Graph graph_;
+  // Shapes are inferred at two nominal batch sizes; a dimension that differs between them
+  // depends on the batch and is reported as kBatchDim.
+  static constexpr Dim kNominalBatch[2] = {2, 3};
+  std::map<std::string, Shape> shapes_;
+  std::map<std::string, Shape> nominal_[2];
+  std::vector<Init> inits_;  // per graph_.values entry (unused for inputs)
+  std::map<std::string, int> counters_;
+};
+
+}  // namespace plangrad

@@ -1,0 +1,204 @@
+#include "engine/executor.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "engine/errors.hpp"
+
+namespace plangrad {
+
+// Everything a run touches, made once: the arena, one view per tensor, and per step the
+// kernel and its argument block.
+template <class T>
+struct Executor<T>::Bound {
+  struct FreeArena {
+    void operator()(void* p) const { std::free(p); }
+  };
+  struct StepExec {
+    StepKind kind = StepKind::Forward;
+    KernelFn<T> kernel = nullptr;
+    std::vector<TensorRef<T>> in, out, d_out, d_in;
+    std::vector<char> accumulate;
+    OpArgs<T> args;
+    TensorRef<T> target;               // Fill / Update
+    TensorRef<const T> grad;           // Update
+    T fill_value = T(0);
+    std::size_t optimizer_slot = 0;    // Update
+    std::string parameter;             // Update
+  };
+
+  std::unique_ptr<void, FreeArena> arena;
+  std::vector<TensorRef<T>> tensors;
+  std::vector<StepExec> steps;
+  bool has_updates = false;
+};
+
+namespace {
+template <class T>
+TensorRef<const T> as_const(const TensorRef<T>& t) {
+  return {t.data, t.shape};
+}
+}  // namespace
+
+template <class T>
+Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
+    : model_(model), plan_(std::move(plan)), optimizer_(optimizer), bound_(std::make_unique<Bound>()) {
+  if (plan_.elem_bytes != sizeof(T))
+    throw UsageError("the plan was made for " + std::to_string(plan_.elem_bytes) +
+                     "-byte scalars; this executor runs " + std::to_string(sizeof(T)) + "-byte ones");
+  Bound& b = *bound_;
+  if (plan_.arena_bytes > 0) {
+    const std::size_t bytes = (plan_.arena_bytes + 63) / 64 * 64;
+    b.arena.reset(std::aligned_alloc(64, bytes));
+    if (!b.arena) throw std::bad_alloc();
+    std::memset(b.arena.get(), 0, bytes);  // touch every page now, not in the first step
+  }
+  auto* base = static_cast<unsigned char*>(b.arena.get());
+
+  const Schedule& s = plan_.schedule;
+  b.tensors.resize(s.tensors.size());
+  for (std::size_t t = 0; t < s.tensors.size(); ++t) {
+    const TensorInfo& info = s.tensors[t];
+    TensorRef<T>& ref = b.tensors[t];
+    ref.shape = info.shape;
+    if (!info.external()) {
+      ref.data = reinterpret_cast<T*>(base + plan_.offset[t]);
+      continue;
+    }
+    auto& store = info.role == TensorRole::Parameter ? model_.parameters : model_.state;
+    auto it = store.find(info.name);
+    if (it == store.end())
+      throw GraphError(std::string("model has no data for ") + role_name(info.role) + " '" + info.name + "'");
+    if (Shape(it->second.shape().begin(), it->second.shape().end()) != info.shape)
+      throw ShapeError(std::string(role_name(info.role)) + " '" + info.name + "' is " +
+                       shape_str(Shape(it->second.shape().begin(), it->second.shape().end())) +
+                       " but the plan expects " + shape_str(info.shape));
+    ref.data = it->second.data();
+  }
+
+  auto view = [&](int t) { return t < 0 ? TensorRef<T>{} : b.tensors[static_cast<std::size_t>(t)]; };
+  auto views = [&](const std::vector<int>& ids) {
+    std::vector<TensorRef<T>> out;
+    for (int t : ids) out.push_back(view(t));
+    return out;
+  };
+  b.steps.resize(s.steps.size());
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const Step& step = s.steps[i];
+    auto& e = b.steps[i];
+    e.kind = step.kind;
+    switch (step.kind) {
+      case StepKind::Forward:
+      case StepKind::Backward: {
+        const NodeInfo& node = plan_.graph.nodes[static_cast<std::size_t>(step.node)];
+        const Kernels<T>& k = node.op->kernels<T>();
+        e.kernel = step.kind == StepKind::Forward ? k.forward : k.backward;
+        if (!e.kernel)
+          throw GraphError("op '" + node.op->name + "' has no " +
+                           (step.kind == StepKind::Forward ? "forward" : "backward") + " kernel for this scalar type");
+        e.in = views(step.in);
+        e.out = views(step.out);
+        e.d_out = views(step.d_out);
+        e.d_in = views(step.d_in);
+        e.accumulate = step.accumulate;
+        e.args.in = make_span(std::as_const(e.in));
+        e.args.out = make_span(std::as_const(e.out));
+        e.args.d_out = make_span(std::as_const(e.d_out));
+        e.args.d_in = make_span(std::as_const(e.d_in));
+        e.args.accumulate = make_span(std::as_const(e.accumulate));
+        e.args.workspace = view(step.workspace).data;
+        e.args.saved = view(step.saved).data;
+        e.args.attrs = &node.attrs;
+        e.args.mode = plan_.mode;
+        break;
+      }
+      case StepKind::Fill:
+        e.target = view(step.target);
+        e.fill_value = static_cast<T>(step.fill_value);
+        break;
+      case StepKind::Update:
+        e.target = view(step.target);
+        e.grad = as_const(view(step.grad));
+        e.parameter = s.tensors[static_cast<std::size_t>(step.target)].name;
+        b.has_updates = true;
+        break;
+    }
+  }
+  set_optimizer(optimizer);
+}
+
+template <class T>
+Executor<T>::~Executor() = default;
+
+template <class T>
+void Executor<T>::set_optimizer(Optimizer<T>* optimizer) {
+  optimizer_ = optimizer;
+  if (!optimizer_) return;
+  for (auto& e : bound_->steps)
+    if (e.kind == StepKind::Update) e.optimizer_slot = optimizer_->slot(e.parameter);
+}
+
+template <class T>
+TensorRef<T> Executor<T>::input(const std::string& name) {
+  const int t = plan_.tensor_of_value(name);
+  if (t < 0 || plan_.schedule.tensors[static_cast<std::size_t>(t)].role != TensorRole::Input)
+    throw GraphError("'" + name + "' is not an input of this plan");
+  return bound_->tensors[static_cast<std::size_t>(t)];
+}
+
+template <class T>
+void Executor<T>::set_input(const std::string& name, const T* data, std::size_t n) {
+  TensorRef<T> dst = input(name);
+  if (n != dst.size())
+    throw DataError("input '" + name + "' takes " + std::to_string(dst.size()) + " values " +
+                    shape_str(dst.shape) + ", got " + std::to_string(n));
+  std::copy(data, data + n, dst.data);
+}
+
+template <class T>
+void Executor<T>::run() {
+  Bound& b = *bound_;
+  if (b.has_updates) {
+    if (!optimizer_) throw UsageError("a training plan needs an optimizer");
+    optimizer_->begin_step();
+  }
+  for (auto& e : b.steps) {
+    switch (e.kind) {
+      case StepKind::Forward:
+      case StepKind::Backward: e.kernel(e.args); break;
+      case StepKind::Fill: std::fill(e.target.begin(), e.target.end(), e.fill_value); break;
+      case StepKind::Update: optimizer_->update(e.optimizer_slot, e.target, e.grad); break;
+    }
+  }
+}
+
+template <class T>
+TensorRef<const T> Executor<T>::value(const std::string& name) const {
+  const int t = plan_.tensor_of_value(name);
+  if (t < 0) throw GraphError("value '" + name + "' is not computed by this plan");
+  const TensorInfo& info = plan_.schedule.tensors[static_cast<std::size_t>(t)];
+  if (!info.external() && info.role != TensorRole::Input && !plan_.kept(t))
+    throw GraphError("value '" + name + "' is not kept by this plan (request it as an output)");
+  return as_const(bound_->tensors[static_cast<std::size_t>(t)]);
+}
+
+template <class T>
+TensorRef<const T> Executor<T>::grad(const std::string& name) const {
+  const int t = plan_.tensor_of_grad(name);
+  if (t < 0 || !plan_.kept(t))
+    throw GraphError("the gradient of '" + name + "' is not kept by this plan (use a gradients plan)");
+  return as_const(bound_->tensors[static_cast<std::size_t>(t)]);
+}
+
+template <class T>
+T Executor<T>::loss() const {
+  if (plan_.schedule.loss < 0) throw GraphError("this plan has no loss");
+  return bound_->tensors[static_cast<std::size_t>(plan_.schedule.loss)][0];
+}
+
+template class Executor<float>;
+template class Executor<double>;
+
+}  // namespace plangrad

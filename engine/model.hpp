@@ -1,0 +1,39 @@
+// A Model is a graph plus the data it owns: trainable parameters and persistent state
+// (batchnorm running statistics). Executors view this storage; they never copy it, so
+// a model trained by one executor is seen at once by another (an inference plan, say).
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <xtensor/xarray.hpp>
+
+#include "engine/graph.hpp"
+
+namespace plangrad {
+
+template <class T>
+struct BasicModel {
+  Graph graph;
+  std::map<std::string, xt::xarray<T>> parameters;
+  std::map<std::string, xt::xarray<T>> state;
+
+  // A GraphError naming the parameter (or state) when it is not there.
+  xt::xarray<T>& parameter(const std::string& name);
+  const xt::xarray<T>& parameter(const std::string& name) const;
+  xt::xarray<T>& state_tensor(const std::string& name);
+
+  std::size_t parameter_count() const;  // trainable scalars
+
+  // Every parameter and state declaration has data of its declared shape, and no data
+  // lacks a declaration. Throws ShapeError / GraphError naming the first mismatch.
+  void check() const;
+
+  // The same model in another scalar type (double for gradient checks).
+  template <class U>
+  BasicModel<U> cast() const;
+};
+
+using Model = BasicModel<float>;
+
+}  // namespace plangrad

@@ -1,0 +1,70 @@
+// The one random number generator: every random choice in plangrad takes a seed and goes
+// through it. Its mapping from bits to numbers is written here (not left to <random>'s
+// distributions, which differ between standard libraries), so a seed means the same
+// numbers everywhere.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace plangrad {
+
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed = 0) { reseed(seed); }
+
+  void reseed(std::uint64_t seed) {
+    // splitmix64 expands the seed into xoshiro256**'s state
+    for (auto& s : state_) {
+      seed += 0x9E3779B97F4A7C15ull;
+      std::uint64_t z = seed;
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      s = z ^ (z >> 31);
+    }
+  }
+
+  // xoshiro256**
+  std::uint64_t next() {
+    const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
+    const std::uint64_t t = state_[1] << 17;
+    state_[2] ^= state_[0];
+    state_[3] ^= state_[1];
+    state_[1] ^= state_[2];
+    state_[0] ^= state_[3];
+    state_[2] ^= t;
+    state_[3] = rotl(state_[3], 45);
+    return result;
+  }
+
+  // Uniform in [0, 1), 53 random bits.
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+  // Standard normal by Box–Muller (one draw per call; the pair's second half is dropped
+  // so that the state is a function of the call count alone).
+  double normal() {
+    const double u1 = 1.0 - uniform();  // (0, 1]
+    const double u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+  // Uniform integer in [0, n), n > 0 (Lemire's multiply-shift; the bias for n << 2^64 is
+  // far below anything a shuffle could show).
+  std::uint64_t below(std::uint64_t n) {
+    __extension__ using u128 = unsigned __int128;
+    return static_cast<std::uint64_t>((static_cast<u128>(next()) * n) >> 64);
+  }
+
+  struct State {
+    std::uint64_t s[4];
+  };
+  State state() const { return {{state_[0], state_[1], state_[2], state_[3]}}; }
+  void set_state(const State& st) {
+    for (int i = 0; i < 4; ++i) state_[i] = st.s[i];
+  }
+
+ private:
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  std::uint64_t state_[4];
+};
+
+}  // namespace plangrad

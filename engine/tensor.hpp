@@ -1,0 +1,63 @@
+// Tensor basics shared by every layer: shapes, spans and non-owning tensor views.
+// Kept free of xtensor so that every header that needs a shape stays cheap to include.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace plangrad {
+
+using Dim = std::int64_t;
+using Shape = std::vector<Dim>;
+
+// The placeholder for a symbolic batch dimension in a declared input shape.
+inline constexpr Dim kBatchDim = -1;
+
+// Number of elements of a shape; the scalar shape {} has one element.
+inline std::size_t numel(const Shape& shape) {
+  std::size_t n = 1;
+  for (Dim d : shape) n *= static_cast<std::size_t>(d);
+  return n;
+}
+
+// "[100, 2]"; a symbolic batch dimension prints as "N".
+std::string shape_str(const Shape& shape);
+
+// A pointer and a length: what a kernel sees of an array it does not own.
+template <class T>
+struct Span {
+  T* ptr = nullptr;
+  std::size_t len = 0;
+
+  T& operator[](std::size_t i) const { return ptr[i]; }
+  std::size_t size() const { return len; }
+  T* begin() const { return ptr; }
+  T* end() const { return ptr + len; }
+};
+
+template <class T>
+Span<T> make_span(std::vector<T>& v) { return {v.data(), v.size()}; }
+template <class T>
+Span<const T> make_span(const std::vector<T>& v) { return {v.data(), v.size()}; }
+
+// A non-owning, contiguous, row-major view: a pointer into the arena (or into a model's
+// parameter storage) and a shape. Views are made once, when an executor is built; kernels
+// receive them by reference, so a training step copies no shapes.
+template <class T>
+struct TensorRef {
+  T* data = nullptr;
+  Shape shape;
+
+  std::size_t size() const { return numel(shape); }
+  int rank() const { return static_cast<int>(shape.size()); }
+  // dim(-1) is the last dimension.
+  Dim dim(int i) const { return shape[static_cast<std::size_t>(i < 0 ? rank() + i : i)]; }
+  T& operator[](std::size_t i) const { return data[i]; }
+  T* begin() const { return data; }
+  T* end() const { return data + size(); }
+  explicit operator bool() const { return data != nullptr; }
+};
+
+}  // namespace plangrad

@@ -1,0 +1,43 @@
+// Small helpers shared by kernels and shape rules.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "engine/errors.hpp"
+#include "engine/tensor.hpp"
+
+namespace plangrad {
+
+// d[i] = f(i), or d[i] += f(i) when the gradient accumulates. Written as two plain loops
+// so that each vectorizes; `f` must be a pure function of i.
+template <class T, class F>
+inline void write_grad(const TensorRef<T>& d, bool accumulate, F&& f) {
+  T* p = d.data;
+  const std::size_t n = d.size();
+  if (accumulate) {
+    for (std::size_t i = 0; i < n; ++i) p[i] += f(i);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) p[i] = f(i);
+  }
+}
+
+// Shape-rule helpers: each throws ShapeError with a message naming the shapes.
+inline void expect_rank(const Shape& s, std::size_t rank, const char* role) {
+  if (s.size() != rank)
+    throw ShapeError(std::string(role) + " must have rank " + std::to_string(rank) + ", got " +
+                     shape_str(s));
+}
+inline void expect_min_rank(const Shape& s, std::size_t rank, const char* role) {
+  if (s.size() < rank)
+    throw ShapeError(std::string(role) + " must have rank " + std::to_string(rank) +
+                     " or more, got " + shape_str(s));
+}
+inline void expect_same(const Shape& a, const Shape& b, const char* role_a, const char* role_b) {
+  if (a != b)
+    throw ShapeError(std::string(role_a) + " " + shape_str(a) + " and " + role_b + " " +
+                     shape_str(b) + " differ");
+}
+
+}  // namespace plangrad

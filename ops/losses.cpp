@@ -1,0 +1,173 @@
+#include "ops/losses.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ops/kernel_util.hpp"
+
+namespace plangrad {
+namespace {
+
+std::vector<Shape> same_shapes_to_scalar(const std::vector<Shape>& in, const Attrs&) {
+  expect_same(in[0], in[1], "prediction", "target");
+  return {Shape{}};
+}
+
+// mse_loss: p[n], t[n] -> L[]
+template <class T>
+void mse_forward(const OpArgs<T>& a) {
+  const T* p = a.in[0].data;
+  const T* t = a.in[1].data;
+  const std::size_t n = a.in[0].size();
+  T sum = 0;
+  for (std::size_t i = 0; i < n; ++i) sum += (p[i] - t[i]) * (p[i] - t[i]);
+  a.out[0][0] = sum / T(n);
+}
+// L = sum_i (p_i - t_i)^2 / n  =>  dp_i = dL * 2 (p_i - t_i) / n,  dt_i = -dp_i
+template <class T>
+void mse_backward(const OpArgs<T>& a) {
+  const T* p = a.in[0].data;
+  const T* t = a.in[1].data;
+  const T scale = a.d_out[0][0] * T(2) / T(a.in[0].size());
+  if (a.d_in[0]) write_grad(a.d_in[0], a.accumulates(0), [=](std::size_t i) { return scale * (p[i] - t[i]); });
+  if (a.d_in[1]) write_grad(a.d_in[1], a.accumulates(1), [=](std::size_t i) { return scale * (t[i] - p[i]); });
+}
+
+std::vector<Shape> sce_shape(const std::vector<Shape>& in, const Attrs&) {
+  expect_rank(in[0], 2, "logits");
+  expect_rank(in[1], 1, "labels");
+  if (in[1][0] != in[0][0])
+    throw ShapeError("labels " + shape_str(in[1]) + " do not match the batch of logits " +
+                     shape_str(in[0]));
+  return {Shape{}};
+}
+
+// Class indices arrive as T; anything but an integer in [0, C) is bad data.
+template <class T>
+std::size_t class_index(T label, std::size_t row, std::size_t C) {
+  if (!(label >= T(0) && label < T(C)) || label != std::floor(label))
+    throw DataError("softmax_cross_entropy: label " + std::to_string(static_cast<double>(label)) +
+                    " at row " + std::to_string(row) + " is not a class index in [0, " +
+                    std::to_string(C) + ")");
+  return static_cast<std::size_t>(label);
+}
+
+// Row r's log-sum-exp, shifted by the row maximum so that exp never overflows.
+template <class T>
+T log_sum_exp(const T* z, std::size_t C) {
+  const T m = *std::max_element(z, z + C);
+  T s = 0;
+  for (std::size_t c = 0; c < C; ++c) s += std::exp(z[c] - m);
+  return m + std::log(s);
+}
+
+// softmax_cross_entropy: z[N,C], labels[N] -> L[]
+template <class T>
+void sce_forward(const OpArgs<T>& a) {
+  const T* z = a.in[0].data;
+  const T* labels = a.in[1].data;
+  const std::size_t N = static_cast<std::size_t>(a.in[0].dim(0)), C = static_cast<std::size_t>(a.in[0].dim(1));
+  T sum = 0;
+  for (std::size_t r = 0; r < N; ++r) {
+    const T* zr = z + r * C;
+    sum += log_sum_exp(zr, C) - zr[class_index(labels[r], r, C)];
+  }
+  a.out[0][0] = sum / T(N);
+}
+// L = (1/N) sum_r [lse(z_r) - z_r[y_r]]  =>  dz[r,c] = dL * (softmax(z_r)[c] - [c == y_r]) / N
+template <class T>
+void sce_backward(const OpArgs<T>& a) {
+  if (!a.d_in[0]) return;
+  const T* z = a.in[0].data;
+  const T* labels = a.in[1].data;
+  T* dz = a.d_in[0].data;
+  const std::size_t N = static_cast<std::size_t>(a.in[0].dim(0)), C = static_cast<std::size_t>(a.in[0].dim(1));
+  const T scale = a.d_out[0][0] / T(N);
+  const bool acc = a.accumulates(0);
+  for (std::size_t r = 0; r < N; ++r) {
+    const T* zr = z + r * C;
+    T* dr = dz + r * C;
+    const T lse = log_sum_exp(zr, C);
+    const std::size_t y = class_index(labels[r], r, C);
+    for (std::size_t c = 0; c < C; ++c) {
+      const T g = scale * (std::exp(zr[c] - lse) - (c == y ? T(1) : T(0)));
+      dr[c] = acc ? dr[c] + g : g;
+    }
+  }
+}
+
+// binary_cross_entropy_with_logits: x[n], t[n] -> L[]
+// Per element: -(t log s(x) + (1-t) log(1-s(x))) = max(x,0) - x t + log(1 + exp(-|x|)),
+// which never overflows for large |x|.
+template <class T>
+void bce_forward(const OpArgs<T>& a) {
+  const T* x = a.in[0].data;
+  const T* t = a.in[1].data;
+  const std::size_t n = a.in[0].size();
+  T sum = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    sum += std::max(x[i], T(0)) - x[i] * t[i] + std::log1p(std::exp(-std::abs(x[i])));
+  a.out[0][0] = sum / T(n);
+}
+// dL/dx_i = dL * (sigmoid(x_i) - t_i) / n,   dL/dt_i = -dL * x_i / n
+template <class T>
+void bce_backward(const OpArgs<T>& a) {
+  const T* x = a.in[0].data;
+  const T* t = a.in[1].data;
+  const T scale = a.d_out[0][0] / T(a.in[0].size());
+  if (a.d_in[0])
+    write_grad(a.d_in[0], a.accumulates(0), [=](std::size_t i) {
+      // sigmoid written so that exp's argument is never positive
+      const T e = std::exp(-std::abs(x[i]));
+      const T s = x[i] >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+      return scale * (s - t[i]);
+    });
+  if (a.d_in[1]) write_grad(a.d_in[1], a.accumulates(1), [=](std::size_t i) { return -scale * x[i]; });
+}
+
+OpDef loss(const char* name, std::vector<std::string> inputs) {
+  OpDef d;
+  d.name = name;
+  d.inputs = std::move(inputs);
+  d.outputs = {"loss"};
+  d.backward_reads_in = {true, true};
+  d.backward_reads_out = {false};
+  return d;
+}
+
+}  // namespace
+
+const OpDef& mse_loss_op() {
+  static const OpDef def = [] {
+    OpDef d = loss("mse_loss", {"prediction", "target"});
+    d.shape = same_shapes_to_scalar;
+    d.differentiable = {true, true};
+    PLANGRAD_SET_KERNELS(d, mse_forward, mse_backward);
+    return d;
+  }();
+  return def;
+}
+
+const OpDef& softmax_cross_entropy_op() {
+  static const OpDef def = [] {
+    OpDef d = loss("softmax_cross_entropy", {"logits", "labels"});
+    d.shape = sce_shape;
+    d.differentiable = {true, false};
+    PLANGRAD_SET_KERNELS(d, sce_forward, sce_backward);
+    return d;
+  }();
+  return def;
+}
+
+const OpDef& binary_cross_entropy_with_logits_op() {
+  static const OpDef def = [] {
+    OpDef d = loss("binary_cross_entropy_with_logits", {"logits", "targets"});
+    d.shape = same_shapes_to_scalar;
+    d.differentiable = {true, true};
+    PLANGRAD_SET_KERNELS(d, bce_forward, bce_backward);
+    return d;
+  }();
+  return def;
+}
+
+}  // namespace plangrad

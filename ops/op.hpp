@@ -1,0 +1,133 @@
+// The op registry's record. An op is data, not a class: a shape rule, a forward and a
+// backward kernel for float and double, and the facts the planner needs (which tensors
+// the backward reads, whether the output may overwrite the input, scratch sizes).
+//
+// Adding an op: one file pair in ops/ that defines `const OpDef& my_op();` and one line in
+// ops/registry.cpp. Kernels are templates instantiated for float and double through
+// PLANGRAD_KERNELS; the backward sits right beside its forward with its math in a comment.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/errors.hpp"
+#include "engine/graph.hpp"
+#include "engine/tensor.hpp"
+
+namespace plangrad {
+
+// Train: batchnorm normalizes with batch statistics and updates running statistics.
+// Eval: batchnorm uses the running statistics.
+enum class Mode { Train, Eval };
+
+// What a kernel sees of one node at one step. Every tensor is a view onto the plan's
+// arena (or onto parameter/state storage); nothing here allocates.
+template <class T>
+struct OpArgs {
+  Span<const TensorRef<T>> in;   // forward inputs, in the op's declared order
+  Span<const TensorRef<T>> out;  // forward outputs
+  // Backward only. d_out[k] is the gradient of out[k] (data == nullptr when that output
+  // has none). d_in[i] receives the gradient of in[i]; data == nullptr when input i needs
+  // no gradient, and then the kernel must skip it.
+  Span<const TensorRef<T>> d_out;
+  Span<const TensorRef<T>> d_in;
+  // Backward only: accumulate[i] != 0 means add into d_in[i] (it already holds another
+  // consumer's contribution); 0 means overwrite it (its memory holds garbage).
+  Span<const char> accumulate;
+  T* workspace = nullptr;  // OpDef::workspace elements, live for this step only
+  T* saved = nullptr;      // OpDef::saved elements, written by forward, read by backward
+  const Attrs* attrs = nullptr;  // normalized: every declared attribute present
+  Mode mode = Mode::Train;
+
+  bool accumulates(std::size_t i) const { return accumulate[i] != 0; }
+};
+
+template <class T>
+using KernelFn = void (*)(const OpArgs<T>&);
+
+template <class T>
+struct Kernels {
+  KernelFn<T> forward = nullptr;
+  KernelFn<T> backward = nullptr;  // nullptr: the op has no gradient rule
+};
+
+// Output shapes from input shapes and (normalized) attributes. Throws ShapeError with a
+// message that names the offending shapes; the planner prefixes the node and op.
+using ShapeFn = std::vector<Shape> (*)(const std::vector<Shape>& in, const Attrs& attrs);
+// Element counts of scratch memory, from input shapes and attributes.
+using SizeFn = std::size_t (*)(const std::vector<Shape>& in, const Attrs& attrs);
+
+enum class AttrType { Int, Float, String, Ints };
+
+struct AttrSpec {
+  std::string name;
+  AttrType type = AttrType::Int;
+  bool required = false;
+  AttrValue default_value{std::int64_t{0}};  // used when !required and the node omits it
+};
+
+struct OpDef {
+  std::string name;
+  std::vector<std::string> inputs;   // input roles, e.g. {"x", "w"}: the arity
+  std::vector<std::string> outputs;  // output roles, e.g. {"y"}
+  std::vector<AttrSpec> attrs;
+  ShapeFn shape = nullptr;
+
+  // Per input: whether a gradient flows to it (class-index labels: no).
+  std::vector<bool> differentiable;
+  // Which forward tensors the backward kernel reads. Everything else may be freed (or
+  // overwritten in place) once the forward pass no longer needs it.
+  std::vector<bool> backward_reads_in;
+  std::vector<bool> backward_reads_out;
+  // out[0] may share in[0]'s memory when the planner finds in[0] dead after this step
+  // (element-wise ops). The forward kernel must then work with in[0].data == out[0].data.
+  bool inplace = false;
+  // d_in[0] may share d_out[0]'s memory when d_out[0] dies at this step and d_in[0] is
+  // overwritten, not accumulated. The backward kernel must then work with them aliased.
+  bool backward_inplace = false;
+  // Does the forward write state inputs (batchnorm's running statistics in Train mode)?
+  bool writes_state = false;
+
+  SizeFn workspace = nullptr;  // scratch for the forward and for the backward step
+  SizeFn saved = nullptr;      // memory kept from forward to backward
+
+  Kernels<float> f32;
+  Kernels<double> f64;
+
+  template <class T>
+  const Kernels<T>& kernels() const;
+};
+
+template <>
+inline const Kernels<float>& OpDef::kernels<float>() const { return f32; }
+template <>
+inline const Kernels<double>& OpDef::kernels<double>() const { return f64; }
+
+// Fills OpDef::f32 and OpDef::f64 from a pair of kernel templates:
+//   def.f32/f64 = ...  ->  PLANGRAD_SET_KERNELS(def, relu_forward, relu_backward);
+#define PLANGRAD_SET_KERNELS(def, fwd, bwd)                  \
+  do {                                                       \
+    (def).f32 = ::plangrad::Kernels<float>{&fwd<float>, &bwd<float>};     \
+    (def).f64 = ::plangrad::Kernels<double>{&fwd<double>, &bwd<double>};  \
+  } while (0)
+
+// The registry. find_op throws GraphError("unknown op 'x'"); lookup_op returns nullptr.
+const OpDef& find_op(std::string_view name);
+const OpDef* lookup_op(std::string_view name);
+std::vector<const OpDef*> all_ops();
+// Adds a user-defined op at run time (a GraphError if the name is taken).
+void register_op(OpDef def);
+
+// The node's attributes checked against the op's schema, with defaults filled in. An
+// unknown, missing or ill-typed attribute is a GraphError naming the node and attribute.
+Attrs normalize_attrs(const OpDef& op, const std::string& node, const Attrs& attrs);
+
+// op.shape with the node's name and op prefixed to any ShapeError, and the result checked
+// (one shape per declared output, no negative dimension):
+//   "matmul 'fc2': inner dimensions 25 and 30 differ (a [100, 25], b [30, 2])"
+std::vector<Shape> infer_output_shapes(const OpDef& op, const std::string& node,
+                                       const std::vector<Shape>& in, const Attrs& attrs);
+
+}  // namespace plangrad

@@ -1,0 +1,87 @@
+// index_graph: checks a Graph's names, ops, arities and attributes, and resolves names
+// to indices for the passes that follow.
+#include "engine/errors.hpp"
+#include "planner/passes.hpp"
+
+namespace plangrad {
+
+int IndexedGraph::find_value(const std::string& name) const {
+  auto it = value_index.find(name);
+  return it == value_index.end() ? -1 : it->second;
+}
+
+int IndexedGraph::require_value(const std::string& name, const char* what) const {
+  const int v = find_value(name);
+  if (v < 0) throw GraphError(std::string(what) + " '" + name + "' is not a value of the graph");
+  return v;
+}
+
+namespace {
+ValueRole role_of(ValueKind kind) {
+  switch (kind) {
+    case ValueKind::Input: return ValueRole::Input;
+    case ValueKind::Parameter: return ValueRole::Parameter;
+    case ValueKind::State: return ValueRole::State;
+  }
+  return ValueRole::Input;
+}
+}  // namespace
+
+IndexedGraph index_graph(const Graph& graph) {
+  IndexedGraph g;
+  auto add_value = [&](ValueInfo info, const std::string& where) {
+    if (info.name.empty()) throw GraphError(where + ": a value has an empty name");
+    if (!g.value_index.emplace(info.name, static_cast<int>(g.values.size())).second)
+      throw GraphError(where + ": duplicate value name '" + info.name + "'");
+    g.values.push_back(std::move(info));
+    return static_cast<int>(g.values.size()) - 1;
+  };
+
+  for (const ValueDecl& v : graph.values) {
+    for (Dim d : v.shape)
+      if (d < 0 && !(d == kBatchDim && v.kind == ValueKind::Input))
+        throw ShapeError(std::string(kind_name(v.kind)) + " '" + v.name + "' has an invalid shape " +
+                         shape_str(v.shape));
+    add_value({v.name, role_of(v.kind), v.shape, -1, {}}, std::string(kind_name(v.kind)) + " '" + v.name + "'");
+  }
+
+  // Node outputs first, so that a node may name a value produced by a later node (the
+  // order in the file is not the order of execution; toposort finds that).
+  std::unordered_map<std::string, int> node_names;
+  g.nodes.resize(graph.nodes.size());
+  for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
+    const std::string where = "node '" + node.name + "'";
+    if (node.name.empty()) throw GraphError("node #" + std::to_string(n) + " has an empty name");
+    if (!node_names.emplace(node.name, static_cast<int>(n)).second)
+      throw GraphError("duplicate node name '" + node.name + "'");
+    const OpDef* op = lookup_op(node.op);
+    if (!op) throw GraphError(where + ": unknown op '" + node.op + "'");
+    if (node.inputs.size() != op->inputs.size())
+      throw GraphError(node.op + " '" + node.name + "': takes " + std::to_string(op->inputs.size()) +
+                       " inputs, got " + std::to_string(node.inputs.size()));
+    if (node.outputs.size() != op->outputs.size())
+      throw GraphError(node.op + " '" + node.name + "': has " + std::to_string(op->outputs.size()) +
+                       " outputs, got " + std::to_string(node.outputs.size()));
+    NodeInfo& info = g.nodes[n];
+    info.name = node.name;
+    info.op = op;
+    info.attrs = normalize_attrs(*op, node.name, node.attrs);
+    for (const std::string& out : node.outputs)
+      info.outputs.push_back(add_value({out, ValueRole::Intermediate, {}, static_cast<int>(n), {}}, where));
+  }
+  for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
+    for (const std::string& in : node.inputs) {
+      const int v = g.find_value(in);
+      if (v < 0)
+        throw GraphError(node.op + " '" + node.name + "': input '" + in + "' is not a value of the graph");
+      g.nodes[n].inputs.push_back(v);
+      g.values[static_cast<std::size_t>(v)].consumers.push_back(static_cast<int>(n));
+    }
+  }
+  for (const std::string& out : graph.outputs) g.outputs.push_back(g.require_value(out, "graph output"));
+  return g;
+}
+
+}  // namespace plangrad

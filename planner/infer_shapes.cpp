@@ -1,0 +1,33 @@
+// infer_shapes: every value's shape, from the declared shapes and each op's shape rule.
+#include "engine/errors.hpp"
+#include "planner/passes.hpp"
+
+namespace plangrad {
+
+std::vector<Shape> infer_shapes(const IndexedGraph& g, const std::vector<int>& order,
+                                std::int64_t batch) {
+  std::vector<Shape> shapes(g.values.size());
+  for (std::size_t v = 0; v < g.values.size(); ++v) {
+    const ValueInfo& info = g.values[v];
+    if (info.role == ValueRole::Intermediate) continue;
+    shapes[v] = info.declared;
+    for (Dim& d : shapes[v]) {
+      if (d != kBatchDim) continue;
+      if (batch <= 0)
+        throw ShapeError("input '" + info.name + "' has a symbolic batch dimension " +
+                         shape_str(info.declared) + ": plan it with a batch size");
+      d = batch;
+    }
+  }
+  for (int n : order) {
+    const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
+    std::vector<Shape> in;
+    for (int v : node.inputs) in.push_back(shapes[static_cast<std::size_t>(v)]);
+    std::vector<Shape> out = infer_output_shapes(*node.op, node.name, in, node.attrs);
+    for (std::size_t k = 0; k < out.size(); ++k)
+      shapes[static_cast<std::size_t>(node.outputs[k])] = std::move(out[k]);
+  }
+  return shapes;
+}
+
+}  // namespace plangrad

@@ -1,0 +1,120 @@
+// liveness and assign_slots: when each tensor is live, and which tensors share memory.
+#include <algorithm>
+#include <climits>
+
+#include "planner/passes.hpp"
+
+namespace plangrad {
+
+std::vector<Interval> liveness(const IndexedGraph& g, const Schedule& s) {
+  std::vector<Interval> live(s.tensors.size(), Interval{INT_MAX, -1});
+  auto touch = [&](int t, int step) {
+    if (t < 0) return;
+    Interval& iv = live[static_cast<std::size_t>(t)];
+    iv.first = std::min(iv.first, step);
+    iv.last = std::max(iv.last, step);
+  };
+  for (std::size_t t = 0; t < s.tensors.size(); ++t)
+    if (s.tensors[t].role == TensorRole::Input) touch(static_cast<int>(t), 0);
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const Step& step = s.steps[i];
+    const int at = static_cast<int>(i);
+    switch (step.kind) {
+      case StepKind::Forward:
+        for (int t : step.in) touch(t, at);
+        for (int t : step.out) touch(t, at);
+        break;
+      case StepKind::Backward: {
+        // Only what the backward rule reads keeps a forward tensor alive.
+        const OpDef& op = *g.nodes[static_cast<std::size_t>(step.node)].op;
+        for (std::size_t k = 0; k < step.in.size(); ++k)
+          if (op.backward_reads_in[k]) touch(step.in[k], at);
+        for (std::size_t k = 0; k < step.out.size(); ++k)
+          if (op.backward_reads_out[k]) touch(step.out[k], at);
+        for (int t : step.d_out) touch(t, at);
+        for (int t : step.d_in) touch(t, at);
+        break;
+      }
+      case StepKind::Fill: touch(step.target, at); break;
+      case StepKind::Update:
+        touch(step.target, at);
+        touch(step.grad, at);
+        break;
+    }
+    touch(step.workspace, at);
+    touch(step.saved, at);
+  }
+  const int end = s.steps.empty() ? 0 : static_cast<int>(s.steps.size()) - 1;
+  for (int t : s.keep) {
+    touch(t, end);
+  }
+  for (std::size_t t = 0; t < s.tensors.size(); ++t) {
+    if (s.tensors[t].external()) live[t] = {-1, -1};
+    else if (live[t].last < 0) live[t] = {0, 0};  // never touched: give it a step anyway
+  }
+  return live;
+}
+
+namespace {
+
+std::size_t slot_bytes(const TensorInfo& t, std::size_t elem_bytes) {
+  const std::size_t bytes = numel(t.shape) * elem_bytes;
+  return (bytes + 63) / 64 * 64;
+}
+
+int count(const std::vector<int>& v, int x) { return static_cast<int>(std::count(v.begin(), v.end(), x)); }
+
+}  // namespace
+
+Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<Interval>& live,
+                   std::size_t elem_bytes, bool reuse) {
+  Slots slots;
+  slots.tensor_slot.assign(s.tensors.size(), -1);
+  for (std::size_t t = 0; t < s.tensors.size(); ++t) {
+    if (s.tensors[t].external()) continue;
+    slots.tensor_slot[t] = static_cast<int>(slots.bytes.size());
+    slots.bytes.push_back(slot_bytes(s.tensors[t], elem_bytes));
+    slots.live.push_back(live[t]);
+  }
+  if (!reuse) return slots;
+
+  // Moves tensor `joiner` into the slot of tensor `host` when the host's slot ends at
+  // `step` and the joiner's starts there: their lifetimes then touch at a single step,
+  // in which the kernel reads the host and writes the joiner element by element.
+  auto join = [&](int host, int joiner, int step) {
+    const int hs = slots.tensor_slot[static_cast<std::size_t>(host)];
+    const int js = slots.tensor_slot[static_cast<std::size_t>(joiner)];
+    if (hs < 0 || js < 0 || hs == js) return;
+    Interval& h = slots.live[static_cast<std::size_t>(hs)];
+    const Interval& j = slots.live[static_cast<std::size_t>(js)];
+    if (h.last != step || j.first != step) return;
+    if (slots.bytes[static_cast<std::size_t>(hs)] != slots.bytes[static_cast<std::size_t>(js)]) return;
+    // The joiner's slot must hold only the joiner (slots are joined one tensor at a time).
+    for (std::size_t t = 0; t < slots.tensor_slot.size(); ++t)
+      if (slots.tensor_slot[t] == js && static_cast<int>(t) != joiner) return;
+    slots.tensor_slot[static_cast<std::size_t>(joiner)] = hs;
+    h.last = j.last;
+    slots.bytes[static_cast<std::size_t>(js)] = 0;  // the emptied slot
+    slots.live[static_cast<std::size_t>(js)] = {0, 0};
+  };
+
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    const Step& step = s.steps[i];
+    if (step.node < 0) continue;
+    const OpDef& op = *g.nodes[static_cast<std::size_t>(step.node)].op;
+    const int at = static_cast<int>(i);
+    if (step.kind == StepKind::Forward && op.inplace) {
+      const int x = step.in[0], y = step.out[0];
+      if (s.tensors[static_cast<std::size_t>(x)].role == TensorRole::Activation && count(step.in, x) == 1)
+        join(x, y, at);
+    }
+    if (step.kind == StepKind::Backward && op.backward_inplace && !step.d_in.empty() &&
+        !step.d_out.empty()) {
+      const int dx = step.d_in[0], dy = step.d_out[0];
+      if (dx >= 0 && dy >= 0 && !step.accumulate[0] && count(step.d_in, dx) == 1) join(dy, dx, at);
+    }
+  }
+  return slots;
+}
+
+}  // namespace plangrad

@@ -1,0 +1,172 @@
+// The planner's passes. Each is a pure function from a structure to a structure, tested
+// on its own; make_plan (planner/plan.hpp) composes them:
+//
+//   index_graph -> toposort -> prune -> infer_shapes -> build_forward -> build_backward
+//     -> liveness -> assign_slots (in-place reuse) -> assign_offsets -> Plan
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/graph.hpp"
+#include "ops/op.hpp"
+
+namespace plangrad {
+
+// ---- index_graph: validation and name resolution --------------------------------------
+
+enum class ValueRole { Input, Parameter, State, Intermediate };
+
+struct ValueInfo {
+  std::string name;
+  ValueRole role = ValueRole::Intermediate;
+  Shape declared;         // inputs, parameters, state
+  int producer = -1;      // node index for intermediates
+  std::vector<int> consumers;  // node indices, one entry per use
+};
+
+struct NodeInfo {
+  std::string name;
+  const OpDef* op = nullptr;
+  std::vector<int> inputs;   // value indices
+  std::vector<int> outputs;  // value indices
+  Attrs attrs;               // normalized: defaults filled in
+};
+
+struct IndexedGraph {
+  std::vector<ValueInfo> values;
+  std::vector<NodeInfo> nodes;
+  std::vector<int> outputs;  // the graph's declared outputs
+  std::unordered_map<std::string, int> value_index;
+
+  int find_value(const std::string& name) const;  // -1 when absent
+  int require_value(const std::string& name, const char* what) const;  // GraphError
+};
+
+// Unknown op, wrong arity, bad attributes, unknown or duplicate names: a GraphError that
+// names the node and the offending name.
+IndexedGraph index_graph(const Graph& graph);
+
+// ---- toposort: Boost.Graph; a cycle is a GraphError naming the nodes on it -------------
+std::vector<int> toposort(const IndexedGraph& g);
+
+// ---- prune: the nodes of `order` that some root value depends on, in order --------------
+std::vector<int> prune(const IndexedGraph& g, const std::vector<int>& order,
+                       const std::vector<int>& roots);
+
+// ---- infer_shapes: one shape per value; kBatchDim in input shapes becomes `batch` -------
+// Values of nodes outside `order` keep an empty shape.
+std::vector<Shape> infer_shapes(const IndexedGraph& g, const std::vector<int>& order,
+                                std::int64_t batch);
+
+// ---- the schedule: tensors and the steps that read and write them ----------------------
+
+enum class TensorRole { Input, Parameter, State, Activation, Gradient, Workspace, Saved };
+const char* role_name(TensorRole role);
+
+struct TensorInfo {
+  std::string name;  // value name; "grad:<value>"; "ws:<node>:fwd"; "saved:<node>"
+  TensorRole role = TensorRole::Activation;
+  Shape shape;
+  int value = -1;  // the value it holds (or is the gradient of); -1 for scratch
+  bool external() const { return role == TensorRole::Parameter || role == TensorRole::State; }
+};
+
+enum class StepKind { Forward, Backward, Fill, Update };
+const char* step_kind_name(StepKind kind);
+
+struct Step {
+  StepKind kind = StepKind::Forward;
+  int node = -1;                 // Forward, Backward
+  std::vector<int> in, out;      // tensor ids of the node's inputs and outputs
+  std::vector<int> d_out, d_in;  // Backward: gradient tensors, -1 where there is none
+  std::vector<char> accumulate;  // Backward: per d_in, add (1) or overwrite (0)
+  int workspace = -1;            // tensor id
+  int saved = -1;                // tensor id
+  int target = -1;               // Fill: the tensor; Update: the parameter's tensor
+  int grad = -1;                 // Update: the parameter's gradient tensor
+  double fill_value = 0.0;       // Fill
+};
+
+struct Schedule {
+  Mode mode = Mode::Eval;
+  std::vector<TensorInfo> tensors;
+  std::vector<Step> steps;
+  std::vector<int> value_tensor;  // per value: its tensor, or -1
+  std::vector<int> grad_tensor;   // per value: its gradient's tensor, or -1
+  std::vector<int> keep;          // tensors the caller reads after the run: live to the end
+  int loss = -1;                  // tensor id of the loss (training and gradient plans)
+};
+
+// Forward steps for `order`, one tensor per value, workspace and saved tensors as ops ask.
+// `keep` names values the caller will read after the run.
+Schedule build_forward(const IndexedGraph& g, const std::vector<int>& order,
+                       const std::vector<Shape>& shapes, Mode mode,
+                       const std::vector<int>& keep);
+
+struct BackwardRequest {
+  int loss = -1;                  // value index of the scalar loss
+  bool parameters = true;         // gradients for every parameter reached
+  std::vector<int> inputs;        // input values that want a gradient too
+  bool update = false;            // an Update step per parameter after its last gradient
+  bool keep_gradients = true;     // parameter/input gradients live to the end (readable)
+};
+
+// Walks the forward order in reverse: for every node with an output that has a gradient
+// and an input that needs one, a Backward step. Gradients of a value that fans out
+// accumulate (the first contribution overwrites). A missing backward rule is a GraphError
+// naming the op and node.
+Schedule build_backward(const IndexedGraph& g, Schedule forward, const BackwardRequest& request);
+
+// ---- liveness: per tensor, the first and last step that touches it ---------------------
+struct Interval {
+  int first = 0;
+  int last = 0;  // inclusive
+};
+// External tensors (parameters, state) get {-1, -1}: they are not in the arena. Inputs are
+// live from step 0 (the caller writes them before the run); kept tensors to the last step.
+std::vector<Interval> liveness(const IndexedGraph& g, const Schedule& s);
+
+// ---- assign_slots: in-place reuse -----------------------------------------------------
+// Tensors that share memory form one slot. An in-place op's output joins its input's slot
+// when that input dies at the op's step; a backward_inplace op's input gradient joins its
+// output gradient's slot when that gradient dies there and the input gradient starts
+// there (overwritten). With reuse off, every tensor has its own slot.
+struct Slots {
+  std::vector<int> tensor_slot;      // per tensor, -1 for external tensors
+  std::vector<std::size_t> bytes;    // per slot
+  std::vector<Interval> live;        // per slot: the union of its tensors' intervals
+};
+Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<Interval>& live,
+                   std::size_t elem_bytes, bool reuse);
+
+// ---- assign_offsets: a pure function from buffers to offsets in one arena --------------
+struct BufferRequest {
+  std::size_t bytes = 0;
+  std::size_t alignment = 64;
+  int first = 0, last = 0;  // inclusive live interval in steps
+};
+struct OffsetAssignment {
+  std::vector<std::size_t> offsets;
+  std::size_t arena_bytes = 0;
+  std::string strategy;  // which heuristic won
+};
+// Best fit by decreasing size over live intervals (TFLite's and XLA's heuristic) and a
+// time-ordered best-fit sweep; the smaller arena wins. The first is quadratic, so it runs
+// only up to `greedy_limit` buffers.
+OffsetAssignment assign_offsets(const std::vector<BufferRequest>& buffers,
+                                std::size_t greedy_limit = 4096);
+// Every buffer at the same step everywhere: the sum of bytes of every buffer.
+std::size_t naive_bytes(const std::vector<BufferRequest>& buffers);
+// The largest total of bytes live at any one step: no arena can be smaller.
+std::size_t lower_bound_bytes(const std::vector<BufferRequest>& buffers);
+// Proves that no two buffers live at a common step overlap in memory, that each is
+// aligned and inside the arena. Returns an empty string, or a description of the first
+// violation.
+std::string check_offsets(const std::vector<BufferRequest>& buffers,
+                          const OffsetAssignment& assignment);
+
+}  // namespace plangrad

@@ -1,0 +1,209 @@
+#include "planner/plan.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/errors.hpp"
+
+namespace plangrad {
+
+const char* plan_kind_name(PlanKind kind) {
+  switch (kind) {
+    case PlanKind::Inference: return "inference";
+    case PlanKind::Gradients: return "gradients";
+    case PlanKind::Training: return "training";
+  }
+  return "?";
+}
+
+int Plan::tensor_of_value(const std::string& name) const {
+  const int v = graph.find_value(name);
+  return v < 0 ? -1 : schedule.value_tensor[static_cast<std::size_t>(v)];
+}
+
+int Plan::tensor_of_grad(const std::string& name) const {
+  const int v = graph.find_value(name);
+  return v < 0 ? -1 : schedule.grad_tensor[static_cast<std::size_t>(v)];
+}
+
+bool Plan::kept(int tensor) const {
+  return std::find(schedule.keep.begin(), schedule.keep.end(), tensor) != schedule.keep.end();
+}
+
+Plan make_plan(const Graph& graph, const PlanRequest& request) {
+  const auto start = std::chrono::steady_clock::now();
+  Plan plan;
+  plan.kind = request.kind;
+  plan.mode = request.mode >= 0 ? static_cast<Mode>(request.mode)
+                                : (request.kind == PlanKind::Inference ? Mode::Eval : Mode::Train);
+  plan.elem_bytes = request.elem_bytes;
+  plan.graph = index_graph(graph);
+  const IndexedGraph& g = plan.graph;
+
+  std::vector<int> keep;
+  for (const std::string& name : request.outputs) keep.push_back(g.require_value(name, "requested output"));
+  int loss = -1;
+  if (request.kind != PlanKind::Inference) {
+    if (!request.loss.empty()) loss = g.require_value(request.loss, "loss");
+    else if (!g.outputs.empty()) loss = g.outputs.front();
+    else throw GraphError("a training plan needs a loss: name one, or declare a graph output");
+  } else if (keep.empty()) {
+    keep = g.outputs;
+    if (keep.empty()) throw GraphError("an inference plan needs outputs: name them, or declare graph outputs");
+  }
+
+  std::vector<int> roots = keep;
+  if (loss >= 0) roots.push_back(loss);
+  const std::vector<int> order = prune(g, toposort(g), roots);
+  const std::vector<Shape> shapes = infer_shapes(g, order, request.batch);
+  Schedule s = build_forward(g, order, shapes, plan.mode, keep);
+  if (loss >= 0) {
+    BackwardRequest back;
+    back.loss = loss;
+    for (const std::string& name : request.input_gradients) back.inputs.push_back(g.require_value(name, "input"));
+    back.update = request.kind == PlanKind::Training;
+    back.keep_gradients = request.kind == PlanKind::Gradients;
+    s = build_backward(g, std::move(s), back);
+  }
+  plan.schedule = std::move(s);
+  plan.live = liveness(g, plan.schedule);
+  plan.slots = assign_slots(g, plan.schedule, plan.live, plan.elem_bytes, request.reuse_memory);
+
+  std::vector<BufferRequest> buffers;
+  for (std::size_t k = 0; k < plan.slots.bytes.size(); ++k)
+    buffers.push_back({plan.slots.bytes[k], 64, plan.slots.live[k].first, plan.slots.live[k].last});
+  OffsetAssignment placed;
+  if (request.reuse_memory) {
+    placed = assign_offsets(buffers);
+  } else {
+    placed.strategy = "naive";
+    placed.offsets.resize(buffers.size());
+    for (std::size_t k = 0; k < buffers.size(); ++k) {
+      placed.offsets[k] = placed.arena_bytes;
+      placed.arena_bytes += buffers[k].bytes;
+    }
+  }
+  plan.arena_bytes = placed.arena_bytes;
+  plan.offset.assign(plan.schedule.tensors.size(), 0);
+  for (std::size_t t = 0; t < plan.schedule.tensors.size(); ++t)
+    if (plan.slots.tensor_slot[t] >= 0) plan.offset[t] = placed.offsets[static_cast<std::size_t>(plan.slots.tensor_slot[t])];
+
+  // The statistics compare against tensors, not slots: in-place sharing is part of the win.
+  std::vector<BufferRequest> per_tensor;
+  for (std::size_t t = 0; t < plan.schedule.tensors.size(); ++t)
+    if (plan.slots.tensor_slot[t] >= 0)
+      per_tensor.push_back({numel(plan.schedule.tensors[t].shape) * plan.elem_bytes, 64, plan.live[t].first, plan.live[t].last});
+  plan.stats.naive_bytes = naive_bytes(per_tensor);
+  plan.stats.arena_bytes = plan.arena_bytes;
+  plan.stats.lower_bound_bytes = lower_bound_bytes(buffers);
+  plan.stats.tensors = per_tensor.size();
+  plan.stats.slots = static_cast<std::size_t>(std::count_if(plan.slots.bytes.begin(), plan.slots.bytes.end(),
+                                                            [](std::size_t b) { return b > 0; }));
+  plan.stats.inplace = plan.stats.tensors - plan.stats.slots;
+  plan.stats.strategy = placed.strategy;
+  plan.stats.planning_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return plan;
+}
+
+namespace {
+std::string tensor_list(const Plan& p, const std::vector<int>& ids) {
+  std::string s;
+  for (int t : ids) {
+    if (!s.empty()) s += ", ";
+    s += t < 0 ? std::string("-") : p.schedule.tensors[static_cast<std::size_t>(t)].name;
+  }
+  return s;
+}
+
+std::string step_what(const Plan& p, const Step& step) {
+  switch (step.kind) {
+    case StepKind::Forward:
+    case StepKind::Backward: {
+      const NodeInfo& n = p.graph.nodes[static_cast<std::size_t>(step.node)];
+      return n.op->name + " '" + n.name + "'";
+    }
+    case StepKind::Fill: return p.schedule.tensors[static_cast<std::size_t>(step.target)].name;
+    case StepKind::Update: return p.schedule.tensors[static_cast<std::size_t>(step.target)].name;
+  }
+  return "";
+}
+}  // namespace
+
+std::string plan_table(const Plan& p) {
+  std::ostringstream os;
+  os << plan_kind_name(p.kind) << " plan, mode " << (p.mode == Mode::Train ? "train" : "eval") << ", "
+     << p.schedule.steps.size() << " steps\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%5s  %-9s %-32s %s\n", "step", "kind", "what", "reads -> writes");
+  os << line;
+  for (std::size_t i = 0; i < p.schedule.steps.size(); ++i) {
+    const Step& st = p.schedule.steps[i];
+    std::string io;
+    if (st.kind == StepKind::Forward) io = tensor_list(p, st.in) + " -> " + tensor_list(p, st.out);
+    else if (st.kind == StepKind::Backward) io = tensor_list(p, st.d_out) + " -> " + tensor_list(p, st.d_in);
+    else if (st.kind == StepKind::Update) io = tensor_list(p, {st.grad}) + " -> " + tensor_list(p, {st.target});
+    else io = "-> " + tensor_list(p, {st.target});
+    std::snprintf(line, sizeof line, "%5zu  %-9s %-32s %s\n", i, step_kind_name(st.kind), step_what(p, st).c_str(), io.c_str());
+    os << line;
+  }
+  os << "\ntensors\n";
+  std::snprintf(line, sizeof line, "%-32s %-10s %-16s %6s %6s %10s %10s\n", "name", "role", "shape", "first", "last", "bytes", "offset");
+  os << line;
+  for (std::size_t t = 0; t < p.schedule.tensors.size(); ++t) {
+    const TensorInfo& info = p.schedule.tensors[t];
+    if (info.external()) continue;
+    std::snprintf(line, sizeof line, "%-32s %-10s %-16s %6d %6d %10zu %10zu\n", info.name.c_str(), role_name(info.role),
+                  shape_str(info.shape).c_str(), p.live[t].first, p.live[t].last, numel(info.shape) * p.elem_bytes, p.offset[t]);
+    os << line;
+  }
+  const PlanStats& s = p.stats;
+  os << "\nnaive bytes        " << s.naive_bytes << "\narena bytes        " << s.arena_bytes
+     << "\nlower bound bytes  " << s.lower_bound_bytes << "\narena / lower bound "
+     << (s.lower_bound_bytes ? static_cast<double>(s.arena_bytes) / static_cast<double>(s.lower_bound_bytes) : 0.0)
+     << "\narena / naive      "
+     << (s.naive_bytes ? static_cast<double>(s.arena_bytes) / static_cast<double>(s.naive_bytes) : 0.0)
+     << "\ntensors            " << s.tensors << " in " << s.slots << " slots (" << s.inplace << " in place)"
+     << "\nstrategy           " << s.strategy << "\nplanning ms        " << s.planning_ms << "\n";
+  return os.str();
+}
+
+std::string plan_json(const Plan& p) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const Step& st : p.schedule.steps) {
+    nlohmann::json j{{"kind", step_kind_name(st.kind)}, {"what", step_what(p, st)}};
+    auto names = [&](const std::vector<int>& ids) {
+      nlohmann::json a = nlohmann::json::array();
+      for (int t : ids) a.push_back(t < 0 ? nlohmann::json() : nlohmann::json(p.schedule.tensors[static_cast<std::size_t>(t)].name));
+      return a;
+    };
+    if (st.kind == StepKind::Forward) { j["reads"] = names(st.in); j["writes"] = names(st.out); }
+    if (st.kind == StepKind::Backward) { j["reads"] = names(st.d_out); j["writes"] = names(st.d_in); }
+    if (st.kind == StepKind::Update) { j["reads"] = names({st.grad}); j["writes"] = names({st.target}); }
+    if (st.kind == StepKind::Fill) j["writes"] = names({st.target});
+    steps.push_back(std::move(j));
+  }
+  nlohmann::json tensors = nlohmann::json::array();
+  for (std::size_t t = 0; t < p.schedule.tensors.size(); ++t) {
+    const TensorInfo& info = p.schedule.tensors[t];
+    if (info.external()) continue;
+    tensors.push_back({{"name", info.name}, {"role", role_name(info.role)}, {"shape", info.shape},
+                       {"first", p.live[t].first}, {"last", p.live[t].last},
+                       {"bytes", numel(info.shape) * p.elem_bytes}, {"offset", p.offset[t]}});
+  }
+  const PlanStats& s = p.stats;
+  nlohmann::json stats{{"naive_bytes", s.naive_bytes}, {"arena_bytes", s.arena_bytes},
+                       {"lower_bound_bytes", s.lower_bound_bytes},
+                       {"arena_over_lower_bound", s.lower_bound_bytes ? double(s.arena_bytes) / double(s.lower_bound_bytes) : 0.0},
+                       {"arena_over_naive", s.naive_bytes ? double(s.arena_bytes) / double(s.naive_bytes) : 0.0},
+                       {"tensors", s.tensors}, {"slots", s.slots}, {"inplace", s.inplace},
+                       {"strategy", s.strategy}, {"planning_ms", s.planning_ms}};
+  nlohmann::json out{{"kind", plan_kind_name(p.kind)}, {"mode", p.mode == Mode::Train ? "train" : "eval"},
+                     {"steps", std::move(steps)}, {"tensors", std::move(tensors)}, {"stats", std::move(stats)}};
+  return out.dump(2);
+}
+
+}  // namespace plangrad

@@ -1,0 +1,239 @@
+// build_forward and build_backward: the steps of a plan and the tensors they touch.
+#include <algorithm>
+
+#include "engine/errors.hpp"
+#include "planner/passes.hpp"
+
+namespace plangrad {
+
+const char* role_name(TensorRole role) {
+  switch (role) {
+    case TensorRole::Input: return "input";
+    case TensorRole::Parameter: return "parameter";
+    case TensorRole::State: return "state";
+    case TensorRole::Activation: return "activation";
+    case TensorRole::Gradient: return "gradient";
+    case TensorRole::Workspace: return "workspace";
+    case TensorRole::Saved: return "saved";
+  }
+  return "?";
+}
+
+const char* step_kind_name(StepKind kind) {
+  switch (kind) {
+    case StepKind::Forward: return "forward";
+    case StepKind::Backward: return "backward";
+    case StepKind::Fill: return "fill";
+    case StepKind::Update: return "update";
+  }
+  return "?";
+}
+
+namespace {
+
+int add_tensor(Schedule& s, TensorInfo t) {
+  s.tensors.push_back(std::move(t));
+  return static_cast<int>(s.tensors.size()) - 1;
+}
+
+TensorRole role_of(ValueRole role) {
+  switch (role) {
+    case ValueRole::Input: return TensorRole::Input;
+    case ValueRole::Parameter: return TensorRole::Parameter;
+    case ValueRole::State: return TensorRole::State;
+    case ValueRole::Intermediate: return TensorRole::Activation;
+  }
+  return TensorRole::Activation;
+}
+
+int value_tensor(const IndexedGraph& g, Schedule& s, const std::vector<Shape>& shapes, int v) {
+  int& t = s.value_tensor[static_cast<std::size_t>(v)];
+  if (t < 0) {
+    const ValueInfo& info = g.values[static_cast<std::size_t>(v)];
+    t = add_tensor(s, {info.name, role_of(info.role), shapes[static_cast<std::size_t>(v)], v});
+  }
+  return t;
+}
+
+int scratch(Schedule& s, SizeFn size, const NodeInfo& node, const std::vector<Shape>& in_shapes,
+            TensorRole role, const std::string& name) {
+  if (!size) return -1;
+  const std::size_t n = size(in_shapes, node.attrs);
+  if (n == 0) return -1;
+  return add_tensor(s, {name, role, Shape{static_cast<Dim>(n)}, -1});
+}
+
+void add_keep(Schedule& s, int tensor) {
+  if (std::find(s.keep.begin(), s.keep.end(), tensor) == s.keep.end()) s.keep.push_back(tensor);
+}
+
+}  // namespace
+
+Schedule build_forward(const IndexedGraph& g, const std::vector<int>& order,
+                       const std::vector<Shape>& shapes, Mode mode, const std::vector<int>& keep) {
+  Schedule s;
+  s.mode = mode;
+  s.value_tensor.assign(g.values.size(), -1);
+  s.grad_tensor.assign(g.values.size(), -1);
+  for (int n : order) {
+    const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
+    Step step;
+    step.kind = StepKind::Forward;
+    step.node = n;
+    std::vector<Shape> in_shapes;
+    for (int v : node.inputs) {
+      step.in.push_back(value_tensor(g, s, shapes, v));
+      in_shapes.push_back(shapes[static_cast<std::size_t>(v)]);
+    }
+    for (int v : node.outputs) step.out.push_back(value_tensor(g, s, shapes, v));
+    step.workspace = scratch(s, node.op->workspace, node, in_shapes, TensorRole::Workspace,
+                             "ws:" + node.name + ":fwd");
+    step.saved = scratch(s, node.op->saved, node, in_shapes, TensorRole::Saved, "saved:" + node.name);
+    s.steps.push_back(std::move(step));
+  }
+  for (int v : keep) add_keep(s, value_tensor(g, s, shapes, v));
+  return s;
+}
+
+Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest& request) {
+  const std::size_t n_values = g.values.size();
+  const int loss = request.loss;
+  if (loss < 0 || s.value_tensor[static_cast<std::size_t>(loss)] < 0)
+    throw GraphError("the loss is not computed by this plan");
+  const TensorInfo& loss_info = s.tensors[static_cast<std::size_t>(s.value_tensor[static_cast<std::size_t>(loss)])];
+  if (numel(loss_info.shape) != 1)
+    throw ShapeError("the loss '" + loss_info.name + "' must be a scalar, got " + shape_str(loss_info.shape));
+
+  std::vector<int> order;
+  for (const Step& step : s.steps)
+    if (step.kind == StepKind::Forward) order.push_back(step.node);
+
+  // needs[v]: v depends (through differentiable inputs) on something that wants a gradient.
+  std::vector<char> needs(n_values, 0);
+  for (std::size_t v = 0; v < n_values; ++v)
+    if (request.parameters && g.values[v].role == ValueRole::Parameter) needs[v] = 1;
+  for (int v : request.inputs) needs[static_cast<std::size_t>(v)] = 1;
+  for (int n : order) {
+    const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
+    bool any = false;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i)
+      any = any || (node.op->differentiable[i] && needs[static_cast<std::size_t>(node.inputs[i])]);
+    for (int out : node.outputs) needs[static_cast<std::size_t>(out)] = any;
+  }
+  // reaches[v]: the loss depends on v through differentiable inputs.
+  std::vector<char> reaches(n_values, 0);
+  reaches[static_cast<std::size_t>(loss)] = 1;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const NodeInfo& node = g.nodes[static_cast<std::size_t>(*it)];
+    bool any = false;
+    for (int out : node.outputs) any = any || reaches[static_cast<std::size_t>(out)];
+    if (!any) continue;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i)
+      if (node.op->differentiable[i]) reaches[static_cast<std::size_t>(node.inputs[i])] = 1;
+  }
+  auto has_grad = [&](int v) { return needs[static_cast<std::size_t>(v)] && reaches[static_cast<std::size_t>(v)]; };
+  if (!has_grad(loss))
+    throw GraphError("the loss '" + g.values[static_cast<std::size_t>(loss)].name +
+                     "' depends on nothing that wants a gradient");
+  for (int v : request.inputs)
+    if (!has_grad(v))
+      throw GraphError("the loss does not depend on input '" + g.values[static_cast<std::size_t>(v)].name + "'");
+
+  auto grad_tensor = [&](int v) {
+    int& t = s.grad_tensor[static_cast<std::size_t>(v)];
+    if (t < 0) {
+      const TensorInfo& value = s.tensors[static_cast<std::size_t>(s.value_tensor[static_cast<std::size_t>(v)])];
+      t = add_tensor(s, {"grad:" + value.name, TensorRole::Gradient, value.shape, v});
+    }
+    return t;
+  };
+
+  const std::size_t first_backward = s.steps.size();
+  Step seed;
+  seed.kind = StepKind::Fill;
+  seed.target = grad_tensor(loss);
+  seed.fill_value = 1.0;
+  s.steps.push_back(seed);
+  std::vector<char> written(n_values, 0);
+  written[static_cast<std::size_t>(loss)] = 1;
+
+  std::vector<int> forward_step_of(g.nodes.size(), -1);
+  for (std::size_t i = 0; i < first_backward; ++i) forward_step_of[static_cast<std::size_t>(s.steps[i].node)] = static_cast<int>(i);
+
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const NodeInfo& node = g.nodes[static_cast<std::size_t>(*it)];
+    bool any_out = false, any_in = false;
+    for (int out : node.outputs) any_out = any_out || has_grad(out);
+    for (std::size_t i = 0; i < node.inputs.size(); ++i)
+      any_in = any_in || (node.op->differentiable[i] && has_grad(node.inputs[i]));
+    if (!any_out || !any_in) continue;
+    if (!node.op->f32.backward || !node.op->f64.backward)
+      throw GraphError("op '" + node.op->name + "' has no gradient rule (node '" + node.name + "')");
+
+    const Step& fwd = s.steps[static_cast<std::size_t>(forward_step_of[static_cast<std::size_t>(*it)])];
+    Step step;
+    step.kind = StepKind::Backward;
+    step.node = *it;
+    step.in = fwd.in;
+    step.out = fwd.out;
+    step.saved = fwd.saved;
+    for (int out : node.outputs) step.d_out.push_back(has_grad(out) ? grad_tensor(out) : -1);
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+      const int v = node.inputs[i];
+      if (!(node.op->differentiable[i] && has_grad(v))) {
+        step.d_in.push_back(-1);
+        step.accumulate.push_back(0);
+        continue;
+      }
+      step.d_in.push_back(grad_tensor(v));
+      step.accumulate.push_back(written[static_cast<std::size_t>(v)]);
+      written[static_cast<std::size_t>(v)] = 1;
+    }
+    std::vector<Shape> in_shapes;
+    for (int t : step.in) in_shapes.push_back(s.tensors[static_cast<std::size_t>(t)].shape);
+    step.workspace = scratch(s, node.op->workspace, node, in_shapes, TensorRole::Workspace,
+                             "ws:" + node.name + ":bwd");
+    s.steps.push_back(std::move(step));
+  }
+
+  // Parameters wanting a gradient that nothing wrote (the loss reaches them only through
+  // a non-differentiable path) cannot occur: has_grad implies a contribution.
+  std::vector<int> wanted;
+  for (std::size_t v = 0; v < n_values; ++v)
+    if (has_grad(static_cast<int>(v)) && (g.values[v].role == ValueRole::Parameter ||
+                                          std::find(request.inputs.begin(), request.inputs.end(),
+                                                    static_cast<int>(v)) != request.inputs.end()))
+      wanted.push_back(static_cast<int>(v));
+
+  if (request.update) {
+    // Each parameter is updated right after the step that completes its gradient, so the
+    // gradient dies there instead of living to the end of the step.
+    std::vector<int> last_writer(n_values, -1);
+    for (std::size_t i = first_backward; i < s.steps.size(); ++i)
+      for (std::size_t k = 0; k < s.steps[i].d_in.size(); ++k)
+        if (s.steps[i].d_in[k] >= 0)
+          last_writer[static_cast<std::size_t>(s.tensors[static_cast<std::size_t>(s.steps[i].d_in[k])].value)] = static_cast<int>(i);
+    std::vector<Step> with_updates(s.steps.begin(), s.steps.begin() + static_cast<std::ptrdiff_t>(first_backward));
+    for (std::size_t i = first_backward; i < s.steps.size(); ++i) {
+      with_updates.push_back(s.steps[i]);
+      for (int v : wanted) {
+        if (last_writer[static_cast<std::size_t>(v)] != static_cast<int>(i) ||
+            g.values[static_cast<std::size_t>(v)].role != ValueRole::Parameter)
+          continue;
+        Step update;
+        update.kind = StepKind::Update;
+        update.target = s.value_tensor[static_cast<std::size_t>(v)];
+        update.grad = s.grad_tensor[static_cast<std::size_t>(v)];
+        with_updates.push_back(update);
+      }
+    }
+    s.steps = std::move(with_updates);
+  }
+  if (request.keep_gradients)
+    for (int v : wanted) add_keep(s, s.grad_tensor[static_cast<std::size_t>(v)]);
+  s.loss = s.value_tensor[static_cast<std::size_t>(loss)];
+  add_keep(s, s.loss);
+  return s;
+}
+
+}  // namespace plangrad

@@ -1,0 +1,21 @@
+// The plangrad command-line program's sub-commands, one file each (tools/cmd_*.cpp).
+// Each takes the arguments after its name and returns the exit code; a bad flag or file
+// throws plangrad::UsageError / the library's typed errors, which main reports on stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace plangrad::cli {
+
+using Args = std::vector<std::string>;
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const Args& args);
+};
+
+int cmd_plan(const Args& args);
+
+}  // namespace plangrad::cli

@@ -1,0 +1,45 @@
+// plangrad: the command-line program. `plangrad help` lists the commands.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "engine/errors.hpp"
+#include "tools/commands.hpp"
+
+namespace {
+
+using plangrad::cli::Command;
+
+// One line per command.
+const Command kCommands[] = {
+    {"plan", "print a model's memory plan: steps, tensors, arena statistics", plangrad::cli::cmd_plan},
+};
+
+int usage(std::FILE* out) {
+  std::fprintf(out, "usage: plangrad <command> [options]\n\ncommands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-14s %s\n", c.name, c.summary);
+  std::fprintf(out, "\n`plangrad <command> --help` describes a command's options.\n");
+  return out == stdout ? 0 : 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage(stderr);
+  const std::string name = argv[1];
+  if (name == "help" || name == "--help" || name == "-h") return usage(stdout);
+  for (const Command& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(plangrad::cli::Args(argv + 2, argv + argc));
+    } catch (const plangrad::UsageError& e) {
+      std::fprintf(stderr, "plangrad %s: %s\n", c.name, e.what());
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "plangrad %s: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "plangrad: unknown command '%s'\n\n", name.c_str());
+  return usage(stderr);
+}
