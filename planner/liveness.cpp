@@ -77,6 +77,7 @@ Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<I
     slots.live.push_back(live[t]);
   }
   if (!reuse) return slots;
+  std::vector<int> members(slots.bytes.size(), 1);
 
   // Moves tensor `joiner` into the slot of tensor `host` when the host's slot ends at
   // `step` and the joiner's starts there: their lifetimes then touch at a single step,
@@ -90,9 +91,10 @@ Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<I
     if (h.last != step || j.first != step) return;
     if (slots.bytes[static_cast<std::size_t>(hs)] != slots.bytes[static_cast<std::size_t>(js)]) return;
     // The joiner's slot must hold only the joiner (slots are joined one tensor at a time).
-    for (std::size_t t = 0; t < slots.tensor_slot.size(); ++t)
-      if (slots.tensor_slot[t] == js && static_cast<int>(t) != joiner) return;
+    if (members[static_cast<std::size_t>(js)] != 1) return;
     slots.tensor_slot[static_cast<std::size_t>(joiner)] = hs;
+    members[static_cast<std::size_t>(hs)]++;
+    members[static_cast<std::size_t>(js)] = 0;
     h.last = j.last;
     slots.bytes[static_cast<std::size_t>(js)] = 0;  // the emptied slot
     slots.live[static_cast<std::size_t>(js)] = {0, 0};

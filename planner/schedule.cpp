@@ -1,5 +1,6 @@
 // build_forward and build_backward: the steps of a plan and the tensors they touch.
 #include <algorithm>
+#include <utility>
 
 #include "engine/errors.hpp"
 #include "planner/passes.hpp"
@@ -213,13 +214,16 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
       for (std::size_t k = 0; k < s.steps[i].d_in.size(); ++k)
         if (s.steps[i].d_in[k] >= 0)
           last_writer[static_cast<std::size_t>(s.tensors[static_cast<std::size_t>(s.steps[i].d_in[k])].value)] = static_cast<int>(i);
-    std::vector<Step> with_updates(s.steps.begin(), s.steps.begin() + static_cast<std::ptrdiff_t>(first_backward));
+    std::vector<std::vector<int>> completed_at(s.steps.size());  // step -> parameters it completes
+    for (int v : wanted)
+      if (g.values[static_cast<std::size_t>(v)].role == ValueRole::Parameter)
+        completed_at[static_cast<std::size_t>(last_writer[static_cast<std::size_t>(v)])].push_back(v);
+    std::vector<Step> with_updates;
+    with_updates.reserve(s.steps.size() + wanted.size());
+    for (std::size_t i = 0; i < first_backward; ++i) with_updates.push_back(std::move(s.steps[i]));
     for (std::size_t i = first_backward; i < s.steps.size(); ++i) {
-      with_updates.push_back(s.steps[i]);
-      for (int v : wanted) {
-        if (last_writer[static_cast<std::size_t>(v)] != static_cast<int>(i) ||
-            g.values[static_cast<std::size_t>(v)].role != ValueRole::Parameter)
-          continue;
+      with_updates.push_back(std::move(s.steps[i]));
+      for (int v : completed_at[i]) {
         Step update;
         update.kind = StepKind::Update;
         update.target = s.value_tensor[static_cast<std::size_t>(v)];
@@ -230,7 +234,7 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
     s.steps = std::move(with_updates);
   }
   if (request.keep_gradients)
-    for (int v : wanted) add_keep(s, s.grad_tensor[static_cast<std::size_t>(v)]);
+    for (int v : wanted) s.keep.push_back(s.grad_tensor[static_cast<std::size_t>(v)]);  // distinct
   s.loss = s.value_tensor[static_cast<std::size_t>(loss)];
   add_keep(s, s.loss);
   return s;
