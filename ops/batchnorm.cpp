@@ -1,0 +1,184 @@
+#include "ops/batchnorm.hpp"
+
+#include <cmath>
+
+#include "ops/kernel_util.hpp"
+
+namespace plangrad {
+namespace {
+
+// x viewed as [N, C, S]: S = H*W for images, 1 for [N, C]. Channel c holds M = N*S values,
+// x[n, c, s] at (n*C + c)*S + s.
+struct BnDims {
+  Dim N = 0, C = 0, S = 1;
+};
+
+BnDims bn_dims(const Shape& x) {
+  if (x.size() != 2 && x.size() != 4)
+    throw ShapeError("x must be [N, C] or [N, C, H, W], got " + shape_str(x));
+  BnDims d;
+  d.N = x[0];
+  d.C = x[1];
+  for (std::size_t i = 1; i < x.size(); ++i)
+    if (x[i] <= 0) throw ShapeError("x " + shape_str(x) + " must have positive C (and H, W)");
+  for (std::size_t i = 2; i < x.size(); ++i) d.S *= x[i];
+  return d;
+}
+
+std::vector<Shape> batchnorm_shape(const std::vector<Shape>& in, const Attrs& attrs) {
+  const BnDims d = bn_dims(in[0]);
+  static const char* const roles[] = {"x", "gamma", "beta", "running_mean", "running_var"};
+  for (std::size_t i = 1; i < 5; ++i)
+    if (in[i] != Shape{d.C})
+      throw ShapeError(std::string(roles[i]) + " " + shape_str(in[i]) + " does not match the " +
+                       std::to_string(d.C) + " channels of x " + shape_str(in[0]));
+  const double eps = attrs.get_float("eps"), momentum = attrs.get_float("momentum");
+  if (!(eps > 0.0))
+    throw ShapeError("attribute 'eps' must be positive, got " + std::to_string(eps));
+  if (!(momentum >= 0.0 && momentum <= 1.0))
+    throw ShapeError("attribute 'momentum' must be in [0, 1], got " + std::to_string(momentum));
+  return {in[0]};
+}
+
+// saved[0, C): the mean used per channel; saved[C, 2C): the inv_std used.
+std::size_t batchnorm_saved(const std::vector<Shape>& in, const Attrs&) {
+  return 2 * static_cast<std::size_t>(bn_dims(in[0]).C);
+}
+
+// batchnorm: x[N,C,S], gamma[C], beta[C], running_mean[C], running_var[C] -> y[N,C,S]
+// Train: mean_c = sum_{n,s} x / M,  var_c = sum_{n,s} (x - mean_c)^2 / M  (biased), M = N*S
+//        running_mean_c = (1 - m) running_mean_c + m mean_c
+//        running_var_c  = (1 - m) running_var_c  + m var_c M / (M - 1)   (unbiased)
+// Eval:  mean_c = running_mean_c,  var_c = running_var_c
+// xhat = (x - mean_c) inv_std_c,  inv_std_c = 1 / sqrt(var_c + eps);  y = gamma_c xhat + beta_c
+// Channel c is read completely before it is written, so y may alias x.
+template <class T>
+void batchnorm_forward(const OpArgs<T>& a) {
+  const BnDims d = bn_dims(a.in[0].shape);
+  const T eps = T(a.attrs->get_float("eps")), m = T(a.attrs->get_float("momentum"));
+  const T* x = a.in[0].data;
+  const T* gamma = a.in[1].data;
+  const T* beta = a.in[2].data;
+  T* running_mean = a.in[3].data;
+  T* running_var = a.in[4].data;
+  T* y = a.out[0].data;
+  const Dim M = d.N * d.S;
+  const bool train = a.mode == Mode::Train;
+  if (train && M < 2)
+    throw ShapeError("batchnorm in Train mode needs more than one value per channel, x is " +
+                     shape_str(a.in[0].shape));
+  for (Dim c = 0; c < d.C; ++c) {
+    T mean, var;
+    if (train) {
+      T sum = T(0);
+      for (Dim n = 0; n < d.N; ++n)
+        for (Dim s = 0; s < d.S; ++s) sum += x[(n * d.C + c) * d.S + s];
+      mean = sum / T(M);
+      T sq = T(0);  // a second pass: sum (x - mean)^2 does not cancel as sum x^2 - M mean^2 does
+      for (Dim n = 0; n < d.N; ++n)
+        for (Dim s = 0; s < d.S; ++s) {
+          const T dev = x[(n * d.C + c) * d.S + s] - mean;
+          sq += dev * dev;
+        }
+      var = sq / T(M);
+      running_mean[c] = (T(1) - m) * running_mean[c] + m * mean;
+      running_var[c] = (T(1) - m) * running_var[c] + m * var * T(M) / T(M - 1);
+    } else {
+      mean = running_mean[c];
+      var = running_var[c];
+    }
+    const T inv_std = T(1) / std::sqrt(var + eps);
+    if (a.saved) {  // an inference plan may keep nothing for a backward
+      a.saved[c] = mean;
+      a.saved[d.C + c] = inv_std;
+    }
+    const T scale = gamma[c] * inv_std;
+    for (Dim n = 0; n < d.N; ++n)
+      for (Dim s = 0; s < d.S; ++s) {
+        const Dim i = (n * d.C + c) * d.S + s;
+        y[i] = (x[i] - mean) * scale + beta[c];
+      }
+  }
+}
+
+// y = gamma_c xhat + beta_c,  xhat = (x - mean_c) inv_std_c  =>
+//   dbeta_c  = sum_{n,s} dy
+//   dgamma_c = sum_{n,s} dy xhat
+//   Eval  (mean, inv_std are constants):      dx = dy gamma_c inv_std_c
+//   Train (mean, inv_std depend on all M values of channel c):
+//         dx = (gamma_c inv_std_c / M) (M dy - sum_{n,s} dy - xhat sum_{n,s} dy xhat)
+// mean and inv_std come from `saved`. Both sums are complete before dx is written, and dx
+// touches only channel c, so dx may alias dy.
+template <class T>
+void batchnorm_backward(const OpArgs<T>& a) {
+  const TensorRef<T>&dx_ref = a.d_in[0], &dgamma_ref = a.d_in[1], &dbeta_ref = a.d_in[2];
+  if (!dx_ref && !dgamma_ref && !dbeta_ref) return;
+  const BnDims d = bn_dims(a.in[0].shape);
+  const T* x = a.in[0].data;
+  const T* gamma = a.in[1].data;
+  const T* dy = a.d_out[0].data;
+  const T* mean = a.saved;
+  const T* inv_std = a.saved + d.C;
+  const Dim M = d.N * d.S;
+  const bool train = a.mode == Mode::Train;
+  for (Dim c = 0; c < d.C; ++c) {
+    T sum_dy = T(0), sum_dy_xhat = T(0);
+    for (Dim n = 0; n < d.N; ++n)
+      for (Dim s = 0; s < d.S; ++s) {
+        const Dim i = (n * d.C + c) * d.S + s;
+        sum_dy += dy[i];
+        sum_dy_xhat += dy[i] * (x[i] - mean[c]) * inv_std[c];
+      }
+    if (dgamma_ref) {
+      T& g = dgamma_ref.data[c];
+      g = a.accumulates(1) ? g + sum_dy_xhat : sum_dy_xhat;
+    }
+    if (dbeta_ref) {
+      T& b = dbeta_ref.data[c];
+      b = a.accumulates(2) ? b + sum_dy : sum_dy;
+    }
+    if (!dx_ref) continue;
+    T* dx = dx_ref.data;
+    const bool acc = a.accumulates(0);
+    const T k = gamma[c] * inv_std[c];
+    for (Dim n = 0; n < d.N; ++n)
+      for (Dim s = 0; s < d.S; ++s) {
+        const Dim i = (n * d.C + c) * d.S + s;
+        T g;
+        if (train) {
+          const T xhat = (x[i] - mean[c]) * inv_std[c];
+          g = k / T(M) * (T(M) * dy[i] - sum_dy - xhat * sum_dy_xhat);
+        } else {
+          g = k * dy[i];
+        }
+        dx[i] = acc ? dx[i] + g : g;
+      }
+  }
+}
+
+}  // namespace
+
+const OpDef& batchnorm_op() {
+  static const OpDef def = [] {
+    OpDef d;
+    d.name = "batchnorm";
+    d.inputs = {"x", "gamma", "beta", "running_mean", "running_var"};
+    d.outputs = {"y"};
+    d.attrs = {{"eps", AttrType::Float, false, 1e-5}, {"momentum", AttrType::Float, false, 0.1}};
+    d.shape = batchnorm_shape;
+    d.differentiable = {true, true, true, false, false};
+    // x for xhat, gamma for dx; the statistics come from `saved` (in Train mode the running
+    // ones have moved on since the forward).
+    d.backward_reads_in = {true, true, false, false, false};
+    d.backward_reads_out = {false};
+    d.inplace = true;
+    d.backward_inplace = true;
+    d.writes_state = true;
+    d.saved = batchnorm_saved;
+    PLANGRAD_SET_KERNELS(d, batchnorm_forward, batchnorm_backward);
+    return d;
+  }();
+  return def;
+}
+
+}  // namespace plangrad

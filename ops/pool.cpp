@@ -1,0 +1,122 @@
+#include "ops/pool.hpp"
+
+#include <algorithm>
+
+#include "ops/conv2d.hpp"
+#include "ops/kernel_util.hpp"
+
+namespace plangrad {
+namespace {
+
+struct PoolDims {
+  Dim N = 0, C = 0;
+  Window2d g;
+};
+
+PoolDims pool_dims(const Shape& x, const Attrs& attrs) {
+  expect_rank(x, 4, "x");
+  for (std::size_t i = 1; i < 4; ++i)
+    if (x[i] <= 0) throw ShapeError("x " + shape_str(x) + " must have positive C, H and W");
+  PoolDims d;
+  d.N = x[0];
+  d.C = x[1];
+  d.g.h = x[2];
+  d.g.w = x[3];
+  read_pair(attrs, "kernel", d.g.kh, d.g.kw);
+  if (attrs.get_ints("stride").empty()) {
+    d.g.sh = d.g.kh;
+    d.g.sw = d.g.kw;
+  } else {
+    read_pair(attrs, "stride", d.g.sh, d.g.sw);
+  }
+  read_pair(attrs, "padding", d.g.ph, d.g.pw);
+  finish_window(d.g, x, "x");
+  // With padding below the kernel, every window holds at least one real cell, so the -inf
+  // of the padding is never the maximum (and the backward never routes into padding).
+  if (d.g.ph >= d.g.kh || d.g.pw >= d.g.kw)
+    throw ShapeError("padding [" + std::to_string(d.g.ph) + ", " + std::to_string(d.g.pw) +
+                     "] must be smaller than the kernel [" + std::to_string(d.g.kh) + ", " +
+                     std::to_string(d.g.kw) + "]");
+  return d;
+}
+
+std::vector<Shape> max_pool2d_shape(const std::vector<Shape>& in, const Attrs& attrs) {
+  const PoolDims d = pool_dims(in[0], attrs);
+  return {{d.N, d.C, d.g.oh, d.g.ow}};
+}
+
+// The index in the plane xc[H*W] of the maximum of window (oh, ow); the first in row-major
+// window order on ties (strict >). Padding cells are -inf: they are skipped, never chosen.
+template <class T>
+Dim window_argmax(const T* xc, const Window2d& g, Dim oh, Dim ow) {
+  const Dim h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
+  const Dim h_begin = std::max<Dim>(h0, 0), h_end = std::min(h0 + g.kh, g.h);
+  const Dim w_begin = std::max<Dim>(w0, 0), w_end = std::min(w0 + g.kw, g.w);
+  Dim best = h_begin * g.w + w_begin;
+  for (Dim ih = h_begin; ih < h_end; ++ih)
+    for (Dim iw = w_begin; iw < w_end; ++iw)
+      if (xc[ih * g.w + iw] > xc[best]) best = ih * g.w + iw;
+  return best;
+}
+
+// max_pool2d: x[N,C,H,W] -> y[N,C,OH,OW]
+// y[n,c,oh,ow] = max_{i<kh, j<kw} x[n, c, oh*sh - ph + i, ow*sw - pw + j]
+template <class T>
+void max_pool2d_forward(const OpArgs<T>& a) {
+  const PoolDims d = pool_dims(a.in[0].shape, *a.attrs);
+  const Window2d& g = d.g;
+  const T* x = a.in[0].data;
+  T* y = a.out[0].data;
+  for (Dim p = 0; p < d.N * d.C; ++p) {
+    const T* xc = x + p * g.h * g.w;
+    T* yc = y + p * g.oh * g.ow;
+    for (Dim oh = 0; oh < g.oh; ++oh)
+      for (Dim ow = 0; ow < g.ow; ++ow) yc[oh * g.ow + ow] = xc[window_argmax(xc, g, oh, ow)];
+  }
+}
+
+// y[n,c,oh,ow] = x[n,c,argmax]  =>  dx[n,c,argmax] += dy[n,c,oh,ow]  (0 everywhere else)
+// The argmax is recomputed from x rather than saved: saving it would cost as many elements
+// as y (and indices stored as float lose exactness past 2^24), while keeping x alive is
+// usually free, because the pool's input is a relu output whose backward keeps it anyway.
+template <class T>
+void max_pool2d_backward(const OpArgs<T>& a) {
+  if (!a.d_in[0]) return;
+  const PoolDims d = pool_dims(a.in[0].shape, *a.attrs);
+  const Window2d& g = d.g;
+  const T* x = a.in[0].data;
+  const T* dy = a.d_out[0].data;
+  T* dx = a.d_in[0].data;
+  // Overlapping windows may route several gradients to one cell: clear, then add.
+  if (!a.accumulates(0)) std::fill(dx, dx + a.d_in[0].size(), T(0));
+  for (Dim p = 0; p < d.N * d.C; ++p) {
+    const T* xc = x + p * g.h * g.w;
+    const T* dyc = dy + p * g.oh * g.ow;
+    T* dxc = dx + p * g.h * g.w;
+    for (Dim oh = 0; oh < g.oh; ++oh)
+      for (Dim ow = 0; ow < g.ow; ++ow) dxc[window_argmax(xc, g, oh, ow)] += dyc[oh * g.ow + ow];
+  }
+}
+
+}  // namespace
+
+const OpDef& max_pool2d_op() {
+  static const OpDef def = [] {
+    OpDef d;
+    d.name = "max_pool2d";
+    d.inputs = {"x"};
+    d.outputs = {"y"};
+    d.attrs = {{"kernel", AttrType::Ints, true, std::vector<std::int64_t>{}},
+               {"stride", AttrType::Ints, false, std::vector<std::int64_t>{}},
+               {"padding", AttrType::Ints, false, std::vector<std::int64_t>{0, 0}}};
+    d.shape = max_pool2d_shape;
+    d.differentiable = {true};
+    d.backward_reads_in = {true};
+    d.backward_reads_out = {false};
+    PLANGRAD_SET_KERNELS(d, max_pool2d_forward, max_pool2d_backward);
+    return d;
+  }();
+  return def;
+}
+
+}  // namespace plangrad

@@ -1,0 +1,165 @@
+// max_pool2d: values and gradient routing by hand (ties, overlapping windows, padding),
+// gradients against central differences on inputs with distinct values, shape errors.
+#include <catch2/catch.hpp>
+#include <random>
+#include <xtensor/xbuilder.hpp>
+
+#include "tests/gradcheck.hpp"
+
+using namespace plangrad;
+using namespace plangrad::testing;
+using Catch::Matchers::Contains;
+
+namespace {
+
+using Ints = std::vector<std::int64_t>;
+
+Array shaped(const Shape& shape, const std::vector<double>& values) {
+  Array a = Array::from_shape(std::vector<std::size_t>(shape.begin(), shape.end()));
+  REQUIRE(a.size() == values.size());
+  std::copy(values.begin(), values.end(), a.begin());
+  return a;
+}
+
+// Distinct values in (-1, 1), 2/n apart, shuffled: a central difference of 1e-6 never
+// changes which element of a window is the maximum (ties make the gradient undefined).
+// Kept small so that the loss, and with it the difference's rounding error, stays small.
+Array distinct_array(const Shape& shape, std::uint64_t seed) {
+  std::vector<double> v(numel(shape));
+  const double n = static_cast<double>(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = -1.0 + (2.0 * static_cast<double>(i) + 1.0) / n;
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng() % i]);
+  return shaped(shape, v);
+}
+
+Attrs pool_attrs(Ints kernel, Ints stride = {}, Ints padding = {0, 0}) {
+  return Attrs{{"kernel", kernel}, {"stride", stride}, {"padding", padding}};
+}
+
+Array pool(const Array& x, const Attrs& attrs) {
+  std::vector<Array> in{x};
+  return run_op_forward("max_pool2d", in, attrs)[0];
+}
+
+Array pool_grad(const Array& x, const Array& dy, const Attrs& attrs) {
+  return run_op_backward("max_pool2d", {x}, {dy}, attrs)[0];
+}
+
+template <class F>
+std::string shape_error_message(F&& f) {
+  try {
+    f();
+  } catch (const ShapeError& e) {
+    return e.what();
+  }
+  FAIL("expected a ShapeError");
+  return {};
+}
+
+void check_pool(const Shape& x, const Attrs& attrs, std::uint64_t seed) {
+  GradCheckOptions options;
+  options.attrs = attrs;
+  check_op_gradients("max_pool2d", {distinct_array(x, seed)}, options);
+}
+
+}  // namespace
+
+TEST_CASE("max_pool2d by hand: kernel 2, stride 2", "[op][max_pool2d]") {
+  const Array x = shaped({1, 1, 4, 4}, {1, 5, 2, 0,  //
+                                        3, 4, 8, 6,  //
+                                        7, 0, 9, 1,  //
+                                        2, 6, 3, 4});
+  require_close(pool(x, pool_attrs({2, 2})), shaped({1, 1, 2, 2}, {5, 8, 7, 9}), 0, 0);
+  // Each output's gradient goes to its window's maximum.
+  const Array dy = shaped({1, 1, 2, 2}, {10, 20, 30, 40});
+  require_close(pool_grad(x, dy, pool_attrs({2, 2})), shaped({1, 1, 4, 4}, {0, 10, 0, 0,   //
+                                                                           0, 0, 20, 0,   //
+                                                                           30, 0, 40, 0,  //
+                                                                           0, 0, 0, 0}),
+                0, 0);
+}
+
+TEST_CASE("max_pool2d by hand: overlapping windows route into one cell", "[op][max_pool2d]") {
+  // kernel 3, stride 2, padding 1 on 3x3: OH = OW = (3 + 2 - 3) / 2 + 1 = 2, and every
+  // window holds the centre 9.
+  const Array x = shaped({1, 1, 3, 3}, {1, 2, 3, 4, 9, 5, 6, 7, 8});
+  const Attrs attrs = pool_attrs({3, 3}, {2, 2}, {1, 1});
+  require_close(pool(x, attrs), shaped({1, 1, 2, 2}, {9, 9, 9, 9}), 0, 0);
+  require_close(pool_grad(x, shaped({1, 1, 2, 2}, {1, 2, 3, 4}), attrs),
+                shaped({1, 1, 3, 3}, {0, 0, 0, 0, 1 + 2 + 3 + 4, 0, 0, 0, 0}), 0, 0);
+}
+
+TEST_CASE("max_pool2d: padding is -inf, never selected", "[op][max_pool2d]") {
+  // All inputs negative: a zero-padded pool would return 0 at the border.
+  const Array x = shaped({1, 1, 2, 2}, {-4, -3, -2, -1});
+  const Attrs attrs = pool_attrs({2, 2}, {1, 1}, {1, 1});  // OH = OW = 3
+  require_close(pool(x, attrs), shaped({1, 1, 3, 3}, {-4, -3, -3,  //
+                                                       -2, -1, -1,  //
+                                                       -2, -1, -1}),
+                0, 0);
+  // dy = 1: each cell collects one per window whose maximum it is.
+  require_close(pool_grad(x, xt::ones<double>({1, 1, 3, 3}), attrs),
+                shaped({1, 1, 2, 2}, {1, 2, 2, 4}), 0, 0);
+}
+
+TEST_CASE("max_pool2d: a tie sends the gradient to the first index", "[op][max_pool2d]") {
+  const Attrs attrs = pool_attrs({2, 2});
+  require_close(pool_grad(shaped({1, 1, 2, 2}, {1, 1, 1, 1}), shaped({1, 1, 1, 1}, {5}), attrs),
+                shaped({1, 1, 2, 2}, {5, 0, 0, 0}), 0, 0);
+  require_close(pool_grad(shaped({1, 1, 2, 2}, {0, 3, 3, 3}), shaped({1, 1, 1, 1}, {5}), attrs),
+                shaped({1, 1, 2, 2}, {0, 5, 0, 0}), 0, 0);
+  require_close(pool_grad(shaped({1, 1, 2, 2}, {0, 1, 3, 3}), shaped({1, 1, 1, 1}, {5}), attrs),
+                shaped({1, 1, 2, 2}, {0, 0, 5, 0}), 0, 0);
+}
+
+TEST_CASE("max_pool2d: channels and images pool separately", "[op][max_pool2d]") {
+  // x[2,2,2,2]: every plane pools to its own maximum.
+  const Array x = shaped({2, 2, 2, 2}, {1, 2, 3, 4, -1, -2, -3, -4, 8, 7, 6, 5, 0, 0.5, 0.25, 0});
+  require_close(pool(x, pool_attrs({2, 2})), shaped({2, 2, 1, 1}, {4, -1, 8, 0.5}), 0, 0);
+}
+
+TEST_CASE("max_pool2d gradients: kernel 2, stride 2", "[op][max_pool2d][gradcheck]") {
+  check_pool({2, 3, 4, 6}, pool_attrs({2, 2}), 10);
+  check_pool({2, 2, 5, 5}, pool_attrs({2, 2}, {2, 2}), 11);  // the last row and column unused
+}
+
+TEST_CASE("max_pool2d gradients: kernel 3, stride 2, overlapping, padding 1",
+          "[op][max_pool2d][gradcheck]") {
+  check_pool({2, 2, 5, 5}, pool_attrs({3, 3}, {2, 2}, {1, 1}), 20);
+  check_pool({1, 3, 6, 7}, pool_attrs({3, 3}, {2, 2}, {1, 1}), 21);
+}
+
+TEST_CASE("max_pool2d gradients: non-square, stride 1, kernel as large as the input",
+          "[op][max_pool2d][gradcheck]") {
+  check_pool({2, 2, 5, 6}, pool_attrs({2, 3}, {1, 2}, {1, 1}), 30);
+  check_pool({2, 2, 4, 4}, pool_attrs({2, 2}, {1, 1}), 31);
+  check_pool({2, 3, 3, 4}, pool_attrs({3, 4}), 32);
+}
+
+TEST_CASE("max_pool2d shape rule", "[op][max_pool2d][shape]") {
+  const OpDef& def = find_op("max_pool2d");
+  CHECK(def.shape({{2, 3, 6, 6}}, pool_attrs({3, 3})) == std::vector<Shape>{{2, 3, 2, 2}});  // stride = kernel
+  CHECK(def.shape({{2, 3, 6, 6}}, pool_attrs({2, 3})) == std::vector<Shape>{{2, 3, 3, 2}});
+  CHECK(def.shape({{2, 3, 5, 5}}, pool_attrs({3, 3}, {2, 2}, {1, 1})) == std::vector<Shape>{{2, 3, 3, 3}});
+  CHECK(def.shape({{kBatchDim, 3, 8, 8}}, pool_attrs({2, 2})) == std::vector<Shape>{{kBatchDim, 3, 4, 4}});
+  CHECK(def.workspace == nullptr);
+  CHECK(def.saved == nullptr);
+  CHECK(def.backward_reads_in == std::vector<bool>{true});
+}
+
+TEST_CASE("max_pool2d shape errors name the shapes", "[op][max_pool2d][shape]") {
+  const OpDef& def = find_op("max_pool2d");
+  CHECK_THAT(shape_error_message([&] { def.shape({{1, 2, 3, 3}}, pool_attrs({4, 2})); }),
+             Contains("kernel 4x2 is larger than the padded input 3x3 (x [1, 2, 3, 3], padding [0, 0])"));
+  CHECK_THAT(shape_error_message([&] { def.shape({{1, 2, 3, 3}}, pool_attrs({2, 2}, {1, 1}, {2, 0})); }),
+             Contains("padding [2, 0] must be smaller than the kernel [2, 2]"));
+  CHECK_THAT(shape_error_message([&] { def.shape({{1, 2, 4, 4}}, pool_attrs({2, 2}, {0, 2})); }),
+             Contains("stride [0, 2] must be positive"));
+  CHECK_THAT(shape_error_message([&] { def.shape({{1, 2, 4, 4}}, pool_attrs({2, 2, 2})); }),
+             Contains("attribute 'kernel' must have two entries, got [2, 2, 2]"));
+  CHECK_THAT(shape_error_message([&] { def.shape({{1, 2, 4, 4}}, pool_attrs({0, 2})); }),
+             Contains("kernel [0, 2] must be positive"));
+  CHECK_THAT(shape_error_message([&] { def.shape({{2, 4, 4}}, pool_attrs({2, 2})); }),
+             Contains("x must have rank 4, got [2, 4, 4]"));
+}
