@@ -140,17 +140,24 @@ void Executor<T>::set_optimizer(Optimizer<T>* optimizer) {
     if (e.kind == StepKind::Update) e.optimizer_slot = optimizer_->slot(e.parameter);
 }
 
-template <class T>
-TensorRef<T> Executor<T>::input(const std::string& name) {
-  const int t = plan_.tensor_of_value(name);
-  if (t < 0 || plan_.schedule.tensors[static_cast<std::size_t>(t)].role != TensorRole::Input)
+namespace {
+std::size_t input_tensor(const Plan& plan, const std::string& name) {
+  const int t = plan.tensor_of_value(name);
+  if (t < 0 || plan.schedule.tensors[static_cast<std::size_t>(t)].role != TensorRole::Input)
     throw GraphError("'" + name + "' is not an input of this plan");
-  return bound_->tensors[static_cast<std::size_t>(t)];
+  return static_cast<std::size_t>(t);
 }
+}  // namespace
 
 template <class T>
+TensorRef<T> Executor<T>::input(const std::string& name) {
+  return bound_->tensors[input_tensor(plan_, name)];
+}
+
+// By reference: a TensorRef copy copies its shape, a heap allocation on every step.
+template <class T>
 void Executor<T>::set_input(const std::string& name, const T* data, std::size_t n) {
-  TensorRef<T> dst = input(name);
+  const TensorRef<T>& dst = bound_->tensors[input_tensor(plan_, name)];
   if (n != dst.size())
     throw DataError("input '" + name + "' takes " + std::to_string(dst.size()) + " values " +
                     shape_str(dst.shape) + ", got " + std::to_string(n));

@@ -20,12 +20,20 @@ std::size_t round_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a;
 bool overlaps_in_time(const BufferRequest& a, const BufferRequest& b) {
   return a.first <= b.last && b.first <= a.last;
 }
-// Every size is rounded to a multiple of the largest alignment, so every offset is one.
-std::size_t padded(const BufferRequest& b) {
-  return round_up(b.bytes, std::max(kAlign, b.alignment));
-}
+// Every size is rounded to a multiple of the largest alignment of the whole set (alignments
+// are powers of two), so every offset, a sum of such sizes, is a multiple of each buffer's
+// alignment. Rounding each size to its own alignment alone is not enough: a 64-byte buffer
+// followed by a 128-aligned one puts the latter at offset 64.
+struct Padding {
+  std::size_t unit = kAlign;
+  explicit Padding(const std::vector<BufferRequest>& buffers) {
+    for (const BufferRequest& b : buffers) unit = std::max(unit, b.alignment);
+  }
+  std::size_t operator()(const BufferRequest& b) const { return round_up(b.bytes, unit); }
+};
 
 OffsetAssignment greedy_by_size(const std::vector<BufferRequest>& buffers) {
+  const Padding padded(buffers);
   std::vector<std::size_t> order(buffers.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -60,6 +68,7 @@ OffsetAssignment greedy_by_size(const std::vector<BufferRequest>& buffers) {
 }
 
 OffsetAssignment sweep_best_fit(const std::vector<BufferRequest>& buffers) {
+  const Padding padded(buffers);
   std::vector<std::size_t> order(buffers.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -135,12 +144,14 @@ OffsetAssignment assign_offsets(const std::vector<BufferRequest>& buffers, std::
 }
 
 std::size_t naive_bytes(const std::vector<BufferRequest>& buffers) {
+  const Padding padded(buffers);
   std::size_t total = 0;
   for (const BufferRequest& b : buffers) total += padded(b);
   return total;
 }
 
 std::size_t lower_bound_bytes(const std::vector<BufferRequest>& buffers) {
+  const Padding padded(buffers);
   std::vector<std::pair<int, long long>> events;  // (step, +bytes at first / -bytes after last)
   for (const BufferRequest& b : buffers) {
     const auto size = static_cast<long long>(padded(b));

@@ -48,6 +48,11 @@ std::vector<Interval> liveness(const IndexedGraph& g, const Schedule& s) {
   for (int t : s.keep) {
     touch(t, end);
   }
+  // Inputs live to the end as well (TFLite's arena does the same): a caller may run a plan
+  // again without writing its inputs again (a gradient check, a re-evaluation after a
+  // training step), and Executor::value() reads inputs back.
+  for (std::size_t t = 0; t < s.tensors.size(); ++t)
+    if (s.tensors[t].role == TensorRole::Input) touch(static_cast<int>(t), end);
   for (std::size_t t = 0; t < s.tensors.size(); ++t) {
     if (s.tensors[t].external()) live[t] = {-1, -1};
     else if (live[t].last < 0) live[t] = {0, 0};  // never touched: give it a step anyway

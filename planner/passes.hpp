@@ -127,7 +127,8 @@ struct Interval {
   int last = 0;  // inclusive
 };
 // External tensors (parameters, state) get {-1, -1}: they are not in the arena. Inputs are
-// live from step 0 (the caller writes them before the run); kept tensors to the last step.
+// live for the whole plan (the caller writes them before a run and may run again without
+// writing them again); kept tensors to the last step.
 std::vector<Interval> liveness(const IndexedGraph& g, const Schedule& s);
 
 // ---- assign_slots: in-place reuse -----------------------------------------------------

@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --data
-[ -x scripts/prepare_data.sh ] && bash scripts/prepare_data.sh
 dir=build
 if [ "${1:-}" = "--sanitize" ]; then
   dir=build-asan

@@ -139,7 +139,9 @@ TEST_CASE("batchnorm gradients, Train mode, [N,C]", "[op][batchnorm][gradcheck]"
   options.mode = Mode::Train;
   const GradCheckResult r = check_op_gradients("batchnorm", bn_inputs({5, 3}, 20), options);
   REQUIRE(r.relative_error.size() == 3);  // x, gamma, beta
-  check_op_gradients("batchnorm", bn_inputs({2, 4}, 21), options);
+  // Not N = 2: two samples normalize to exactly +-1 whatever x is, so dx is ~eps-sized and
+  // a relative check of it measures rounding, not the rule.
+  check_op_gradients("batchnorm", bn_inputs({3, 4}, 21), options);
 }
 
 TEST_CASE("batchnorm gradients, Train mode, [N,C,H,W]", "[op][batchnorm][gradcheck]") {

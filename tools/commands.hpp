@@ -17,5 +17,8 @@ struct Command {
 };
 
 int cmd_plan(const Args& args);
+int cmd_inspect(const Args& args);
+int cmd_dot(const Args& args);
+int cmd_prepare_mnist(const Args& args);
 
 }  // namespace plangrad::cli

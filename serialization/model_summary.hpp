@@ -1,0 +1,25 @@
+// Human-readable views of a model, for `plangrad inspect` and `plangrad dot`: a table of
+// nodes with their output shapes and parameter counts, and a Graphviz DOT graph.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "engine/model.hpp"
+
+namespace plangrad {
+
+// Every value's shape with a batch-dependent dimension shown as kBatchDim ("N"): shapes
+// are inferred at two nominal batch sizes and the dimensions that differ depend on it.
+// Throws the planner's GraphError / ShapeError for an invalid graph.
+std::map<std::string, Shape> symbolic_shapes(const Graph& graph);
+
+// One line per node (in execution order): name, op, output shapes, parameter count; then
+// the inputs and totals (parameters and their bytes, state).
+std::string model_table(const Model& model);
+
+// Graphviz DOT: inputs, parameters and state as distinct shapes, nodes labelled
+// "op\nname", edges labelled with the shape of the value they carry.
+std::string model_dot(const Model& model);
+
+}  // namespace plangrad

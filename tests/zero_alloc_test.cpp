@@ -1,0 +1,269 @@
+// A training step and an inference run allocate nothing on the heap once the executor is
+// built. A separate binary, because it replaces the process's allocation functions.
+//
+// What is counted, on every thread (OpenBLAS's workers included):
+//  - every replaceable global operator new / new[] (plain, nothrow, aligned); they allocate
+//    with glibc's __libc_malloc / __libc_memalign directly, so they count once;
+//  - glibc's C allocation entry points, interposed here: malloc, calloc, realloc,
+//    aligned_alloc, posix_memalign, memalign, valloc, pvalloc. Defining them in the
+//    executable interposes them for every shared library too (libstdc++, OpenBLAS); each
+//    forwards to glibc's own implementation (__libc_*), so all memory stays glibc's and
+//    free() needs no bookkeeping.
+// Not counted: mmap/brk called directly (OpenBLAS takes its GEMM buffers with mmap when it
+// initializes, at load time), and allocations glibc makes internally without going through
+// its public symbols. Frees are not counted: the claim is "no allocation", and a free
+// without an allocation cannot happen in the counted region.
+#include <atomic>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <string.h>  // strdup
+#include <new>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "engine/executor.hpp"
+#include "engine/optimizer.hpp"
+#include "planner/plan.hpp"
+#include "tests/example_graphs.hpp"
+
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void __libc_free(void*);
+void* __libc_memalign(std::size_t, std::size_t);
+void* __libc_valloc(std::size_t);
+void* __libc_pvalloc(std::size_t);
+}
+
+namespace {
+
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_cxx_allocations{0};
+std::atomic<long> g_c_allocations{0};
+
+inline void count(std::atomic<long>& counter) {
+  if (g_counting.load(std::memory_order_relaxed)) counter.fetch_add(1, std::memory_order_relaxed);
+}
+
+void* cxx_allocate(std::size_t n) {
+  count(g_cxx_allocations);
+  return __libc_malloc(n ? n : 1);
+}
+
+void* cxx_allocate_aligned(std::size_t n, std::align_val_t align) {
+  count(g_cxx_allocations);
+  return __libc_memalign(static_cast<std::size_t>(align), n ? n : 1);
+}
+
+struct Counts {
+  long cxx = 0, c = 0;
+  long total() const { return cxx + c; }
+};
+
+// Counts the allocations that `body` makes. Nothing in here may allocate but `body`.
+template <class F>
+Counts count_allocations(F&& body) {
+  g_cxx_allocations = 0;
+  g_c_allocations = 0;
+  g_counting = true;
+  body();
+  g_counting = false;
+  return {g_cxx_allocations.load(), g_c_allocations.load()};
+}
+
+}  // namespace
+
+// ---- the C++ allocation functions ---------------------------------------------------------
+void* operator new(std::size_t n) {
+  if (void* p = cxx_allocate(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) {
+  if (void* p = cxx_allocate(n)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return cxx_allocate(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return cxx_allocate(n); }
+void* operator new(std::size_t n, std::align_val_t a) {
+  if (void* p = cxx_allocate_aligned(n, a)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+  if (void* p = cxx_allocate_aligned(n, a)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return cxx_allocate_aligned(n, a);
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return cxx_allocate_aligned(n, a);
+}
+void operator delete(void* p) noexcept { __libc_free(p); }
+void operator delete[](void* p) noexcept { __libc_free(p); }
+void operator delete(void* p, std::size_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { __libc_free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { __libc_free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { __libc_free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { __libc_free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { __libc_free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { __libc_free(p); }
+
+// ---- glibc's C allocation functions -------------------------------------------------------
+extern "C" {
+void* malloc(std::size_t n) {
+  count(g_c_allocations);
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t n, std::size_t size) {
+  count(g_c_allocations);
+  return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t n) {
+  count(g_c_allocations);
+  return __libc_realloc(p, n);
+}
+void free(void* p) { __libc_free(p); }
+void* memalign(std::size_t align, std::size_t n) {
+  count(g_c_allocations);
+  return __libc_memalign(align, n);
+}
+void* aligned_alloc(std::size_t align, std::size_t n) {
+  count(g_c_allocations);
+  return __libc_memalign(align, n);
+}
+int posix_memalign(void** out, std::size_t align, std::size_t n) {
+  count(g_c_allocations);
+  if (align < sizeof(void*) || (align & (align - 1)) != 0) return 22;  // EINVAL
+  void* p = __libc_memalign(align, n);
+  if (!p && n) return 12;  // ENOMEM
+  *out = p;
+  return 0;
+}
+void* valloc(std::size_t n) {
+  count(g_c_allocations);
+  return __libc_valloc(n);
+}
+void* pvalloc(std::size_t n) {
+  count(g_c_allocations);
+  return __libc_pvalloc(n);
+}
+}
+
+using namespace plangrad;
+using namespace plangrad::testing;
+
+namespace {
+
+// An opaque sink so that the compiler cannot drop an allocation whose result is unused.
+void* volatile g_sink = nullptr;
+
+struct Example {
+  const char* name;
+  Model (*make)(std::uint64_t);
+  std::size_t features, classes;
+};
+const Example kExamples[] = {{"circle MLP", circle_mlp, 2, 2}, {"residual DAG", residual_dag, 4, 3}};
+
+Plan plan_for(const Graph& graph, PlanKind kind, std::int64_t batch) {
+  PlanRequest r;
+  r.kind = kind;
+  r.batch = batch;
+  return make_plan(graph, r);
+}
+
+}  // namespace
+
+TEST_CASE("the allocation counter counts", "[zero_alloc]") {
+  const Counts cxx = count_allocations([] {
+    int* p = new int(7);
+    g_sink = p;
+    delete static_cast<int*>(g_sink);
+  });
+  CHECK(cxx.cxx == 1);
+  const Counts vec = count_allocations([] {
+    std::vector<double> v(1000, 1.0);
+    g_sink = v.data();
+  });
+  CHECK(vec.cxx == 1);
+  const Counts c = count_allocations([] {
+    g_sink = std::malloc(100);
+    std::free(g_sink);
+    g_sink = std::calloc(10, 10);
+    g_sink = std::realloc(g_sink, 5000);
+    std::free(g_sink);
+    g_sink = std::aligned_alloc(64, 128);
+    std::free(g_sink);
+  });
+  CHECK(c.c == 4);
+  // An allocation made inside a shared library (glibc's strdup calls malloc through its
+  // PLT) reaches the interposed malloc too.
+  const Counts shared = count_allocations([] {
+    g_sink = strdup("allocated in libc");
+    std::free(g_sink);
+  });
+  CHECK(shared.c == 1);
+  const Counts none = count_allocations([] { g_sink = nullptr; });
+  CHECK(none.total() == 0);
+}
+
+TEST_CASE("100 training steps allocate nothing", "[zero_alloc]") {
+  const std::int64_t N = 100;
+  for (const Example& e : kExamples) {
+    INFO(e.name);
+    Model model = e.make(3);
+    SGD<float> sgd(model, {0.05, 0.9, 1e-4});
+    Executor<float> ex(model, plan_for(model.graph, PlanKind::Training, N), &sgd);
+    // Ten different batches, made before counting.
+    std::vector<Batch<float>> batches;
+    for (std::uint64_t k = 0; k < 10; ++k) batches.push_back(random_batch<float>(N, e.features, e.classes, 40 + k));
+    const std::string x = "x", labels = "labels";
+    double loss_sum = 0;
+    const Counts counts = count_allocations([&] {
+      for (int step = 0; step < 100; ++step) {
+        const Batch<float>& b = batches[static_cast<std::size_t>(step) % batches.size()];
+        ex.set_input(x, b.x.data(), b.x.size());
+        ex.set_input(labels, b.labels.data(), b.labels.size());
+        ex.run();
+        loss_sum += ex.loss();
+      }
+    });
+    INFO("operator new: " << counts.cxx << ", malloc family: " << counts.c);
+    CHECK(counts.total() == 0);
+    CHECK(std::isfinite(loss_sum));
+    CHECK(loss_sum > 0);
+  }
+}
+
+TEST_CASE("100 inference runs allocate nothing", "[zero_alloc]") {
+  const std::int64_t N = 100;
+  for (const Example& e : kExamples) {
+    INFO(e.name);
+    Model model = e.make(4);
+    PlanRequest r;
+    r.kind = PlanKind::Inference;
+    r.batch = N;
+    r.outputs = {"logits"};
+    Executor<float> ex(model, make_plan(model.graph, r));
+    const Batch<float> batch = random_batch<float>(N, e.features, e.classes, 9);
+    const std::string x = "x";
+    // The output view is taken once; its data pointer is fixed for the executor's life.
+    const float* logits = ex.value("logits").data;
+    double sum = 0;
+    const Counts counts = count_allocations([&] {
+      for (int run = 0; run < 100; ++run) {
+        ex.set_input(x, batch.x.data(), batch.x.size());
+        ex.run();
+        sum += logits[run % 100];
+      }
+    });
+    INFO("operator new: " << counts.cxx << ", malloc family: " << counts.c);
+    CHECK(counts.total() == 0);
+    CHECK(std::isfinite(sum));
+  }
+}

@@ -1,0 +1,29 @@
+// plangrad dot MODEL.json: the model's graph in Graphviz DOT (pipe into `dot -Tsvg`).
+#include <cstdio>
+
+#include "engine/errors.hpp"
+#include "engine/flags.hpp"
+#include "serialization/model_json.hpp"
+#include "serialization/model_summary.hpp"
+#include "tools/commands.hpp"
+
+namespace plangrad::cli {
+
+int cmd_dot(const Args& args) {
+  Flags flags(args);
+  if (flags.has("--help")) {
+    std::printf(
+        "usage: plangrad dot MODEL.json > model.dot\n"
+        "Prints the graph in Graphviz DOT: inputs, parameters and state as distinct shapes,\n"
+        "nodes labelled with op and name, edges with the shape they carry (the batch as N).\n");
+    return 0;
+  }
+  flags.finish();
+  if (flags.positional().size() != 1)
+    throw UsageError("expected one model file (plangrad dot MODEL.json), got " +
+                     std::to_string(flags.positional().size()) + " arguments");
+  std::fputs(model_dot(load_model(flags.positional().front())).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace plangrad::cli
