@@ -105,22 +105,22 @@ const char* type_name(AttrType t) {
 }  // namespace
 
 Attrs normalize_attrs(const OpDef& op, const std::string& node, const Attrs& attrs) {
-  const std::string where = op.name + " '" + node + "'";
+  auto where = [&] { return op.name + " '" + node + "'"; };
   for (const auto& [name, value] : attrs.items()) {
     bool known = false;
     for (const AttrSpec& spec : op.attrs) known = known || spec.name == name;
-    if (!known) throw GraphError(where + ": unknown attribute '" + name + "'");
+    if (!known) throw GraphError(where() + ": unknown attribute '" + name + "'");
   }
   Attrs out;
   for (const AttrSpec& spec : op.attrs) {
     const AttrValue* v = attrs.find(spec.name);
     if (!v) {
-      if (spec.required) throw GraphError(where + ": missing attribute '" + spec.name + "'");
+      if (spec.required) throw GraphError(where() + ": missing attribute '" + spec.name + "'");
       out.set(spec.name, spec.default_value);
       continue;
     }
     if (!has_type(*v, spec.type))
-      throw GraphError(where + ": attribute '" + spec.name + "' must be " + type_name(spec.type) +
+      throw GraphError(where() + ": attribute '" + spec.name + "' must be " + type_name(spec.type) +
                        ", got " + attr_str(*v));
     // Float attributes are stored as double even when written as an integer.
     if (spec.type == AttrType::Float)

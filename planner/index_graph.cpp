@@ -29,10 +29,15 @@ ValueRole role_of(ValueKind kind) {
 
 IndexedGraph index_graph(const Graph& graph) {
   IndexedGraph g;
-  auto add_value = [&](ValueInfo info, const std::string& where) {
-    if (info.name.empty()) throw GraphError(where + ": a value has an empty name");
+  std::size_t n_values = graph.values.size();
+  for (const Node& node : graph.nodes) n_values += node.outputs.size();
+  g.values.reserve(n_values);
+  g.value_index.reserve(n_values);
+  // `where` names the declaring place in an error; it is only built when one is thrown.
+  auto add_value = [&](ValueInfo info, auto&& where) {
+    if (info.name.empty()) throw GraphError(where() + ": a value has an empty name");
     if (!g.value_index.emplace(info.name, static_cast<int>(g.values.size())).second)
-      throw GraphError(where + ": duplicate value name '" + info.name + "'");
+      throw GraphError(where() + ": duplicate value name '" + info.name + "'");
     g.values.push_back(std::move(info));
     return static_cast<int>(g.values.size()) - 1;
   };
@@ -42,21 +47,23 @@ IndexedGraph index_graph(const Graph& graph) {
       if (d < 0 && !(d == kBatchDim && v.kind == ValueKind::Input))
         throw ShapeError(std::string(kind_name(v.kind)) + " '" + v.name + "' has an invalid shape " +
                          shape_str(v.shape));
-    add_value({v.name, role_of(v.kind), v.shape, -1, {}}, std::string(kind_name(v.kind)) + " '" + v.name + "'");
+    add_value({v.name, role_of(v.kind), v.shape, -1, {}},
+              [&] { return std::string(kind_name(v.kind)) + " '" + v.name + "'"; });
   }
 
   // Node outputs first, so that a node may name a value produced by a later node (the
   // order in the file is not the order of execution; toposort finds that).
   std::unordered_map<std::string, int> node_names;
+  node_names.reserve(graph.nodes.size());
   g.nodes.resize(graph.nodes.size());
   for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
-    const std::string where = "node '" + node.name + "'";
+    auto where = [&] { return "node '" + node.name + "'"; };
     if (node.name.empty()) throw GraphError("node #" + std::to_string(n) + " has an empty name");
     if (!node_names.emplace(node.name, static_cast<int>(n)).second)
       throw GraphError("duplicate node name '" + node.name + "'");
     const OpDef* op = lookup_op(node.op);
-    if (!op) throw GraphError(where + ": unknown op '" + node.op + "'");
+    if (!op) throw GraphError(where() + ": unknown op '" + node.op + "'");
     if (node.inputs.size() != op->inputs.size())
       throw GraphError(node.op + " '" + node.name + "': takes " + std::to_string(op->inputs.size()) +
                        " inputs, got " + std::to_string(node.inputs.size()));

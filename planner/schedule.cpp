@@ -56,12 +56,13 @@ int value_tensor(const IndexedGraph& g, Schedule& s, const std::vector<Shape>& s
   return t;
 }
 
+// A Workspace or Saved tensor for `node` when its op asks for one ("<prefix><node><suffix>").
 int scratch(Schedule& s, SizeFn size, const NodeInfo& node, const std::vector<Shape>& in_shapes,
-            TensorRole role, const std::string& name) {
+            TensorRole role, const char* prefix, const char* suffix) {
   if (!size) return -1;
   const std::size_t n = size(in_shapes, node.attrs);
   if (n == 0) return -1;
-  return add_tensor(s, {name, role, Shape{static_cast<Dim>(n)}, -1});
+  return add_tensor(s, {prefix + node.name + suffix, role, Shape{static_cast<Dim>(n)}, -1});
 }
 
 void add_keep(Schedule& s, int tensor) {
@@ -81,15 +82,15 @@ Schedule build_forward(const IndexedGraph& g, const std::vector<int>& order,
     Step step;
     step.kind = StepKind::Forward;
     step.node = n;
-    std::vector<Shape> in_shapes;
+    std::vector<Shape> in_shapes;  // only for ops that size scratch memory from them
+    const bool sizes_scratch = node.op->workspace || node.op->saved;
     for (int v : node.inputs) {
       step.in.push_back(value_tensor(g, s, shapes, v));
-      in_shapes.push_back(shapes[static_cast<std::size_t>(v)]);
+      if (sizes_scratch) in_shapes.push_back(shapes[static_cast<std::size_t>(v)]);
     }
     for (int v : node.outputs) step.out.push_back(value_tensor(g, s, shapes, v));
-    step.workspace = scratch(s, node.op->workspace, node, in_shapes, TensorRole::Workspace,
-                             "ws:" + node.name + ":fwd");
-    step.saved = scratch(s, node.op->saved, node, in_shapes, TensorRole::Saved, "saved:" + node.name);
+    step.workspace = scratch(s, node.op->workspace, node, in_shapes, TensorRole::Workspace, "ws:", ":fwd");
+    step.saved = scratch(s, node.op->saved, node, in_shapes, TensorRole::Saved, "saved:", "");
     s.steps.push_back(std::move(step));
   }
   for (int v : keep) add_keep(s, value_tensor(g, s, shapes, v));
@@ -191,9 +192,9 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
       written[static_cast<std::size_t>(v)] = 1;
     }
     std::vector<Shape> in_shapes;
-    for (int t : step.in) in_shapes.push_back(s.tensors[static_cast<std::size_t>(t)].shape);
-    step.workspace = scratch(s, node.op->workspace, node, in_shapes, TensorRole::Workspace,
-                             "ws:" + node.name + ":bwd");
+    if (node.op->workspace)
+      for (int t : step.in) in_shapes.push_back(s.tensors[static_cast<std::size_t>(t)].shape);
+    step.workspace = scratch(s, node.op->workspace, node, in_shapes, TensorRole::Workspace, "ws:", ":bwd");
     s.steps.push_back(std::move(step));
   }
 
