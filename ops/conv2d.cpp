@@ -9,14 +9,6 @@ namespace plangrad {
 
 namespace {
 
-// "[2, -1]": attribute lists print their numbers as they are (shape_str would print -1
-// as the batch symbol N).
-std::string ints_str(const std::vector<std::int64_t>& v) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
 }  // namespace
 
 void read_pair(const Attrs& attrs, const char* name, Dim& first, Dim& second) {

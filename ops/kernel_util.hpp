@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,14 @@ inline void write_grad(const TensorRef<T>& d, bool accumulate, F&& f) {
   } else {
     for (std::size_t i = 0; i < n; ++i) p[i] = f(i);
   }
+}
+
+// "[2, -1]": an attribute's integer list as written (shape_str would print -1 as the
+// batch symbol N).
+inline std::string ints_str(const std::vector<std::int64_t>& v) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
 }
 
 // Shape-rule helpers: each throws ShapeError with a message naming the shapes.

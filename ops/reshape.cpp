@@ -7,12 +7,6 @@
 namespace plangrad {
 namespace {
 
-std::string ints_str(const std::vector<std::int64_t>& v) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
 // The product of x's dimensions from `first` on; each must be positive (only the leading
 // batch dimension may be symbolic).
 Dim trailing_numel(const Shape& x, std::size_t first) {

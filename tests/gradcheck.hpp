@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include <catch2/catch.hpp>
 #include <xtensor/xarray.hpp>
 
 #include "ops/op.hpp"
@@ -63,5 +64,17 @@ void require_close(const Array& got, const Array& want, double rtol = 1e-12, dou
 // zero (for relu / max-pool kinks), from a seed.
 Array random_array(const Shape& shape, std::uint64_t seed, double lo = -1.0, double hi = 1.0);
 Array random_away_from_zero(const Shape& shape, std::uint64_t seed, double gap = 0.05);
+
+// The message of the ShapeError that f() throws; a test failure when it throws none.
+template <class F>
+std::string shape_error_message(F&& f) {
+  try {
+    f();
+  } catch (const ShapeError& e) {
+    return e.what();
+  }
+  FAIL_CHECK("expected a ShapeError");
+  return {};
+}
 
 }  // namespace plangrad::testing

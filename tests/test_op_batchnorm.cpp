@@ -12,17 +12,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-template <class F>
-std::string shape_error_message(F&& f) {
-  try {
-    f();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  FAIL("expected a ShapeError");
-  return {};
-}
-
 // x, gamma, beta, running_mean, running_var for C channels; variances positive.
 std::vector<Array> bn_inputs(const Shape& x, std::uint64_t seed) {
   const Shape c{x[1]};

@@ -24,17 +24,6 @@ Array shaped(const Shape& shape, const std::vector<double>& values) {
   return a;
 }
 
-template <class F>
-std::string shape_error_message(F&& f) {
-  try {
-    f();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  FAIL("expected a ShapeError");
-  return {};
-}
-
 // Gradient check of conv2d (x, w, b) and of conv2d_nobias (x, w) at one geometry.
 void check_conv(const Shape& x, const Shape& w, Ints stride, Ints padding, std::uint64_t seed) {
   GradCheckOptions options;

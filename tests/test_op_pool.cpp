@@ -46,17 +46,6 @@ Array pool_grad(const Array& x, const Array& dy, const Attrs& attrs) {
   return run_op_backward("max_pool2d", {x}, {dy}, attrs)[0];
 }
 
-template <class F>
-std::string shape_error_message(F&& f) {
-  try {
-    f();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  FAIL("expected a ShapeError");
-  return {};
-}
-
 void check_pool(const Shape& x, const Attrs& attrs, std::uint64_t seed) {
   GradCheckOptions options;
   options.attrs = attrs;

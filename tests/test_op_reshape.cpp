@@ -12,17 +12,6 @@ namespace {
 
 using Ints = std::vector<std::int64_t>;
 
-template <class F>
-std::string shape_error_message(F&& f) {
-  try {
-    f();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  FAIL("expected a ShapeError");
-  return {};
-}
-
 Attrs shape_attr(Ints shape) { return Attrs{{"shape", shape}}; }
 
 Shape reshaped(const Shape& x, Ints target) {
