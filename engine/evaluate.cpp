@@ -1,0 +1,165 @@
+#include "engine/evaluate.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "engine/errors.hpp"
+#include "engine/executor.hpp"
+#include "planner/passes.hpp"
+#include "planner/plan.hpp"
+
+namespace plangrad {
+namespace {
+
+std::string names_of(const std::vector<std::string>& names) {
+  if (names.empty()) return "none";
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "'" : ", '") + n + "'";
+  return s;
+}
+
+// Every value's shape with the batch bound to 2 and to 3: a dimension that differs
+// between the two depends on the batch.
+struct BatchShapes {
+  IndexedGraph g;
+  std::vector<Shape> at2, at3;
+
+  explicit BatchShapes(const Graph& graph) : g(index_graph(graph)) {
+    const std::vector<int> order = toposort(g);
+    at2 = infer_shapes(g, order, 2);
+    at3 = infer_shapes(g, order, 3);
+  }
+  int index(const std::string& name) const { return g.find_value(name); }
+  bool scalar(int v) const { return at2[static_cast<std::size_t>(v)].empty(); }
+  // [N, C]: two dimensions, the first the batch.
+  bool batch_by_classes(int v) const {
+    const Shape &a = at2[static_cast<std::size_t>(v)], &b = at3[static_cast<std::size_t>(v)];
+    return a.size() == 2 && b.size() == 2 && a[0] == 2 && b[0] == 3 && a[1] == b[1] && a[1] > 0;
+  }
+};
+
+}  // namespace
+
+EvalRoles eval_roles(const Graph& graph) {
+  EvalRoles r;
+  std::vector<std::string> image_inputs, label_inputs, other_inputs;
+  for (const ValueDecl& v : graph.values) {
+    if (v.kind != ValueKind::Input) continue;
+    const std::string described = "'" + v.name + "' " + shape_str(v.shape);
+    if (v.shape.size() == 1) label_inputs.push_back(v.name);
+    else if (v.shape.size() == 2 || v.shape.size() == 4) image_inputs.push_back(v.name);
+    else other_inputs.push_back(described);
+    if (!v.shape.empty() && v.shape[0] != kBatchDim)
+      throw UsageError("input " + described +
+                       ": evaluation needs inputs whose first dimension is the symbolic batch N");
+  }
+  if (!other_inputs.empty())
+    throw UsageError("input " + other_inputs.front() +
+                     " is neither images ([N, features] or [N, C, H, W]) nor labels ([N])");
+  if (image_inputs.size() != 1)
+    throw UsageError("expected one image input of shape [N, features] or [N, C, H, W], found " +
+                     names_of(image_inputs));
+  if (label_inputs.size() != 1)
+    throw UsageError("expected one label input of shape [N] (class indices), found " + names_of(label_inputs));
+  r.images = image_inputs.front();
+  r.labels = label_inputs.front();
+  r.image_shape = graph.find_value(r.images)->shape;
+  r.features = numel(Shape(r.image_shape.begin() + 1, r.image_shape.end()));
+
+  const BatchShapes shapes(graph);
+  std::vector<std::string> non_scalar_outputs;
+  for (const std::string& out : graph.outputs) {
+    const int v = shapes.index(out);
+    if (v < 0) throw UsageError("graph output '" + out + "' is not a value of the graph");
+    if (shapes.scalar(v)) {
+      if (r.loss.empty()) r.loss = out;
+    } else {
+      non_scalar_outputs.push_back(out);
+    }
+  }
+  const Node* sce = nullptr;  // the softmax_cross_entropy node computing the loss
+  if (r.loss.empty()) {
+    int found = 0;
+    for (const Node& node : graph.nodes)
+      if (node.op == "softmax_cross_entropy") {
+        sce = &node;
+        ++found;
+      }
+    if (found != 1)
+      throw UsageError("expected a scalar graph output (the loss) or exactly one softmax_cross_entropy node; "
+                       "the graph's outputs are " + names_of(graph.outputs) + " and it has " +
+                       std::to_string(found) + " softmax_cross_entropy nodes");
+    r.loss = sce->outputs.front();
+  } else {
+    for (const Node& node : graph.nodes)
+      if (node.op == "softmax_cross_entropy" && node.outputs.front() == r.loss) sce = &node;
+  }
+
+  if (sce) {
+    r.logits = sce->inputs.at(0);
+    if (sce->inputs.at(1) != r.labels)
+      throw UsageError("the loss '" + r.loss + "' (softmax_cross_entropy node '" + sce->name + "') reads labels '" +
+                       sce->inputs.at(1) + "', not the label input '" + r.labels + "'");
+  } else if (non_scalar_outputs.size() == 1) {
+    r.logits = non_scalar_outputs.front();
+  } else {
+    throw UsageError("the loss '" + r.loss + "' is not computed by softmax_cross_entropy, so the logits must be "
+                     "the graph's one non-scalar output; found " + names_of(non_scalar_outputs));
+  }
+  const int logits = shapes.index(r.logits);
+  if (!shapes.batch_by_classes(logits))
+    throw UsageError("the logits '" + r.logits + "' must be [N, classes], got " +
+                     shape_str(shapes.at2[static_cast<std::size_t>(logits)]) + " at batch 2");
+  r.classes = static_cast<std::size_t>(shapes.at2[static_cast<std::size_t>(logits)][1]);
+  return r;
+}
+
+namespace {
+
+std::unique_ptr<Executor<float>> eval_executor(Model& model, const EvalRoles& roles, std::size_t batch) {
+  PlanRequest request;
+  request.kind = PlanKind::Inference;
+  request.mode = static_cast<int>(Mode::Eval);
+  request.outputs = {roles.logits, roles.loss};
+  request.batch = static_cast<std::int64_t>(batch);
+  return std::make_unique<Executor<float>>(model, make_plan(model.graph, request));
+}
+
+}  // namespace
+
+EvalResult evaluate(const Model& model, const float* images, const float* labels, std::size_t n,
+                    std::size_t batch) {
+  if (n == 0) throw UsageError("evaluate: no examples");
+  if (batch == 0) throw UsageError("evaluate: the batch size must be positive");
+  const EvalRoles roles = eval_roles(model.graph);
+  batch = std::min(batch, n);
+  // An Eval-mode inference plan has no update steps and batchnorm reads its running
+  // statistics without writing them, so the executor never writes through this reference.
+  Model& readable = const_cast<Model&>(model);
+
+  EvalResult result;
+  result.count = n;
+  double loss_sum = 0.0;
+  std::unique_ptr<Executor<float>> full = eval_executor(readable, roles, batch), partial;
+  for (std::size_t first = 0; first < n; first += batch) {
+    const std::size_t rows = std::min(batch, n - first);
+    if (rows != batch && !partial) partial = eval_executor(readable, roles, rows);
+    Executor<float>& ex = rows == batch ? *full : *partial;
+    ex.set_input(roles.images, images + first * roles.features, rows * roles.features);
+    ex.set_input(roles.labels, labels + first, rows);
+    ex.run();
+    loss_sum += static_cast<double>(ex.value(roles.loss)[0]) * static_cast<double>(rows);
+    const TensorRef<const float> logits = ex.value(roles.logits);
+    for (std::size_t i = 0; i < rows; ++i) {
+      const float* z = logits.data + i * roles.classes;
+      const auto predicted = std::max_element(z, z + roles.classes) - z;
+      if (static_cast<double>(predicted) == static_cast<double>(labels[first + i])) ++result.correct;
+    }
+  }
+  result.accuracy = static_cast<double>(result.correct) / static_cast<double>(n);
+  result.loss = loss_sum / static_cast<double>(n);
+  return result;
+}
+
+}  // namespace plangrad

@@ -1,0 +1,21 @@
+// The built-in example graphs that `plangrad plan` and `plangrad dot` offer with
+// --builtin NAME, so that a plan or a picture needs no model file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/model.hpp"
+
+namespace plangrad::cli {
+
+// "circle, residual, mlp8x256, mnist-mlp or mnist-cnn", for help texts and errors.
+const char* builtin_names();
+
+// The graph of a built-in example; an unknown name is a UsageError listing the names.
+Graph builtin_graph(const std::string& name);
+
+// The same with parameters and state initialized from `seed`.
+Model builtin_model(const std::string& name, std::uint64_t seed);
+
+}  // namespace plangrad::cli

@@ -1,0 +1,88 @@
+// plangrad eval MODEL.json --data DIR: a classifier's accuracy and mean loss on an IDX data
+// set (MNIST's file names), through inference plans in Eval mode. A thin wrapper over
+// plangrad::evaluate (engine/evaluate.hpp), which documents the value conventions.
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/idx.hpp"
+#include "engine/errors.hpp"
+#include "engine/evaluate.hpp"
+#include "engine/flags.hpp"
+#include "serialization/model_json.hpp"
+#include "tools/commands.hpp"
+
+namespace plangrad::cli {
+namespace {
+
+// The data set's images must be what the model's image input takes, not merely as many
+// floats: [N, rows*cols] or [N, 1, rows, cols].
+void check_image_shape(const EvalRoles& roles, const ImageSet& data) {
+  const Shape& s = roles.image_shape;
+  const Dim rows = static_cast<Dim>(data.rows), cols = static_cast<Dim>(data.cols);
+  const bool fits = s.size() == 2 ? s[1] == rows * cols : s[1] == 1 && s[2] == rows && s[3] == cols;
+  if (!fits)
+    throw UsageError("the model's image input '" + roles.images + "' is " + shape_str(s) + ", but the data set's images are " +
+                     std::to_string(rows) + "x" + std::to_string(cols) + " (expected [N, " + std::to_string(rows * cols) +
+                     "] or [N, 1, " + std::to_string(rows) + ", " + std::to_string(cols) + "])");
+}
+
+}  // namespace
+
+int cmd_eval(const Args& args) {
+  Flags flags(args);
+  if (flags.has("--help")) {
+    std::printf(
+        "usage: plangrad eval MODEL.json --data DIR [--split test|train] [--batch 1000]\n"
+        "Evaluates a classifier on an IDX data set: DIR holds t10k-images-idx3-ubyte and\n"
+        "t10k-labels-idx1-ubyte (--split test, the default) or train-images-idx3-ubyte and\n"
+        "train-labels-idx1-ubyte (--split train), each plain or .gz. Runs inference plans in Eval\n"
+        "mode (batchnorm uses its running statistics) over the set, --batch images at a time, and\n"
+        "prints the accuracy and the mean loss, then the same as one JSON line.\n"
+        "The model must follow these conventions (N is the symbolic batch, \"N\" in the file):\n"
+        "  images  the one input [N, rows*cols] or [N, 1, rows, cols], pixels scaled to [0, 1]\n"
+        "  labels  the one input [N]: class indices\n"
+        "  loss    the graph's first scalar output (else its only softmax_cross_entropy node)\n"
+        "  logits  [N, classes]: the softmax_cross_entropy input of the loss, or else the graph's\n"
+        "          one non-scalar output; the prediction is the argmax (the first, on ties)\n");
+    return 0;
+  }
+  const std::string dir = flags.get("--data", "");
+  const std::string split = flags.get("--split", "test");
+  const auto batch = flags.get_int("--batch", 1000, 1, 1 << 24);
+  flags.finish();
+  if (flags.positional().size() != 1)
+    throw UsageError("expected one model file (plangrad eval MODEL.json --data DIR), got " +
+                     std::to_string(flags.positional().size()) + " arguments");
+  if (dir.empty()) throw UsageError("--data DIR is required: the directory holding the IDX files");
+  if (split != "test" && split != "train") throw UsageError("--split must be test or train, got '" + split + "'");
+  const std::string& path = flags.positional().front();
+
+  const Model model = load_model(path);
+  const EvalRoles roles = eval_roles(model.graph);
+  const ImageSet data = load_mnist_dir(dir, split == "test" ? Split::Test : Split::Train);
+  check_image_shape(roles, data);
+
+  const auto start = std::chrono::steady_clock::now();
+  const EvalResult r = evaluate(model, data.images.data(), data.labels.data(), data.size(), static_cast<std::size_t>(batch));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::printf("model     %s: images '%s' %s, labels '%s', logits '%s' (%zu classes), loss '%s'\n", path.c_str(),
+              roles.images.c_str(), shape_str(roles.image_shape).c_str(), roles.labels.c_str(), roles.logits.c_str(),
+              roles.classes, roles.loss.c_str());
+  std::printf("data      %s, %s split: %zu images of %zux%zu\n", dir.c_str(), split.c_str(), data.size(), data.rows,
+              data.cols);
+  std::printf("accuracy  %.4f (%zu of %zu)\n", r.accuracy, r.correct, r.count);
+  std::printf("loss      %.6f (mean over the images)\n", r.loss);
+  std::printf("time      %.3f s in batches of %lld\n", seconds, static_cast<long long>(batch));
+  nlohmann::ordered_json line{{"command", "eval"}, {"model", path},      {"data", dir},
+                              {"split", split},    {"count", r.count},   {"correct", r.correct},
+                              {"accuracy", r.accuracy}, {"loss", r.loss}, {"batch", batch},
+                              {"seconds", seconds}};
+  std::printf("%s\n", line.dump().c_str());
+  return 0;
+}
+
+}  // namespace plangrad::cli
