@@ -1,27 +1,136 @@
 #include "engine/optimizer.hpp"
 
+#include <cmath>
+#include <sstream>
+
 #include "engine/errors.hpp"
 
 namespace plangrad {
 
+namespace {
+
+std::string num(double x) {
+  std::ostringstream s;
+  s.precision(17);
+  s << x;
+  return s.str();
+}
+
+bool positive(double x) { return x > 0 && std::isfinite(x); }       // false for NaN
+bool non_negative(double x) { return x >= 0 && std::isfinite(x); }  // false for NaN
+
+// What is wrong with a set of options, naming the option; empty when they are valid.
+std::string problem(const SgdOptions& o) {
+  if (!positive(o.lr)) return "lr must be positive, got " + num(o.lr);
+  if (!non_negative(o.momentum)) return "momentum must be non-negative, got " + num(o.momentum);
+  if (!non_negative(o.weight_decay)) return "weight_decay must be non-negative, got " + num(o.weight_decay);
+  if (o.nesterov && !(o.momentum > 0)) return "nesterov needs momentum > 0";
+  return {};
+}
+
+std::string problem(const AdamOptions& o) {
+  if (!positive(o.lr)) return "lr must be positive, got " + num(o.lr);
+  if (!(o.beta1 >= 0 && o.beta1 < 1)) return "beta1 must be in [0, 1), got " + num(o.beta1);
+  if (!(o.beta2 >= 0 && o.beta2 < 1)) return "beta2 must be in [0, 1), got " + num(o.beta2);
+  if (!positive(o.eps)) return "eps must be positive, got " + num(o.eps);
+  if (!non_negative(o.weight_decay)) return "weight_decay must be non-negative, got " + num(o.weight_decay);
+  return {};
+}
+
+// Reading a snapshot: every mismatch is a DataError that says which optimizer and what.
+struct StateReader {
+  const OptimizerState& s;
+  std::string where;  // "optimizer state (adam)"
+
+  StateReader(const OptimizerState& state, const char* kind) : s(state), where(std::string("optimizer state (") + kind + ")") {
+    if (state.kind != kind) fail("kind '" + state.kind + "' does not match this optimizer");
+    if (!positive(state.learning_rate)) fail("learning_rate must be positive, got " + num(state.learning_rate));
+    if (state.step < 0) fail("step must be non-negative, got " + std::to_string(state.step));
+  }
+
+  [[noreturn]] void fail(const std::string& what) const { throw DataError(where + ": " + what); }
+
+  // The options must be exactly these names.
+  void expect_options(std::initializer_list<const char*> names) const {
+    for (const char* n : names)
+      if (!s.options.count(n)) fail("missing option '" + std::string(n) + "'");
+    if (s.options.size() != names.size())
+      for (const auto& [n, v] : s.options) {
+        bool known = false;
+        for (const char* k : names) known = known || n == k;
+        if (!known) fail("unknown option '" + n + "'");
+      }
+  }
+  double option(const char* name) const { return s.options.at(name); }
+
+  // The parameters must be exactly the model's, each with exactly these buffers, each of
+  // the parameter's size.
+  void expect_parameters(const std::map<std::string, std::size_t>& slots, const std::vector<std::size_t>& sizes,
+                         const std::vector<std::string>& buffers) const {
+    for (const auto& [name, k] : slots) {
+      auto it = s.parameters.find(name);
+      if (it == s.parameters.end()) fail("no state for parameter '" + name + "'");
+      const ParameterState& p = it->second;
+      for (const std::string& b : buffers) {
+        auto bt = p.buffers.find(b);
+        if (bt == p.buffers.end()) fail("parameter '" + name + "' has no buffer '" + b + "'");
+        if (bt->second.size() != sizes[k])
+          fail("buffer '" + b + "' of parameter '" + name + "' has " + std::to_string(bt->second.size()) +
+               " values, the parameter " + std::to_string(sizes[k]));
+      }
+      for (const auto& [b, values] : p.buffers) {
+        bool known = false;
+        for (const std::string& e : buffers) known = known || b == e;
+        if (!known) fail("parameter '" + name + "' has an unexpected buffer '" + b + "'");
+      }
+    }
+    for (const auto& [name, p] : s.parameters)
+      if (!slots.count(name)) fail("parameter '" + name + "' is not in the model");
+  }
+
+  template <class T>
+  void copy(const std::string& parameter, const std::string& buffer, std::vector<T>& dst) const {
+    const std::vector<double>& src = s.parameters.at(parameter).buffers.at(buffer);
+    for (std::size_t i = 0; i < src.size(); ++i) dst[i] = static_cast<T>(src[i]);
+  }
+};
+
+template <class T>
+std::vector<double> as_doubles(const std::vector<T>& v) {
+  return std::vector<double>(v.begin(), v.end());
+}
+
+std::size_t find_slot(const std::map<std::string, std::size_t>& slots, const std::string& parameter, const char* who) {
+  auto it = slots.find(parameter);
+  if (it == slots.end()) throw GraphError(std::string(who) + ": no state for parameter '" + parameter + "'");
+  return it->second;
+}
+
+}  // namespace
+
+// ---- SGD ------------------------------------------------------------------------------
+
 template <class T>
 SGD<T>::SGD(const BasicModel<T>& model, SgdOptions options) : Optimizer<T>(options.lr), options_(options) {
-  if (!(options.lr > 0) || options.momentum < 0 || options.weight_decay < 0)
-    throw UsageError("SGD: lr must be positive, momentum and weight decay non-negative");
+  if (std::string p = problem(options); !p.empty()) throw UsageError("SGD: " + p);
   for (const auto& [name, p] : model.parameters) {
-    slots_.emplace(name, velocity_.size());
+    slots_.emplace(name, sizes_.size());
+    sizes_.push_back(p.size());
     velocity_.emplace_back(options.momentum > 0 ? p.size() : 0, T(0));
   }
-  started_.assign(velocity_.size(), 0);
+  started_.assign(sizes_.size(), 0);
 }
 
 template <class T>
 std::size_t SGD<T>::slot(const std::string& parameter) const {
-  auto it = slots_.find(parameter);
-  if (it == slots_.end()) throw GraphError("SGD: no state for parameter '" + parameter + "'");
-  return it->second;
+  return find_slot(slots_, parameter, "SGD");
 }
 
+// torch.optim.sgd._single_tensor_sgd, dampening 0:
+//   d_p = d_p.add(param, alpha=weight_decay)
+//   buf = clone(d_p) on the first step, else buf.mul_(momentum).add_(d_p)
+//   d_p = d_p.add(buf, alpha=momentum) if nesterov else buf
+//   param.add_(d_p, alpha=-lr)
 template <class T>
 void SGD<T>::update(std::size_t slot, const TensorRef<T>& param, const TensorRef<const T>& grad) {
   const T lr = static_cast<T>(this->lr_), wd = static_cast<T>(options_.weight_decay),
@@ -34,16 +143,204 @@ void SGD<T>::update(std::size_t slot, const TensorRef<T>& param, const TensorRef
     return;
   }
   T* v = velocity_[slot].data();
-  if (!started_[slot]) {
-    for (std::size_t i = 0; i < n; ++i) v[i] = g[i] + wd * w[i];
-    started_[slot] = 1;
-  } else {
-    for (std::size_t i = 0; i < n; ++i) v[i] = mu * v[i] + (g[i] + wd * w[i]);
+  const bool first = !started_[slot];
+  for (std::size_t i = 0; i < n; ++i) {
+    const T d = g[i] + wd * w[i];
+    v[i] = first ? d : mu * v[i] + d;
+    w[i] -= lr * (options_.nesterov ? d + mu * v[i] : v[i]);
   }
-  for (std::size_t i = 0; i < n; ++i) w[i] -= lr * v[i];
+  started_[slot] = 1;
+}
+
+template <class T>
+OptimizerState SGD<T>::state() const {
+  OptimizerState s;
+  s.kind = kind();
+  s.step = this->step_;
+  s.learning_rate = this->lr_;
+  s.options = {{"momentum", options_.momentum},
+               {"weight_decay", options_.weight_decay},
+               {"nesterov", options_.nesterov ? 1.0 : 0.0}};
+  for (const auto& [name, k] : slots_) {
+    ParameterState& p = s.parameters[name];
+    p.started = started_[k] != 0;
+    if (options_.momentum > 0) p.buffers.emplace("momentum_buffer", as_doubles(velocity_[k]));
+  }
+  return s;
+}
+
+template <class T>
+void SGD<T>::set_state(const OptimizerState& state) {
+  const StateReader r(state, kind());
+  r.expect_options({"momentum", "weight_decay", "nesterov"});
+  SgdOptions o;
+  o.lr = state.learning_rate;
+  o.momentum = r.option("momentum");
+  o.weight_decay = r.option("weight_decay");
+  const double nesterov = r.option("nesterov");
+  if (nesterov != 0 && nesterov != 1) r.fail("option 'nesterov' must be 0 or 1, got " + num(nesterov));
+  o.nesterov = nesterov == 1;
+  if (std::string p = problem(o); !p.empty()) r.fail(p);
+  std::vector<std::string> buffers;
+  if (o.momentum > 0) buffers.push_back("momentum_buffer");
+  r.expect_parameters(slots_, sizes_, buffers);
+  for (const auto& [name, k] : slots_)
+    if (o.momentum == 0 && state.parameters.at(name).started)
+      r.fail("parameter '" + name + "' is marked started without momentum");
+
+  // Valid: commit.
+  options_ = o;
+  this->lr_ = state.learning_rate;
+  this->step_ = state.step;
+  for (const auto& [name, k] : slots_) {
+    velocity_[k].assign(o.momentum > 0 ? sizes_[k] : 0, T(0));
+    if (o.momentum > 0) r.copy(name, "momentum_buffer", velocity_[k]);
+    started_[k] = state.parameters.at(name).started ? 1 : 0;
+  }
+}
+
+// ---- Adam, AdamW ----------------------------------------------------------------------
+
+template <class T>
+Adam<T>::Adam(const BasicModel<T>& model, AdamOptions options) : Adam(model, options, false) {}
+
+template <class T>
+Adam<T>::Adam(const BasicModel<T>& model, AdamOptions options, bool decoupled)
+    : Optimizer<T>(options.lr), options_(options), decoupled_(decoupled) {
+  if (std::string p = problem(options); !p.empty()) throw UsageError(std::string(decoupled ? "AdamW: " : "Adam: ") + p);
+  for (const auto& [name, p] : model.parameters) {
+    slots_.emplace(name, exp_avg_.size());
+    exp_avg_.emplace_back(p.size(), T(0));
+    exp_avg_sq_.emplace_back(p.size(), T(0));
+  }
+}
+
+template <class T>
+AdamW<T>::AdamW(const BasicModel<T>& model, AdamWOptions o)
+    : Adam<T>(model, AdamOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay}, true) {}
+
+template <class T>
+std::size_t Adam<T>::slot(const std::string& parameter) const {
+  return find_slot(slots_, parameter, decoupled_ ? "AdamW" : "Adam");
+}
+
+template <class T>
+void Adam<T>::begin_step() {
+  Optimizer<T>::begin_step();
+  const double t = static_cast<double>(this->step_);
+  bias_correction1_ = 1 - std::pow(options_.beta1, t);
+  bias_correction2_ = 1 - std::pow(options_.beta2, t);
+}
+
+// torch.optim.adam._single_tensor_adam (amsgrad off) and adamw's, line by line:
+//   param.mul_(1 - lr * weight_decay)                         (AdamW)
+//   grad = grad.add(param, alpha=weight_decay)                (Adam)
+//   exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+//   exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+//   step_size = lr / bias_correction1
+//   denom = (exp_avg_sq.sqrt() / math.sqrt(bias_correction2)).add_(eps)
+//   param.addcdiv_(exp_avg, denom, value=-step_size)
+// The scalars are Python floats (double) rounded to T by the kernels; addcmul computes
+// self + value * t1 * t2 and addcdiv self + value * t1 / t2, left to right.
+template <class T>
+void Adam<T>::update(std::size_t slot, const TensorRef<T>& param, const TensorRef<const T>& grad) {
+  if (this->step_ < 1) throw UsageError(std::string(kind()) + ": update before begin_step");
+  const double lr = this->lr_;
+  const T decay = static_cast<T>(1 - lr * options_.weight_decay);
+  const T wd = static_cast<T>(options_.weight_decay);
+  const T beta1 = static_cast<T>(options_.beta1), one_minus_beta1 = static_cast<T>(1 - options_.beta1);
+  const T beta2 = static_cast<T>(options_.beta2), one_minus_beta2 = static_cast<T>(1 - options_.beta2);
+  const T neg_step_size = static_cast<T>(-(lr / bias_correction1_));
+  const T bias_correction2_sqrt = static_cast<T>(std::sqrt(bias_correction2_));
+  const T eps = static_cast<T>(options_.eps);
+  const bool l2 = !decoupled_ && options_.weight_decay != 0;
+  const bool decay_weights = decoupled_ && options_.weight_decay != 0;
+
+  T* w = param.data;
+  const T* g = grad.data;
+  T* m = exp_avg_[slot].data();
+  T* v = exp_avg_sq_[slot].data();
+  const std::size_t n = param.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (decay_weights) w[i] = w[i] * decay;
+    const T gi = l2 ? g[i] + wd * w[i] : g[i];
+    m[i] = m[i] * beta1 + one_minus_beta1 * gi;
+    v[i] = v[i] * beta2 + one_minus_beta2 * gi * gi;
+    const T denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
+    w[i] = w[i] + neg_step_size * m[i] / denom;
+  }
+}
+
+template <class T>
+OptimizerState Adam<T>::state() const {
+  OptimizerState s;
+  s.kind = kind();
+  s.step = this->step_;
+  s.learning_rate = this->lr_;
+  s.options = {{"beta1", options_.beta1},
+               {"beta2", options_.beta2},
+               {"eps", options_.eps},
+               {"weight_decay", options_.weight_decay}};
+  for (const auto& [name, k] : slots_) {
+    ParameterState& p = s.parameters[name];
+    p.buffers.emplace("exp_avg", as_doubles(exp_avg_[k]));
+    p.buffers.emplace("exp_avg_sq", as_doubles(exp_avg_sq_[k]));
+  }
+  return s;
+}
+
+template <class T>
+void Adam<T>::set_state(const OptimizerState& state) {
+  const StateReader r(state, kind());
+  r.expect_options({"beta1", "beta2", "eps", "weight_decay"});
+  AdamOptions o;
+  o.lr = state.learning_rate;
+  o.beta1 = r.option("beta1");
+  o.beta2 = r.option("beta2");
+  o.eps = r.option("eps");
+  o.weight_decay = r.option("weight_decay");
+  if (std::string p = problem(o); !p.empty()) r.fail(p);
+  std::vector<std::size_t> sizes;
+  for (const auto& m : exp_avg_) sizes.push_back(m.size());
+  r.expect_parameters(slots_, sizes, {"exp_avg", "exp_avg_sq"});
+  for (const auto& [name, p] : state.parameters)
+    if (p.started) r.fail("parameter '" + name + "' is marked started (an SGD momentum flag)");
+
+  // Valid: commit.
+  options_ = o;
+  this->lr_ = state.learning_rate;
+  this->step_ = state.step;
+  for (const auto& [name, k] : slots_) {
+    r.copy(name, "exp_avg", exp_avg_[k]);
+    r.copy(name, "exp_avg_sq", exp_avg_sq_[k]);
+  }
+  const double t = static_cast<double>(this->step_);
+  bias_correction1_ = 1 - std::pow(options_.beta1, t);
+  bias_correction2_ = 1 - std::pow(options_.beta2, t);
+}
+
+template <class T>
+std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const OptimizerState& state) {
+  std::unique_ptr<Optimizer<T>> opt;
+  if (state.kind == "sgd")
+    opt = std::make_unique<SGD<T>>(model, SgdOptions{});
+  else if (state.kind == "adam")
+    opt = std::make_unique<Adam<T>>(model, AdamOptions{});
+  else if (state.kind == "adamw")
+    opt = std::make_unique<AdamW<T>>(model, AdamWOptions{});
+  else
+    throw DataError("optimizer state: unknown kind '" + state.kind + "' (expected sgd, adam or adamw)");
+  opt->set_state(state);
+  return opt;
 }
 
 template class SGD<float>;
 template class SGD<double>;
+template class Adam<float>;
+template class Adam<double>;
+template class AdamW<float>;
+template class AdamW<double>;
+template std::unique_ptr<Optimizer<float>> make_optimizer(const BasicModel<float>&, const OptimizerState&);
+template std::unique_ptr<Optimizer<double>> make_optimizer(const BasicModel<double>&, const OptimizerState&);
 
 }  // namespace plangrad
