@@ -1,0 +1,288 @@
+// MNIST-style digit (or Fashion-MNIST garment) classification from IDX files.
+//
+// --model mlp: 784-256-128-10, ReLU, softmax cross-entropy. Default recipe: SGD lr 0.05,
+//   momentum 0.9, 5 epochs.
+// --model cnn: [conv 3x3 pad 1 -> batchnorm -> ReLU -> max-pool 2] x 2 (16, 32 channels),
+//   flatten, dense 1568 -> 10. Default recipe: Adam lr 1e-3, 2 epochs.
+// Both: batch 128, PyTorch's default initialization, one fresh shuffle per epoch.
+//
+// Every epoch's last, shorter batch (60000 = 468 * 128 + 96) is kept, as PyTorch's
+// DataLoader does: a second executor planned at that size runs it, on the same model and
+// the same optimizer, so it is one more optimizer step (Adam's step count advances once per
+// run, whichever executor runs). Test accuracy comes from Eval-mode plans (batchnorm uses
+// its running statistics) over the test set in chunks of 1000 plus a remainder chunk.
+//
+//   mnist --data DIR [--model mlp|cnn] [--epochs E] [--batch 128] [--optimizer sgd|adam]
+//         [--lr LR] [--momentum 0.9] [--seed 1] [--save FILE] [--load FILE] [--plan-stats]
+//
+// --load FILE starts from a saved model (its graph must have the inputs "x" and "labels"
+// and the outputs "logits" and "loss"); with --epochs 0 it is only evaluated. --save FILE
+// writes the model at the end. --plan-stats prints every plan's memory figures.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datasets/batches.hpp"
+#include "datasets/idx.hpp"
+#include "engine/errors.hpp"
+#include "engine/executor.hpp"
+#include "engine/flags.hpp"
+#include "examples/models.hpp"
+#include "serialization/model_json.hpp"
+
+using namespace plangrad;
+
+namespace {
+
+constexpr Dim kEvalChunk = 1000;
+
+// Memory figures of a plan: its arena against the most bytes live at one step (the lower
+// bound) and against every tensor in its own buffer (naive).
+void print_plan_stats(const char* what, std::size_t batch, const Plan& plan) {
+  const PlanStats& s = plan.stats;
+  std::printf("plan %-8s batch %4zu: arena %9zu B  lower bound %9zu B  naive %9zu B  "
+              "arena/lower bound %.3f  arena/naive %.3f\n",
+              what, batch, s.arena_bytes, s.lower_bound_bytes, s.naive_bytes,
+              double(s.arena_bytes) / double(s.lower_bound_bytes), double(s.arena_bytes) / double(s.naive_bytes));
+}
+
+// Sizes a pass over n samples in batches of `batch` hands out: the full one and, when
+// n does not divide, the remainder (0 when it does).
+struct BatchSizes {
+  std::size_t full, rest;
+};
+BatchSizes batch_sizes(std::size_t n, std::size_t batch) {
+  return n < batch ? BatchSizes{n, 0} : BatchSizes{batch, n % batch};
+}
+
+// The training steps of one epoch: an executor for full batches and one for the last,
+// shorter batch, sharing the model and the optimizer.
+class Trainer {
+ public:
+  Trainer(Model& model, Optimizer<float>& optimizer, BatchSizes sizes, bool plan_stats) : sizes_(sizes) {
+    PlanRequest request;
+    request.kind = PlanKind::Training;
+    request.loss = "loss";
+    request.batch = static_cast<Dim>(sizes.full);
+    full_ = std::make_unique<Executor<float>>(model, make_plan(model.graph, request), &optimizer);
+    full_x_ = full_->input("x");
+    full_labels_ = full_->input("labels");
+    if (plan_stats) print_plan_stats("training", sizes.full, full_->plan());
+    if (sizes.rest) {
+      request.batch = static_cast<Dim>(sizes.rest);
+      rest_ = std::make_unique<Executor<float>>(model, make_plan(model.graph, request), &optimizer);
+      rest_x_ = rest_->input("x");
+      rest_labels_ = rest_->input("labels");
+      if (plan_stats) print_plan_stats("training", sizes.rest, rest_->plan());
+    }
+  }
+
+  // One optimizer step on the rows `batch` of the set; returns the batch's mean loss.
+  float step(const ImageSet& set, Span<const std::size_t> batch) {
+    const bool full = batch.size() == sizes_.full;
+    Executor<float>& e = full ? *full_ : *rest_;
+    gather_rows(set.images.data(), set.size(), set.rows * set.cols, batch, (full ? full_x_ : rest_x_).data);
+    gather_rows(set.labels.data(), set.size(), 1, batch, (full ? full_labels_ : rest_labels_).data);
+    e.run();
+    return e.loss();
+  }
+
+ private:
+  BatchSizes sizes_;
+  std::unique_ptr<Executor<float>> full_, rest_;
+  TensorRef<float> full_x_, full_labels_, rest_x_, rest_labels_;  // input buffers in the arenas
+};
+
+// Accuracy on a whole set: Eval-mode inference plans over consecutive chunks.
+class Evaluator {
+ public:
+  Evaluator(Model& model, std::size_t n, bool plan_stats) : sizes_(batch_sizes(n, kEvalChunk)) {
+    PlanRequest request;
+    request.outputs = {"logits"};
+    request.batch = static_cast<Dim>(sizes_.full);
+    full_ = std::make_unique<Executor<float>>(model, make_plan(model.graph, request));
+    if (plan_stats) print_plan_stats("eval", sizes_.full, full_->plan());
+    if (sizes_.rest) {
+      request.batch = static_cast<Dim>(sizes_.rest);
+      rest_ = std::make_unique<Executor<float>>(model, make_plan(model.graph, request));
+      if (plan_stats) print_plan_stats("eval", sizes_.rest, rest_->plan());
+    }
+  }
+
+  // The share of images whose largest logit (the first, on ties) is their label.
+  double accuracy(const ImageSet& set) {
+    const std::size_t pixels = set.rows * set.cols;
+    std::size_t correct = 0;
+    for (std::size_t start = 0; start < set.size();) {
+      const std::size_t count = std::min(sizes_.full, set.size() - start);
+      Executor<float>& e = count == sizes_.full ? *full_ : *rest_;
+      e.set_input("x", set.images.data() + start * pixels, count * pixels);
+      e.run();
+      const TensorRef<const float> logits = e.value("logits");
+      const std::size_t classes = static_cast<std::size_t>(logits.dim(-1));
+      for (std::size_t i = 0; i < count; ++i) {
+        const float* row = logits.data + i * classes;
+        const auto predicted = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
+        correct += predicted == static_cast<std::size_t>(set.labels(start + i));
+      }
+      start += count;
+    }
+    return static_cast<double>(correct) / static_cast<double>(set.size());
+  }
+
+ private:
+  BatchSizes sizes_;
+  std::unique_ptr<Executor<float>> full_, rest_;
+};
+
+std::string basename_of(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// A loaded model's kind: the one its document records (mnist --save writes it), else "cnn"
+// when it convolves.
+std::string model_kind(const ModelDocument& doc) {
+  if (doc.training.is_object() && doc.training.contains("model")) {
+    const nlohmann::json& kind = doc.training["model"];
+    if (kind == "mlp" || kind == "cnn") return kind.get<std::string>();
+  }
+  for (const Node& node : doc.model.graph.nodes)
+    if (node.op == "conv2d" || node.op == "conv2d_nobias") return "cnn";
+  return "mlp";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  Flags flags(argc, argv);
+  const std::string data_dir = flags.get("--data", "");
+  if (data_dir.empty()) throw UsageError("--data DIR is required");
+  const std::string load_path = flags.get("--load", "");
+  const std::string save_path = flags.get("--save", "");
+  std::string model_name = flags.get("--model", "");
+  if (!model_name.empty() && model_name != "mlp" && model_name != "cnn")
+    throw UsageError("--model must be mlp or cnn, got '" + model_name + "'");
+
+  // The model: a saved one, or a fresh one from --seed.
+  const auto seed = static_cast<std::uint64_t>(flags.get_int("--seed", 1, 0, INT64_MAX));
+  ModelDocument doc;
+  if (!load_path.empty()) {
+    doc = load_model_document(load_path);
+    const std::string saved = model_kind(doc);
+    if (!model_name.empty() && model_name != saved)
+      throw UsageError("--model " + model_name + " but " + load_path + " holds a " + saved + " model");
+    model_name = saved;
+  } else {
+    if (model_name.empty()) model_name = "mlp";
+    doc.model = model_name == "cnn" ? models::mnist_cnn(seed) : models::mnist_mlp(seed);
+  }
+  Model& model = doc.model;
+
+  // The recipe: defaults by model, every part overridable.
+  const bool cnn = model_name == "cnn";
+  const auto epochs = flags.get_int("--epochs", cnn ? 2 : 5, 0, 100000);
+  const auto batch = static_cast<std::size_t>(flags.get_int("--batch", 128, 1, 1 << 20));
+  const std::string optimizer_name = flags.get("--optimizer", cnn ? "adam" : "sgd");
+  if (optimizer_name != "sgd" && optimizer_name != "adam")
+    throw UsageError("--optimizer must be sgd or adam, got '" + optimizer_name + "'");
+  const bool adam = optimizer_name == "adam";
+  const double lr = flags.get_double("--lr", adam ? 1e-3 : 0.05, 1e-12, 1e6);
+  double momentum = flags.get_double("--momentum", -1.0, 0.0, 1.0);  // -1: not given
+  if (adam && momentum >= 0.0) throw UsageError("--momentum is for --optimizer sgd (Adam has betas 0.9, 0.999)");
+  if (momentum < 0.0) momentum = adam ? 0.0 : 0.9;
+  const bool plan_stats = flags.has("--plan-stats");
+  flags.finish();
+
+  const ImageSet train = load_mnist_dir(data_dir, Split::Train);
+  const ImageSet test = load_mnist_dir(data_dir, Split::Test);
+  const Shape& x_shape = model.graph.find_value("x") ? model.graph.find_value("x")->shape : Shape{};
+  if (x_shape.empty() || numel(Shape(x_shape.begin() + 1, x_shape.end())) != train.rows * train.cols)
+    throw DataError(data_dir + ": images are " + std::to_string(train.rows) + "x" + std::to_string(train.cols) +
+                    " but the model's input 'x' is " + shape_str(x_shape));
+
+  const std::string dataset = basename_of(data_dir);
+  std::unique_ptr<Optimizer<float>> optimizer;
+  if (adam) {
+    AdamOptions options;  // PyTorch's defaults: betas (0.9, 0.999), eps 1e-8, no weight decay
+    options.lr = lr;
+    optimizer = std::make_unique<Adam<float>>(model, options);
+  } else {
+    optimizer = std::make_unique<SGD<float>>(model, SgdOptions{lr, momentum, 0.0});
+  }
+  std::printf("%s on %s: %zu training, %zu test images", model_name.c_str(), dataset.c_str(), train.size(),
+              test.size());
+  if (!load_path.empty()) std::printf(", from %s", load_path.c_str());
+  if (epochs > 0) {
+    std::printf("; %s lr %g", optimizer_name.c_str(), lr);
+    if (!adam) std::printf(" momentum %g", momentum);
+    std::printf(", batch %zu, %lld epochs, seed %llu", batch, static_cast<long long>(epochs),
+                static_cast<unsigned long long>(seed));
+  }
+  std::printf("\n");
+
+  std::unique_ptr<Trainer> trainer;
+  if (epochs > 0 || plan_stats)
+    trainer = std::make_unique<Trainer>(model, *optimizer, batch_sizes(train.size(), batch), plan_stats);
+  Evaluator evaluator(model, test.size(), plan_stats);
+
+  BatchIterator batches(train.size(), batch, seed);
+  Span<const std::size_t> indices;
+  double train_seconds = 0;
+  std::size_t samples = 0;
+  for (std::int64_t epoch = 1; epoch <= epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    double loss_sum = 0;  // summed over samples
+    while (batches.next(indices))
+      loss_sum += static_cast<double>(trainer->step(train, indices)) * static_cast<double>(indices.size());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    train_seconds += seconds;
+    samples += train.size();
+    std::printf("epoch %3lld  train loss %.4f  test accuracy %.4f  %.0f samples/s\n", static_cast<long long>(epoch),
+                loss_sum / static_cast<double>(train.size()), evaluator.accuracy(test),
+                static_cast<double>(train.size()) / seconds);
+    std::fflush(stdout);
+  }
+  const double test_accuracy = evaluator.accuracy(test);
+  const double samples_per_second = train_seconds > 0 ? static_cast<double>(samples) / train_seconds : 0.0;
+
+  if (!save_path.empty()) {
+    doc.training = {{"example", "mnist"}, {"model", model_name}, {"dataset", dataset},
+                    {"test_accuracy", test_accuracy}};
+    save_model_document(doc, save_path);
+  }
+  // The result line, through nlohmann::json so that any directory name is quoted right.
+  nlohmann::ordered_json result;
+  result["example"] = "mnist";
+  result["model"] = model_name;
+  result["dataset"] = dataset;
+  result["epochs"] = epochs;
+  result["test_accuracy"] = std::round(test_accuracy * 1e4) / 1e4;
+  result["train_seconds"] = std::round(train_seconds * 100) / 100;
+  result["samples_per_second"] = static_cast<std::int64_t>(std::llround(samples_per_second));
+  if (epochs > 0) {  // the recipe
+    result["optimizer"] = optimizer_name;
+    result["lr"] = lr;
+    result["batch"] = batch;
+    result["seed"] = seed;
+    result["steps"] = optimizer->step_count();  // optimizer steps: every batch, the short ones too
+  }
+  std::printf("%s\n", result.dump().c_str());
+  return 0;
+} catch (const UsageError& e) {
+  std::fprintf(stderr,
+               "mnist: %s\nusage: mnist --data DIR [--model mlp|cnn] [--epochs E] [--batch 128] "
+               "[--optimizer sgd|adam] [--lr LR] [--momentum 0.9] [--seed S] [--save FILE] [--load FILE] "
+               "[--plan-stats]\n",
+               e.what());
+  return 2;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "mnist: %s\n", e.what());
+  return 1;
+}
