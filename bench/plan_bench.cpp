@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "engine/builder.hpp"
+#include "engine/models.hpp"
 #include "engine/flags.hpp"
-#include "ops/op.hpp"
 #include "planner/plan.hpp"
 
 using namespace plangrad;
@@ -26,62 +26,6 @@ struct Example {
   std::string loss, output;
   Dim batch;
 };
-
-Example mlp(const std::string& name, Dim in, const std::vector<Dim>& hidden, Dim classes, Dim batch) {
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, in}), labels = b.input("labels", {kBatchDim});
-  Value h = x;
-  for (std::size_t i = 0; i < hidden.size(); ++i) h = b.relu(b.dense(h, hidden[i], "fc" + std::to_string(i + 1)));
-  Value logits = b.dense(h, classes, "logits");
-  b.softmax_cross_entropy(logits, labels, "loss");
-  return {name, b.graph(), "loss", "logits", batch};
-}
-
-Example circle() {
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, 2}), y = b.input("y", {kBatchDim, 2});
-  Value h = b.relu(b.dense(x, 25, "fc1"));
-  h = b.relu(b.dense(h, 25, "fc2"));
-  h = b.relu(b.dense(h, 25, "fc3"));
-  Value out = b.tanh(b.dense(h, 2, "fc4"), "out");
-  b.mse_loss(out, y, "loss");
-  return {"circle-mlp", b.graph(), "loss", "out", 100};
-}
-
-Example residual() {
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, 16}), labels = b.input("labels", {kBatchDim});
-  Value h = b.relu(b.dense(x, 32, "fc1"));
-  Value a = b.tanh(b.dense(h, 32, "fc2"));
-  Value r = b.add(h, a, "residual");
-  Value logits = b.dense(r, 10, "fc3");
-  b.softmax_cross_entropy(logits, labels, "loss");
-  return {"residual-dag", b.graph(), "loss", "fc3", 64};
-}
-
-Example mnist_cnn() {
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, 1, 28, 28}), labels = b.input("labels", {kBatchDim});
-  Value h = x;
-  Dim channels = 1;
-  for (Dim out : {16, 32}) {
-    const std::string k = std::to_string(out);
-    Value w = b.parameter("conv" + k + ".weight", {out, channels, 3, 3}, init::kaiming_uniform());
-    Value bias = b.parameter("conv" + k + ".bias", {out}, init::zeros());
-    h = b.op("conv2d", {h, w, bias}, {{"padding", std::vector<std::int64_t>{1, 1}}}, "conv" + k);
-    Value gamma = b.parameter("bn" + k + ".gamma", {out}, init::constant(1));
-    Value beta = b.parameter("bn" + k + ".beta", {out}, init::zeros());
-    Value mean = b.state("bn" + k + ".running_mean", {out}, init::zeros());
-    Value var = b.state("bn" + k + ".running_var", {out}, init::constant(1));
-    h = b.relu(b.op("batchnorm", {h, gamma, beta, mean, var}, {}, "bn" + k));
-    h = b.op("max_pool2d", {h}, {{"kernel", std::vector<std::int64_t>{2, 2}}}, "pool" + k);
-    channels = out;
-  }
-  h = b.op("flatten", {h}, {}, "flatten");
-  Value logits = b.dense(h, 10, "logits");
-  b.softmax_cross_entropy(logits, labels, "loss");
-  return {"mnist-cnn", b.graph(), "loss", "logits", 128};
-}
 
 // n nodes: (add_bias -> tanh) repeated, then an MSE loss.
 Graph chain(int n) {
@@ -120,10 +64,14 @@ int main(int argc, char** argv) {
   const bool quick = flags.has("--quick");
   flags.finish();
 
-  std::vector<Example> examples = {circle(), residual(), mlp("mlp-8x256", 256, std::vector<Dim>(8, 256), 10, 128),
-                                   mlp("mnist-mlp", 784, {256, 128}, 10, 128)};
-  if (lookup_op("conv2d") && lookup_op("batchnorm") && lookup_op("max_pool2d") && lookup_op("flatten"))
-    examples.push_back(mnist_cnn());
+  const std::vector<Example> examples = {
+      {"circle-mlp", models::circle_mlp().graph(), "loss", "out", 100},
+      {"circle-bn", models::circle_bn().graph(), "loss", "logit", 64},
+      {"residual-dag", models::residual_dag().graph(), "loss", "logits", 64},
+      {"mlp-8x256", models::mlp(256, std::vector<Dim>(8, 256), 10).graph(), "loss", "logits", 128},
+      {"mnist-mlp", models::mnist_mlp().graph(), "loss", "logits", 128},
+      {"mnist-cnn", models::mnist_cnn().graph(), "loss", "logits", 128},
+  };
   for (const Example& e : examples) {
     PlanRequest train;
     train.kind = PlanKind::Training;

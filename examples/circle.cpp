@@ -24,7 +24,7 @@
 #include "engine/errors.hpp"
 #include "engine/executor.hpp"
 #include "engine/flags.hpp"
-#include "examples/models.hpp"
+#include "engine/models.hpp"
 #include "serialization/model_json.hpp"
 
 using namespace plangrad;
@@ -85,7 +85,7 @@ int main(int argc, char** argv) try {
   const CircleData test = make_circle(kPoints, seed + 1000);
   const xt::xtensor<float, 2> one_hot_targets = one_hot(train.labels, 2);
   const float* train_targets = r.targets == 2 ? one_hot_targets.data() : train.labels.data();
-  Model model = r.model == "mlp" ? models::circle_mlp(seed) : models::circle_bn(seed);
+  Model model = r.model == "mlp" ? models::circle_mlp().build(seed) : models::circle_bn().build(seed);
 
   // One executor per batch size an epoch hands out, both on the same model and optimizer:
   // each run is one optimizer step, whichever executor makes it.

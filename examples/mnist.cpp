@@ -32,7 +32,7 @@
 #include "engine/errors.hpp"
 #include "engine/executor.hpp"
 #include "engine/flags.hpp"
-#include "examples/models.hpp"
+#include "engine/models.hpp"
 #include "serialization/model_json.hpp"
 
 using namespace plangrad;
@@ -181,7 +181,7 @@ int main(int argc, char** argv) try {
     model_name = saved;
   } else {
     if (model_name.empty()) model_name = "mlp";
-    doc.model = model_name == "cnn" ? models::mnist_cnn(seed) : models::mnist_mlp(seed);
+    doc.model = model_name == "cnn" ? models::mnist_cnn().build(seed) : models::mnist_mlp().build(seed);
   }
   Model& model = doc.model;
 
