@@ -67,7 +67,7 @@ double parse_number(const std::string& text, const std::string& field, const std
 
 }  // namespace
 
-void Schedule::validate() const {
+void LrSchedule::validate() const {
   auto fail = [](const std::string& what) { throw UsageError("schedule: " + what); };
   switch (kind) {
     case Kind::Constant: return;
@@ -87,10 +87,10 @@ void Schedule::validate() const {
   fail("unknown kind");
 }
 
-Schedule Schedule::constant() { return Schedule{}; }
+LrSchedule LrSchedule::constant() { return LrSchedule{}; }
 
-Schedule Schedule::step(std::int64_t step_size, double gamma) {
-  Schedule s;
+LrSchedule LrSchedule::step(std::int64_t step_size, double gamma) {
+  LrSchedule s;
   s.kind = Kind::Step;
   s.step_size = step_size;
   s.gamma = gamma;
@@ -98,8 +98,8 @@ Schedule Schedule::step(std::int64_t step_size, double gamma) {
   return s;
 }
 
-Schedule Schedule::cosine(std::int64_t t_max, double eta_min, std::int64_t warmup, double warmup_start_factor) {
-  Schedule s;
+LrSchedule LrSchedule::cosine(std::int64_t t_max, double eta_min, std::int64_t warmup, double warmup_start_factor) {
+  LrSchedule s;
   s.kind = Kind::Cosine;
   s.t_max = t_max;
   s.eta_min = eta_min;
@@ -111,7 +111,7 @@ Schedule Schedule::cosine(std::int64_t t_max, double eta_min, std::int64_t warmu
 
 // The closed forms of torch.optim.lr_scheduler (_get_closed_form_lr), operation for
 // operation, so the rates agree with PyTorch's to the last bit or two.
-double Schedule::lr(double base_lr, std::int64_t epoch) const {
+double LrSchedule::lr(double base_lr, std::int64_t epoch) const {
   validate();
   if (epoch < 0) throw UsageError("schedule: epoch must be non-negative, got " + std::to_string(epoch));
   switch (kind) {
@@ -135,10 +135,10 @@ double Schedule::lr(double base_lr, std::int64_t epoch) const {
   return base_lr;
 }
 
-Schedule Schedule::parse(const std::string& text) {
+LrSchedule LrSchedule::parse(const std::string& text) {
   const std::vector<std::string> parts = split(text, ':');
   const std::string& name = parts[0];
-  Schedule s;
+  LrSchedule s;
   if (name == "constant") {
     if (parts.size() != 1) bad(text, "constant takes no arguments");
     return s;
@@ -186,7 +186,7 @@ Schedule Schedule::parse(const std::string& text) {
   return s;
 }
 
-std::string Schedule::str() const {
+std::string LrSchedule::str() const {
   switch (kind) {
     case Kind::Constant: return "constant";
     case Kind::Step: return "step:" + std::to_string(step_size) + ":" + num(gamma);
@@ -200,7 +200,7 @@ std::string Schedule::str() const {
   return "?";
 }
 
-bool Schedule::operator==(const Schedule& o) const {
+bool LrSchedule::operator==(const LrSchedule& o) const {
   if (kind != o.kind) return false;
   switch (kind) {
     case Kind::Constant: return true;

