@@ -1,0 +1,348 @@
+// plangrad's side of the side-by-side benchmark with PyTorch (bench/torch_workloads.py is
+// the other side; bench/run.sh alternates the two and prints the comparison).
+//
+//   W1      circle MLP 2-25-25-25-2 training step (ReLU, tanh out, MSE vs one-hot, SGD lr 0.1), batch 100
+//   W2      circle batchnorm model 2-100-50-20-1 training step ((dense, batchnorm, relu) x3,
+//           dense 1, BCE with logits, SGD lr 0.1 momentum 0.9 weight decay 1e-4), batch 64
+//   W3      MLP 784-256-128-10 training step (ReLU, softmax CE, SGD lr 0.01 momentum 0.9), batch 128
+//   W4      MNIST CNN training step (conv 1->16 3x3 pad 1, bn, relu, maxpool 2; conv 16->32, bn,
+//           relu, maxpool 2; flatten; dense 1568->10; softmax CE), batch 128, Adam lr 1e-3
+//   W5-mlp  W3's MLP, inference (Eval), batch 1
+//   W5-cnn  W4's CNN, inference (Eval), batch 1
+//
+// Inputs are random but fixed (seeded); every step reuses them. Each workload warms up,
+// then times `iters` steps one by one and reports the median, as one JSON line:
+//   {"side":"plangrad","workload":"W3","us":...,"min_us":...,"iters":...,"threads":...,...}
+// "cpu_us" is the median of this thread's CPU time per step (with one BLAS thread, the
+// step's whole work; it leaves out the time other processes had the core);
+// "faults_per_step" the page faults per step (0 here: the arena is touched once). W3 and
+// W4 also time the step's GEMMs alone through raw cblas_sgemm (gemm_only_us;
+// --no-gemm-only skips that, for profiling).
+//
+//   bench_workloads [--workloads W1,W3,...] [--iters N] [--warmup N] [--quick] [--no-gemm-only]
+//   bench_workloads --list            the workload names, one per line
+//   bench_workloads --w4-optimizer    "adam" or "sgd": what W4 trains with here
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/resource.h>
+
+#include "bench/gemm_only.hpp"
+#include "engine/builder.hpp"
+#include "engine/errors.hpp"
+#include "engine/executor.hpp"
+#include "engine/flags.hpp"
+#include "engine/random.hpp"
+
+using namespace plangrad;
+
+namespace {
+
+// W4's optimizer, which the PyTorch side asks for (--w4-optimizer) so that both run the
+// same: plangrad's Adam, PyTorch's defaults (betas 0.9, 0.999, eps 1e-8), lr 1e-3.
+constexpr const char* kW4Optimizer = "adam";
+
+const Init kTorch = init::torch_default();  // PyTorch's nn.Linear / nn.Conv2d default
+
+Value batchnorm(GraphBuilder& b, const Value& x, Dim channels, const std::string& name) {
+  Value gamma = b.parameter(name + ".gamma", {channels}, init::constant(1));
+  Value beta = b.parameter(name + ".beta", {channels}, init::zeros());
+  Value mean = b.state(name + ".running_mean", {channels}, init::zeros());
+  Value var = b.state(name + ".running_var", {channels}, init::constant(1));
+  return b.op("batchnorm", {x, gamma, beta, mean, var}, {}, name);
+}
+
+// x[N,2] -> (dense 25, relu) x3 -> dense 2, tanh "out";  mse_loss(out, y[N,2]) "loss"
+Model circle_mlp() {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 2}), y = b.input("y", {kBatchDim, 2});
+  Value h = b.relu(b.dense(x, 25, "fc1", kTorch, kTorch));
+  h = b.relu(b.dense(h, 25, "fc2", kTorch, kTorch));
+  h = b.relu(b.dense(h, 25, "fc3", kTorch, kTorch));
+  Value out = b.tanh(b.dense(h, 2, "fc4", kTorch, kTorch), "out");
+  b.output(b.mse_loss(out, y, "loss"));
+  return b.build(1);
+}
+
+// x[N,2] -> (dense, batchnorm, relu) for 100, 50, 20 -> dense 1 "logit";
+// binary_cross_entropy_with_logits(logit, t[N,1]) "loss"
+Model circle_bn() {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 2}), t = b.input("t", {kBatchDim, 1});
+  Value h = x;
+  int k = 0;
+  for (Dim units : {100, 50, 20}) {
+    const std::string i = std::to_string(++k);
+    h = b.relu(batchnorm(b, b.dense(h, units, "fc" + i, kTorch, kTorch), units, "bn" + i));
+  }
+  Value logit = b.dense(h, 1, "logit", kTorch, kTorch);
+  b.output(b.binary_cross_entropy_with_logits(logit, t, "loss"));
+  return b.build(1);
+}
+
+// x[N,784] -> dense 256, relu -> dense 128, relu -> dense 10 "logits";
+// softmax_cross_entropy(logits, labels[N]) "loss"
+Model mnist_mlp() {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 784}), labels = b.input("labels", {kBatchDim});
+  Value h = b.relu(b.dense(x, 256, "fc1", kTorch, kTorch));
+  h = b.relu(b.dense(h, 128, "fc2", kTorch, kTorch));
+  Value logits = b.dense(h, 10, "logits", kTorch, kTorch);
+  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
+  return b.build(1);
+}
+
+// x[N,1,28,28] -> (conv 3x3 pad 1 with bias, batchnorm, relu, max_pool 2) for 16, 32
+// channels -> flatten [N,1568] -> dense 10 "logits"; softmax_cross_entropy "loss"
+Model mnist_cnn() {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 1, 28, 28}), labels = b.input("labels", {kBatchDim});
+  Value h = x;
+  Dim channels = 1;
+  for (Dim out : {16, 32}) {
+    const std::string k = std::to_string(out);
+    const Init conv_init = init::torch_default(channels * 9);
+    Value w = b.parameter("conv" + k + ".weight", {out, channels, 3, 3}, conv_init);
+    Value bias = b.parameter("conv" + k + ".bias", {out}, conv_init);
+    h = b.op("conv2d", {h, w, bias}, {{"padding", std::vector<std::int64_t>{1, 1}}}, "conv" + k);
+    h = b.relu(batchnorm(b, h, out, "bn" + k));
+    h = b.op("max_pool2d", {h}, {{"kernel", std::vector<std::int64_t>{2, 2}}}, "pool" + k);
+    channels = out;
+  }
+  h = b.op("flatten", {h}, {}, "flatten");
+  Value logits = b.dense(h, 10, "logits", kTorch, kTorch);
+  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
+  return b.build(1);
+}
+
+// The GEMMs one training step makes, as ops/matmul.cpp and ops/conv2d.cpp call them.
+// matmul forward: y[B,out] = x[B,in] W[in,out];  backward: dx = dy W^T (not for the
+// first layer: its input x takes no gradient), dW = x^T dy.
+std::vector<bench::GemmCall> dense_gemms(int batch, const std::vector<int>& sizes) {
+  std::vector<bench::GemmCall> calls;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    const int in = sizes[l], out = sizes[l + 1];
+    calls.push_back({false, false, batch, out, in, 1});
+    if (l > 0) calls.push_back({false, true, batch, in, out, 1});
+    calls.push_back({true, false, in, out, batch, 1});
+  }
+  return calls;
+}
+
+// Per image (count = batch): conv forward y_n[F,OHW] = w[F,CKK] col[CKK,OHW];
+// dw += dy_n col^T; dcol = w^T dy_n (conv2 only: conv1's input takes no gradient).
+std::vector<bench::GemmCall> cnn_gemms(int batch) {
+  std::vector<bench::GemmCall> calls = {
+      {false, false, 16, 784, 9, batch},    {false, true, 16, 9, 784, batch},        // conv16
+      {false, false, 32, 196, 144, batch},  {false, true, 32, 144, 196, batch},      // conv32
+      {true, false, 144, 196, 32, batch}};                                           // conv32 dx
+  for (const bench::GemmCall& g : dense_gemms(batch, {1568, 10})) calls.push_back(g);
+  calls.push_back({false, true, batch, 1568, 10, 1});  // the dense layer's dx (flatten's gradient)
+  return calls;
+}
+
+struct Workload {
+  std::string name, optimizer;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Optimizer<float>> opt;
+  std::unique_ptr<Executor<float>> exec;
+  std::vector<bench::GemmCall> gemms;  // empty: no GEMM-only figure
+  int iters = 0;                       // default timed steps (same as the PyTorch side)
+};
+
+// Fills every input of the plan with fixed random data: features uniform in [0, 1),
+// class labels in [0, classes), binary targets in {0, 1}, one-hot rows for "y".
+void fill_inputs(Executor<float>& e, const std::vector<std::string>& inputs, std::uint64_t seed) {
+  Rng rng(seed);
+  for (const std::string& name : inputs) {
+    const TensorRef<float> t = e.input(name);
+    const std::size_t n = t.size();
+    if (name == "labels") {
+      for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<float>(rng.next() % 10);
+    } else if (name == "t") {
+      for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<float>(rng.next() % 2);
+    } else if (name == "y") {  // one-hot [N, C]
+      const std::size_t C = static_cast<std::size_t>(t.dim(1));
+      for (std::size_t r = 0; r < n / C; ++r) {
+        const std::size_t hot = rng.next() % C;
+        for (std::size_t c = 0; c < C; ++c) t[r * C + c] = c == hot ? 1.0f : 0.0f;
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<float>(rng.uniform());
+    }
+  }
+}
+
+Workload training(const std::string& name, Model model, Dim batch, std::unique_ptr<Optimizer<float>> (*make_opt)(Model&),
+                  const std::string& optimizer, std::vector<std::string> inputs, int iters) {
+  Workload w;
+  w.name = name;
+  w.optimizer = optimizer;
+  w.model = std::make_unique<Model>(std::move(model));
+  w.opt = make_opt(*w.model);
+  PlanRequest req;
+  req.kind = PlanKind::Training;
+  req.batch = batch;
+  w.exec = std::make_unique<Executor<float>>(*w.model, make_plan(w.model->graph, req), w.opt.get());
+  fill_inputs(*w.exec, inputs, 7);
+  w.iters = iters;
+  return w;
+}
+
+Workload inference(const std::string& name, Model model, const std::string& output, int iters) {
+  Workload w;
+  w.name = name;
+  w.optimizer = "none";
+  w.model = std::make_unique<Model>(std::move(model));
+  PlanRequest req;
+  req.kind = PlanKind::Inference;  // Eval mode: batchnorm uses its running statistics
+  req.batch = 1;
+  req.outputs = {output};
+  w.exec = std::make_unique<Executor<float>>(*w.model, make_plan(w.model->graph, req));
+  fill_inputs(*w.exec, {"x"}, 7);
+  w.iters = iters;
+  return w;
+}
+
+std::unique_ptr<Optimizer<float>> sgd(Model& m, double lr, double momentum, double weight_decay) {
+  SgdOptions o;
+  o.lr = lr;
+  o.momentum = momentum;
+  o.weight_decay = weight_decay;
+  return std::make_unique<SGD<float>>(m, o);
+}
+std::unique_ptr<Optimizer<float>> sgd_w1(Model& m) { return sgd(m, 0.1, 0.0, 0.0); }
+std::unique_ptr<Optimizer<float>> sgd_w2(Model& m) { return sgd(m, 0.1, 0.9, 1e-4); }
+std::unique_ptr<Optimizer<float>> sgd_w3(Model& m) { return sgd(m, 0.01, 0.9, 0.0); }
+std::unique_ptr<Optimizer<float>> opt_w4(Model& m) {
+  AdamOptions o;
+  o.lr = 1e-3;
+  return std::make_unique<Adam<float>>(m, o);
+}
+
+const std::vector<std::string> kAll = {"W1", "W2", "W3", "W4", "W5-mlp", "W5-cnn"};
+
+Workload make_workload(const std::string& name) {
+  if (name == "W1") return training(name, circle_mlp(), 100, sgd_w1, "sgd", {"x", "y"}, 4000);
+  if (name == "W2") return training(name, circle_bn(), 64, sgd_w2, "sgd_momentum_wd", {"x", "t"}, 2000);
+  if (name == "W3") {
+    Workload w = training(name, mnist_mlp(), 128, sgd_w3, "sgd_momentum", {"x", "labels"}, 200);
+    w.gemms = dense_gemms(128, {784, 256, 128, 10});
+    return w;
+  }
+  if (name == "W4") {
+    Workload w = training(name, mnist_cnn(), 128, opt_w4, kW4Optimizer, {"x", "labels"}, 20);
+    w.gemms = cnn_gemms(128);
+    return w;
+  }
+  if (name == "W5-mlp") return inference(name, mnist_mlp(), "logits", 4000);
+  if (name == "W5-cnn") return inference(name, mnist_cnn(), "logits", 2000);
+  throw UsageError("unknown workload '" + name + "' (bench_workloads --list names them)");
+}
+
+// This thread's CPU time: with one BLAS thread the whole step runs on it, and on a busy
+// machine it drifts far less than wall time (it leaves out the time others had the core).
+double thread_cpu_us() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) * 1e-3;
+}
+
+// Page faults this thread has taken: a step that allocates fresh memory faults (10-13 us
+// per 4 KiB page on this machine, DESIGN.md), and part of that cost is not CPU time.
+long minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return u.ru_minflt;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+void run(Workload& w, int warmup, int iters, bool gemm_only) {
+  for (int i = 0; i < warmup; ++i) w.exec->run();
+  std::vector<double> us, cpu;
+  us.reserve(static_cast<std::size_t>(iters));
+  cpu.reserve(static_cast<std::size_t>(iters));
+  float sink = 0;
+  const bool has_loss = w.exec->plan().schedule.loss >= 0;
+  const long faults0 = minor_faults();
+  for (int i = 0; i < iters; ++i) {
+    const double c0 = thread_cpu_us();
+    const auto t0 = std::chrono::steady_clock::now();
+    w.exec->run();
+    const auto t1 = std::chrono::steady_clock::now();
+    cpu.push_back(thread_cpu_us() - c0);
+    us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    if (has_loss) sink += w.exec->loss();
+  }
+  const double faults = double(minor_faults() - faults0) / iters;
+  const double med = median(us), best = *std::min_element(us.begin(), us.end());
+  std::printf("{\"side\":\"plangrad\",\"workload\":\"%s\",\"us\":%.2f,\"min_us\":%.2f,\"cpu_us\":%.2f,"
+              "\"faults_per_step\":%.2f,\"iters\":%d,\"threads\":%d,\"optimizer\":\"%s\",\"loss\":%.6g",
+              w.name.c_str(), med, best, median(cpu), faults, iters, bench::blas_threads(), w.optimizer.c_str(),
+              double(sink) / iters);
+  if (gemm_only && !w.gemms.empty()) {
+    const double flops = bench::gemm_flops(w.gemms);
+    const bench::GemmTiming g = bench::time_gemms(w.gemms, std::max(1, warmup / 2), iters);
+    std::printf(",\"gemm_mflop\":%.2f,\"gflops\":%.2f,\"gemm_only_us\":%.2f,\"gemm_only_cpu_us\":%.2f,"
+                "\"gemm_only_gflops\":%.2f,\"step_over_gemm\":%.3f,\"cpu_step_over_gemm\":%.3f",
+                flops * 1e-6, flops / med * 1e-3, g.wall_us, g.cpu_us, flops / g.wall_us * 1e-3, med / g.wall_us,
+                median(cpu) / g.cpu_us);
+  }
+  std::printf("}\n");
+  std::fflush(stdout);
+}
+
+// "W1,W3" -> {"W1", "W3"}; "all" -> every workload.
+std::vector<std::string> split(const std::string& s) {
+  if (s == "all") return kAll;
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  Flags flags(argc, argv);
+  const bool list = flags.has("--list"), print_opt = flags.has("--w4-optimizer"), quick = flags.has("--quick");
+  const bool gemm_only = !flags.has("--no-gemm-only");
+  const std::string names = flags.get("--workloads", "all");
+  const auto iters = flags.get_int("--iters", 0, 0, 100000000);
+  const auto warmup = flags.get_int("--warmup", -1, -1, 100000000);
+  flags.finish();
+  if (list) {
+    for (const std::string& n : kAll) std::printf("%s\n", n.c_str());
+    return 0;
+  }
+  if (print_opt) {
+    std::printf("%s\n", kW4Optimizer);
+    return 0;
+  }
+  for (const std::string& name : split(names)) {
+    Workload w = make_workload(name);
+    // --quick: one warm-up step and one timed step, to show the suite works.
+    const int n = quick ? 1 : iters > 0 ? static_cast<int>(iters) : w.iters;
+    const int wu = quick ? 1 : warmup >= 0 ? static_cast<int>(warmup) : std::max(3, w.iters / 10);
+    run(w, wu, n, gemm_only);
+  }
+  return 0;
+} catch (const UsageError& e) {
+  std::fprintf(stderr, "bench_workloads: %s\n", e.what());
+  return 2;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "bench_workloads: %s\n", e.what());
+  return 1;
+}
