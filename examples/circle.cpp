@@ -13,11 +13,13 @@
 //
 //   circle [--model mlp|bn] [--epochs N] [--seed S] [--save FILE]
 //          [--lr LR] [--momentum M] [--weight-decay WD]   (override the model's recipe)
+//          [--plot-data DIR]   (what scripts/plot_circle.sh draws)
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "datasets/batches.hpp"
 #include "datasets/circle.hpp"
@@ -68,6 +70,52 @@ double accuracy(Executor<float>& eval, const Recipe& r, const CircleData& data) 
   return static_cast<double>(correct) / static_cast<double>(data.size());
 }
 
+// Writes what scripts/plot_circle.sh draws: DIR/boundary.dat, the model's score on a
+// 201 x 201 grid over the unit square ("x y score", inside where score > 0), and
+// DIR/points.dat, every point as "x y label set correct" (set 0: train, 1: test).
+void write_plot_data(Model& model, const Recipe& r, const CircleData& train, const CircleData& test,
+                     const std::string& dir) {
+  constexpr std::size_t kSide = 201;
+  std::vector<float> grid(kSide * kSide * 2);
+  for (std::size_t i = 0; i < kSide; ++i)
+    for (std::size_t j = 0; j < kSide; ++j) {
+      grid[2 * (i * kSide + j)] = static_cast<float>(j) / (kSide - 1);
+      grid[2 * (i * kSide + j) + 1] = static_cast<float>(i) / (kSide - 1);
+    }
+  PlanRequest request;
+  request.outputs = {r.out};
+  request.batch = static_cast<Dim>(kSide * kSide);
+  Executor<float> eval(model, make_plan(model.graph, request));
+  eval.set_input("x", grid.data(), grid.size());
+  eval.run();
+  const TensorRef<const float> out = eval.value(r.out);
+  auto score = [&](std::size_t i) { return r.targets == 2 ? out[2 * i + 1] - out[2 * i] : out[i]; };
+  const std::string boundary_path = dir + "/boundary.dat", points_path = dir + "/points.dat";
+  std::FILE* f = std::fopen(boundary_path.c_str(), "w");
+  if (!f) throw DataError("cannot write " + boundary_path);
+  for (std::size_t i = 0; i < kSide * kSide; ++i)
+    std::fprintf(f, "%.4f %.4f %.6f%s", grid[2 * i], grid[2 * i + 1], static_cast<double>(score(i)),
+                 (i + 1) % kSide == 0 ? "\n\n" : "\n");
+  std::fclose(f);
+  f = std::fopen(points_path.c_str(), "w");
+  if (!f) throw DataError("cannot write " + points_path);
+  for (const CircleData* set : {&train, &test}) {
+    request.batch = static_cast<Dim>(set->size());
+    Executor<float> points(model, make_plan(model.graph, request));
+    points.set_input("x", set->points.data(), set->points.size());
+    points.run();
+    const TensorRef<const float> o = points.value(r.out);
+    for (std::size_t i = 0; i < set->size(); ++i) {
+      const float s = r.targets == 2 ? o[2 * i + 1] - o[2 * i] : o[i];
+      const bool label = set->labels(i) == 1.0f;
+      std::fprintf(f, "%.6f %.6f %d %d %d\n", static_cast<double>(set->points(i, 0)),
+                   static_cast<double>(set->points(i, 1)), label ? 1 : 0, set == &test ? 1 : 0,
+                   (s > 0.0f) == label ? 1 : 0);
+    }
+  }
+  std::fclose(f);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -79,6 +127,7 @@ int main(int argc, char** argv) try {
   const auto epochs = flags.get_int("--epochs", r.epochs, 1, 1000000);
   const auto seed = static_cast<std::uint64_t>(flags.get_int("--seed", 1, 0, INT64_MAX));
   const std::string save_path = flags.get("--save", "");
+  const std::string plot_dir = flags.get("--plot-data", "");
   flags.finish();
 
   const CircleData train = make_circle(kPoints, seed);
@@ -137,13 +186,14 @@ int main(int argc, char** argv) try {
   }
   const double train_acc = accuracy(eval, r, train), test_acc = accuracy(eval, r, test);
   if (!save_path.empty()) save_model(model, save_path);
+  if (!plot_dir.empty()) write_plot_data(model, r, train, test, plot_dir);
   std::printf("{\"example\":\"circle\",\"model\":\"%s\",\"test_accuracy\":%.4f,\"train_accuracy\":%.4f,"
               "\"train_seconds\":%.4f,\"steps\":%zu}\n",
               r.model.c_str(), test_acc, train_acc, train_seconds, steps);
   return 0;
 } catch (const UsageError& e) {
   std::fprintf(stderr, "circle: %s\nusage: circle [--model mlp|bn] [--epochs N] [--seed S] [--save FILE] [--lr LR] "
-               "[--momentum M] [--weight-decay WD]\n",
+               "[--momentum M] [--weight-decay WD] [--plot-data DIR]\n",
                e.what());
   return 2;
 } catch (const std::exception& e) {
