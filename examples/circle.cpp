@@ -7,17 +7,16 @@
 // --model bn: 2-100-50-20-1, dense -> batchnorm -> ReLU on the hidden layers, one logit
 //   with binary cross-entropy against the 0/1 label, batch 64, 250 epochs, SGD lr 0.01,
 //   momentum 0.9, weight decay 1e-4. 1000 = 15 * 64 + 40: the last 40 points of an epoch
-//   make a 16th, shorter step (PyTorch's DataLoader keeps it too), run by a second
-//   executor planned at batch 40 on the same model and optimizer. Accuracy is measured by
-//   an Eval-mode plan: batchnorm then uses its running statistics.
+//   make a 16th, shorter step (PyTorch's DataLoader keeps it too): the fit loop
+//   (engine/fit.hpp) runs it with a second plan at batch 40 on the same model and
+//   optimizer. Accuracy is measured by an Eval-mode plan: batchnorm then uses its running
+//   statistics.
 //
 //   circle [--model mlp|bn] [--epochs N] [--seed S] [--save FILE]
 //          [--lr LR] [--momentum M] [--weight-decay WD]   (override the model's recipe)
 //          [--plot-data DIR]   (what scripts/plot_circle.sh draws)
-#include <chrono>
 #include <cstdio>
 #include <exception>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +24,7 @@
 #include "datasets/circle.hpp"
 #include "engine/errors.hpp"
 #include "engine/executor.hpp"
+#include "engine/fit.hpp"
 #include "engine/flags.hpp"
 #include "engine/models.hpp"
 #include "serialization/model_json.hpp"
@@ -136,54 +136,30 @@ int main(int argc, char** argv) try {
   const float* train_targets = r.targets == 2 ? one_hot_targets.data() : train.labels.data();
   Model model = r.model == "mlp" ? models::circle_mlp().build(seed) : models::circle_bn().build(seed);
 
-  // One executor per batch size an epoch hands out, both on the same model and optimizer:
-  // each run is one optimizer step, whichever executor makes it.
-  PlanRequest training;
-  training.kind = PlanKind::Training;
-  training.loss = "loss";
-  training.batch = r.batch;
   SGD<float> sgd(model, r.sgd);
-  Executor<float> step(model, make_plan(model.graph, training), &sgd);
-  std::unique_ptr<Executor<float>> last_step;
-  if (const std::size_t rest = kPoints % static_cast<std::size_t>(r.batch)) {
-    training.batch = static_cast<Dim>(rest);
-    last_step = std::make_unique<Executor<float>>(model, make_plan(model.graph, training), &sgd);
-  }
-
   PlanRequest inference;
   inference.outputs = {r.out};
   inference.batch = static_cast<Dim>(kPoints);
   Executor<float> eval(model, make_plan(model.graph, inference));
 
-  BatchIterator batches(kPoints, static_cast<std::size_t>(r.batch), seed);
-  Span<const std::size_t> batch;
-  const TensorRef<float> x = step.input("x"), y = step.input("y");
-  TensorRef<float> last_x, last_y;
-  if (last_step) {
-    last_x = last_step->input("x");
-    last_y = last_step->input("y");
-  }
+  // The library's training loop (engine/fit.hpp): seeded shuffled batches, a second plan
+  // for the shorter last batch, no allocation per step.
+  FitOptions options;
+  options.epochs = epochs;
+  options.batch = static_cast<std::size_t>(r.batch);
+  options.seed = seed;
+  options.progress = Progress::Off;
   double train_seconds = 0;
-  std::size_t steps = 0;
-  for (std::int64_t epoch = 1; epoch <= epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
-    double loss_sum = 0;  // summed over samples
-    std::size_t n = 0;
-    while (batches.next(batch)) {
-      const bool full = batch.size() == static_cast<std::size_t>(r.batch);
-      Executor<float>& s = full ? step : *last_step;
-      gather_rows(train.points.data(), kPoints, 2, batch, (full ? x : last_x).data);
-      gather_rows(train_targets, kPoints, r.targets, batch, (full ? y : last_y).data);
-      s.run();
-      loss_sum += static_cast<double>(s.loss()) * static_cast<double>(batch.size());
-      ++n;
-    }
-    train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    steps += n;
-    if (epoch % 25 == 0 || epoch == 1 || epoch == epochs)
-      std::printf("epoch %4lld  loss %.5f  train accuracy %.4f\n", static_cast<long long>(epoch),
-                  loss_sum / static_cast<double>(kPoints), accuracy(eval, r, train));
-  }
+  options.on_epoch_end = [&](const EpochStats& e) {
+    train_seconds += e.seconds;
+    if (e.epoch % 25 == 0 || e.epoch == 1 || e.epoch == epochs)
+      std::printf("epoch %4lld  loss %.5f  train accuracy %.4f\n", static_cast<long long>(e.epoch), e.train_loss,
+                  accuracy(eval, r, train));
+    return true;
+  };
+  const FitResult result = fit(model, sgd, {"x", "y", "loss", r.out}, {train.points.data(), train_targets, kPoints},
+                               FitData{}, options);
+  const auto steps = static_cast<std::size_t>(result.steps);
   const double train_acc = accuracy(eval, r, train), test_acc = accuracy(eval, r, test);
   if (!save_path.empty()) save_model(model, save_path);
   if (!plot_dir.empty()) write_plot_data(model, r, train, test, plot_dir);
