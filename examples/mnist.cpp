@@ -6,10 +6,9 @@
 //   flatten, dense 1568 -> 10. Default recipe: Adam lr 1e-3, 2 epochs.
 // Both: batch 128, PyTorch's default initialization, one fresh shuffle per epoch.
 //
-// Every epoch's last, shorter batch (60000 = 468 * 128 + 96) is kept, as PyTorch's
-// DataLoader does: a second executor planned at that size runs it, on the same model and
-// the same optimizer, so it is one more optimizer step (Adam's step count advances once per
-// run, whichever executor runs). Test accuracy comes from Eval-mode plans (batchnorm uses
+// Training goes through the library's fit loop (engine/fit.hpp). Every epoch's last,
+// shorter batch (60000 = 468 * 128 + 96) is kept, as PyTorch's DataLoader does: a second
+// plan at that size runs it on the same model and optimizer, one more optimizer step. Test accuracy comes from Eval-mode plans (batchnorm uses
 // its running statistics) over the test set in chunks of 1000 plus a remainder chunk.
 //
 //   mnist --data DIR [--model mlp|cnn] [--epochs E] [--batch 128] [--optimizer sgd|adam]
@@ -19,7 +18,6 @@
 // and the outputs "logits" and "loss"); with --epochs 0 it is only evaluated. --save FILE
 // writes the model at the end. --plan-stats prints every plan's memory figures.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -31,6 +29,7 @@
 #include "datasets/idx.hpp"
 #include "engine/errors.hpp"
 #include "engine/executor.hpp"
+#include "engine/fit.hpp"
 #include "engine/flags.hpp"
 #include "engine/models.hpp"
 #include "serialization/model_json.hpp"
@@ -59,44 +58,6 @@ struct BatchSizes {
 BatchSizes batch_sizes(std::size_t n, std::size_t batch) {
   return n < batch ? BatchSizes{n, 0} : BatchSizes{batch, n % batch};
 }
-
-// The training steps of one epoch: an executor for full batches and one for the last,
-// shorter batch, sharing the model and the optimizer.
-class Trainer {
- public:
-  Trainer(Model& model, Optimizer<float>& optimizer, BatchSizes sizes, bool plan_stats) : sizes_(sizes) {
-    PlanRequest request;
-    request.kind = PlanKind::Training;
-    request.loss = "loss";
-    request.batch = static_cast<Dim>(sizes.full);
-    full_ = std::make_unique<Executor<float>>(model, make_plan(model.graph, request), &optimizer);
-    full_x_ = full_->input("x");
-    full_labels_ = full_->input("labels");
-    if (plan_stats) print_plan_stats("training", sizes.full, full_->plan());
-    if (sizes.rest) {
-      request.batch = static_cast<Dim>(sizes.rest);
-      rest_ = std::make_unique<Executor<float>>(model, make_plan(model.graph, request), &optimizer);
-      rest_x_ = rest_->input("x");
-      rest_labels_ = rest_->input("labels");
-      if (plan_stats) print_plan_stats("training", sizes.rest, rest_->plan());
-    }
-  }
-
-  // One optimizer step on the rows `batch` of the set; returns the batch's mean loss.
-  float step(const ImageSet& set, Span<const std::size_t> batch) {
-    const bool full = batch.size() == sizes_.full;
-    Executor<float>& e = full ? *full_ : *rest_;
-    gather_rows(set.images.data(), set.size(), set.rows * set.cols, batch, (full ? full_x_ : rest_x_).data);
-    gather_rows(set.labels.data(), set.size(), 1, batch, (full ? full_labels_ : rest_labels_).data);
-    e.run();
-    return e.loss();
-  }
-
- private:
-  BatchSizes sizes_;
-  std::unique_ptr<Executor<float>> full_, rest_;
-  TensorRef<float> full_x_, full_labels_, rest_x_, rest_labels_;  // input buffers in the arenas
-};
 
 // Accuracy on a whole set: Eval-mode inference plans over consecutive chunks.
 class Evaluator {
@@ -227,27 +188,39 @@ int main(int argc, char** argv) try {
   }
   std::printf("\n");
 
-  std::unique_ptr<Trainer> trainer;
-  if (epochs > 0 || plan_stats)
-    trainer = std::make_unique<Trainer>(model, *optimizer, batch_sizes(train.size(), batch), plan_stats);
   Evaluator evaluator(model, test.size(), plan_stats);
+  if (plan_stats) {
+    const BatchSizes sizes = batch_sizes(train.size(), batch);
+    PlanRequest request;
+    request.kind = PlanKind::Training;
+    request.loss = "loss";
+    for (const std::size_t b : {sizes.full, sizes.rest}) {
+      if (b == 0) continue;
+      request.batch = static_cast<Dim>(b);
+      print_plan_stats("training", b, make_plan(model.graph, request));
+    }
+  }
 
-  BatchIterator batches(train.size(), batch, seed);
-  Span<const std::size_t> indices;
+  // The library's training loop (engine/fit.hpp): seeded shuffled batches, a second plan
+  // for the shorter last batch, no allocation per step.
   double train_seconds = 0;
   std::size_t samples = 0;
-  for (std::int64_t epoch = 1; epoch <= epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
-    double loss_sum = 0;  // summed over samples
-    while (batches.next(indices))
-      loss_sum += static_cast<double>(trainer->step(train, indices)) * static_cast<double>(indices.size());
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    train_seconds += seconds;
-    samples += train.size();
-    std::printf("epoch %3lld  train loss %.4f  test accuracy %.4f  %.0f samples/s\n", static_cast<long long>(epoch),
-                loss_sum / static_cast<double>(train.size()), evaluator.accuracy(test),
-                static_cast<double>(train.size()) / seconds);
-    std::fflush(stdout);
+  if (epochs > 0) {
+    FitOptions options;
+    options.epochs = epochs;
+    options.batch = batch;
+    options.seed = seed;
+    options.progress = Progress::Off;
+    options.on_epoch_end = [&](const EpochStats& e) {
+      train_seconds += e.seconds;
+      samples += train.size();
+      std::printf("epoch %3lld  train loss %.4f  test accuracy %.4f  %.0f samples/s\n", static_cast<long long>(e.epoch),
+                  e.train_loss, evaluator.accuracy(test), static_cast<double>(train.size()) / e.seconds);
+      std::fflush(stdout);
+      return true;
+    };
+    fit(model, *optimizer, {"x", "labels", "loss", "logits"}, {train.images.data(), train.labels.data(), train.size()},
+        FitData{}, options);
   }
   const double test_accuracy = evaluator.accuracy(test);
   const double samples_per_second = train_seconds > 0 ? static_cast<double>(samples) / train_seconds : 0.0;
