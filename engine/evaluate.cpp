@@ -162,4 +162,14 @@ EvalResult evaluate(const Model& model, const float* images, const float* labels
   return result;
 }
 
+void check_image_shape(const EvalRoles& roles, std::size_t image_rows, std::size_t image_cols) {
+  const Shape& s = roles.image_shape;
+  const Dim rows = static_cast<Dim>(image_rows), cols = static_cast<Dim>(image_cols);
+  const bool fits = s.size() == 2 ? s[1] == rows * cols : s[1] == 1 && s[2] == rows && s[3] == cols;
+  if (!fits)
+    throw UsageError("the model's image input '" + roles.images + "' is " + shape_str(s) + ", but the data set's images are " +
+                     std::to_string(rows) + "x" + std::to_string(cols) + " (expected [N, " + std::to_string(rows * cols) +
+                     "] or [N, 1, " + std::to_string(rows) + ", " + std::to_string(cols) + "])");
+}
+
 }  // namespace plangrad

@@ -30,6 +30,10 @@ struct EvalRoles {
 
 EvalRoles eval_roles(const Graph& graph);
 
+// A UsageError unless images of rows x cols are what the model's image input takes, not
+// merely as many floats: [N, rows*cols] or [N, 1, rows, cols].
+void check_image_shape(const EvalRoles& roles, std::size_t rows, std::size_t cols);
+
 struct EvalResult {
   double accuracy = 0.0;  // correct / count
   double loss = 0.0;      // the mean of the per-example losses (batches weighted by size)

@@ -12,6 +12,18 @@
 namespace plangrad::testing {
 
 // x[N,2] -> (dense 25, relu) x3 -> dense 2 "logits" -> softmax_cross_entropy(labels[N]) "loss"
+// 2-16-16-2 with softmax cross-entropy against class labels "labels" [N]; "logits" [N, 2].
+inline Model small_classifier(std::uint64_t seed) {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 2}), labels = b.input("labels", {kBatchDim});
+  Value h = b.relu(b.dense(x, 16, "fc1"));
+  h = b.relu(b.dense(h, 16, "fc2"));
+  Value logits = b.dense(h, 2, "logits");
+  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
+  b.output(logits);
+  return b.build(seed);
+}
+
 inline Model circle_mlp(std::uint64_t seed) {
   GraphBuilder b;
   Value x = b.input("x", {kBatchDim, 2});

@@ -20,23 +20,13 @@
 #include "serialization/checkpoint.hpp"
 #include "serialization/model_json.hpp"
 #include "tests/temp_dir.hpp"
+#include "tests/example_graphs.hpp"
 
 using namespace plangrad;
+using plangrad::testing::small_classifier;
 using Catch::Matchers::Contains;
 
 namespace {
-
-// 2-16-16-2 with softmax cross-entropy against class labels.
-Model small_mlp(std::uint64_t seed) {
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, 2}), labels = b.input("labels", {kBatchDim});
-  Value h = b.relu(b.dense(x, 16, "fc1"));
-  h = b.relu(b.dense(h, 16, "fc2"));
-  Value logits = b.dense(h, 2, "logits");
-  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
-  b.output(logits);
-  return b.build(seed);
-}
 
 std::unique_ptr<Optimizer<float>> make(const std::string& kind, const Model& m) {
   if (kind == "sgd") return std::make_unique<SGD<float>>(m, SgdOptions{0.05, 0.9, 1e-4, true});
@@ -81,7 +71,7 @@ FitOptions base_options() {
 
 TEST_CASE("checkpoint: the training state round-trips through JSON exactly", "[checkpoint]") {
   const Data d;
-  Model m = small_mlp(1);
+  Model m = small_classifier(1);
   auto opt = make("adam", m);
   FitOptions o = base_options();
   o.epochs = 1;
@@ -120,7 +110,7 @@ TEST_CASE("checkpoint: stop after k epochs, resume in fresh objects, finish N: b
   INFO(kind << ", stopped by " << how);
 
   // In one go.
-  Model straight = small_mlp(3);
+  Model straight = small_classifier(3);
   std::unique_ptr<Optimizer<float>> straight_opt = make(kind, straight);
   const FitResult full = fit(straight, *straight_opt, kRoles, d.tr(), d.va(), base_options());
   REQUIRE(full.status == FitStatus::Completed);
@@ -130,7 +120,7 @@ TEST_CASE("checkpoint: stop after k epochs, resume in fresh objects, finish N: b
   const std::string ckpt = dir.file("run.ckpt.json");
   FitResult first;
   {
-    Model m = small_mlp(3);
+    Model m = small_classifier(3);
     std::unique_ptr<Optimizer<float>> opt = make(kind, m);
     FitOptions o = base_options();
     o.checkpoint = checkpoint_writer(ckpt);
@@ -201,7 +191,7 @@ TEST_CASE("checkpoint: stop after k epochs, resume in fresh objects, finish N: b
 TEST_CASE("checkpoint: resuming with other options is refused", "[checkpoint]") {
   const Data d;
   testing::TempDir dir;
-  Model m = small_mlp(1);
+  Model m = small_classifier(1);
   auto opt = make("sgd", m);
   FitOptions o = base_options();
   o.epochs = 1;

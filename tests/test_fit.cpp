@@ -19,8 +19,10 @@
 #include "engine/fit.hpp"
 #include "engine/schedule.hpp"
 #include "tests/temp_dir.hpp"
+#include "tests/example_graphs.hpp"
 
 using namespace plangrad;
+using plangrad::testing::small_classifier;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -34,18 +36,6 @@ Model mse_mlp(std::uint64_t seed) {
   Value out = b.tanh(b.dense(h, 2, "fc3"), "out");
   b.output(b.mse_loss(out, y, "loss"));
   b.output(out);
-  return b.build(seed);
-}
-
-// 2-16-16-2 with softmax cross-entropy against class labels "labels" [N].
-Model ce_mlp(std::uint64_t seed) {
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, 2}), labels = b.input("labels", {kBatchDim});
-  Value h = b.relu(b.dense(x, 16, "fc1"));
-  h = b.relu(b.dense(h, 16, "fc2"));
-  Value logits = b.dense(h, 2, "logits");
-  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
-  b.output(logits);
   return b.build(seed);
 }
 
@@ -91,7 +81,7 @@ TEST_CASE("fit: the circle MLP with one-hot MSE targets learns", "[fit]") {
 
 TEST_CASE("fit: class labels, a shorter last batch, validation equals evaluate()", "[fit]") {
   const CircleData train = make_circle(1000, 5), test = make_circle(300, 6);
-  Model model = ce_mlp(4);
+  Model model = small_classifier(4);
   Adam<float> adam(model, AdamOptions{0.01});
   FitOptions o = quiet(15, 64, 7);  // 1000 = 15 * 64 + 40
   o.eval_batch = 128;               // 300 = 2 * 128 + 44
@@ -104,7 +94,7 @@ TEST_CASE("fit: class labels, a shorter last batch, validation equals evaluate()
   CHECK(r.history.back().val_loss == Approx(e.loss).epsilon(1e-6));
 
   SECTION("drop_last skips the short batch") {
-    Model m2 = ce_mlp(4);
+    Model m2 = small_classifier(4);
     Adam<float> adam2(m2, AdamOptions{0.01});
     FitOptions d = quiet(2, 64, 7);
     d.drop_last = true;
@@ -119,7 +109,7 @@ TEST_CASE("fit: class labels, a shorter last batch, validation equals evaluate()
 TEST_CASE("fit: the same seed gives bit-identical weights; another seed does not", "[fit]") {
   const CircleData train = make_circle(300, 11);
   auto run = [&](std::uint64_t seed) {
-    Model m = ce_mlp(2);
+    Model m = small_classifier(2);
     SGD<float> sgd(m, {0.05, 0.9, 1e-4});
     fit(m, sgd, {"x", "labels", "loss", "logits"}, {train.points.data(), train.labels.data(), 300}, {},
         quiet(3, 32, seed));
@@ -133,7 +123,7 @@ TEST_CASE("fit: the same seed gives bit-identical weights; another seed does not
 TEST_CASE("fit: the JSONL log has one line per epoch", "[fit]") {
   testing::TempDir dir;
   const CircleData train = make_circle(200, 1), test = make_circle(100, 2);
-  Model model = ce_mlp(1);
+  Model model = small_classifier(1);
   SGD<float> sgd(model, {0.1});
   FitOptions o = quiet(4, 50, 1);
   o.log_path = dir.file("run.jsonl");
@@ -164,7 +154,7 @@ TEST_CASE("fit: a callback stops the run; patience stops it early", "[fit]") {
   const FitData tr{train.points.data(), train.labels.data(), 200}, va{test.points.data(), test.labels.data(), 100};
 
   SECTION("callback") {
-    Model model = ce_mlp(1);
+    Model model = small_classifier(1);
     SGD<float> sgd(model, {0.1});
     FitOptions o = quiet(10, 50, 1);
     std::vector<std::int64_t> seen;
@@ -178,7 +168,7 @@ TEST_CASE("fit: a callback stops the run; patience stops it early", "[fit]") {
     CHECK(seen == std::vector<std::int64_t>{1, 2, 3});
   }
   SECTION("patience: a learning rate too small to change a weight never improves the loss") {
-    Model model = ce_mlp(1);
+    Model model = small_classifier(1);
     SGD<float> sgd(model, {0.1});
     FitOptions o = quiet(10, 50, 1);
     o.patience = 2;
@@ -194,7 +184,7 @@ TEST_CASE("fit: a callback stops the run; patience stops it early", "[fit]") {
 TEST_CASE("fit: SIGINT finishes the step, checkpoints and returns Interrupted; the handler is put back",
           "[fit]") {
   const CircleData train = make_circle(200, 1);
-  Model model = ce_mlp(1);
+  Model model = small_classifier(1);
   SGD<float> sgd(model, {0.1});
   FitOptions o = quiet(10, 50, 1);
   int checkpoints = 0;
@@ -224,7 +214,7 @@ TEST_CASE("fit: SIGINT finishes the step, checkpoints and returns Interrupted; t
 
 TEST_CASE("fit: roles and options that do not fit are UsageErrors naming them", "[fit]") {
   const CircleData train = make_circle(100, 1);
-  Model model = ce_mlp(1);
+  Model model = small_classifier(1);
   SGD<float> sgd(model, {0.1});
   const FitData tr{train.points.data(), train.labels.data(), 100};
   auto message = [&](FitRoles roles, FitOptions o) -> std::string {

@@ -15,22 +15,6 @@
 #include "tools/commands.hpp"
 
 namespace plangrad::cli {
-namespace {
-
-// The data set's images must be what the model's image input takes, not merely as many
-// floats: [N, rows*cols] or [N, 1, rows, cols].
-void check_image_shape(const EvalRoles& roles, const ImageSet& data) {
-  const Shape& s = roles.image_shape;
-  const Dim rows = static_cast<Dim>(data.rows), cols = static_cast<Dim>(data.cols);
-  const bool fits = s.size() == 2 ? s[1] == rows * cols : s[1] == 1 && s[2] == rows && s[3] == cols;
-  if (!fits)
-    throw UsageError("the model's image input '" + roles.images + "' is " + shape_str(s) + ", but the data set's images are " +
-                     std::to_string(rows) + "x" + std::to_string(cols) + " (expected [N, " + std::to_string(rows * cols) +
-                     "] or [N, 1, " + std::to_string(rows) + ", " + std::to_string(cols) + "])");
-}
-
-}  // namespace
-
 int cmd_eval(const Args& args) {
   Flags flags(args);
   if (flags.has("--help")) {
@@ -63,7 +47,7 @@ int cmd_eval(const Args& args) {
   const Model model = load_model(path);
   const EvalRoles roles = eval_roles(model.graph);
   const ImageSet data = load_mnist_dir(dir, split == "test" ? Split::Test : Split::Train);
-  check_image_shape(roles, data);
+  check_image_shape(roles, data.rows, data.cols);
 
   const auto start = std::chrono::steady_clock::now();
   const EvalResult r = evaluate(model, data.images.data(), data.labels.data(), data.size(), static_cast<std::size_t>(batch));
