@@ -1,5 +1,6 @@
 #include "ops/batchnorm.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "ops/kernel_util.hpp"
@@ -45,6 +46,31 @@ std::size_t batchnorm_saved(const std::vector<Shape>& in, const Attrs&) {
   return 2 * static_cast<std::size_t>(bn_dims(in[0]).C);
 }
 
+// The channel reductions below are the kernels' cost. The plain sum of a strided loop is
+// serial (each add waits for the previous), so:
+// - [N, C] (S = 1): n outer, c inner, with a per-channel accumulator array (saved, or the
+//   dgamma/dbeta outputs): the adds of one n are independent across channels, and each
+//   channel still sums in the order n = 0, 1, ... (the same rounding as a serial loop).
+// - [N, C, S]: kLanes independent partial sums along each contiguous run of S values.
+constexpr Dim kLanes = 8;
+
+// sum_{n,s} f(i) over channel c of x viewed as [N, C, S], i the flat index.
+template <class T, class F>
+T channel_sum(const BnDims& d, Dim c, F f) {
+  T lane[kLanes] = {};
+  T tail = T(0);
+  const Dim S_main = d.S - d.S % kLanes;
+  for (Dim n = 0; n < d.N; ++n) {
+    const Dim base = (n * d.C + c) * d.S;
+    for (Dim s = 0; s < S_main; s += kLanes)
+      for (Dim l = 0; l < kLanes; ++l) lane[l] += f(base + s + l);
+    for (Dim s = S_main; s < d.S; ++s) tail += f(base + s);
+  }
+  T sum = tail;
+  for (Dim l = 0; l < kLanes; ++l) sum += lane[l];
+  return sum;
+}
+
 // batchnorm: x[N,C,S], gamma[C], beta[C], running_mean[C], running_var[C] -> y[N,C,S]
 // Train: mean_c = sum_{n,s} x / M,  var_c = sum_{n,s} (x - mean_c)^2 / M  (biased), M = N*S
 //        running_mean_c = (1 - m) running_mean_c + m mean_c
@@ -67,19 +93,51 @@ void batchnorm_forward(const OpArgs<T>& a) {
   if (train && M < 2)
     throw ShapeError("batchnorm in Train mode needs more than one value per channel, x is " +
                      shape_str(a.in[0].shape));
+  if (d.S == 1 && a.saved) {  // [N, C]: saved holds the per-channel sums, then the stats
+    const Dim C = d.C;
+    T* mean = a.saved;
+    T* inv_std = a.saved + C;
+    if (train) {
+      std::fill(mean, mean + 2 * C, T(0));
+      for (Dim n = 0; n < d.N; ++n)
+        for (Dim c = 0; c < C; ++c) mean[c] += x[n * C + c];
+      for (Dim c = 0; c < C; ++c) mean[c] /= T(M);
+      // A second pass: sum (x - mean)^2 does not cancel as sum x^2 - M mean^2 does.
+      T* sq = inv_std;
+      for (Dim n = 0; n < d.N; ++n)
+        for (Dim c = 0; c < C; ++c) {
+          const T dev = x[n * C + c] - mean[c];
+          sq[c] += dev * dev;
+        }
+      for (Dim c = 0; c < C; ++c) {
+        const T var = sq[c] / T(M);
+        running_mean[c] = (T(1) - m) * running_mean[c] + m * mean[c];
+        running_var[c] = (T(1) - m) * running_var[c] + m * var * T(M) / T(M - 1);
+        inv_std[c] = T(1) / std::sqrt(var + eps);
+      }
+    } else {
+      for (Dim c = 0; c < C; ++c) {
+        mean[c] = running_mean[c];
+        inv_std[c] = T(1) / std::sqrt(running_var[c] + eps);
+      }
+    }
+    // Every statistic is complete before y is written, so y may alias x.
+    for (Dim n = 0; n < d.N; ++n)
+      for (Dim c = 0; c < C; ++c) {
+        const Dim i = n * C + c;
+        y[i] = (x[i] - mean[c]) * (gamma[c] * inv_std[c]) + beta[c];
+      }
+    return;
+  }
   for (Dim c = 0; c < d.C; ++c) {
     T mean, var;
     if (train) {
-      T sum = T(0);
-      for (Dim n = 0; n < d.N; ++n)
-        for (Dim s = 0; s < d.S; ++s) sum += x[(n * d.C + c) * d.S + s];
-      mean = sum / T(M);
-      T sq = T(0);  // a second pass: sum (x - mean)^2 does not cancel as sum x^2 - M mean^2 does
-      for (Dim n = 0; n < d.N; ++n)
-        for (Dim s = 0; s < d.S; ++s) {
-          const T dev = x[(n * d.C + c) * d.S + s] - mean;
-          sq += dev * dev;
-        }
+      mean = channel_sum<T>(d, c, [x](Dim i) { return x[i]; }) / T(M);
+      // A second pass: sum (x - mean)^2 does not cancel as sum x^2 - M mean^2 does.
+      const T sq = channel_sum<T>(d, c, [x, mean](Dim i) {
+        const T dev = x[i] - mean;
+        return dev * dev;
+      });
       var = sq / T(M);
       running_mean[c] = (T(1) - m) * running_mean[c] + m * mean;
       running_var[c] = (T(1) - m) * running_var[c] + m * var * T(M) / T(M - 1);
@@ -121,14 +179,44 @@ void batchnorm_backward(const OpArgs<T>& a) {
   const T* inv_std = a.saved + d.C;
   const Dim M = d.N * d.S;
   const bool train = a.mode == Mode::Train;
-  for (Dim c = 0; c < d.C; ++c) {
-    T sum_dy = T(0), sum_dy_xhat = T(0);
+  // [N, C] with dgamma and dbeta both written (not accumulated): they are the per-channel
+  // accumulators, n outer and c inner.
+  if (d.S == 1 && dgamma_ref && dbeta_ref && !a.accumulates(1) && !a.accumulates(2)) {
+    const Dim C = d.C;
+    T* sum_dy_xhat = dgamma_ref.data;
+    T* sum_dy = dbeta_ref.data;
+    std::fill(sum_dy_xhat, sum_dy_xhat + C, T(0));
+    std::fill(sum_dy, sum_dy + C, T(0));
     for (Dim n = 0; n < d.N; ++n)
-      for (Dim s = 0; s < d.S; ++s) {
-        const Dim i = (n * d.C + c) * d.S + s;
-        sum_dy += dy[i];
-        sum_dy_xhat += dy[i] * (x[i] - mean[c]) * inv_std[c];
+      for (Dim c = 0; c < C; ++c) {
+        const Dim i = n * C + c;
+        sum_dy[c] += dy[i];
+        sum_dy_xhat[c] += dy[i] * (x[i] - mean[c]) * inv_std[c];
       }
+    if (!dx_ref) return;
+    T* dx = dx_ref.data;
+    const bool acc = a.accumulates(0);
+    // dx may alias dy, but never dgamma/dbeta: element i is read before it is written.
+    for (Dim n = 0; n < d.N; ++n)
+      for (Dim c = 0; c < C; ++c) {
+        const Dim i = n * C + c;
+        const T k = gamma[c] * inv_std[c];
+        T g;
+        if (train) {
+          const T xhat = (x[i] - mean[c]) * inv_std[c];
+          g = k / T(M) * (T(M) * dy[i] - sum_dy[c] - xhat * sum_dy_xhat[c]);
+        } else {
+          g = k * dy[i];
+        }
+        dx[i] = acc ? dx[i] + g : g;
+      }
+    return;
+  }
+  for (Dim c = 0; c < d.C; ++c) {
+    const T mc = mean[c], ic = inv_std[c];
+    const T sum_dy = channel_sum<T>(d, c, [dy](Dim i) { return dy[i]; });
+    const T sum_dy_xhat =
+        channel_sum<T>(d, c, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; });
     if (dgamma_ref) {
       T& g = dgamma_ref.data[c];
       g = a.accumulates(1) ? g + sum_dy_xhat : sum_dy_xhat;

@@ -59,6 +59,12 @@ Dim window_argmax(const T* xc, const Window2d& g, Dim oh, Dim ow) {
   return best;
 }
 
+// The fast path of the common 2x2 window, stride 2, no padding (the CNN's pool): the same
+// comparisons, in the same order, as window_argmax, so the same result.
+bool is_2x2_stride_2(const Window2d& g) {
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
+}
+
 // max_pool2d: x[N,C,H,W] -> y[N,C,OH,OW]
 // y[n,c,oh,ow] = max_{i<kh, j<kw} x[n, c, oh*sh - ph + i, ow*sw - pw + j]
 template <class T>
@@ -67,6 +73,25 @@ void max_pool2d_forward(const OpArgs<T>& a) {
   const Window2d& g = d.g;
   const T* x = a.in[0].data;
   T* y = a.out[0].data;
+  if (is_2x2_stride_2(g)) {
+    for (Dim p = 0; p < d.N * d.C; ++p) {
+      const T* xc = x + p * g.h * g.w;
+      T* yc = y + p * g.oh * g.ow;
+      for (Dim oh = 0; oh < g.oh; ++oh) {
+        const T* r0 = xc + 2 * oh * g.w;
+        const T* r1 = r0 + g.w;
+        T* yr = yc + oh * g.ow;
+        for (Dim ow = 0; ow < g.ow; ++ow) {
+          T v = r0[2 * ow];
+          if (r0[2 * ow + 1] > v) v = r0[2 * ow + 1];
+          if (r1[2 * ow] > v) v = r1[2 * ow];
+          if (r1[2 * ow + 1] > v) v = r1[2 * ow + 1];
+          yr[ow] = v;
+        }
+      }
+    }
+    return;
+  }
   for (Dim p = 0; p < d.N * d.C; ++p) {
     const T* xc = x + p * g.h * g.w;
     T* yc = y + p * g.oh * g.ow;
@@ -87,6 +112,48 @@ void max_pool2d_backward(const OpArgs<T>& a) {
   const T* x = a.in[0].data;
   const T* dy = a.d_out[0].data;
   T* dx = a.d_in[0].data;
+  if (is_2x2_stride_2(g)) {
+    // Windows do not overlap: each covered cell receives at most one gradient, so write
+    // every cell once. T(0) + dy keeps the general path's bits (a -0 gradient becomes +0);
+    // with accumulation only the argmax cell is added to.
+    const bool acc = a.accumulates(0);
+    for (Dim p = 0; p < d.N * d.C; ++p) {
+      const T* xc = x + p * g.h * g.w;
+      const T* dyc = dy + p * g.oh * g.ow;
+      T* dxc = dx + p * g.h * g.w;
+      for (Dim oh = 0; oh < g.oh; ++oh) {
+        const T* r0 = xc + 2 * oh * g.w;
+        const T* r1 = r0 + g.w;
+        T* d0 = dxc + 2 * oh * g.w;
+        T* d1 = d0 + g.w;
+        const T* dyr = dyc + oh * g.ow;
+        for (Dim ow = 0; ow < g.ow; ++ow) {
+          const Dim j = 2 * ow;
+          int best = 0;
+          T v = r0[j];
+          if (r0[j + 1] > v) { v = r0[j + 1]; best = 1; }
+          if (r1[j] > v) { v = r1[j]; best = 2; }
+          if (r1[j + 1] > v) best = 3;
+          const T gr = dyr[ow];
+          if (acc) {
+            T& cell = best == 0 ? d0[j] : best == 1 ? d0[j + 1] : best == 2 ? d1[j] : d1[j + 1];
+            cell += gr;
+          } else {
+            const T routed = T(0) + gr;
+            d0[j] = best == 0 ? routed : T(0);
+            d0[j + 1] = best == 1 ? routed : T(0);
+            d1[j] = best == 2 ? routed : T(0);
+            d1[j + 1] = best == 3 ? routed : T(0);
+          }
+        }
+        // An odd width leaves the last column of both rows outside every window.
+        if (!acc && 2 * g.ow < g.w) d0[g.w - 1] = d1[g.w - 1] = T(0);
+      }
+      // An odd height leaves the last row outside every window.
+      if (!acc && 2 * g.oh < g.h) std::fill(dxc + 2 * g.oh * g.w, dxc + g.h * g.w, T(0));
+    }
+    return;
+  }
   // Overlapping windows may route several gradients to one cell: clear, then add.
   if (!a.accumulates(0)) std::fill(dx, dx + a.d_in[0].size(), T(0));
   for (Dim p = 0; p < d.N * d.C; ++p) {
