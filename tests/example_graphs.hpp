@@ -11,7 +11,6 @@
 
 namespace plangrad::testing {
 
-// x[N,2] -> (dense 25, relu) x3 -> dense 2 "logits" -> softmax_cross_entropy(labels[N]) "loss"
 // 2-16-16-2 with softmax cross-entropy against class labels "labels" [N]; "logits" [N, 2].
 inline Model small_classifier(std::uint64_t seed) {
   GraphBuilder b;
@@ -24,6 +23,7 @@ inline Model small_classifier(std::uint64_t seed) {
   return b.build(seed);
 }
 
+// x[N,2] -> (dense 25, relu) x3 -> dense 2 "logits" -> softmax_cross_entropy(labels[N]) "loss"
 inline Model circle_mlp(std::uint64_t seed) {
   GraphBuilder b;
   Value x = b.input("x", {kBatchDim, 2});
