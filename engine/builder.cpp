@@ -15,7 +15,7 @@ std::string GraphBuilder::unique_name(const std::string& requested, const std::s
   std::string name;
   do {
     name = op + "_" + std::to_string(++counters_[op]);
-  } while (shapes_.count(name) || graph_.find_node(name));
+  } while (shapes_.count(name) || node_names_.count(name));
   return name;
 }
 
@@ -63,7 +63,7 @@ std::vector<Value> GraphBuilder::op_outputs(const std::string& op_name,
                                             std::string name) {
   const OpDef& op = find_op(op_name);
   name = unique_name(name, op_name);
-  if (graph_.find_node(name)) throw GraphError("duplicate node name '" + name + "'");
+  if (node_names_.count(name)) throw GraphError("duplicate node name '" + name + "'");
   if (inputs.size() != op.inputs.size())
     throw GraphError(op_name + " '" + name + "': takes " + std::to_string(op.inputs.size()) +
                      " inputs, got " + std::to_string(inputs.size()));
@@ -92,6 +92,7 @@ std::vector<Value> GraphBuilder::op_outputs(const std::string& op_name,
     node.outputs.push_back(out);
     outs.push_back({out});
   }
+  node_names_.insert(name);
   graph_.nodes.push_back(std::move(node));
   return outs;
 }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/graph.hpp"
@@ -78,6 +79,7 @@ class GraphBuilder {
   std::map<std::string, Shape> nominal_[2];
   std::vector<Init> inits_;  // per graph_.values entry (unused for inputs)
   std::map<std::string, int> counters_;
+  std::unordered_set<std::string> node_names_;  // graph_.nodes' names: O(1) duplicate checks
 };
 
 }  // namespace plangrad
