@@ -8,6 +8,7 @@
 #include "ops/conv2d.hpp"
 #include "ops/losses.hpp"
 #include "ops/matmul.hpp"
+#include "ops/normalize.hpp"
 #include "ops/op.hpp"
 #include "ops/pool.hpp"
 #include "ops/reshape.hpp"
@@ -32,6 +33,7 @@ std::vector<const OpDef*> builtin_ops() {
       &batchnorm_op(),
       &flatten_op(),
       &reshape_op(),
+      &normalize_op(),
   };
 }
 
