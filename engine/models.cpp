@@ -56,6 +56,8 @@ GraphBuilder circle_bn() {
 
 GraphBuilder mnist_mlp() { return mlp(784, {256, 128}, 10); }
 
+GraphBuilder mnist_mlp(const InputStats& stats) { return mlp(784, {256, 128}, 10, &stats); }
+
 GraphBuilder mnist_cnn() {
   GraphBuilder b;
   Value x = b.input("x", {kBatchDim, 1, 28, 28});
@@ -89,12 +91,13 @@ GraphBuilder residual_dag() {
   return b;
 }
 
-GraphBuilder mlp(Dim in, const std::vector<Dim>& hidden, Dim classes) {
+GraphBuilder mlp(Dim in, const std::vector<Dim>& hidden, Dim classes, const InputStats* stats) {
   GraphBuilder b;
   const Init torch = init::torch_default();
   Value x = b.input("x", {kBatchDim, in});
   Value labels = b.input("labels", {kBatchDim});
   Value h = x;
+  if (stats) h = b.op("normalize", {x}, {{"mean", stats->mean}, {"std", stats->std}}, "x_norm");
   for (std::size_t i = 0; i < hidden.size(); ++i)
     h = b.relu(b.dense(h, hidden[i], "fc" + std::to_string(i + 1), torch, torch));
   Value logits = b.dense(h, classes, "logits", torch, torch);

@@ -32,9 +32,18 @@ GraphBuilder circle_mlp();
 // Circle, 2-100-50-20-1 with dense -> batchnorm -> ReLU on the three hidden layers; one
 // logit "logit" [N, 1] against the 0/1 label "y" [N, 1] (binary cross-entropy on logits).
 GraphBuilder circle_bn();
+// Input standardization statistics: the graph's first node computes (x - mean) / std
+// (the normalize op), so a saved model carries its preprocessing.
+struct InputStats {
+  double mean = 0.0;
+  double std = 1.0;
+};
+
 // MNIST MLP, 784-256-128-10 with ReLU: images "x" [N, 784], class indices "labels" [N],
-// "logits" [N, 10], softmax cross-entropy "loss".
+// "logits" [N, 10], softmax cross-entropy "loss". With `stats`, a normalize node "x_norm"
+// standardizes the pixels before the first layer.
 GraphBuilder mnist_mlp();
+GraphBuilder mnist_mlp(const InputStats& stats);
 // MNIST CNN: [conv 3x3 pad 1 -> batchnorm -> ReLU -> max-pool 2] with 16 then 32 channels
 // (28 -> 14 -> 7), flatten, dense 1568 -> 10. Images "x" [N, 1, 28, 28] (the same bytes as
 // [N, 784]), "labels" [N], "logits" [N, 10], "loss".
@@ -43,7 +52,9 @@ GraphBuilder mnist_cnn();
 // h + a -> fc3 = "logits" [N, 10]; softmax cross-entropy "loss".
 GraphBuilder residual_dag();
 // An MLP with ReLU hidden layers of the given widths and softmax cross-entropy: "x"
-// [N, in], "labels" [N], "logits" [N, classes], "loss".
-GraphBuilder mlp(Dim in, const std::vector<Dim>& hidden, Dim classes);
+// [N, in], "labels" [N], "logits" [N, classes], "loss"; with `stats`, a normalize node
+// "x_norm" first.
+GraphBuilder mlp(Dim in, const std::vector<Dim>& hidden, Dim classes,
+                 const InputStats* stats = nullptr);
 
 }  // namespace plangrad::models

@@ -1,7 +1,8 @@
 // MNIST-style digit (or Fashion-MNIST garment) classification from IDX files.
 //
 // --model mlp: 784-256-128-10, ReLU, softmax cross-entropy. Default recipe: SGD lr 0.05,
-//   momentum 0.9, 5 epochs.
+//   momentum 0.9, 5 epochs. The graph starts with a normalize node that standardizes the
+//   pixels with the training images' mean and standard deviation (--no-normalize: without).
 // --model cnn: [conv 3x3 pad 1 -> batchnorm -> ReLU -> max-pool 2] x 2 (16, 32 channels),
 //   flatten, dense 1568 -> 10. Default recipe: Adam lr 1e-3, 2 epochs.
 // Both: batch 128, PyTorch's default initialization, one fresh shuffle per epoch.
@@ -13,6 +14,7 @@
 //
 //   mnist --data DIR [--model mlp|cnn] [--epochs E] [--batch 128] [--optimizer sgd|adam]
 //         [--lr LR] [--momentum 0.9] [--seed 1] [--save FILE] [--load FILE] [--plan-stats]
+//         [--no-normalize]
 //
 // --load FILE starts from a saved model (its graph must have the inputs "x" and "labels"
 // and the outputs "logits" and "loss"); with --epochs 0 it is only evaluated. --save FILE
@@ -119,6 +121,15 @@ std::string model_kind(const ModelDocument& doc) {
   return "mlp";
 }
 
+// The mean and (population) standard deviation of every pixel of the set, in double.
+models::InputStats pixel_stats(const ImageSet& set) {
+  double sum = 0.0, sum_sq = 0.0;
+  for (const float p : set.images) sum += p;
+  const double n = static_cast<double>(set.images.size()), mean = sum / n;
+  for (const float p : set.images) sum_sq += (p - mean) * (p - mean);
+  return {mean, std::sqrt(sum_sq / n)};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -140,11 +151,10 @@ int main(int argc, char** argv) try {
     if (!model_name.empty() && model_name != saved)
       throw UsageError("--model " + model_name + " but " + load_path + " holds a " + saved + " model");
     model_name = saved;
-  } else {
-    if (model_name.empty()) model_name = "mlp";
-    doc.model = model_name == "cnn" ? models::mnist_cnn().build(seed) : models::mnist_mlp().build(seed);
+  } else if (model_name.empty()) {
+    model_name = "mlp";
   }
-  Model& model = doc.model;
+  Model& model = doc.model;  // a fresh model is built once the training images are read
 
   // The recipe: defaults by model, every part overridable.
   const bool cnn = model_name == "cnn";
@@ -159,10 +169,24 @@ int main(int argc, char** argv) try {
   if (adam && momentum >= 0.0) throw UsageError("--momentum is for --optimizer sgd (Adam has betas 0.9, 0.999)");
   if (momentum < 0.0) momentum = adam ? 0.0 : 0.9;
   const bool plan_stats = flags.has("--plan-stats");
+  const bool normalize = !flags.has("--no-normalize");
+  if (!normalize && (cnn || !load_path.empty()))
+    throw UsageError("--no-normalize is for a fresh --model mlp (a loaded model keeps its own graph)");
   flags.finish();
 
   const ImageSet train = load_mnist_dir(data_dir, Split::Train);
   const ImageSet test = load_mnist_dir(data_dir, Split::Test);
+  if (load_path.empty()) {
+    if (cnn) {
+      model = models::mnist_cnn().build(seed);
+    } else if (normalize) {
+      const models::InputStats stats = pixel_stats(train);
+      std::printf("input normalization: mean %.4f, std %.4f (the training images)\n", stats.mean, stats.std);
+      model = models::mnist_mlp(stats).build(seed);
+    } else {
+      model = models::mnist_mlp().build(seed);
+    }
+  }
   const Shape& x_shape = model.graph.find_value("x") ? model.graph.find_value("x")->shape : Shape{};
   if (x_shape.empty() || numel(Shape(x_shape.begin() + 1, x_shape.end())) != train.rows * train.cols)
     throw DataError(data_dir + ": images are " + std::to_string(train.rows) + "x" + std::to_string(train.cols) +
@@ -252,7 +276,7 @@ int main(int argc, char** argv) try {
   std::fprintf(stderr,
                "mnist: %s\nusage: mnist --data DIR [--model mlp|cnn] [--epochs E] [--batch 128] "
                "[--optimizer sgd|adam] [--lr LR] [--momentum 0.9] [--seed S] [--save FILE] [--load FILE] "
-               "[--plan-stats]\n",
+               "[--plan-stats] [--no-normalize]\n",
                e.what());
   return 2;
 } catch (const std::exception& e) {

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""The MNIST-style MLP recipe of examples/mnist in Debian's PyTorch, for comparison.
+
+    /usr/bin/python3 scripts/torch_mnist_mlp.py DATA_DIR [--epochs 5] [--seeds 1,2,3]
+                                                 [--no-normalize]
+
+DATA_DIR holds the four IDX files (gzipped or not), as scripts/prepare_data.sh leaves them.
+784-256-128-10 with ReLU, PyTorch's default initialization, softmax cross-entropy, SGD lr
+0.05 momentum 0.9, batch 128 (the last, shorter batch kept), one shuffle per epoch, one
+thread. Pixels are scaled to [0, 1] and, unless --no-normalize, standardized with the
+training images' mean and standard deviation (what plangrad's normalize node does).
+Prints the test accuracy per seed.
+"""
+import argparse
+import gzip
+import os
+
+import numpy as np
+import torch
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(raw[3])]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
+
+
+def find(directory, stem):
+    for name in sorted(os.listdir(directory)):
+        if name.startswith(stem):
+            return os.path.join(directory, name)
+    raise SystemExit(f"{directory}: no file starting with {stem}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--seeds", default="1,2,3,4,5")
+    ap.add_argument("--no-normalize", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+
+    x_train = read_idx(find(args.data, "train-images")).reshape(-1, 784).astype(np.float32) / 255
+    y_train = read_idx(find(args.data, "train-labels")).astype(np.int64)
+    x_test = read_idx(find(args.data, "t10k-images")).reshape(-1, 784).astype(np.float32) / 255
+    y_test = read_idx(find(args.data, "t10k-labels")).astype(np.int64)
+    if not args.no_normalize:
+        mean, std = float(x_train.mean(dtype=np.float64)), float(x_train.std(dtype=np.float64))
+        print(f"input normalization: mean {mean:.4f}, std {std:.4f}")
+        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    x_train, y_train, x_test, y_test = map(torch.from_numpy, (x_train, y_train, x_test, y_test))
+
+    for seed in (int(s) for s in args.seeds.split(",")):
+        torch.manual_seed(seed)
+        net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
+                                  torch.nn.ReLU(), torch.nn.Linear(128, 10))
+        opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+        for _ in range(args.epochs):
+            perm = torch.randperm(len(x_train))
+            for i in range(0, len(x_train), 128):
+                idx = perm[i:i + 128]
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(net(x_train[idx]), y_train[idx]).backward()
+                opt.step()
+        with torch.no_grad():
+            accuracy = (net(x_test).argmax(1) == y_test).float().mean().item()
+        print(f"seed {seed}: test accuracy {100 * accuracy:.2f}%", flush=True)
+
+
+if __name__ == "__main__":
+    main()
