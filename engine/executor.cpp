@@ -79,9 +79,9 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
   }
 
   auto view = [&](int t) { return t < 0 ? TensorRef<T>{} : b.tensors[static_cast<std::size_t>(t)]; };
-  auto views = [&](const std::vector<int>& ids) {
+  auto views = [&](IdRange ids) {
     std::vector<TensorRef<T>> out;
-    for (int t : ids) out.push_back(view(t));
+    for (int t : s.list(ids)) out.push_back(view(t));
     return out;
   };
   b.steps.resize(s.steps.size());
@@ -102,7 +102,10 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
         e.out = views(step.out);
         e.d_out = views(step.d_out);
         e.d_in = views(step.d_in);
-        e.accumulate = step.accumulate;
+        if (step.kind == StepKind::Backward) {
+          const Span<const char> add = s.accumulates(step);
+          e.accumulate.assign(add.begin(), add.end());
+        }
         e.args.in = make_span(std::as_const(e.in));
         e.args.out = make_span(std::as_const(e.out));
         e.args.d_out = make_span(std::as_const(e.d_out));

@@ -21,18 +21,19 @@ std::vector<Interval> liveness(const IndexedGraph& g, const Schedule& s) {
     const int at = static_cast<int>(i);
     switch (step.kind) {
       case StepKind::Forward:
-        for (int t : step.in) touch(t, at);
-        for (int t : step.out) touch(t, at);
+        for (int t : s.list(step.in)) touch(t, at);
+        for (int t : s.list(step.out)) touch(t, at);
         break;
       case StepKind::Backward: {
         // Only what the backward rule reads keeps a forward tensor alive.
         const OpDef& op = *g.nodes[static_cast<std::size_t>(step.node)].op;
-        for (std::size_t k = 0; k < step.in.size(); ++k)
-          if (op.backward_reads_in[k]) touch(step.in[k], at);
-        for (std::size_t k = 0; k < step.out.size(); ++k)
-          if (op.backward_reads_out[k]) touch(step.out[k], at);
-        for (int t : step.d_out) touch(t, at);
-        for (int t : step.d_in) touch(t, at);
+        const Span<const int> in = s.list(step.in), out = s.list(step.out);
+        for (std::size_t k = 0; k < in.size(); ++k)
+          if (op.backward_reads_in[k]) touch(in[k], at);
+        for (std::size_t k = 0; k < out.size(); ++k)
+          if (op.backward_reads_out[k]) touch(out[k], at);
+        for (int t : s.list(step.d_out)) touch(t, at);
+        for (int t : s.list(step.d_in)) touch(t, at);
         break;
       }
       case StepKind::Fill: touch(step.target, at); break;
@@ -67,7 +68,7 @@ std::size_t slot_bytes(const TensorInfo& t, std::size_t elem_bytes) {
   return (bytes + 63) / 64 * 64;
 }
 
-int count(const std::vector<int>& v, int x) { return static_cast<int>(std::count(v.begin(), v.end(), x)); }
+int count(Span<const int> v, int x) { return static_cast<int>(std::count(v.begin(), v.end(), x)); }
 
 }  // namespace
 
@@ -111,14 +112,16 @@ Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<I
     const OpDef& op = *g.nodes[static_cast<std::size_t>(step.node)].op;
     const int at = static_cast<int>(i);
     if (step.kind == StepKind::Forward && op.inplace) {
-      const int x = step.in[0], y = step.out[0];
-      if (s.tensors[static_cast<std::size_t>(x)].role == TensorRole::Activation && count(step.in, x) == 1)
+      const Span<const int> in = s.list(step.in);
+      const int x = in[0], y = s.list(step.out)[0];
+      if (s.tensors[static_cast<std::size_t>(x)].role == TensorRole::Activation && count(in, x) == 1)
         join(x, y, at);
     }
-    if (step.kind == StepKind::Backward && op.backward_inplace && !step.d_in.empty() &&
-        !step.d_out.empty()) {
-      const int dx = step.d_in[0], dy = step.d_out[0];
-      if (dx >= 0 && dy >= 0 && !step.accumulate[0] && count(step.d_in, dx) == 1) join(dy, dx, at);
+    if (step.kind == StepKind::Backward && op.backward_inplace && step.d_in.size > 0 &&
+        step.d_out.size > 0) {
+      const Span<const int> d_in = s.list(step.d_in);
+      const int dx = d_in[0], dy = s.list(step.d_out)[0];
+      if (dx >= 0 && dy >= 0 && !s.accumulates(step)[0] && count(d_in, dx) == 1) join(dy, dx, at);
     }
   }
   return slots;

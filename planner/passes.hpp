@@ -78,17 +78,24 @@ struct TensorInfo {
 enum class StepKind { Forward, Backward, Fill, Update };
 const char* step_kind_name(StepKind kind);
 
+// A list of tensor ids stored in Schedule::ids: [begin, begin + size). Steps hold ranges
+// rather than vectors of their own, so a plan of 100k nodes makes no heap allocation per
+// step and its steps stay small (the schedule is walked by every later pass).
+struct IdRange {
+  std::uint32_t begin = 0;
+  std::uint32_t size = 0;
+};
+
 struct Step {
   StepKind kind = StepKind::Forward;
-  int node = -1;                 // Forward, Backward
-  std::vector<int> in, out;      // tensor ids of the node's inputs and outputs
-  std::vector<int> d_out, d_in;  // Backward: gradient tensors, -1 where there is none
-  std::vector<char> accumulate;  // Backward: per d_in, add (1) or overwrite (0)
-  int workspace = -1;            // tensor id
-  int saved = -1;                // tensor id
-  int target = -1;               // Fill: the tensor; Update: the parameter's tensor
-  int grad = -1;                 // Update: the parameter's gradient tensor
-  double fill_value = 0.0;       // Fill
+  int node = -1;          // Forward, Backward
+  IdRange in, out;        // tensor ids of the node's inputs and outputs
+  IdRange d_out, d_in;    // Backward: gradient tensors, -1 where there is none
+  int workspace = -1;     // tensor id
+  int saved = -1;         // tensor id
+  int target = -1;        // Fill: the tensor; Update: the parameter's tensor
+  int grad = -1;          // Update: the parameter's gradient tensor
+  double fill_value = 0.0;  // Fill
 };
 
 struct Schedule {
@@ -99,6 +106,21 @@ struct Schedule {
   std::vector<int> grad_tensor;   // per value: its gradient's tensor, or -1
   std::vector<int> keep;          // tensors the caller reads after the run: live to the end
   int loss = -1;                  // tensor id of the loss (training and gradient plans)
+  std::vector<int> ids;           // every step's id lists (IdRange), back to back
+  std::vector<char> accumulate;   // per entry of ids; for a d_in: add (1) or overwrite (0)
+
+  Span<const int> list(IdRange r) const { return {ids.data() + r.begin, r.size}; }
+  // Backward: per d_in entry, whether the gradient adds to what is there.
+  Span<const char> accumulates(const Step& step) const {
+    return {accumulate.data() + step.d_in.begin, step.d_in.size};
+  }
+  // Appends one entry to the list being built; `r` must be the last list appended to.
+  void push(IdRange& r, int id, char add = 0) {
+    if (r.size == 0) r.begin = static_cast<std::uint32_t>(ids.size());
+    ids.push_back(id);
+    accumulate.push_back(add);
+    ++r.size;
+  }
 };
 
 // Forward steps for `order`, one tensor per value, workspace and saved tensors as ops ask.

@@ -110,7 +110,7 @@ Plan make_plan(const Graph& graph, const PlanRequest& request) {
 }
 
 namespace {
-std::string tensor_list(const Plan& p, const std::vector<int>& ids) {
+std::string tensor_list(const Plan& p, Span<const int> ids) {
   std::string s;
   for (int t : ids) {
     if (!s.empty()) s += ", ";
@@ -143,10 +143,11 @@ std::string plan_table(const Plan& p) {
   for (std::size_t i = 0; i < p.schedule.steps.size(); ++i) {
     const Step& st = p.schedule.steps[i];
     std::string io;
-    if (st.kind == StepKind::Forward) io = tensor_list(p, st.in) + " -> " + tensor_list(p, st.out);
-    else if (st.kind == StepKind::Backward) io = tensor_list(p, st.d_out) + " -> " + tensor_list(p, st.d_in);
-    else if (st.kind == StepKind::Update) io = tensor_list(p, {st.grad}) + " -> " + tensor_list(p, {st.target});
-    else io = "-> " + tensor_list(p, {st.target});
+    const Schedule& s = p.schedule;
+    if (st.kind == StepKind::Forward) io = tensor_list(p, s.list(st.in)) + " -> " + tensor_list(p, s.list(st.out));
+    else if (st.kind == StepKind::Backward) io = tensor_list(p, s.list(st.d_out)) + " -> " + tensor_list(p, s.list(st.d_in));
+    else if (st.kind == StepKind::Update) io = tensor_list(p, {&st.grad, 1}) + " -> " + tensor_list(p, {&st.target, 1});
+    else io = "-> " + tensor_list(p, {&st.target, 1});
     std::snprintf(line, sizeof line, "%5zu  %-9s %-32s %s\n", i, step_kind_name(st.kind), step_what(p, st).c_str(), io.c_str());
     os << line;
   }
@@ -175,15 +176,16 @@ std::string plan_json(const Plan& p) {
   nlohmann::json steps = nlohmann::json::array();
   for (const Step& st : p.schedule.steps) {
     nlohmann::json j{{"kind", step_kind_name(st.kind)}, {"what", step_what(p, st)}};
-    auto names = [&](const std::vector<int>& ids) {
+    auto names = [&](Span<const int> ids) {
       nlohmann::json a = nlohmann::json::array();
       for (int t : ids) a.push_back(t < 0 ? nlohmann::json() : nlohmann::json(p.schedule.tensors[static_cast<std::size_t>(t)].name));
       return a;
     };
-    if (st.kind == StepKind::Forward) { j["reads"] = names(st.in); j["writes"] = names(st.out); }
-    if (st.kind == StepKind::Backward) { j["reads"] = names(st.d_out); j["writes"] = names(st.d_in); }
-    if (st.kind == StepKind::Update) { j["reads"] = names({st.grad}); j["writes"] = names({st.target}); }
-    if (st.kind == StepKind::Fill) j["writes"] = names({st.target});
+    const Schedule& s = p.schedule;
+    if (st.kind == StepKind::Forward) { j["reads"] = names(s.list(st.in)); j["writes"] = names(s.list(st.out)); }
+    if (st.kind == StepKind::Backward) { j["reads"] = names(s.list(st.d_out)); j["writes"] = names(s.list(st.d_in)); }
+    if (st.kind == StepKind::Update) { j["reads"] = names({&st.grad, 1}); j["writes"] = names({&st.target, 1}); }
+    if (st.kind == StepKind::Fill) j["writes"] = names({&st.target, 1});
     steps.push_back(std::move(j));
   }
   nlohmann::json tensors = nlohmann::json::array();

@@ -77,6 +77,18 @@ Schedule build_forward(const IndexedGraph& g, const std::vector<int>& order,
   s.mode = mode;
   s.value_tensor.assign(g.values.size(), -1);
   s.grad_tensor.assign(g.values.size(), -1);
+  // Sized once: at 100k nodes, growing these vectors step by step costs more than filling
+  // them (every regrowth moves everything into fresh memory).
+  std::size_t scratch_tensors = 0, ids = 0;
+  for (int n : order) {
+    const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
+    scratch_tensors += (node.op->workspace ? 1 : 0) + (node.op->saved ? 1 : 0);
+    ids += node.inputs.size() + node.outputs.size();
+  }
+  s.steps.reserve(order.size());
+  s.tensors.reserve(g.values.size() + scratch_tensors);
+  s.ids.reserve(ids);
+  s.accumulate.reserve(ids);
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
     Step step;
@@ -85,10 +97,10 @@ Schedule build_forward(const IndexedGraph& g, const std::vector<int>& order,
     std::vector<Shape> in_shapes;  // only for ops that size scratch memory from them
     const bool sizes_scratch = node.op->workspace || node.op->saved;
     for (int v : node.inputs) {
-      step.in.push_back(value_tensor(g, s, shapes, v));
+      s.push(step.in, value_tensor(g, s, shapes, v));
       if (sizes_scratch) in_shapes.push_back(shapes[static_cast<std::size_t>(v)]);
     }
-    for (int v : node.outputs) step.out.push_back(value_tensor(g, s, shapes, v));
+    for (int v : node.outputs) s.push(step.out, value_tensor(g, s, shapes, v));
     step.workspace = scratch(s, node.op->workspace, node, in_shapes, TensorRole::Workspace, "ws:", ":fwd");
     step.saved = scratch(s, node.op->saved, node, in_shapes, TensorRole::Saved, "saved:", "");
     s.steps.push_back(std::move(step));
@@ -150,6 +162,45 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
     return t;
   };
 
+  // Sized once (see build_forward): a step per node at most, the seed, a gradient per
+  // value at most, a workspace per node whose op asks for one.
+  // A backward step shares its forward step's in and out lists and adds d_out and d_in.
+  std::size_t grads = 0, workspaces = 0, ids = 0;
+  for (std::size_t v = 0; v < n_values; ++v) grads += has_grad(static_cast<int>(v)) ? 1 : 0;
+  for (int n : order) {
+    const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
+    workspaces += node.op->workspace ? 1 : 0;
+    ids += node.inputs.size() + node.outputs.size();
+  }
+  s.steps.reserve(s.steps.size() + 1 + order.size());
+  s.tensors.reserve(s.tensors.size() + grads + workspaces);
+  s.ids.reserve(s.ids.size() + ids);
+  s.accumulate.reserve(s.accumulate.size() + ids);
+
+  // A backward step per node whose outputs carry a gradient and whose inputs want one.
+  auto runs_backward = [&](const NodeInfo& node) {
+    bool any_out = false, any_in = false;
+    for (int out : node.outputs) any_out = any_out || has_grad(out);
+    for (std::size_t i = 0; i < node.inputs.size(); ++i)
+      any_in = any_in || (node.op->differentiable[i] && has_grad(node.inputs[i]));
+    return any_out && any_in;
+  };
+  // pending[v]: the backward steps still to write a contribution to v's gradient. A
+  // parameter's update goes right after the step that brings it to 0, so the gradient
+  // dies there instead of living to the end of the plan.
+  std::vector<int> pending(n_values, 0);
+  std::size_t updates = 0;
+  for (int n : order) {
+    const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
+    if (!runs_backward(node)) continue;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i)
+      if (node.op->differentiable[i] && has_grad(node.inputs[i])) ++pending[static_cast<std::size_t>(node.inputs[i])];
+  }
+  if (request.update)
+    for (std::size_t v = 0; v < n_values; ++v)
+      updates += g.values[v].role == ValueRole::Parameter && has_grad(static_cast<int>(v)) ? 1 : 0;
+  s.steps.reserve(s.steps.size() + updates);
+
   const std::size_t first_backward = s.steps.size();
   Step seed;
   seed.kind = StepKind::Fill;
@@ -162,13 +213,10 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   std::vector<int> forward_step_of(g.nodes.size(), -1);
   for (std::size_t i = 0; i < first_backward; ++i) forward_step_of[static_cast<std::size_t>(s.steps[i].node)] = static_cast<int>(i);
 
+  std::vector<int> completed;  // parameters whose gradient the current step completes
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(*it)];
-    bool any_out = false, any_in = false;
-    for (int out : node.outputs) any_out = any_out || has_grad(out);
-    for (std::size_t i = 0; i < node.inputs.size(); ++i)
-      any_in = any_in || (node.op->differentiable[i] && has_grad(node.inputs[i]));
-    if (!any_out || !any_in) continue;
+    if (!runs_backward(node)) continue;
     if (!node.op->f32.backward || !node.op->f64.backward)
       throw GraphError("op '" + node.op->name + "' has no gradient rule (node '" + node.name + "')");
 
@@ -176,26 +224,37 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
     Step step;
     step.kind = StepKind::Backward;
     step.node = *it;
-    step.in = fwd.in;
+    step.in = fwd.in;  // the same lists: a backward step reads its forward step's tensors
     step.out = fwd.out;
     step.saved = fwd.saved;
-    for (int out : node.outputs) step.d_out.push_back(has_grad(out) ? grad_tensor(out) : -1);
+    for (int out : node.outputs) s.push(step.d_out, has_grad(out) ? grad_tensor(out) : -1);
+    completed.clear();
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
       const int v = node.inputs[i];
       if (!(node.op->differentiable[i] && has_grad(v))) {
-        step.d_in.push_back(-1);
-        step.accumulate.push_back(0);
+        s.push(step.d_in, -1);
         continue;
       }
-      step.d_in.push_back(grad_tensor(v));
-      step.accumulate.push_back(written[static_cast<std::size_t>(v)]);
+      const int dv = grad_tensor(v);
+      s.push(step.d_in, dv, written[static_cast<std::size_t>(v)]);
       written[static_cast<std::size_t>(v)] = 1;
+      if (--pending[static_cast<std::size_t>(v)] == 0 && g.values[static_cast<std::size_t>(v)].role == ValueRole::Parameter)
+        completed.push_back(v);
     }
     std::vector<Shape> in_shapes;
     if (node.op->workspace)
-      for (int t : step.in) in_shapes.push_back(s.tensors[static_cast<std::size_t>(t)].shape);
+      for (int t : s.list(step.in)) in_shapes.push_back(s.tensors[static_cast<std::size_t>(t)].shape);
     step.workspace = scratch(s, node.op->workspace, node, in_shapes, TensorRole::Workspace, "ws:", ":bwd");
-    s.steps.push_back(std::move(step));
+    s.steps.push_back(step);
+    if (!request.update) continue;
+    std::sort(completed.begin(), completed.end());  // by value index, as declared
+    for (int v : completed) {
+      Step update;
+      update.kind = StepKind::Update;
+      update.target = s.value_tensor[static_cast<std::size_t>(v)];
+      update.grad = s.grad_tensor[static_cast<std::size_t>(v)];
+      s.steps.push_back(update);
+    }
   }
 
   // Parameters wanting a gradient that nothing wrote (the loss reaches them only through
@@ -206,34 +265,6 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
                                           std::find(request.inputs.begin(), request.inputs.end(),
                                                     static_cast<int>(v)) != request.inputs.end()))
       wanted.push_back(static_cast<int>(v));
-
-  if (request.update) {
-    // Each parameter is updated right after the step that completes its gradient, so the
-    // gradient dies there instead of living to the end of the step.
-    std::vector<int> last_writer(n_values, -1);
-    for (std::size_t i = first_backward; i < s.steps.size(); ++i)
-      for (std::size_t k = 0; k < s.steps[i].d_in.size(); ++k)
-        if (s.steps[i].d_in[k] >= 0)
-          last_writer[static_cast<std::size_t>(s.tensors[static_cast<std::size_t>(s.steps[i].d_in[k])].value)] = static_cast<int>(i);
-    std::vector<std::vector<int>> completed_at(s.steps.size());  // step -> parameters it completes
-    for (int v : wanted)
-      if (g.values[static_cast<std::size_t>(v)].role == ValueRole::Parameter)
-        completed_at[static_cast<std::size_t>(last_writer[static_cast<std::size_t>(v)])].push_back(v);
-    std::vector<Step> with_updates;
-    with_updates.reserve(s.steps.size() + wanted.size());
-    for (std::size_t i = 0; i < first_backward; ++i) with_updates.push_back(std::move(s.steps[i]));
-    for (std::size_t i = first_backward; i < s.steps.size(); ++i) {
-      with_updates.push_back(std::move(s.steps[i]));
-      for (int v : completed_at[i]) {
-        Step update;
-        update.kind = StepKind::Update;
-        update.target = s.value_tensor[static_cast<std::size_t>(v)];
-        update.grad = s.grad_tensor[static_cast<std::size_t>(v)];
-        with_updates.push_back(update);
-      }
-    }
-    s.steps = std::move(with_updates);
-  }
   if (request.keep_gradients)
     for (int v : wanted) s.keep.push_back(s.grad_tensor[static_cast<std::size_t>(v)]);  // distinct
   s.loss = s.value_tensor[static_cast<std::size_t>(loss)];
