@@ -6,8 +6,7 @@
 namespace plangrad {
 
 int IndexedGraph::find_value(const std::string& name) const {
-  auto it = value_index.find(name);
-  return it == value_index.end() ? -1 : it->second;
+  return value_index.find(name, [this](int i) { return std::string_view(values[static_cast<std::size_t>(i)].name); });
 }
 
 int IndexedGraph::require_value(const std::string& name, const char* what) const {
@@ -34,12 +33,17 @@ IndexedGraph index_graph(const Graph& graph) {
   g.values.reserve(n_values);
   g.value_index.reserve(n_values);
   // `where` names the declaring place in an error; it is only built when one is thrown.
+  auto value_name = [&](int i) { return std::string_view(g.values[static_cast<std::size_t>(i)].name); };
   auto add_value = [&](ValueInfo info, auto&& where) {
     if (info.name.empty()) throw GraphError(where() + ": a value has an empty name");
-    if (!g.value_index.emplace(info.name, static_cast<int>(g.values.size())).second)
-      throw GraphError(where() + ": duplicate value name '" + info.name + "'");
     g.values.push_back(std::move(info));
-    return static_cast<int>(g.values.size()) - 1;
+    const int index = static_cast<int>(g.values.size()) - 1;
+    if (!g.value_index.insert(index, value_name)) {
+      const std::string name = g.values.back().name;
+      g.values.pop_back();
+      throw GraphError(where() + ": duplicate value name '" + name + "'");
+    }
+    return index;
   };
 
   for (const ValueDecl& v : graph.values) {
@@ -53,14 +57,15 @@ IndexedGraph index_graph(const Graph& graph) {
 
   // Node outputs first, so that a node may name a value produced by a later node (the
   // order in the file is not the order of execution; toposort finds that).
-  std::unordered_map<std::string, int> node_names;
+  NameIndex node_names;
   node_names.reserve(graph.nodes.size());
+  auto node_name = [&](int i) { return std::string_view(graph.nodes[static_cast<std::size_t>(i)].name); };
   g.nodes.resize(graph.nodes.size());
   for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
     auto where = [&] { return "node '" + node.name + "'"; };
     if (node.name.empty()) throw GraphError("node #" + std::to_string(n) + " has an empty name");
-    if (!node_names.emplace(node.name, static_cast<int>(n)).second)
+    if (!node_names.insert(static_cast<int>(n), node_name))
       throw GraphError("duplicate node name '" + node.name + "'");
     const OpDef* op = lookup_op(node.op);
     if (!op) throw GraphError(where() + ": unknown op '" + node.op + "'");

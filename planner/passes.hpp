@@ -8,11 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/graph.hpp"
 #include "ops/op.hpp"
+#include "planner/name_index.hpp"
 
 namespace plangrad {
 
@@ -40,7 +40,7 @@ struct IndexedGraph {
   std::vector<ValueInfo> values;
   std::vector<NodeInfo> nodes;
   std::vector<int> outputs;  // the graph's declared outputs
-  std::unordered_map<std::string, int> value_index;
+  NameIndex value_index;  // value names -> indices into values
 
   int find_value(const std::string& name) const;  // -1 when absent
   int require_value(const std::string& name, const char* what) const;  // GraphError

@@ -194,3 +194,22 @@ TEST_CASE("index_graph: a declared shape may be symbolic only for inputs", "[ind
   REQUIRE_THROWS_AS(index_graph(g), ShapeError);
   REQUIRE_THROWS_WITH(index_graph(g), Contains("parameter 'w'"));
 }
+
+TEST_CASE("NameIndex finds every name, refuses duplicates, grows past its reservation", "[index_graph]") {
+  std::vector<std::string> names;
+  for (int i = 0; i < 5000; ++i) names.push_back((i % 3 ? "value_" : "v") + std::to_string(i * 7919 % 100003));
+  auto name_of = [&](int i) { return std::string_view(names[static_cast<std::size_t>(i)]); };
+  NameIndex index;
+  index.reserve(100);  // far too small: the table grows
+  for (int i = 0; i < 5000; ++i) REQUIRE(index.insert(i, name_of));
+  CHECK(index.size() == 5000);
+  for (int i = 0; i < 5000; ++i) REQUIRE(index.find(names[static_cast<std::size_t>(i)], name_of) == i);
+  CHECK(index.find("absent", name_of) == -1);
+  CHECK(index.find("", name_of) == -1);
+  // The same name under another index is refused and changes nothing.
+  names.push_back(names[42]);
+  CHECK_FALSE(index.insert(5000, name_of));
+  CHECK(index.size() == 5000);
+  CHECK(index.find(names[42], name_of) == 42);
+  CHECK(NameIndex{}.find("x", name_of) == -1);
+}
