@@ -28,7 +28,9 @@ void add_bias_forward(const OpArgs<T>& a) {
 template <class T>
 void add_bias_backward(const OpArgs<T>& a) {
   const T* dy = a.d_out[0].data;
-  if (a.d_in[0]) write_grad(a.d_in[0], a.accumulates(0), [=](std::size_t i) { return dy[i]; });
+  // dx is dy: nothing to write when the planner has put dx over dy (it then overwrites)
+  if (a.d_in[0] && !(a.d_in[0].data == dy && !a.accumulates(0)))
+    write_grad(a.d_in[0], a.accumulates(0), [=](std::size_t i) { return dy[i]; });
   if (a.d_in[1]) {
     T* db = a.d_in[1].data;
     const std::size_t F = a.d_in[1].size(), R = a.d_out[0].size() / F;
