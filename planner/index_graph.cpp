@@ -82,16 +82,33 @@ IndexedGraph index_graph(const Graph& graph) {
     for (const std::string& out : node.outputs)
       info.outputs.push_back(add_value({out, ValueRole::Intermediate, {}, static_cast<int>(n), {}}, where));
   }
+  // Inputs, then every value's consumers as ranges of one array (counted, then filled in
+  // node order: one entry per use).
+  std::vector<std::uint32_t> uses(g.values.size(), 0);
+  std::size_t total_uses = 0;
   for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
+    g.nodes[n].inputs.reserve(node.inputs.size());
     for (const std::string& in : node.inputs) {
       const int v = g.find_value(in);
       if (v < 0)
         throw GraphError(node.op + " '" + node.name + "': input '" + in + "' is not a value of the graph");
       g.nodes[n].inputs.push_back(v);
-      g.values[static_cast<std::size_t>(v)].consumers.push_back(static_cast<int>(n));
+      ++uses[static_cast<std::size_t>(v)];
+      ++total_uses;
     }
   }
+  std::uint32_t begin = 0;
+  for (std::size_t v = 0; v < g.values.size(); ++v) {
+    g.values[v].consumers = {begin, 0};
+    begin += uses[v];
+  }
+  g.consumer_ids.resize(total_uses);
+  for (std::size_t n = 0; n < g.nodes.size(); ++n)
+    for (int v : g.nodes[n].inputs) {
+      IdRange& r = g.values[static_cast<std::size_t>(v)].consumers;
+      g.consumer_ids[r.begin + r.size++] = static_cast<int>(n);
+    }
   for (const std::string& out : graph.outputs) g.outputs.push_back(g.require_value(out, "graph output"));
   return g;
 }

@@ -20,12 +20,22 @@ namespace plangrad {
 
 enum class ValueRole { Input, Parameter, State, Intermediate };
 
+// A run of ids stored in a pool of the structure that holds it: [begin, begin + size).
+// Steps (into Schedule::ids) and values (into IndexedGraph::consumer_ids) hold ranges
+// rather than vectors of their own, so a graph of 100k nodes makes no heap allocation per
+// step or value and the records stay small (every pass walks them).
+struct IdRange {
+  std::uint32_t begin = 0;
+  std::uint32_t size = 0;
+};
+
+
 struct ValueInfo {
   std::string name;
   ValueRole role = ValueRole::Intermediate;
   Shape declared;         // inputs, parameters, state
   int producer = -1;      // node index for intermediates
-  std::vector<int> consumers;  // node indices, one entry per use
+  IdRange consumers;      // in IndexedGraph::consumer_ids: node indices, one entry per use
 };
 
 struct NodeInfo {
@@ -41,6 +51,12 @@ struct IndexedGraph {
   std::vector<NodeInfo> nodes;
   std::vector<int> outputs;  // the graph's declared outputs
   NameIndex value_index;  // value names -> indices into values
+  std::vector<int> consumer_ids;  // every value's consumers (ValueInfo::consumers), by value
+
+  Span<const int> consumers(int v) const {
+    const IdRange r = values[static_cast<std::size_t>(v)].consumers;
+    return {consumer_ids.data() + r.begin, r.size};
+  }
 
   int find_value(const std::string& name) const;  // -1 when absent
   int require_value(const std::string& name, const char* what) const;  // GraphError
@@ -77,14 +93,6 @@ struct TensorInfo {
 
 enum class StepKind { Forward, Backward, Fill, Update };
 const char* step_kind_name(StepKind kind);
-
-// A list of tensor ids stored in Schedule::ids: [begin, begin + size). Steps hold ranges
-// rather than vectors of their own, so a plan of 100k nodes makes no heap allocation per
-// step and its steps stay small (the schedule is walked by every later pass).
-struct IdRange {
-  std::uint32_t begin = 0;
-  std::uint32_t size = 0;
-};
 
 struct Step {
   StepKind kind = StepKind::Forward;

@@ -56,7 +56,11 @@ TEST_CASE("index_graph resolves names, producers and consumers", "[index_graph]"
   CHECK(ig.values[static_cast<std::size_t>(y)].producer == 2);  // 'mm' is third in the file
   CHECK(ig.values[static_cast<std::size_t>(z)].producer == 1);
   // One consumer entry per use: add(z, z) uses z twice.
-  CHECK(ig.values[static_cast<std::size_t>(z)].consumers == std::vector<int>{0, 0});
+  const Span<const int> z_uses = ig.consumers(z);
+  CHECK(std::vector<int>(z_uses.begin(), z_uses.end()) == std::vector<int>{0, 0});
+  CHECK(ig.consumers(x).size() == 1);
+  CHECK(ig.consumers(x)[0] == 2);
+  CHECK(ig.consumers(sum).size() == 0);
   CHECK(ig.nodes[0].inputs == std::vector<int>{z, z});
   CHECK(ig.nodes[0].op->name == "add");
   CHECK(ig.outputs == std::vector<int>{z});
