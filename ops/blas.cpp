@@ -2,12 +2,29 @@
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xadapt.hpp>
+
+#include "ops/small_gemm.hpp"
 
 namespace plangrad {
 
 namespace {
+
+// Float GEMMs whose operands each hold at most this many elements (1 MiB) go to
+// small_sgemm (ops/small_gemm.cpp) instead of OpenBLAS. Measured with bench_gemm
+// (bench/gemm_bench.cpp, one thread, Zen 5, OpenBLAS's Haswell kernels): small_sgemm is
+// 1.3-5x faster on every GEMM shape of the benchmark workloads (the largest operand there
+// is W3's 784x256 weight) and 1.8-2.1x at 256^3 and 512^3 (operands of 256 Ki elements),
+// but only 1.09x at 1024^3 NN and 0.72x at 128x2048x2048 NN: it does not pack B, so once B
+// no longer fits in L2 it streams from memory and OpenBLAS's packed kernel wins.
+constexpr std::size_t kSmallGemmMaxOperand = std::size_t(1) << 18;
+
+bool small_gemm_fits(std::size_t m, std::size_t n, std::size_t k) {
+  return m * k <= kSmallGemmMaxOperand && k * n <= kSmallGemmMaxOperand &&
+         m * n <= kSmallGemmMaxOperand;
+}
 
 // y[len op(Mat)] = alpha * op(Mat) * x + beta * y, Mat stored row-major [rows, cols],
 // op(Mat) = Mat^T when trans. With beta == 0 y is zeroed first: the result then does not
@@ -53,6 +70,12 @@ void gemm(bool trans_a, bool trans_b, Dim M, Dim N, Dim K, T alpha, const T* A, 
     else  // A stored [M,K]
       gemv(false, m, k, alpha, A, B, beta, C);
     return;
+  }
+  if constexpr (std::is_same_v<T, float>) {  // double stays on OpenBLAS
+    if (small_gemm_fits(m, n, k)) {
+      small_sgemm(trans_a, trans_b, M, N, K, alpha, A, B, beta, C);
+      return;
+    }
   }
   // Views onto the caller's memory: xt::blas::gemm passes their pointers and leading
   // strides straight to cblas_?gemm, with no copy.
