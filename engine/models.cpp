@@ -58,11 +58,13 @@ GraphBuilder mnist_mlp() { return mlp(784, {256, 128}, 10); }
 
 GraphBuilder mnist_mlp(const InputStats& stats) { return mlp(784, {256, 128}, 10, &stats); }
 
-GraphBuilder mnist_cnn() {
+namespace {
+GraphBuilder mnist_cnn_graph(const InputStats* stats) {
   GraphBuilder b;
   Value x = b.input("x", {kBatchDim, 1, 28, 28});
   Value labels = b.input("labels", {kBatchDim});
   Value h = x;
+  if (stats) h = b.op("normalize", {x}, {{"mean", stats->mean}, {"std", stats->std}}, "x_norm");
   Dim channels = 1;
   for (const Dim out : {16, 32}) {
     const std::string k = std::to_string(out);
@@ -78,6 +80,11 @@ GraphBuilder mnist_cnn() {
   b.output(logits);
   return b;
 }
+}  // namespace
+
+GraphBuilder mnist_cnn() { return mnist_cnn_graph(nullptr); }
+
+GraphBuilder mnist_cnn(const InputStats& stats) { return mnist_cnn_graph(&stats); }
 
 GraphBuilder residual_dag() {
   GraphBuilder b;

@@ -48,6 +48,7 @@ GraphBuilder mnist_mlp(const InputStats& stats);
 // (28 -> 14 -> 7), flatten, dense 1568 -> 10. Images "x" [N, 1, 28, 28] (the same bytes as
 // [N, 784]), "labels" [N], "logits" [N, 10], "loss".
 GraphBuilder mnist_cnn();
+GraphBuilder mnist_cnn(const InputStats& stats);  // a normalize node "x_norm" first
 // A DAG with fan-out and a residual add: x [N,16] -> fc1 -> relu = h; h -> fc2 -> tanh = a;
 // h + a -> fc3 = "logits" [N, 10]; softmax cross-entropy "loss".
 GraphBuilder residual_dag();

@@ -1,11 +1,12 @@
 // MNIST-style digit (or Fashion-MNIST garment) classification from IDX files.
 //
 // --model mlp: 784-256-128-10, ReLU, softmax cross-entropy. Default recipe: SGD lr 0.05,
-//   momentum 0.9, 5 epochs. The graph starts with a normalize node that standardizes the
-//   pixels with the training images' mean and standard deviation (--no-normalize: without).
+//   momentum 0.9, 5 epochs.
 // --model cnn: [conv 3x3 pad 1 -> batchnorm -> ReLU -> max-pool 2] x 2 (16, 32 channels),
 //   flatten, dense 1568 -> 10. Default recipe: Adam lr 1e-3, 2 epochs.
-// Both: batch 128, PyTorch's default initialization, one fresh shuffle per epoch.
+// Both: batch 128, PyTorch's default initialization, one fresh shuffle per epoch. A fresh
+// model's graph starts with a normalize node that standardizes the pixels with the
+// training images' mean and standard deviation (--no-normalize: the raw [0, 1] pixels).
 //
 // Training goes through the library's fit loop (engine/fit.hpp). Every epoch's last,
 // shorter batch (60000 = 468 * 128 + 96) is kept, as PyTorch's DataLoader does: a second
@@ -170,21 +171,19 @@ int main(int argc, char** argv) try {
   if (momentum < 0.0) momentum = adam ? 0.0 : 0.9;
   const bool plan_stats = flags.has("--plan-stats");
   const bool normalize = !flags.has("--no-normalize");
-  if (!normalize && (cnn || !load_path.empty()))
-    throw UsageError("--no-normalize is for a fresh --model mlp (a loaded model keeps its own graph)");
+  if (!normalize && !load_path.empty())
+    throw UsageError("--no-normalize is for a fresh model (a loaded model keeps its own graph)");
   flags.finish();
 
   const ImageSet train = load_mnist_dir(data_dir, Split::Train);
   const ImageSet test = load_mnist_dir(data_dir, Split::Test);
   if (load_path.empty()) {
-    if (cnn) {
-      model = models::mnist_cnn().build(seed);
-    } else if (normalize) {
+    if (normalize) {
       const models::InputStats stats = pixel_stats(train);
       std::printf("input normalization: mean %.4f, std %.4f (the training images)\n", stats.mean, stats.std);
-      model = models::mnist_mlp(stats).build(seed);
+      model = (cnn ? models::mnist_cnn(stats) : models::mnist_mlp(stats)).build(seed);
     } else {
-      model = models::mnist_mlp().build(seed);
+      model = (cnn ? models::mnist_cnn() : models::mnist_mlp()).build(seed);
     }
   }
   const Shape& x_shape = model.graph.find_value("x") ? model.graph.find_value("x")->shape : Shape{};

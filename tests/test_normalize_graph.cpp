@@ -61,7 +61,7 @@ TEST_CASE("normalize runs in place over a dead activation", "[normalize][planner
   CHECK(plan.slots.tensor_slot[static_cast<std::size_t>(th)] == plan.slots.tensor_slot[static_cast<std::size_t>(tn)]);
 }
 
-TEST_CASE("normalize: the MNIST MLP with input statistics", "[normalize][models][serialization]") {
+TEST_CASE("normalize: the MNIST models with input statistics", "[normalize][models][serialization]") {
   const models::InputStats s{0.28604020178318024, 0.35302424451492237};
   Model m = models::mnist_mlp(s).build(3);
   const Node* node = m.graph.find_node("x_norm");
@@ -78,6 +78,12 @@ TEST_CASE("normalize: the MNIST MLP with input statistics", "[normalize][models]
   const std::vector<float> a = logits_of(m), b = logits_of(loaded);
   REQUIRE(a.size() == 40);
   CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+
+  // The CNN takes the same first node.
+  const Model cnn = models::mnist_cnn(s).build(3);
+  REQUIRE(cnn.graph.find_node("x_norm") != nullptr);
+  CHECK(cnn.graph.find_node("x_norm")->attrs.get_float("std") == s.std);
+  CHECK(cnn.graph.find_node("conv16")->inputs.front() == "x_norm");
 
   // Normalizing changes the logits: the node is not a no-op.
   Model raw = models::mnist_mlp().build(3);
