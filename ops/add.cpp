@@ -1,5 +1,7 @@
 #include "ops/add.hpp"
 
+#include <algorithm>
+
 #include "ops/kernel_util.hpp"
 
 namespace plangrad {
@@ -14,6 +16,9 @@ std::vector<Shape> add_bias_shape(const std::vector<Shape>& in, const Attrs&) {
   return {in[0]};
 }
 
+// Bias vectors up to this many features are staged in a local array (below).
+constexpr std::size_t kLocal = 512;
+
 // add_bias: x[R,F] + b[F] -> y[R,F]   (R: the product of all leading dimensions)
 template <class T>
 void add_bias_forward(const OpArgs<T>& a) {
@@ -21,6 +26,18 @@ void add_bias_forward(const OpArgs<T>& a) {
   const T* b = a.in[1].data;
   T* y = a.out[0].data;
   const std::size_t F = static_cast<std::size_t>(a.in[1].dim(0)), R = a.out[0].size() / F;
+  // Rows of up to kLocal features take the bias from a local copy: then y (which may be x)
+  // cannot alias it, and the compiler vectorizes the row without run-time alias checks.
+  if (F <= kLocal) {
+    T bias[kLocal];
+    std::copy(b, b + F, bias);
+    for (std::size_t r = 0; r < R; ++r) {
+      const T* xr = x + r * F;
+      T* yr = y + r * F;
+      for (std::size_t f = 0; f < F; ++f) yr[f] = xr[f] + bias[f];
+    }
+    return;
+  }
   for (std::size_t r = 0; r < R; ++r)
     for (std::size_t f = 0; f < F; ++f) y[r * F + f] = x[r * F + f] + b[f];
 }
@@ -34,6 +51,16 @@ void add_bias_backward(const OpArgs<T>& a) {
   if (a.d_in[1]) {
     T* db = a.d_in[1].data;
     const std::size_t F = a.d_in[1].size(), R = a.d_out[0].size() / F;
+    if (F <= kLocal) {  // column sums in a local array (no aliasing with dy), same order
+      T sum[kLocal];
+      for (std::size_t f = 0; f < F; ++f) sum[f] = a.accumulates(1) ? db[f] : T(0);
+      for (std::size_t r = 0; r < R; ++r) {
+        const T* dyr = dy + r * F;
+        for (std::size_t f = 0; f < F; ++f) sum[f] += dyr[f];
+      }
+      std::copy(sum, sum + F, db);
+      return;
+    }
     if (!a.accumulates(1))
       for (std::size_t f = 0; f < F; ++f) db[f] = T(0);
     for (std::size_t r = 0; r < R; ++r)
