@@ -6,6 +6,7 @@
 //   bench_plan [--quick]
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -85,7 +86,10 @@ int main(int argc, char** argv) {
   }
 
   // Planning time: the median of several runs, for inference and training plans.
+  // Then the growth from each size to the next against n log n's (12.5x from 10k to 100k).
   std::vector<int> sizes = quick ? std::vector<int>{1000} : std::vector<int>{1000, 10000, 100000};
+  std::vector<std::size_t> nodes;
+  std::vector<double> cpu_median[2];  // per plan kind (inference, training), per size
   for (int n : sizes) {
     const Graph g = chain(n);
     for (PlanKind kind : {PlanKind::Inference, PlanKind::Training}) {
@@ -107,12 +111,21 @@ int main(int argc, char** argv) {
       }
       std::sort(ms.begin(), ms.end());
       std::sort(cpu.begin(), cpu.end());
+      cpu_median[kind == PlanKind::Training].push_back(cpu[cpu.size() / 2]);
       std::printf("{\"chain_nodes\":%zu,\"plan\":\"%s\",\"planning_ms_median\":%.2f,\"planning_cpu_ms_median\":%.2f,"
                   "\"arena_over_lower_bound\":%.4f,\"arena_over_naive\":%.4f,\"strategy\":\"%s\"}\n",
                   g.nodes.size(), plan_kind_name(kind), ms[ms.size() / 2], cpu[cpu.size() / 2],
                   double(last.stats.arena_bytes) / double(last.stats.lower_bound_bytes),
                   double(last.stats.arena_bytes) / double(last.stats.naive_bytes), last.stats.strategy.c_str());
     }
+    nodes.push_back(g.nodes.size());
   }
+  for (std::size_t i = 1; i < nodes.size(); ++i)
+    for (int k = 0; k < 2; ++k) {
+      const double a = double(nodes[i - 1]), b = double(nodes[i]);
+      std::printf("{\"growth\":\"%zu->%zu\",\"plan\":\"%s\",\"cpu_ms_ratio\":%.2f,\"n_log_n_ratio\":%.2f}\n",
+                  nodes[i - 1], nodes[i], k ? "training" : "inference", cpu_median[k][i] / cpu_median[k][i - 1],
+                  b * std::log(b) / (a * std::log(a)));
+    }
   return 0;
 }
