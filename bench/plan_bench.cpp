@@ -72,6 +72,9 @@ int main(int argc, char** argv) {
       {"mlp-8x256", models::mlp(256, std::vector<Dim>(8, 256), 10).graph(), "loss", "logits", 128},
       {"mnist-mlp", models::mnist_mlp().graph(), "loss", "logits", 128},
       {"mnist-cnn", models::mnist_cnn().graph(), "loss", "logits", 128},
+      // What examples/mnist trains: the same models behind a normalize node.
+      {"mnist-mlp-normalized", models::mnist_mlp({0.2860, 0.3530}).graph(), "loss", "logits", 128},
+      {"mnist-cnn-normalized", models::mnist_cnn({0.2860, 0.3530}).graph(), "loss", "logits", 128},
   };
   for (const Example& e : examples) {
     PlanRequest train;
