@@ -1,18 +1,33 @@
 #include "ops/small_gemm.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
+
+extern "C" int openblas_get_num_threads(void);  // OpenBLAS's own API (not in CBLAS)
 
 namespace plangrad {
 
 namespace {
 
 using Idx = std::ptrdiff_t;
+
+std::atomic<int> threads_override{0};  // set_small_gemm_threads; 0: follow OpenBLAS
+
+int gemm_threads() {
+  const int n = threads_override.load(std::memory_order_relaxed);
+  return n > 0 ? n : openblas_get_num_threads();
+}
 
 // One row of C at a time, in blocks of kCols columns summed in a stack array over k.
 void portable_gemm(bool trans_a, bool trans_b, Idx M, Idx N, Idx K, float alpha, const float* A,
@@ -284,10 +299,145 @@ void col_gemm(Idx M, Idx N, Idx K, float alpha, const float* A, const float* B, 
   }
 }
 
+// Wide C is worked in blocks of kTileCols columns, each on its own: a block's results do
+// not depend on which thread computes it, so splitting the blocks between threads gives
+// the same bits as one thread.
+struct GemmCall {
+  bool trans_a, trans_b;
+  Idx M, N, K;
+  float alpha;
+  const float* A;
+  const float* B;
+  float beta;
+  float* C;
+};
+
 // When op(B) = B^T, it is copied in blocks of kPackRows x kTileCols into a stack buffer of
 // that size (32 KiB); a narrow op(B) of at most that many elements is copied whole into it,
 // column by column, for the dot tiles.
 constexpr Idx kPackRows = 256;
+
+// Column blocks [first, last) of C: op(B) read in place, or (when transposed) copied in
+// blocks of kPackRows x kTileCols into a stack buffer of that size (32 KiB).
+template <bool TransA>
+void column_blocks(const GemmCall& g, Idx first, Idx last) {
+  const Idx M = g.M, N = g.N, K = g.K;
+  if (!g.trans_b) {  // op(B) rows are B's rows: read in place
+    for (Idx j0 = first * kTileCols; j0 < std::min(N, last * kTileCols); j0 += kTileCols)
+      row_tiles<TransA>(M, K, j0, std::min(kTileCols, N - j0), 0, K, g.alpha, g.A, g.B + j0, N,
+                        g.beta, g.C, N);
+    return;
+  }
+  alignas(64) float pack[kPackRows * kTileCols];
+  for (Idx j0 = first * kTileCols; j0 < std::min(N, last * kTileCols); j0 += kTileCols) {
+    const Idx nr = std::min(kTileCols, N - j0);
+    for (Idx k0 = 0; k0 < K; k0 += kPackRows) {
+      const Idx kc = std::min(kPackRows, K - k0);
+      // pack[k][j] = op(B)[k0 + k, j0 + j] = B[(j0 + j) * K + k0 + k]; columns past nr
+      // are never loaded (masked), so they are left alone.
+      const float* src = g.B + j0 * K + k0;
+      for (Idx k = 0; k < kc; ++k)
+        for (Idx j = 0; j < nr; ++j) pack[k * kTileCols + j] = src[j * K + k];
+      // Later k blocks add onto what the first one wrote.
+      row_tiles<TransA>(M, K, j0, nr, k0, kc, g.alpha, g.A, pack, kTileCols,
+                        k0 == 0 ? g.beta : 1.0f, g.C, N);
+    }
+  }
+}
+
+// Blocks of participant p (0 = the calling thread) out of n.
+void participant_blocks(const GemmCall& g, int p, int n) {
+  const Idx blocks = (g.N + kTileCols - 1) / kTileCols;
+  const Idx first = blocks * p / n, last = blocks * (p + 1) / n;
+  if (g.trans_a)
+    column_blocks<true>(g, first, last);
+  else
+    column_blocks<false>(g, first, last);
+}
+
+// GEMMs of at least this many multiply-adds are split between threads (below it the
+// hand-over costs more than it saves).
+constexpr Idx kThreadedWork = Idx(1) << 21;
+
+// Worker threads for the wide GEMMs, started at the first threaded call and kept: a job is
+// handed over through atomics (workers spin a while, then sleep on a condition variable),
+// so a threaded call allocates nothing.
+class ThreadPool {
+ public:
+  static ThreadPool& get() {
+    static ThreadPool pool;
+    return pool;
+  }
+
+  // Splits call's column blocks between the calling thread and threads - 1 workers.
+  void run(int threads, const GemmCall* call) {
+    std::lock_guard<std::mutex> one_at_a_time(run_mutex_);
+    // A new worker starts from the current generation, so it takes the job below even if
+    // it only gets running after the generation has moved on.
+    const std::uint64_t current = generation_.load(std::memory_order_relaxed);
+    while (static_cast<int>(workers_.size()) < threads - 1)
+      workers_.emplace_back([this, id = static_cast<int>(workers_.size()) + 1, current] { work(id, current); });
+    call_ = call;
+    participants_ = threads;
+    pending_.store(threads - 1, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      wake_.notify_all();
+    }
+    participant_blocks(*call, 0, threads);
+    // Wait for the workers; yield after a short spin, in case a worker is not running
+    // (more threads than free cores).
+    for (int spin = 0; pending_.load(std::memory_order_acquire) > 0; ++spin) {
+      if (spin < 2048)
+        _mm_pause();
+      else
+        std::this_thread::yield();
+    }
+  }
+
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+      generation_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
+ private:
+  void work(int id, std::uint64_t seen) {
+    for (;;) {
+      for (int spin = 0; generation_.load(std::memory_order_acquire) == seen; ++spin) {
+        if (spin < kSpins) {
+          _mm_pause();
+          continue;
+        }
+        std::unique_lock<std::mutex> lock(mutex_);
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        wake_.wait(lock, [&] { return generation_.load(std::memory_order_seq_cst) != seen; });
+        sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+      }
+      seen = generation_.load(std::memory_order_acquire);
+      if (stop_) return;
+      // Workers beyond this call's count (a later call asked for fewer) sit it out.
+      if (id < participants_) participant_blocks(*call_, id, participants_);
+      if (id < participants_) pending_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  static constexpr int kSpins = 1 << 14;  // pauses before a worker sleeps (~0.5 ms)
+  std::mutex run_mutex_, mutex_;
+  std::condition_variable wake_;
+  std::vector<std::thread> workers_;
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> pending_{0}, sleepers_{0};
+  const GemmCall* call_ = nullptr;
+  int participants_ = 1;
+  bool stop_ = false;
+};
+
 
 template <bool TransA>
 void avx512_gemm(bool trans_b, Idx M, Idx N, Idx K, float alpha, const float* A,
@@ -312,26 +462,14 @@ void avx512_gemm(bool trans_b, Idx M, Idx N, Idx K, float alpha, const float* A,
       return;
     }
   }
-  if (!trans_b) {  // op(B) rows are B's rows: read in place
-    for (Idx j0 = 0; j0 < N; j0 += kTileCols)
-      row_tiles<TransA>(M, K, j0, std::min(kTileCols, N - j0), 0, K, alpha, A, B + j0, N, beta,
-                        C, N);
+  GemmCall call{TransA, trans_b, M, N, K, alpha, A, B, beta, C};
+  const Idx blocks = (N + kTileCols - 1) / kTileCols;
+  const int threads = gemm_threads();
+  if (threads > 1 && blocks > 1 && M * N * K >= kThreadedWork) {
+    ThreadPool::get().run(threads, &call);
     return;
   }
-  for (Idx j0 = 0; j0 < N; j0 += kTileCols) {
-    const Idx nr = std::min(kTileCols, N - j0);
-    for (Idx k0 = 0; k0 < K; k0 += kPackRows) {
-      const Idx kc = std::min(kPackRows, K - k0);
-      // pack[k][j] = op(B)[k0 + k, j0 + j] = B[(j0 + j) * K + k0 + k]; columns past nr
-      // are never loaded (masked), so they are left alone.
-      const float* src = B + j0 * K + k0;
-      for (Idx k = 0; k < kc; ++k)
-        for (Idx j = 0; j < nr; ++j) pack[k * kTileCols + j] = src[j * K + k];
-      // Later k blocks add onto what the first one wrote.
-      row_tiles<TransA>(M, K, j0, nr, k0, kc, alpha, A, pack, kTileCols,
-                        k0 == 0 ? beta : 1.0f, C, N);
-    }
-  }
+  column_blocks<TransA>(call, 0, blocks);
 }
 
 #endif  // __AVX512F__
@@ -361,6 +499,10 @@ void small_sgemm(bool trans_a, bool trans_b, Dim M, Dim N, Dim K, float alpha, c
   small_sgemm_portable(trans_a, trans_b, M, N, K, alpha, A, B, beta, C);
 #endif
 }
+
+void set_small_gemm_threads(int threads) { threads_override.store(threads > 0 ? threads : 0); }
+
+int small_gemm_threads() { return gemm_threads(); }
 
 bool small_sgemm_uses_avx512() {
 #if defined(__AVX512F__)

@@ -189,3 +189,37 @@ TEST_CASE("gemm<float> sends small products to small_sgemm", "[small_gemm]") {
     REQUIRE(std::memcmp(c1.data(), c2.data(), mn * sizeof(float)) == 0);
   }
 }
+
+TEST_CASE("threaded small_sgemm gives the same bits as one thread", "[small_gemm][threads]") {
+  struct Shape3 {
+    Dim M, N, K;
+  };
+  // Above the threading threshold (2^21 multiply-adds) and wider than one column block;
+  // N not a multiple of 32 so the last block is partial.
+  const Shape3 shapes[] = {{128, 256, 784}, {784, 256, 128}, {128, 784, 256}, {97, 300, 111}};
+  Rng rng(11);
+  for (const Shape3& s : shapes)
+    for (const bool ta : {false, true})
+      for (const bool tb : {false, true})
+        for (const float beta : {0.0f, 0.5f}) {
+          INFO("ta " << ta << " tb " << tb << " M " << s.M << " N " << s.N << " K " << s.K << " beta " << beta);
+          Operands o = make_operands(s.M, s.N, s.K, 1.0f, rng);
+          const std::size_t mn = static_cast<std::size_t>(s.M * s.N);
+          std::vector<float> one(o.C.begin(), o.C.begin() + static_cast<std::ptrdiff_t>(mn));
+          set_small_gemm_threads(1);
+          small_sgemm(ta, tb, s.M, s.N, s.K, 1.25f, o.A.data(), o.B.data(), beta, one.data());
+          for (const int threads : {2, 3}) {
+            std::vector<float> many(o.C.begin(), o.C.begin() + static_cast<std::ptrdiff_t>(mn));
+            set_small_gemm_threads(threads);
+            REQUIRE(small_gemm_threads() == threads);
+            small_sgemm(ta, tb, s.M, s.N, s.K, 1.25f, o.A.data(), o.B.data(), beta, many.data());
+            REQUIRE(std::memcmp(many.data(), one.data(), mn * sizeof(float)) == 0);
+          }
+          set_small_gemm_threads(0);
+        }
+  // And the threaded product is right, not just repeatable.
+  set_small_gemm_threads(2);
+  check(small_sgemm, false, true, 128, 256, 784, 1.0f, 0.0f, 21);
+  check(small_sgemm, true, false, 784, 256, 128, 1.0f, 1.0f, 22);
+  set_small_gemm_threads(0);
+}
