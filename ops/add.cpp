@@ -16,7 +16,10 @@ std::vector<Shape> add_bias_shape(const std::vector<Shape>& in, const Attrs&) {
   return {in[0]};
 }
 
-// Bias vectors up to this many features are staged in a local array (below).
+// The bias (forward) and the column sums (backward) are staged in a local array, kLocal
+// features at a time: then y (which may be x) and dy cannot alias them, and the compiler
+// vectorizes the row loops without run-time alias checks. Per element the arithmetic and
+// the order of the sums are those of the plain loops.
 constexpr std::size_t kLocal = 512;
 
 // add_bias: x[R,F] + b[F] -> y[R,F]   (R: the product of all leading dimensions)
@@ -26,20 +29,16 @@ void add_bias_forward(const OpArgs<T>& a) {
   const T* b = a.in[1].data;
   T* y = a.out[0].data;
   const std::size_t F = static_cast<std::size_t>(a.in[1].dim(0)), R = a.out[0].size() / F;
-  // Rows of up to kLocal features take the bias from a local copy: then y (which may be x)
-  // cannot alias it, and the compiler vectorizes the row without run-time alias checks.
-  if (F <= kLocal) {
-    T bias[kLocal];
-    std::copy(b, b + F, bias);
+  T bias[kLocal];
+  for (std::size_t f0 = 0; f0 < F; f0 += kLocal) {
+    const std::size_t n = std::min(kLocal, F - f0);
+    std::copy(b + f0, b + f0 + n, bias);
     for (std::size_t r = 0; r < R; ++r) {
-      const T* xr = x + r * F;
-      T* yr = y + r * F;
-      for (std::size_t f = 0; f < F; ++f) yr[f] = xr[f] + bias[f];
+      const T* xr = x + r * F + f0;
+      T* yr = y + r * F + f0;
+      for (std::size_t f = 0; f < n; ++f) yr[f] = xr[f] + bias[f];
     }
-    return;
   }
-  for (std::size_t r = 0; r < R; ++r)
-    for (std::size_t f = 0; f < F; ++f) y[r * F + f] = x[r * F + f] + b[f];
 }
 // y[r,f] = x[r,f] + b[f]  =>  dx = dy,  db[f] = sum_r dy[r,f]
 template <class T>
@@ -51,20 +50,16 @@ void add_bias_backward(const OpArgs<T>& a) {
   if (a.d_in[1]) {
     T* db = a.d_in[1].data;
     const std::size_t F = a.d_in[1].size(), R = a.d_out[0].size() / F;
-    if (F <= kLocal) {  // column sums in a local array (no aliasing with dy), same order
-      T sum[kLocal];
-      for (std::size_t f = 0; f < F; ++f) sum[f] = a.accumulates(1) ? db[f] : T(0);
+    T sum[kLocal];
+    for (std::size_t f0 = 0; f0 < F; f0 += kLocal) {
+      const std::size_t n = std::min(kLocal, F - f0);
+      for (std::size_t f = 0; f < n; ++f) sum[f] = a.accumulates(1) ? db[f0 + f] : T(0);
       for (std::size_t r = 0; r < R; ++r) {
-        const T* dyr = dy + r * F;
-        for (std::size_t f = 0; f < F; ++f) sum[f] += dyr[f];
+        const T* dyr = dy + r * F + f0;
+        for (std::size_t f = 0; f < n; ++f) sum[f] += dyr[f];
       }
-      std::copy(sum, sum + F, db);
-      return;
+      std::copy(sum, sum + n, db + f0);
     }
-    if (!a.accumulates(1))
-      for (std::size_t f = 0; f < F; ++f) db[f] = T(0);
-    for (std::size_t r = 0; r < R; ++r)
-      for (std::size_t f = 0; f < F; ++f) db[f] += dy[r * F + f];
   }
 }
 

@@ -312,13 +312,12 @@ struct GemmCall {
   float* C;
 };
 
-// When op(B) = B^T, it is copied in blocks of kPackRows x kTileCols into a stack buffer of
-// that size (32 KiB); a narrow op(B) of at most that many elements is copied whole into it,
-// column by column, for the dot tiles.
+// The stack buffer for op(B), kPackRows x kTileCols floats (32 KiB): a transposed op(B) is
+// copied into it block by block (column_blocks); a narrow op(B) of at most that many
+// elements is copied whole, column by column, for the dot tiles (avx512_gemm).
 constexpr Idx kPackRows = 256;
 
-// Column blocks [first, last) of C: op(B) read in place, or (when transposed) copied in
-// blocks of kPackRows x kTileCols into a stack buffer of that size (32 KiB).
+// Column blocks [first, last) of C: op(B) read in place, or, when transposed, packed.
 template <bool TransA>
 void column_blocks(const GemmCall& g, Idx first, Idx last) {
   const Idx M = g.M, N = g.N, K = g.K;
@@ -422,8 +421,10 @@ class ThreadPool {
       seen = generation_.load(std::memory_order_acquire);
       if (stop_) return;
       // Workers beyond this call's count (a later call asked for fewer) sit it out.
-      if (id < participants_) participant_blocks(*call_, id, participants_);
-      if (id < participants_) pending_.fetch_sub(1, std::memory_order_release);
+      if (id < participants_) {
+        participant_blocks(*call_, id, participants_);
+        pending_.fetch_sub(1, std::memory_order_release);
+      }
     }
   }
 
@@ -442,7 +443,6 @@ class ThreadPool {
 template <bool TransA>
 void avx512_gemm(bool trans_b, Idx M, Idx N, Idx K, float alpha, const float* A,
                  const float* B, float beta, float* C) {
-  alignas(64) float pack[kPackRows * kTileCols];
   if (N <= kNarrowCols) {
     if (TransA) {
       if (trans_b)
@@ -456,6 +456,7 @@ void avx512_gemm(bool trans_b, Idx M, Idx N, Idx K, float alpha, const float* A,
       return;
     }
     if (N * K <= kPackRows * kTileCols) {  // copy op(B)'s columns into the stack buffer
+      alignas(64) float pack[kPackRows * kTileCols];
       for (Idx k = 0; k < K; ++k)
         for (Idx j = 0; j < N; ++j) pack[j * K + k] = B[k * N + j];
       dot_gemm(M, N, K, alpha, A, pack, K, beta, C);
