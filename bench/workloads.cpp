@@ -20,6 +20,7 @@
 // --no-gemm-only skips that, for profiling).
 //
 //   bench_workloads [--workloads W1,W3,...] [--iters N] [--warmup N] [--quick] [--no-gemm-only]
+//                   [--no-fuse]
 //   bench_workloads --list            the workload names, one per line
 //   bench_workloads --w4-optimizer    "adam" or "sgd": what W4 trains with here
 #include <algorithm>
@@ -180,6 +181,10 @@ void fill_inputs(Executor<float>& e, const std::vector<std::string>& inputs, std
   }
 }
 
+// --no-fuse: plan every node as its own steps (no add_bias + activation fusion), to
+// measure what fusion buys.
+bool fuse_steps = true;
+
 Workload training(const std::string& name, Model model, Dim batch, std::unique_ptr<Optimizer<float>> (*make_opt)(Model&),
                   const std::string& optimizer, std::vector<std::string> inputs, int iters) {
   Workload w;
@@ -190,6 +195,7 @@ Workload training(const std::string& name, Model model, Dim batch, std::unique_p
   PlanRequest req;
   req.kind = PlanKind::Training;
   req.batch = batch;
+  req.fuse = fuse_steps;
   w.exec = std::make_unique<Executor<float>>(*w.model, make_plan(w.model->graph, req), w.opt.get());
   fill_inputs(*w.exec, inputs, 7);
   w.iters = iters;
@@ -205,6 +211,7 @@ Workload inference(const std::string& name, Model model, const std::string& outp
   req.kind = PlanKind::Inference;  // Eval mode: batchnorm uses its running statistics
   req.batch = 1;
   req.outputs = {output};
+  req.fuse = fuse_steps;
   w.exec = std::make_unique<Executor<float>>(*w.model, make_plan(w.model->graph, req));
   fill_inputs(*w.exec, {"x"}, 7);
   w.iters = iters;
@@ -319,6 +326,7 @@ int main(int argc, char** argv) try {
   Flags flags(argc, argv);
   const bool list = flags.has("--list"), print_opt = flags.has("--w4-optimizer"), quick = flags.has("--quick");
   const bool gemm_only = !flags.has("--no-gemm-only");
+  fuse_steps = !flags.has("--no-fuse");
   const std::string names = flags.get("--workloads", "all");
   const auto iters = flags.get_int("--iters", 0, 0, 100000000);
   const auto warmup = flags.get_int("--warmup", -1, -1, 100000000);

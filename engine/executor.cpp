@@ -63,8 +63,8 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
     const TensorInfo& info = s.tensors[t];
     TensorRef<T>& ref = b.tensors[t];
     ref.shape = info.shape;
-    if (!info.external()) {
-      ref.data = reinterpret_cast<T*>(base + plan_.offset[t]);
+    if (!info.external()) {  // in the arena, unless fuse merged away every step touching it
+      ref.data = plan_.slots.tensor_slot[t] >= 0 ? reinterpret_cast<T*>(base + plan_.offset[t]) : nullptr;
       continue;
     }
     auto& store = info.role == TensorRole::Parameter ? model_.parameters : model_.state;
@@ -92,8 +92,9 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
     switch (step.kind) {
       case StepKind::Forward:
       case StepKind::Backward: {
+        // A fused step runs the activation's kernels with the add_bias folded in.
         const NodeInfo& node = plan_.graph.nodes[static_cast<std::size_t>(step.node)];
-        const Kernels<T>& k = node.op->kernels<T>();
+        const Kernels<T>& k = step.fused >= 0 ? node.op->after_bias_kernels<T>() : node.op->kernels<T>();
         e.kernel = step.kind == StepKind::Forward ? k.forward : k.backward;
         if (!e.kernel)
           throw GraphError("op '" + node.op->name + "' has no " +

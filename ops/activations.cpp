@@ -11,6 +11,7 @@
 #endif
 #include <xsimd/xsimd.hpp>
 
+#include "ops/bias_rows.hpp"
 #include "ops/kernel_util.hpp"
 
 namespace plangrad {
@@ -35,8 +36,99 @@ void map_batches(const T* x, T* y, std::size_t n, F&& f) {
 
 std::vector<Shape> same_shape(const std::vector<Shape>& in, const Attrs&) { return {in[0]}; }
 
+// An activation is two functions: map (y[i] = f(x[i]) over an array) and grad (dx from y
+// and dy). The kernels below (plain, and fused with the add_bias before it) are built
+// from them, so both forms compute every element with the same formula.
+
+// y = max(x, 0)  =>  dx = dy * [y > 0]   (the gradient at x == 0 is taken as 0)
+struct Relu {
+  template <class T>
+  static void map(const T* x, T* y, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+  }
+  template <class T>
+  static T grad(T y, T dy) { return y > T(0) ? dy : T(0); }
+};
+
+// y = 1 / (1 + exp(-x))  =>  dx = dy * y * (1 - y)
+struct Sigmoid {
+  template <class T>
+  static void map(const T* x, T* y, std::size_t n) {
+    map_batches(x, y, n, [](const xsimd::batch<T>& v) {
+      const xsimd::batch<T> one(T(1));
+      return one / (one + xsimd::exp(-v));
+    });
+  }
+  template <class T>
+  static T grad(T y, T dy) { return dy * y * (T(1) - y); }
+};
+
+// y = tanh(x)  =>  dx = dy * (1 - y^2)
+struct Tanh {
+  template <class T>
+  static void map(const T* x, T* y, std::size_t n) {
+    map_batches(x, y, n, [](const xsimd::batch<T>& v) { return xsimd::tanh(v); });
+  }
+  template <class T>
+  static T grad(T y, T dy) { return dy * (T(1) - y * y); }
+};
+
+// x[n] -> y[n]
+template <class Act, class T>
+void act_forward(const OpArgs<T>& a) {
+  Act::map(a.in[0].data, a.out[0].data, a.out[0].size());
+}
+template <class Act, class T>
+void act_backward(const OpArgs<T>& a) {
+  const T* y = a.out[0].data;
+  const T* dy = a.d_out[0].data;
+  write_grad(a.d_in[0], a.accumulates(0), [=](std::size_t i) { return Act::grad(y[i], dy[i]); });
+}
+
+// Fused with the add_bias before it (OpDef::after_bias): x[R,F], b[F] -> y = f(x + b),
+// a block of rows at a time through a local array, so z = x + b never goes to memory.
+template <class Act, class T>
+void bias_act_forward(const OpArgs<T>& a) {
+  const T* x = a.in[0].data;
+  T* y = a.out[0].data;
+  const std::size_t F = static_cast<std::size_t>(a.in[1].dim(0)), R = a.out[0].size() / F;
+  T z[bias_rows::kChunk];
+  bias_rows::forward(a.in[1].data, R, F, [&](std::size_t at, std::size_t rows, std::size_t n, const T* bias) {
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t f = 0; f < n; ++f) z[r * n + f] = x[at + r * n + f] + bias[f];
+    Act::map(z, y + at, rows * n);
+  });
+}
+// dz = grad(y, dy);  dx = dz,  db[f] = sum_r dz[r,f]: one pass over y and dy a block of rows
+// at a time, the block's dz still in L1 when its column sums read it. dz is formed in a
+// loop of its own before it is added anywhere, as in the two separate steps (one
+// expression each way, so the compiler contracts it alike).
+template <class Act, class T>
+void bias_act_backward(const OpArgs<T>& a) {
+  const T* y = a.out[0].data;
+  const T* dy = a.d_out[0].data;
+  const bool add_x = a.accumulates(0);
+  if (!a.d_in[1]) {  // no bias gradient wanted: the activation's rule alone
+    if (a.d_in[0]) write_grad(a.d_in[0], add_x, [=](std::size_t i) { return Act::grad(y[i], dy[i]); });
+    return;
+  }
+  T* dx = a.d_in[0].data;  // may be null (x needs no gradient), may be dy's memory
+  const std::size_t F = a.d_in[1].size(), R = a.d_out[0].size() / F;
+  T dz[bias_rows::kChunk];
+  bias_rows::column_sums(a.d_in[1].data, a.accumulates(1), R, F, [&](std::size_t at, std::size_t rows, std::size_t n) {
+    // dz goes straight into dx when dx is overwritten, else into the local array.
+    const std::size_t len = rows * n;
+    T* g = dx && !add_x ? dx + at : dz;
+    for (std::size_t i = 0; i < len; ++i) g[i] = Act::grad(y[at + i], dy[at + i]);
+    if (dx && add_x)
+      for (std::size_t i = 0; i < len; ++i) dx[at + i] += dz[i];
+    return static_cast<const T*>(g);
+  });
+}
+
 // Every activation here has a backward that reads only its output y, so the planner may
 // run it in place (y over x) and write dx over dy.
+template <class Act>
 OpDef activation(const char* name) {
   OpDef d;
   d.name = name;
@@ -48,81 +140,27 @@ OpDef activation(const char* name) {
   d.backward_reads_out = {true};
   d.inplace = true;
   d.backward_inplace = true;
+  d.f32 = {&act_forward<Act, float>, &act_backward<Act, float>};
+  d.f64 = {&act_forward<Act, double>, &act_backward<Act, double>};
+  d.after_bias.f32 = {&bias_act_forward<Act, float>, &bias_act_backward<Act, float>};
+  d.after_bias.f64 = {&bias_act_forward<Act, double>, &bias_act_backward<Act, double>};
   return d;
-}
-
-// relu: x[n] -> y[n]
-template <class T>
-void relu_forward(const OpArgs<T>& a) {
-  const T* x = a.in[0].data;
-  T* y = a.out[0].data;
-  const std::size_t n = a.out[0].size();
-  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
-}
-// y = max(x, 0)  =>  dx = dy * [y > 0]   (the gradient at x == 0 is taken as 0)
-template <class T>
-void relu_backward(const OpArgs<T>& a) {
-  const T* y = a.out[0].data;
-  const T* dy = a.d_out[0].data;
-  write_grad(a.d_in[0], a.accumulates(0), [=](std::size_t i) { return y[i] > T(0) ? dy[i] : T(0); });
-}
-
-// sigmoid: x[n] -> y[n]
-template <class T>
-void sigmoid_forward(const OpArgs<T>& a) {
-  map_batches(a.in[0].data, a.out[0].data, a.out[0].size(),
-              [](const xsimd::batch<T>& x) {
-                const xsimd::batch<T> one(T(1));
-                return one / (one + xsimd::exp(-x));
-              });
-}
-// y = 1 / (1 + exp(-x))  =>  dx = dy * y * (1 - y)
-template <class T>
-void sigmoid_backward(const OpArgs<T>& a) {
-  const T* y = a.out[0].data;
-  const T* dy = a.d_out[0].data;
-  write_grad(a.d_in[0], a.accumulates(0), [=](std::size_t i) { return dy[i] * y[i] * (T(1) - y[i]); });
-}
-
-// tanh: x[n] -> y[n]
-template <class T>
-void tanh_forward(const OpArgs<T>& a) {
-  map_batches(a.in[0].data, a.out[0].data, a.out[0].size(), [](const xsimd::batch<T>& x) { return xsimd::tanh(x); });
-}
-// y = tanh(x)  =>  dx = dy * (1 - y^2)
-template <class T>
-void tanh_backward(const OpArgs<T>& a) {
-  const T* y = a.out[0].data;
-  const T* dy = a.d_out[0].data;
-  write_grad(a.d_in[0], a.accumulates(0), [=](std::size_t i) { return dy[i] * (T(1) - y[i] * y[i]); });
 }
 
 }  // namespace
 
 const OpDef& relu_op() {
-  static const OpDef def = [] {
-    OpDef d = activation("relu");
-    PLANGRAD_SET_KERNELS(d, relu_forward, relu_backward);
-    return d;
-  }();
+  static const OpDef def = activation<Relu>("relu");
   return def;
 }
 
 const OpDef& sigmoid_op() {
-  static const OpDef def = [] {
-    OpDef d = activation("sigmoid");
-    PLANGRAD_SET_KERNELS(d, sigmoid_forward, sigmoid_backward);
-    return d;
-  }();
+  static const OpDef def = activation<Sigmoid>("sigmoid");
   return def;
 }
 
 const OpDef& tanh_op() {
-  static const OpDef def = [] {
-    OpDef d = activation("tanh");
-    PLANGRAD_SET_KERNELS(d, tanh_forward, tanh_backward);
-    return d;
-  }();
+  static const OpDef def = activation<Tanh>("tanh");
   return def;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ops/bias_rows.hpp"
 #include "ops/kernel_util.hpp"
 
 namespace plangrad {
@@ -16,29 +17,16 @@ std::vector<Shape> add_bias_shape(const std::vector<Shape>& in, const Attrs&) {
   return {in[0]};
 }
 
-// The bias (forward) and the column sums (backward) are staged in a local array, kLocal
-// features at a time: then y (which may be x) and dy cannot alias them, and the compiler
-// vectorizes the row loops without run-time alias checks. Per element the arithmetic and
-// the order of the sums are those of the plain loops.
-constexpr std::size_t kLocal = 512;
-
 // add_bias: x[R,F] + b[F] -> y[R,F]   (R: the product of all leading dimensions)
 template <class T>
 void add_bias_forward(const OpArgs<T>& a) {
   const T* x = a.in[0].data;
-  const T* b = a.in[1].data;
   T* y = a.out[0].data;
   const std::size_t F = static_cast<std::size_t>(a.in[1].dim(0)), R = a.out[0].size() / F;
-  T bias[kLocal];
-  for (std::size_t f0 = 0; f0 < F; f0 += kLocal) {
-    const std::size_t n = std::min(kLocal, F - f0);
-    std::copy(b + f0, b + f0 + n, bias);
-    for (std::size_t r = 0; r < R; ++r) {
-      const T* xr = x + r * F + f0;
-      T* yr = y + r * F + f0;
-      for (std::size_t f = 0; f < n; ++f) yr[f] = xr[f] + bias[f];
-    }
-  }
+  bias_rows::forward(a.in[1].data, R, F, [=](std::size_t at, std::size_t rows, std::size_t n, const T* bias) {
+    for (std::size_t r = 0; r < rows; ++r, at += n)
+      for (std::size_t f = 0; f < n; ++f) y[at + f] = x[at + f] + bias[f];
+  });
 }
 // y[r,f] = x[r,f] + b[f]  =>  dx = dy,  db[f] = sum_r dy[r,f]
 template <class T>
@@ -48,18 +36,9 @@ void add_bias_backward(const OpArgs<T>& a) {
   if (a.d_in[0] && !(a.d_in[0].data == dy && !a.accumulates(0)))
     write_grad(a.d_in[0], a.accumulates(0), [=](std::size_t i) { return dy[i]; });
   if (a.d_in[1]) {
-    T* db = a.d_in[1].data;
     const std::size_t F = a.d_in[1].size(), R = a.d_out[0].size() / F;
-    T sum[kLocal];
-    for (std::size_t f0 = 0; f0 < F; f0 += kLocal) {
-      const std::size_t n = std::min(kLocal, F - f0);
-      for (std::size_t f = 0; f < n; ++f) sum[f] = a.accumulates(1) ? db[f0 + f] : T(0);
-      for (std::size_t r = 0; r < R; ++r) {
-        const T* dyr = dy + r * F + f0;
-        for (std::size_t f = 0; f < n; ++f) sum[f] += dyr[f];
-      }
-      std::copy(sum, sum + n, db + f0);
-    }
+    bias_rows::column_sums(a.d_in[1].data, a.accumulates(1), R, F,
+                           [=](std::size_t at, std::size_t, std::size_t) { return dy + at; });
   }
 }
 

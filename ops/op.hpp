@@ -96,14 +96,31 @@ struct OpDef {
   Kernels<float> f32;
   Kernels<double> f64;
 
+  // Bias and activation fused: kernels that run an add_bias and then this op on its
+  // output as one step, so the sum x + bias never goes to memory, with the same bits as
+  // the two steps. The forward reads add_bias's inputs {x, bias} and writes this op's
+  // output; the backward reads this op's output and its gradient and writes add_bias's
+  // input gradients {dx, dbias}, with add_bias's accumulate flags. Left empty by ops that
+  // have none; the planner decides where they run (planner/fuse.cpp).
+  struct {
+    Kernels<float> f32;
+    Kernels<double> f64;
+  } after_bias;
+
   template <class T>
   const Kernels<T>& kernels() const;
+  template <class T>
+  const Kernels<T>& after_bias_kernels() const;
 };
 
 template <>
 inline const Kernels<float>& OpDef::kernels<float>() const { return f32; }
 template <>
 inline const Kernels<double>& OpDef::kernels<double>() const { return f64; }
+template <>
+inline const Kernels<float>& OpDef::after_bias_kernels<float>() const { return after_bias.f32; }
+template <>
+inline const Kernels<double>& OpDef::after_bias_kernels<double>() const { return after_bias.f64; }
 
 // Fills OpDef::f32 and OpDef::f64 from a pair of kernel templates:
 //   def.f32/f64 = ...  ->  PLANGRAD_SET_KERNELS(def, relu_forward, relu_backward);

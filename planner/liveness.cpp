@@ -27,9 +27,10 @@ std::vector<Interval> liveness(const IndexedGraph& g, const Schedule& s) {
       case StepKind::Backward: {
         // Only what the backward rule reads keeps a forward tensor alive.
         const OpDef& op = *g.nodes[static_cast<std::size_t>(step.node)].op;
+        const OpDef& reads_in = in_op(g, step);  // a fused step's inputs are add_bias's
         const Span<const int> in = s.list(step.in), out = s.list(step.out);
         for (std::size_t k = 0; k < in.size(); ++k)
-          if (op.backward_reads_in[k]) touch(in[k], at);
+          if (reads_in.backward_reads_in[k]) touch(in[k], at);
         for (std::size_t k = 0; k < out.size(); ++k)
           if (op.backward_reads_out[k]) touch(out[k], at);
         for (int t : s.list(step.d_out)) touch(t, at);
@@ -54,10 +55,10 @@ std::vector<Interval> liveness(const IndexedGraph& g, const Schedule& s) {
   // training step), and Executor::value() reads inputs back.
   for (std::size_t t = 0; t < s.tensors.size(); ++t)
     if (s.tensors[t].role == TensorRole::Input) touch(static_cast<int>(t), end);
-  for (std::size_t t = 0; t < s.tensors.size(); ++t) {
-    if (s.tensors[t].external()) live[t] = {-1, -1};
-    else if (live[t].last < 0) live[t] = {0, 0};  // never touched: give it a step anyway
-  }
+  // External tensors, and tensors no step touches (a fused step's z and its gradient),
+  // get no interval and so no memory.
+  for (std::size_t t = 0; t < s.tensors.size(); ++t)
+    if (s.tensors[t].external() || live[t].last < 0) live[t] = {-1, -1};
   return live;
 }
 
@@ -77,7 +78,7 @@ Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<I
   Slots slots;
   slots.tensor_slot.assign(s.tensors.size(), -1);
   for (std::size_t t = 0; t < s.tensors.size(); ++t) {
-    if (s.tensors[t].external()) continue;
+    if (live[t].last < 0) continue;  // external, or touched by no step
     slots.tensor_slot[t] = static_cast<int>(slots.bytes.size());
     slots.bytes.push_back(slot_bytes(s.tensors[t], elem_bytes));
     slots.live.push_back(live[t]);
@@ -109,15 +110,19 @@ Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<I
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     const Step& step = s.steps[i];
     if (step.node < 0) continue;
+    // A fused step is element-wise when both of its ops are.
     const OpDef& op = *g.nodes[static_cast<std::size_t>(step.node)].op;
+    const OpDef& first = in_op(g, step);
+    const bool inplace = op.inplace && first.inplace;
+    const bool backward_inplace = op.backward_inplace && first.backward_inplace;
     const int at = static_cast<int>(i);
-    if (step.kind == StepKind::Forward && op.inplace) {
+    if (step.kind == StepKind::Forward && inplace) {
       const Span<const int> in = s.list(step.in);
       const int x = in[0], y = s.list(step.out)[0];
       if (s.tensors[static_cast<std::size_t>(x)].role == TensorRole::Activation && count(in, x) == 1)
         join(x, y, at);
     }
-    if (step.kind == StepKind::Backward && op.backward_inplace && step.d_in.size > 0 &&
+    if (step.kind == StepKind::Backward && backward_inplace && step.d_in.size > 0 &&
         step.d_out.size > 0) {
       const Span<const int> d_in = s.list(step.d_in);
       const int dx = d_in[0], dy = s.list(step.d_out)[0];

@@ -2,7 +2,7 @@
 // on its own; make_plan (planner/plan.hpp) composes them:
 //
 //   index_graph -> toposort -> prune -> infer_shapes -> build_forward -> build_backward
-//     -> liveness -> assign_slots (in-place reuse) -> assign_offsets -> Plan
+//     -> fuse -> liveness -> assign_slots (in-place reuse) -> assign_offsets -> Plan
 #pragma once
 
 #include <cstddef>
@@ -103,7 +103,11 @@ struct Step {
   int saved = -1;         // tensor id
   int target = -1;        // Fill: the tensor; Update: the parameter's tensor
   int grad = -1;          // Update: the parameter's gradient tensor
-  double fill_value = 0.0;  // Fill
+  float fill_value = 0.0f;  // Fill (the loss's seed, 1)
+  // Forward, Backward: the add_bias node fused into this step (see fuse below), or -1.
+  // The step then reads add_bias's inputs (in) and writes its input gradients (d_in);
+  // `node` is the activation, whose OpDef::after_bias kernels run.
+  int fused = -1;
 };
 
 struct Schedule {
@@ -151,12 +155,25 @@ struct BackwardRequest {
 // naming the op and node.
 Schedule build_backward(const IndexedGraph& g, Schedule forward, const BackwardRequest& request);
 
+// ---- fuse: bias and activation as one step -------------------------------------------
+// Merges an add_bias step and the step right after it, an op with OpDef::after_bias
+// kernels (relu, sigmoid, tanh) whose input is add_bias's output, into one step; likewise
+// their backward steps. Only when that output z has no other consumer and is not kept:
+// then z and its gradient are touched by no step, and liveness gives them no memory.
+// Returns the schedule with the pairs merged (fewer steps).
+Schedule fuse(const IndexedGraph& g, Schedule s);
+
+// The OpDef whose backward_reads_in and inplace flags describe step.in: the fused add_bias's
+// for a fused step, else the node's own.
+const OpDef& in_op(const IndexedGraph& g, const Step& step);
+
 // ---- liveness: per tensor, the first and last step that touches it ---------------------
 struct Interval {
   int first = 0;
   int last = 0;  // inclusive
 };
-// External tensors (parameters, state) get {-1, -1}: they are not in the arena. Inputs are
+// External tensors (parameters, state) get {-1, -1}: they are not in the arena; so do
+// tensors that no step touches (what fuse merged away), which then get no slot. Inputs are
 // live for the whole plan (the caller writes them before a run and may run again without
 // writing them again); kept tensors to the last step.
 std::vector<Interval> liveness(const IndexedGraph& g, const Schedule& s);

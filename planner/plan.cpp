@@ -68,7 +68,7 @@ Plan make_plan(const Graph& graph, const PlanRequest& request) {
     back.keep_gradients = request.kind == PlanKind::Gradients;
     s = build_backward(g, std::move(s), back);
   }
-  plan.schedule = std::move(s);
+  plan.schedule = request.fuse ? fuse(g, std::move(s)) : std::move(s);
   plan.live = liveness(g, plan.schedule);
   plan.slots = assign_slots(g, plan.schedule, plan.live, plan.elem_bytes, request.reuse_memory);
 
@@ -91,18 +91,26 @@ Plan make_plan(const Graph& graph, const PlanRequest& request) {
   for (std::size_t t = 0; t < plan.schedule.tensors.size(); ++t)
     if (plan.slots.tensor_slot[t] >= 0) plan.offset[t] = placed.offsets[static_cast<std::size_t>(plan.slots.tensor_slot[t])];
 
-  // The statistics compare against tensors, not slots: in-place sharing is part of the win.
-  std::vector<BufferRequest> per_tensor;
-  for (std::size_t t = 0; t < plan.schedule.tensors.size(); ++t)
-    if (plan.slots.tensor_slot[t] >= 0)
-      per_tensor.push_back({numel(plan.schedule.tensors[t].shape) * plan.elem_bytes, 64, plan.live[t].first, plan.live[t].last});
-  plan.stats.naive_bytes = naive_bytes(per_tensor);
+  // The statistics compare against tensors, not slots: in-place sharing is part of the
+  // win, and so is fusion: the naive baseline gives the tensors fuse merged away (the sum
+  // z = x + b of a fused step, and its gradient) their own buffers too.
+  std::size_t naive = 0, placed_tensors = 0, tensors = 0;
+  for (std::size_t t = 0; t < plan.schedule.tensors.size(); ++t) {
+    if (plan.schedule.tensors[t].external()) continue;
+    ++tensors;
+    naive += numel(plan.schedule.tensors[t].shape) * plan.elem_bytes;
+    placed_tensors += plan.slots.tensor_slot[t] >= 0 ? 1 : 0;
+  }
+  plan.stats.naive_bytes = naive;
   plan.stats.arena_bytes = plan.arena_bytes;
   plan.stats.lower_bound_bytes = lower_bound_bytes(buffers);
-  plan.stats.tensors = per_tensor.size();
+  plan.stats.tensors = tensors;
   plan.stats.slots = static_cast<std::size_t>(std::count_if(plan.slots.bytes.begin(), plan.slots.bytes.end(),
                                                             [](std::size_t b) { return b > 0; }));
-  plan.stats.inplace = plan.stats.tensors - plan.stats.slots;
+  plan.stats.inplace = placed_tensors - plan.stats.slots;
+  plan.stats.fused_away = tensors - placed_tensors;
+  plan.stats.fused_steps = static_cast<std::size_t>(std::count_if(
+      plan.schedule.steps.begin(), plan.schedule.steps.end(), [](const Step& st) { return st.fused >= 0; }));
   plan.stats.strategy = placed.strategy;
   plan.stats.planning_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -124,7 +132,9 @@ std::string step_what(const Plan& p, const Step& step) {
     case StepKind::Forward:
     case StepKind::Backward: {
       const NodeInfo& n = p.graph.nodes[static_cast<std::size_t>(step.node)];
-      return n.op->name + " '" + n.name + "'";
+      if (step.fused < 0) return n.op->name + " '" + n.name + "'";
+      const NodeInfo& b = p.graph.nodes[static_cast<std::size_t>(step.fused)];
+      return b.op->name + "+" + n.op->name + " '" + b.name + "'+'" + n.name + "'";
     }
     case StepKind::Fill: return p.schedule.tensors[static_cast<std::size_t>(step.target)].name;
     case StepKind::Update: return p.schedule.tensors[static_cast<std::size_t>(step.target)].name;
@@ -156,7 +166,7 @@ std::string plan_table(const Plan& p) {
   os << line;
   for (std::size_t t = 0; t < p.schedule.tensors.size(); ++t) {
     const TensorInfo& info = p.schedule.tensors[t];
-    if (info.external()) continue;
+    if (p.slots.tensor_slot[t] < 0) continue;  // external, or fused away: not in the arena
     std::snprintf(line, sizeof line, "%-32s %-10s %-16s %6d %6d %10zu %10zu\n", info.name.c_str(), role_name(info.role),
                   shape_str(info.shape).c_str(), p.live[t].first, p.live[t].last, numel(info.shape) * p.elem_bytes, p.offset[t]);
     os << line;
@@ -167,7 +177,8 @@ std::string plan_table(const Plan& p) {
      << (s.lower_bound_bytes ? static_cast<double>(s.arena_bytes) / static_cast<double>(s.lower_bound_bytes) : 0.0)
      << "\narena / naive      "
      << (s.naive_bytes ? static_cast<double>(s.arena_bytes) / static_cast<double>(s.naive_bytes) : 0.0)
-     << "\ntensors            " << s.tensors << " in " << s.slots << " slots (" << s.inplace << " in place)"
+     << "\ntensors            " << s.tensors << " in " << s.slots << " slots (" << s.inplace << " in place, "
+     << s.fused_away << " fused away)\nfused steps        " << s.fused_steps
      << "\nstrategy           " << s.strategy << "\nplanning ms        " << s.planning_ms << "\n";
   return os.str();
 }
@@ -191,7 +202,7 @@ std::string plan_json(const Plan& p) {
   nlohmann::json tensors = nlohmann::json::array();
   for (std::size_t t = 0; t < p.schedule.tensors.size(); ++t) {
     const TensorInfo& info = p.schedule.tensors[t];
-    if (info.external()) continue;
+    if (p.slots.tensor_slot[t] < 0) continue;  // external, or fused away: not in the arena
     tensors.push_back({{"name", info.name}, {"role", role_name(info.role)}, {"shape", info.shape},
                        {"first", p.live[t].first}, {"last", p.live[t].last},
                        {"bytes", numel(info.shape) * p.elem_bytes}, {"offset", p.offset[t]}});
@@ -202,6 +213,7 @@ std::string plan_json(const Plan& p) {
                        {"arena_over_lower_bound", s.lower_bound_bytes ? double(s.arena_bytes) / double(s.lower_bound_bytes) : 0.0},
                        {"arena_over_naive", s.naive_bytes ? double(s.arena_bytes) / double(s.naive_bytes) : 0.0},
                        {"tensors", s.tensors}, {"slots", s.slots}, {"inplace", s.inplace},
+                       {"fused_away", s.fused_away}, {"fused_steps", s.fused_steps},
                        {"strategy", s.strategy}, {"planning_ms", s.planning_ms}};
   nlohmann::json out{{"kind", plan_kind_name(p.kind)}, {"mode", p.mode == Mode::Train ? "train" : "eval"},
                      {"steps", std::move(steps)}, {"tensors", std::move(tensors)}, {"stats", std::move(stats)}};

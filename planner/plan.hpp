@@ -34,6 +34,9 @@ struct PlanRequest {
   std::int64_t batch = 0;
   // false: every tensor its own buffer, no in-place ops (the naive baseline).
   bool reuse_memory = true;
+  // false: every node its own steps; true: an add_bias and the activation after it run as
+  // one step (planner/fuse.cpp). Either way a run computes the same bits.
+  bool fuse = true;
   std::size_t elem_bytes = sizeof(float);
 };
 
@@ -41,7 +44,10 @@ struct PlanStats {
   std::size_t naive_bytes = 0;        // every tensor its own buffer
   std::size_t arena_bytes = 0;        // what this plan allocates
   std::size_t lower_bound_bytes = 0;  // the most bytes live at any one step
-  std::size_t tensors = 0, slots = 0, inplace = 0;
+  // Tensors not external; slots of memory they share; tensors sharing a slot with another;
+  // tensors given no memory because fuse merged away every step that touched them.
+  std::size_t tensors = 0, slots = 0, inplace = 0, fused_away = 0;
+  std::size_t fused_steps = 0;  // steps that run an add_bias and an activation together
   double planning_ms = 0.0;
   std::string strategy;
 };

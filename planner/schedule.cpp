@@ -205,7 +205,7 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   Step seed;
   seed.kind = StepKind::Fill;
   seed.target = grad_tensor(loss);
-  seed.fill_value = 1.0;
+  seed.fill_value = 1.0f;
   s.steps.push_back(seed);
   std::vector<char> written(n_values, 0);
   written[static_cast<std::size_t>(loss)] = 1;

@@ -39,6 +39,7 @@ Plan plan_of(PlanKind kind, std::vector<std::string> input_gradients = {}, std::
   request.kind = kind;
   request.input_gradients = std::move(input_gradients);
   request.loss = std::move(loss);
+  request.fuse = false;  // build_backward's own steps, one per node (fusion: test_fuse.cpp)
   return make_plan(fan_out_graph(), request);
 }
 
