@@ -55,6 +55,15 @@ void gemm(bool trans_a, bool trans_b, Dim M, Dim N, Dim K, T alpha, const T* A, 
     for (std::size_t i = 0; i < m * n; ++i) C[i] = beta == T(0) ? T(0) : beta * C[i];
     return;
   }
+  // Small float products, matrix-vector ones included: OpenBLAS's sgemv splits even a
+  // 784x256 matrix between threads, and the wake-up made W5 (batch-1 inference) slower at
+  // 2 threads than at 1. Double stays on OpenBLAS.
+  if constexpr (std::is_same_v<T, float>) {
+    if (small_gemm_fits(m, n, k)) {
+      small_sgemm(trans_a, trans_b, M, N, K, alpha, A, B, beta, C);
+      return;
+    }
+  }
   // A matrix times a vector: cblas_?gemm would pack (copy) the whole matrix operand on
   // every call, which costs as much as the product itself; ?gemv reads it in place.
   if (M == 1) {  // C^T[N] = op(B)^T[N,K] * a[K]; a is contiguous either way (trans_a)
@@ -70,12 +79,6 @@ void gemm(bool trans_a, bool trans_b, Dim M, Dim N, Dim K, T alpha, const T* A, 
     else  // A stored [M,K]
       gemv(false, m, k, alpha, A, B, beta, C);
     return;
-  }
-  if constexpr (std::is_same_v<T, float>) {  // double stays on OpenBLAS
-    if (small_gemm_fits(m, n, k)) {
-      small_sgemm(trans_a, trans_b, M, N, K, alpha, A, B, beta, C);
-      return;
-    }
   }
   // Views onto the caller's memory: xt::blas::gemm passes their pointers and leading
   // strides straight to cblas_?gemm, with no copy.

@@ -1,6 +1,9 @@
 #include "ops/pool.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "ops/conv2d.hpp"
 #include "ops/kernel_util.hpp"
@@ -57,6 +60,19 @@ Dim window_argmax(const T* xc, const Window2d& g, Dim oh, Dim ow) {
     for (Dim iw = w_begin; iw < w_end; ++iw)
       if (xc[ih * g.w + iw] > xc[best]) best = ih * g.w + iw;
   return best;
+}
+
+template <class B, class T>
+B bits_of(T x) {
+  B b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+}
+template <class T, class B>
+T from_bits(B b) {
+  T x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
 }
 
 // The fast path of the common 2x2 window, stride 2, no padding (the CNN's pool): the same
@@ -127,23 +143,37 @@ void max_pool2d_backward(const OpArgs<T>& a) {
         T* d0 = dxc + 2 * oh * g.w;
         T* d1 = d0 + g.w;
         const T* dyr = dyc + oh * g.ow;
-        for (Dim ow = 0; ow < g.ow; ++ow) {
-          const Dim j = 2 * ow;
-          int best = 0;
-          T v = r0[j];
-          if (r0[j + 1] > v) { v = r0[j + 1]; best = 1; }
-          if (r1[j] > v) { v = r1[j]; best = 2; }
-          if (r1[j + 1] > v) best = 3;
-          const T gr = dyr[ow];
-          if (acc) {
+        if (acc) {
+          for (Dim ow = 0; ow < g.ow; ++ow) {
+            const Dim j = 2 * ow;
+            int best = 0;
+            T v = r0[j];
+            if (r0[j + 1] > v) { v = r0[j + 1]; best = 1; }
+            if (r1[j] > v) { v = r1[j]; best = 2; }
+            if (r1[j + 1] > v) best = 3;
             T& cell = best == 0 ? d0[j] : best == 1 ? d0[j + 1] : best == 2 ? d1[j] : d1[j + 1];
-            cell += gr;
-          } else {
-            const T routed = T(0) + gr;
-            d0[j] = best == 0 ? routed : T(0);
-            d0[j + 1] = best == 1 ? routed : T(0);
-            d1[j] = best == 2 ? routed : T(0);
-            d1[j + 1] = best == 3 ? routed : T(0);
+            cell += dyr[ow];
+          }
+        } else {
+          // Without branches (the argmax of random data mispredicts, and this loop was a
+          // quarter of W4): s1..s3 say whether cells 1..3 beat the maximum so far (the
+          // comparisons above); the winner is the last one that did. Each cell gets the
+          // gradient's bits under an all-ones or all-zeros mask, +0 otherwise.
+          using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+          for (Dim ow = 0; ow < g.ow; ++ow) {
+            const Dim j = 2 * ow;
+            const bool s1 = r0[j + 1] > r0[j];
+            const T v1 = s1 ? r0[j + 1] : r0[j];
+            const bool s2 = r1[j] > v1;
+            const T v2 = s2 ? r1[j] : v1;
+            const bool s3 = r1[j + 1] > v2;
+            const Bits routed = bits_of<Bits>(T(0) + dyr[ow]);
+            const Bits m3 = Bits(0) - Bits(s3), m2 = (Bits(0) - Bits(s2)) & ~m3;
+            const Bits m1 = (Bits(0) - Bits(s1)) & ~m2 & ~m3, m0 = ~(m1 | m2 | m3);
+            d0[j] = from_bits<T>(routed & m0);
+            d0[j + 1] = from_bits<T>(routed & m1);
+            d1[j] = from_bits<T>(routed & m2);
+            d1[j + 1] = from_bits<T>(routed & m3);
           }
         }
         // An odd width leaves the last column of both rows outside every window.

@@ -1,6 +1,8 @@
 // max_pool2d: values and gradient routing by hand (ties, overlapping windows, padding),
 // gradients against central differences on inputs with distinct values, shape errors.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
 #include <random>
 #include <xtensor/xbuilder.hpp>
 
@@ -151,4 +153,39 @@ TEST_CASE("max_pool2d shape errors name the shapes", "[op][max_pool2d][shape]") 
              Contains("kernel [0, 2] must be positive"));
   CHECK_THAT(shape_error_message([&] { def.shape({{2, 4, 4}}, pool_attrs({2, 2})); }),
              Contains("x must have rank 4, got [2, 4, 4]"));
+}
+
+TEST_CASE("max_pool2d 2x2 stride 2: the branch-free backward routes like the first-max rule",
+          "[op][max_pool2d]") {
+  // Many ties (values from {0, 1, 2}), signed zeros and a NaN; an odd width and height
+  // leave a column and a row outside every window. Reference: the first cell, in window
+  // order, that is strictly greater than every cell before it wins.
+  const Shape shape{2, 3, 7, 9};
+  std::mt19937_64 rng(11);
+  std::vector<double> xv(numel(shape));
+  for (double& v : xv) v = static_cast<double>(rng() % 3);
+  xv[5] = -0.0;
+  xv[40] = std::nan("");
+  const Array x = shaped(shape, xv);
+  const Shape out{2, 3, 3, 4};
+  std::vector<double> dyv(numel(out));
+  for (std::size_t i = 0; i < dyv.size(); ++i) dyv[i] = 1.0 + static_cast<double>(i);
+  dyv[3] = -0.0;
+  const Array dy = shaped(out, dyv);
+
+  std::vector<double> expected(xv.size(), 0.0);
+  for (std::size_t p = 0; p < 6; ++p)
+    for (std::size_t oh = 0; oh < 3; ++oh)
+      for (std::size_t ow = 0; ow < 4; ++ow) {
+        std::size_t best = p * 63 + 2 * oh * 9 + 2 * ow;
+        for (std::size_t cell : {best + 1, best + 9, best + 10})
+          if (xv[cell] > xv[best]) best = cell;
+        expected[best] = 0.0 + dyv[(p * 3 + oh) * 4 + ow];
+      }
+  const Array dx = pool_grad(x, dy, pool_attrs({2, 2}));
+  REQUIRE(dx.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("cell " << i);
+    CHECK(std::memcmp(&dx.data()[i], &expected[i], sizeof(double)) == 0);
+  }
 }
