@@ -113,6 +113,7 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
         e.args.d_in = make_span(std::as_const(e.d_in));
         e.args.accumulate = make_span(std::as_const(e.accumulate));
         e.args.workspace = view(step.workspace).data;
+        e.args.workspace_size = step.workspace < 0 ? 0 : view(step.workspace).size();
         e.args.saved = view(step.saved).data;
         e.args.attrs = &node.attrs;
         e.args.mode = plan_.mode;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ops/blas.hpp"
+#include "ops/parallel.hpp"
 #include "ops/kernel_util.hpp"
 
 namespace plangrad {
@@ -90,11 +91,45 @@ std::vector<Shape> conv2d_shape(const std::vector<Shape>& in, const Attrs& attrs
   return {{d.N, d.F, d.g.oh, d.g.ow}};
 }
 
-// One image's columns: C*KH*KW rows of OH*OW; the forward GEMM reads them, the backward
-// reuses the same memory first for col (dw) and then for dcol (dx).
+// The images of a batch are split into `parts` runs, one per thread (ops/parallel.hpp).
+// Each part has a slice of the workspace: one image's columns (C*KH*KW rows of OH*OW,
+// none for a pointwise conv), which the forward GEMM reads and the backward reuses first
+// for col (dw) and then for dcol (dx); and, with more than one part, a partial dw [F, CKK]
+// (part 0 sums into dw itself; the others are added to it in part order at the end).
+// One part is the plain loop over images. More parts give the forward's bits exactly, and
+// a dw summed in another order: the same bits for the same thread count.
+struct ConvSlices {
+  Dim parts = 1;
+  std::size_t col = 0, stride = 0;  // elements: a slice's columns; from slice to slice
+};
+
+std::size_t slice_elems(const ConvDims& d, Dim parts) {
+  const std::size_t col = d.pointwise ? 0 : static_cast<std::size_t>(d.ckk * d.ohw);
+  return col + (parts > 1 ? static_cast<std::size_t>(d.F * d.ckk) : 0);
+}
+
+// Below this many multiply-adds a batch's convolution is not worth splitting.
+constexpr Dim kThreadedWork = Dim(1) << 21;
+
+// What the plan sizes: a part per thread (op_threads() when the plan is made), at most one
+// per image.
 std::size_t conv2d_workspace(const std::vector<Shape>& in, const Attrs& attrs) {
   const ConvDims d = conv_dims(in[0], in[1], attrs);
-  return d.pointwise ? 0 : static_cast<std::size_t>(d.ckk * d.ohw);
+  const Dim threads = op_threads();
+  const Dim parts = threads > 1 && d.N > 1 && d.N * d.F * d.ohw * d.ckk >= kThreadedWork ? std::min(threads, d.N) : 1;
+  return static_cast<std::size_t>(parts) * slice_elems(d, parts);
+}
+
+// What a kernel may use: as many parts as the workspace holds, and no more than the
+// threads there are now.
+ConvSlices conv_slices(const ConvDims& d, std::size_t workspace_size) {
+  ConvSlices s;
+  s.col = slice_elems(d, 1);
+  const std::size_t multi = slice_elems(d, 2);
+  const Dim fit = multi > 0 ? static_cast<Dim>(workspace_size / multi) : 0;
+  s.parts = fit > 1 ? std::min<Dim>({fit, d.N, static_cast<Dim>(op_threads())}) : 1;
+  s.stride = slice_elems(d, s.parts);
+  return s;
 }
 
 // im2col: x_n[C,H,W] -> col[C*KH*KW, OH*OW]
@@ -153,26 +188,30 @@ void col2im_add(const T* dcol, const ConvDims& d, T* dx) {
 template <class T, bool HasBias>
 void conv2d_forward(const OpArgs<T>& a) {
   const ConvDims d = conv_dims(a.in[0].shape, a.in[1].shape, *a.attrs);
+  const ConvSlices sl = conv_slices(d, a.workspace_size);
   const T* x = a.in[0].data;
   const T* w = a.in[1].data;
   T* y = a.out[0].data;
   const Dim chw = d.C * d.g.h * d.g.w, fohw = d.F * d.ohw;
-  for (Dim n = 0; n < d.N; ++n) {
-    const T* xn = x + n * chw;
-    T* yn = y + n * fohw;
-    const T* col = xn;
-    if (!d.pointwise) {
-      im2col(xn, d, a.workspace);
-      col = a.workspace;
+  parallel_parts(static_cast<int>(sl.parts), [&](int p, int parts) {
+    T* ws = a.workspace ? a.workspace + static_cast<std::size_t>(p) * sl.stride : nullptr;
+    for (Dim n = part_begin(d.N, p, parts); n < part_begin(d.N, p + 1, parts); ++n) {
+      const T* xn = x + n * chw;
+      T* yn = y + n * fohw;
+      const T* col = xn;
+      if (!d.pointwise) {
+        im2col(xn, d, ws);
+        col = ws;
+      }
+      T beta = T(0);
+      if constexpr (HasBias) {  // y_n starts as the bias; the GEMM adds w . col onto it
+        const T* b = a.in[2].data;
+        for (Dim f = 0; f < d.F; ++f) std::fill(yn + f * d.ohw, yn + (f + 1) * d.ohw, b[f]);
+        beta = T(1);
+      }
+      gemm<T>(false, false, d.F, d.ohw, d.ckk, T(1), w, col, beta, yn);
     }
-    T beta = T(0);
-    if constexpr (HasBias) {  // y_n starts as the bias; the GEMM adds w . col onto it
-      const T* b = a.in[2].data;
-      for (Dim f = 0; f < d.F; ++f) std::fill(yn + f * d.ohw, yn + (f + 1) * d.ohw, b[f]);
-      beta = T(1);
-    }
-    gemm<T>(false, false, d.F, d.ohw, d.ckk, T(1), w, col, beta, yn);
-  }
+  });
 }
 
 // y_n = w . col(x_n) + b  =>
@@ -180,10 +219,11 @@ void conv2d_forward(const OpArgs<T>& a) {
 //                                                 overwrites unless dw accumulates)
 //   dcol[CKK, OHW]  = w^T . dy_n,   dx_n = col2im(dcol)  (the adjoint of im2col)
 //   db[f]           = sum_{n, oh, ow} dy[n, f, oh, ow]
-// The workspace holds col(x_n) for dw, then dcol for dx: the same size as the forward's.
+// A part's workspace slice holds col(x_n) for dw, then dcol for dx, then its partial dw.
 template <class T, bool HasBias>
 void conv2d_backward(const OpArgs<T>& a) {
   const ConvDims d = conv_dims(a.in[0].shape, a.in[1].shape, *a.attrs);
+  const ConvSlices sl = conv_slices(d, a.workspace_size);
   const T* x = a.in[0].data;
   const T* w = a.in[1].data;
   const T* dy = a.d_out[0].data;
@@ -205,30 +245,44 @@ void conv2d_backward(const OpArgs<T>& a) {
 
   T* dw = a.d_in[1].data;
   T* dx = a.d_in[0].data;
-  if (dw && d.N == 0 && !a.accumulates(1)) std::fill(dw, dw + d.F * d.ckk, T(0));
-  for (Dim n = 0; n < d.N; ++n) {
-    const T* xn = x + n * chw;
-    const T* dyn = dy + n * fohw;
-    if (dw) {
-      const T* col = xn;
-      if (!d.pointwise) {
-        im2col(xn, d, a.workspace);
-        col = a.workspace;
+  const std::size_t dw_size = static_cast<std::size_t>(d.F * d.ckk);
+  parallel_parts(static_cast<int>(sl.parts), [&](int p, int parts) {
+    T* ws = a.workspace ? a.workspace + static_cast<std::size_t>(p) * sl.stride : nullptr;
+    // Part 0 sums into dw (onto what is there when it accumulates), the others into their
+    // own partial dw.
+    T* dw_part = p == 0 ? dw : dw ? ws + sl.col : nullptr;
+    const bool add_first = p == 0 && a.accumulates(1);
+    const Dim first = part_begin(d.N, p, parts), last = part_begin(d.N, p + 1, parts);
+    if (dw_part && first == last && !add_first) std::fill(dw_part, dw_part + dw_size, T(0));
+    for (Dim n = first; n < last; ++n) {
+      const T* xn = x + n * chw;
+      const T* dyn = dy + n * fohw;
+      if (dw_part) {
+        const T* col = xn;
+        if (!d.pointwise) {
+          im2col(xn, d, ws);
+          col = ws;
+        }
+        const T beta = n > first || add_first ? T(1) : T(0);
+        gemm<T>(false, true, d.F, d.ckk, d.ohw, T(1), dyn, col, beta, dw_part);
       }
-      const T beta = n > 0 || a.accumulates(1) ? T(1) : T(0);
-      gemm<T>(false, true, d.F, d.ckk, d.ohw, T(1), dyn, col, beta, dw);
-    }
-    if (dx) {
-      T* dxn = dx + n * chw;
-      if (d.pointwise) {  // dcol is dx_n itself
-        gemm<T>(true, false, d.C, d.ohw, d.F, T(1), w, dyn, a.accumulates(0) ? T(1) : T(0), dxn);
-      } else {
-        gemm<T>(true, false, d.ckk, d.ohw, d.F, T(1), w, dyn, T(0), a.workspace);
-        if (!a.accumulates(0)) std::fill(dxn, dxn + chw, T(0));
-        col2im_add(a.workspace, d, dxn);
+      if (dx) {
+        T* dxn = dx + n * chw;
+        if (d.pointwise) {  // dcol is dx_n itself
+          gemm<T>(true, false, d.C, d.ohw, d.F, T(1), w, dyn, a.accumulates(0) ? T(1) : T(0), dxn);
+        } else {
+          gemm<T>(true, false, d.ckk, d.ohw, d.F, T(1), w, dyn, T(0), ws);
+          if (!a.accumulates(0)) std::fill(dxn, dxn + chw, T(0));
+          col2im_add(ws, d, dxn);
+        }
       }
     }
-  }
+  });
+  if (dw)
+    for (Dim p = 1; p < sl.parts; ++p) {
+      const T* part = a.workspace + static_cast<std::size_t>(p) * sl.stride + sl.col;
+      for (std::size_t i = 0; i < dw_size; ++i) dw[i] += part[i];
+    }
 }
 
 // The bias is fused into the convolution (the GEMM adds onto a bias-filled output) rather

@@ -37,6 +37,7 @@ struct OpArgs {
   // consumer's contribution); 0 means overwrite it (its memory holds garbage).
   Span<const char> accumulate;
   T* workspace = nullptr;  // OpDef::workspace elements, live for this step only
+  std::size_t workspace_size = 0;  // those elements' count (what the plan sized it to)
   T* saved = nullptr;      // OpDef::saved elements, written by forward, read by backward
   const Attrs* attrs = nullptr;  // normalized: every declared attribute present
   Mode mode = Mode::Train;

@@ -7,6 +7,7 @@
 
 #include "ops/conv2d.hpp"
 #include "ops/kernel_util.hpp"
+#include "ops/parallel.hpp"
 
 namespace plangrad {
 namespace {
@@ -81,6 +82,18 @@ bool is_2x2_stride_2(const Window2d& g) {
   return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
 }
 
+// Below this many input elements a pool is not worth splitting between threads.
+constexpr Dim kThreadedElems = Dim(1) << 16;
+
+// f(p0, p1) over the planes (n, c) [p0, p1), split between op_threads() threads when the
+// input is large: planes are independent, so the split does not change any bit.
+template <class F>
+void for_planes(const PoolDims& d, const F& f) {
+  const Dim planes = d.N * d.C, threads = op_threads();
+  const Dim parts = threads > 1 && planes > 1 && planes * d.g.h * d.g.w >= kThreadedElems ? std::min(threads, planes) : 1;
+  parallel_parts(static_cast<int>(parts), [&](int p, int n) { f(part_begin(planes, p, n), part_begin(planes, p + 1, n)); });
+}
+
 // max_pool2d: x[N,C,H,W] -> y[N,C,OH,OW]
 // y[n,c,oh,ow] = max_{i<kh, j<kw} x[n, c, oh*sh - ph + i, ow*sw - pw + j]
 template <class T>
@@ -90,30 +103,34 @@ void max_pool2d_forward(const OpArgs<T>& a) {
   const T* x = a.in[0].data;
   T* y = a.out[0].data;
   if (is_2x2_stride_2(g)) {
-    for (Dim p = 0; p < d.N * d.C; ++p) {
-      const T* xc = x + p * g.h * g.w;
-      T* yc = y + p * g.oh * g.ow;
-      for (Dim oh = 0; oh < g.oh; ++oh) {
-        const T* r0 = xc + 2 * oh * g.w;
-        const T* r1 = r0 + g.w;
-        T* yr = yc + oh * g.ow;
-        for (Dim ow = 0; ow < g.ow; ++ow) {
-          T v = r0[2 * ow];
-          if (r0[2 * ow + 1] > v) v = r0[2 * ow + 1];
-          if (r1[2 * ow] > v) v = r1[2 * ow];
-          if (r1[2 * ow + 1] > v) v = r1[2 * ow + 1];
-          yr[ow] = v;
+    for_planes(d, [&](Dim p0, Dim p1) {
+      for (Dim p = p0; p < p1; ++p) {
+        const T* xc = x + p * g.h * g.w;
+        T* yc = y + p * g.oh * g.ow;
+        for (Dim oh = 0; oh < g.oh; ++oh) {
+          const T* r0 = xc + 2 * oh * g.w;
+          const T* r1 = r0 + g.w;
+          T* yr = yc + oh * g.ow;
+          for (Dim ow = 0; ow < g.ow; ++ow) {
+            T v = r0[2 * ow];
+            if (r0[2 * ow + 1] > v) v = r0[2 * ow + 1];
+            if (r1[2 * ow] > v) v = r1[2 * ow];
+            if (r1[2 * ow + 1] > v) v = r1[2 * ow + 1];
+            yr[ow] = v;
+          }
         }
       }
-    }
+    });
     return;
   }
-  for (Dim p = 0; p < d.N * d.C; ++p) {
-    const T* xc = x + p * g.h * g.w;
-    T* yc = y + p * g.oh * g.ow;
-    for (Dim oh = 0; oh < g.oh; ++oh)
-      for (Dim ow = 0; ow < g.ow; ++ow) yc[oh * g.ow + ow] = xc[window_argmax(xc, g, oh, ow)];
-  }
+  for_planes(d, [&](Dim p0, Dim p1) {
+    for (Dim p = p0; p < p1; ++p) {
+      const T* xc = x + p * g.h * g.w;
+      T* yc = y + p * g.oh * g.ow;
+      for (Dim oh = 0; oh < g.oh; ++oh)
+        for (Dim ow = 0; ow < g.ow; ++ow) yc[oh * g.ow + ow] = xc[window_argmax(xc, g, oh, ow)];
+    }
+  });
 }
 
 // y[n,c,oh,ow] = x[n,c,argmax]  =>  dx[n,c,argmax] += dy[n,c,oh,ow]  (0 everywhere else)
@@ -133,66 +150,70 @@ void max_pool2d_backward(const OpArgs<T>& a) {
     // every cell once. T(0) + dy keeps the general path's bits (a -0 gradient becomes +0);
     // with accumulation only the argmax cell is added to.
     const bool acc = a.accumulates(0);
-    for (Dim p = 0; p < d.N * d.C; ++p) {
-      const T* xc = x + p * g.h * g.w;
-      const T* dyc = dy + p * g.oh * g.ow;
-      T* dxc = dx + p * g.h * g.w;
-      for (Dim oh = 0; oh < g.oh; ++oh) {
-        const T* r0 = xc + 2 * oh * g.w;
-        const T* r1 = r0 + g.w;
-        T* d0 = dxc + 2 * oh * g.w;
-        T* d1 = d0 + g.w;
-        const T* dyr = dyc + oh * g.ow;
-        if (acc) {
-          for (Dim ow = 0; ow < g.ow; ++ow) {
-            const Dim j = 2 * ow;
-            int best = 0;
-            T v = r0[j];
-            if (r0[j + 1] > v) { v = r0[j + 1]; best = 1; }
-            if (r1[j] > v) { v = r1[j]; best = 2; }
-            if (r1[j + 1] > v) best = 3;
-            T& cell = best == 0 ? d0[j] : best == 1 ? d0[j + 1] : best == 2 ? d1[j] : d1[j + 1];
-            cell += dyr[ow];
+    for_planes(d, [&](Dim p0, Dim p1) {
+      for (Dim p = p0; p < p1; ++p) {
+        const T* xc = x + p * g.h * g.w;
+        const T* dyc = dy + p * g.oh * g.ow;
+        T* dxc = dx + p * g.h * g.w;
+        for (Dim oh = 0; oh < g.oh; ++oh) {
+          const T* r0 = xc + 2 * oh * g.w;
+          const T* r1 = r0 + g.w;
+          T* d0 = dxc + 2 * oh * g.w;
+          T* d1 = d0 + g.w;
+          const T* dyr = dyc + oh * g.ow;
+          if (acc) {
+            for (Dim ow = 0; ow < g.ow; ++ow) {
+              const Dim j = 2 * ow;
+              int best = 0;
+              T v = r0[j];
+              if (r0[j + 1] > v) { v = r0[j + 1]; best = 1; }
+              if (r1[j] > v) { v = r1[j]; best = 2; }
+              if (r1[j + 1] > v) best = 3;
+              T& cell = best == 0 ? d0[j] : best == 1 ? d0[j + 1] : best == 2 ? d1[j] : d1[j + 1];
+              cell += dyr[ow];
+            }
+          } else {
+            // Without branches (the argmax of random data mispredicts, and this loop was a
+            // quarter of W4): s1..s3 say whether cells 1..3 beat the maximum so far (the
+            // comparisons above); the winner is the last one that did. Each cell gets the
+            // gradient's bits under an all-ones or all-zeros mask, +0 otherwise.
+            using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+            for (Dim ow = 0; ow < g.ow; ++ow) {
+              const Dim j = 2 * ow;
+              const bool s1 = r0[j + 1] > r0[j];
+              const T v1 = s1 ? r0[j + 1] : r0[j];
+              const bool s2 = r1[j] > v1;
+              const T v2 = s2 ? r1[j] : v1;
+              const bool s3 = r1[j + 1] > v2;
+              const Bits routed = bits_of<Bits>(T(0) + dyr[ow]);
+              const Bits m3 = Bits(0) - Bits(s3), m2 = (Bits(0) - Bits(s2)) & ~m3;
+              const Bits m1 = (Bits(0) - Bits(s1)) & ~m2 & ~m3, m0 = ~(m1 | m2 | m3);
+              d0[j] = from_bits<T>(routed & m0);
+              d0[j + 1] = from_bits<T>(routed & m1);
+              d1[j] = from_bits<T>(routed & m2);
+              d1[j + 1] = from_bits<T>(routed & m3);
+            }
           }
-        } else {
-          // Without branches (the argmax of random data mispredicts, and this loop was a
-          // quarter of W4): s1..s3 say whether cells 1..3 beat the maximum so far (the
-          // comparisons above); the winner is the last one that did. Each cell gets the
-          // gradient's bits under an all-ones or all-zeros mask, +0 otherwise.
-          using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-          for (Dim ow = 0; ow < g.ow; ++ow) {
-            const Dim j = 2 * ow;
-            const bool s1 = r0[j + 1] > r0[j];
-            const T v1 = s1 ? r0[j + 1] : r0[j];
-            const bool s2 = r1[j] > v1;
-            const T v2 = s2 ? r1[j] : v1;
-            const bool s3 = r1[j + 1] > v2;
-            const Bits routed = bits_of<Bits>(T(0) + dyr[ow]);
-            const Bits m3 = Bits(0) - Bits(s3), m2 = (Bits(0) - Bits(s2)) & ~m3;
-            const Bits m1 = (Bits(0) - Bits(s1)) & ~m2 & ~m3, m0 = ~(m1 | m2 | m3);
-            d0[j] = from_bits<T>(routed & m0);
-            d0[j + 1] = from_bits<T>(routed & m1);
-            d1[j] = from_bits<T>(routed & m2);
-            d1[j + 1] = from_bits<T>(routed & m3);
-          }
+          // An odd width leaves the last column of both rows outside every window.
+          if (!acc && 2 * g.ow < g.w) d0[g.w - 1] = d1[g.w - 1] = T(0);
         }
-        // An odd width leaves the last column of both rows outside every window.
-        if (!acc && 2 * g.ow < g.w) d0[g.w - 1] = d1[g.w - 1] = T(0);
+        // An odd height leaves the last row outside every window.
+        if (!acc && 2 * g.oh < g.h) std::fill(dxc + 2 * g.oh * g.w, dxc + g.h * g.w, T(0));
       }
-      // An odd height leaves the last row outside every window.
-      if (!acc && 2 * g.oh < g.h) std::fill(dxc + 2 * g.oh * g.w, dxc + g.h * g.w, T(0));
-    }
+    });
     return;
   }
   // Overlapping windows may route several gradients to one cell: clear, then add.
   if (!a.accumulates(0)) std::fill(dx, dx + a.d_in[0].size(), T(0));
-  for (Dim p = 0; p < d.N * d.C; ++p) {
-    const T* xc = x + p * g.h * g.w;
-    const T* dyc = dy + p * g.oh * g.ow;
-    T* dxc = dx + p * g.h * g.w;
-    for (Dim oh = 0; oh < g.oh; ++oh)
-      for (Dim ow = 0; ow < g.ow; ++ow) dxc[window_argmax(xc, g, oh, ow)] += dyc[oh * g.ow + ow];
-  }
+  for_planes(d, [&](Dim p0, Dim p1) {
+    for (Dim p = p0; p < p1; ++p) {
+      const T* xc = x + p * g.h * g.w;
+      const T* dyc = dy + p * g.oh * g.ow;
+      T* dxc = dx + p * g.h * g.w;
+      for (Dim oh = 0; oh < g.oh; ++oh)
+        for (Dim ow = 0; ow < g.ow; ++ow) dxc[window_argmax(xc, g, oh, ow)] += dyc[oh * g.ow + ow];
+    }
+  });
 }
 
 }  // namespace

@@ -1,12 +1,10 @@
 #include "ops/small_gemm.hpp"
 
+#include "ops/parallel.hpp"
+
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -14,20 +12,11 @@
 #include <immintrin.h>
 #endif
 
-extern "C" int openblas_get_num_threads(void);  // OpenBLAS's own API (not in CBLAS)
-
 namespace plangrad {
 
 namespace {
 
 using Idx = std::ptrdiff_t;
-
-std::atomic<int> threads_override{0};  // set_small_gemm_threads; 0: follow OpenBLAS
-
-int gemm_threads() {
-  const int n = threads_override.load(std::memory_order_relaxed);
-  return n > 0 ? n : openblas_get_num_threads();
-}
 
 // One row of C at a time, in blocks of kCols columns summed in a stack array over k.
 void portable_gemm(bool trans_a, bool trans_b, Idx M, Idx N, Idx K, float alpha, const float* A,
@@ -358,88 +347,6 @@ void participant_blocks(const GemmCall& g, int p, int n) {
 // hand-over costs more than it saves).
 constexpr Idx kThreadedWork = Idx(1) << 21;
 
-// Worker threads for the wide GEMMs, started at the first threaded call and kept: a job is
-// handed over through atomics (workers spin a while, then sleep on a condition variable),
-// so a threaded call allocates nothing.
-class ThreadPool {
- public:
-  static ThreadPool& get() {
-    static ThreadPool pool;
-    return pool;
-  }
-
-  // Splits call's column blocks between the calling thread and threads - 1 workers.
-  void run(int threads, const GemmCall* call) {
-    std::lock_guard<std::mutex> one_at_a_time(run_mutex_);
-    // A new worker starts from the current generation, so it takes the job below even if
-    // it only gets running after the generation has moved on.
-    const std::uint64_t current = generation_.load(std::memory_order_relaxed);
-    while (static_cast<int>(workers_.size()) < threads - 1)
-      workers_.emplace_back([this, id = static_cast<int>(workers_.size()) + 1, current] { work(id, current); });
-    call_ = call;
-    participants_ = threads;
-    pending_.store(threads - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_seq_cst);
-    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      wake_.notify_all();
-    }
-    participant_blocks(*call, 0, threads);
-    // Wait for the workers; yield after a short spin, in case a worker is not running
-    // (more threads than free cores).
-    for (int spin = 0; pending_.load(std::memory_order_acquire) > 0; ++spin) {
-      if (spin < 2048)
-        _mm_pause();
-      else
-        std::this_thread::yield();
-    }
-  }
-
-  ~ThreadPool() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-      generation_.fetch_add(1, std::memory_order_seq_cst);
-    }
-    wake_.notify_all();
-    for (std::thread& t : workers_) t.join();
-  }
-
- private:
-  void work(int id, std::uint64_t seen) {
-    for (;;) {
-      for (int spin = 0; generation_.load(std::memory_order_acquire) == seen; ++spin) {
-        if (spin < kSpins) {
-          _mm_pause();
-          continue;
-        }
-        std::unique_lock<std::mutex> lock(mutex_);
-        sleepers_.fetch_add(1, std::memory_order_seq_cst);
-        wake_.wait(lock, [&] { return generation_.load(std::memory_order_seq_cst) != seen; });
-        sleepers_.fetch_sub(1, std::memory_order_seq_cst);
-      }
-      seen = generation_.load(std::memory_order_acquire);
-      if (stop_) return;
-      // Workers beyond this call's count (a later call asked for fewer) sit it out.
-      if (id < participants_) {
-        participant_blocks(*call_, id, participants_);
-        pending_.fetch_sub(1, std::memory_order_release);
-      }
-    }
-  }
-
-  static constexpr int kSpins = 1 << 14;  // pauses before a worker sleeps (~0.5 ms)
-  std::mutex run_mutex_, mutex_;
-  std::condition_variable wake_;
-  std::vector<std::thread> workers_;
-  std::atomic<std::uint64_t> generation_{0};
-  std::atomic<int> pending_{0}, sleepers_{0};
-  const GemmCall* call_ = nullptr;
-  int participants_ = 1;
-  bool stop_ = false;
-};
-
-
 template <bool TransA>
 void avx512_gemm(bool trans_b, Idx M, Idx N, Idx K, float alpha, const float* A,
                  const float* B, float beta, float* C) {
@@ -465,9 +372,10 @@ void avx512_gemm(bool trans_b, Idx M, Idx N, Idx K, float alpha, const float* A,
   }
   GemmCall call{TransA, trans_b, M, N, K, alpha, A, B, beta, C};
   const Idx blocks = (N + kTileCols - 1) / kTileCols;
-  const int threads = gemm_threads();
+  const int threads = op_threads();
   if (threads > 1 && blocks > 1 && M * N * K >= kThreadedWork) {
-    ThreadPool::get().run(threads, &call);
+    run_parts(threads, [](const void* c, int p, int n) { participant_blocks(*static_cast<const GemmCall*>(c), p, n); },
+              &call);
     return;
   }
   column_blocks<TransA>(call, 0, blocks);
@@ -501,9 +409,6 @@ void small_sgemm(bool trans_a, bool trans_b, Dim M, Dim N, Dim K, float alpha, c
 #endif
 }
 
-void set_small_gemm_threads(int threads) { threads_override.store(threads > 0 ? threads : 0); }
-
-int small_gemm_threads() { return gemm_threads(); }
 
 bool small_sgemm_uses_avx512() {
 #if defined(__AVX512F__)

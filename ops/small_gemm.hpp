@@ -3,7 +3,9 @@
 // rows of C by 32 columns (vectors along N); for narrow C (N <= 12), dot products (vectors
 // along K, A not transposed) or columns of C by 4 (vectors along M, A transposed). ops/blas.cpp sends
 // the float GEMMs below a size threshold here instead of OpenBLAS, whose packing costs
-// more than the product itself at these sizes (bench/gemm_bench.cpp measures both).
+// more than the product itself at these sizes (bench/gemm_bench.cpp measures both). Wide
+// products (C wider than 12 columns, 2^21 multiply-adds or more) are split by column
+// blocks between op_threads() threads (ops/parallel.hpp), with the same bits as one thread.
 #pragma once
 
 #include "engine/tensor.hpp"
@@ -26,13 +28,5 @@ void small_sgemm_portable(bool trans_a, bool trans_b, Dim M, Dim N, Dim K, float
 
 // True when small_sgemm runs the AVX-512 kernel in this build.
 bool small_sgemm_uses_avx512();
-
-// Threads for small_sgemm's wide products (C wider than 12 columns, 2^21 multiply-adds or
-// more): the column blocks of C are split between the caller and threads - 1 workers,
-// which gives the same bits as one thread. By default the count follows OpenBLAS's
-// (OPENBLAS_NUM_THREADS); set_small_gemm_threads(n > 0) overrides it, 0 goes back to
-// following OpenBLAS. The workers start at the first threaded call and are kept.
-void set_small_gemm_threads(int threads);
-int small_gemm_threads();
 
 }  // namespace plangrad

@@ -117,6 +117,7 @@ struct OpCall {
     a.d_in = make_span(d_in_refs);
     a.accumulate = make_span(accumulate);
     a.workspace = workspace.empty() ? nullptr : workspace.data();
+    a.workspace_size = workspace.size();
     a.saved = saved.empty() ? nullptr : saved.data();
     a.attrs = &attrs;
     a.mode = mode;

@@ -15,6 +15,7 @@
 
 #include "engine/random.hpp"
 #include "ops/blas.hpp"
+#include "ops/parallel.hpp"
 #include "ops/small_gemm.hpp"
 
 using namespace plangrad;
@@ -206,20 +207,20 @@ TEST_CASE("threaded small_sgemm gives the same bits as one thread", "[small_gemm
           Operands o = make_operands(s.M, s.N, s.K, 1.0f, rng);
           const std::size_t mn = static_cast<std::size_t>(s.M * s.N);
           std::vector<float> one(o.C.begin(), o.C.begin() + static_cast<std::ptrdiff_t>(mn));
-          set_small_gemm_threads(1);
+          set_op_threads(1);
           small_sgemm(ta, tb, s.M, s.N, s.K, 1.25f, o.A.data(), o.B.data(), beta, one.data());
           for (const int threads : {2, 3}) {
             std::vector<float> many(o.C.begin(), o.C.begin() + static_cast<std::ptrdiff_t>(mn));
-            set_small_gemm_threads(threads);
-            REQUIRE(small_gemm_threads() == threads);
+            set_op_threads(threads);
+            REQUIRE(op_threads() == threads);
             small_sgemm(ta, tb, s.M, s.N, s.K, 1.25f, o.A.data(), o.B.data(), beta, many.data());
             REQUIRE(std::memcmp(many.data(), one.data(), mn * sizeof(float)) == 0);
           }
-          set_small_gemm_threads(0);
+          set_op_threads(0);
         }
   // And the threaded product is right, not just repeatable.
-  set_small_gemm_threads(2);
+  set_op_threads(2);
   check(small_sgemm, false, true, 128, 256, 784, 1.0f, 0.0f, 21);
   check(small_sgemm, true, false, 784, 256, 128, 1.0f, 1.0f, 22);
-  set_small_gemm_threads(0);
+  set_op_threads(0);
 }

@@ -25,6 +25,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/executor.hpp"
+#include "ops/parallel.hpp"
 #include "engine/models.hpp"
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"
@@ -273,6 +274,39 @@ TEST_CASE("100 training steps allocate nothing", "[zero_alloc]") {
     CHECK(std::isfinite(loss_sum));
     CHECK(loss_sum > 0);
   }
+}
+
+// plangrad's own threads (ops/parallel.hpp) hand work over without allocating: the CNN's
+// convolutions, pools and wide GEMMs split between 2 threads, OpenBLAS kept at 1.
+TEST_CASE("training steps split between 2 threads allocate nothing", "[zero_alloc]") {
+  REQUIRE(g_one_blas_thread);
+  const std::int64_t N = 100;
+  auto workspace = [](const Plan& p) {
+    std::size_t n = 0;
+    for (const TensorInfo& t : p.schedule.tensors) n += t.role == TensorRole::Workspace ? numel(t.shape) : 0;
+    return n;
+  };
+  Model model = mnist_cnn_model(3);
+  const std::size_t one_thread = workspace(plan_for(model.graph, PlanKind::Training, N));
+  set_op_threads(2);
+  Adam<float> adam(model, AdamOptions{});
+  Executor<float> ex(model, plan_for(model.graph, PlanKind::Training, N), &adam);
+  CHECK(workspace(ex.plan()) > one_thread);  // the convolutions are split
+  const Batch<float> batch = random_batch<float>(N, 784, 10, 5);
+  ex.set_input("x", batch.x.data(), batch.x.size());
+  ex.set_input("labels", batch.labels.data(), batch.labels.size());
+  ex.run();  // starts the worker thread
+  double loss_sum = 0;
+  const Counts counts = count_allocations([&] {
+    for (int step = 0; step < 20; ++step) {
+      ex.run();
+      loss_sum += ex.loss();
+    }
+  });
+  set_op_threads(0);
+  INFO("operator new: " << counts.cxx << ", malloc family: " << counts.c);
+  CHECK(counts.total() == 0);
+  CHECK(std::isfinite(loss_sum));
 }
 
 TEST_CASE("100 inference runs allocate nothing", "[zero_alloc]") {

@@ -1,0 +1,35 @@
+// Threads for the kernels: one pool of workers shared by every op (small_sgemm's wide
+// products, conv2d's images, max_pool2d's planes).
+//
+// A job is split into `n` parts by the caller, and part p always covers the same work,
+// whichever thread runs it: so a kernel's bits depend on how many parts it asks for (a
+// reduction split in two rounds differently than in one), never on scheduling. Nested
+// jobs (a conv2d image's GEMM) run their parts one after another on the calling thread,
+// with the same parts, so they too give the same bits.
+#pragma once
+
+namespace plangrad {
+
+// The threads kernels split their work between: OpenBLAS's count (OPENBLAS_NUM_THREADS)
+// unless set_op_threads(n > 0) overrides it; set_op_threads(0) goes back to following
+// OpenBLAS. Plans size per-thread scratch memory (conv2d) from this count when they are
+// made; a kernel never uses more parts than its scratch has room for.
+void set_op_threads(int threads);
+int op_threads();
+
+// Runs job(ctx, p, n) for p = 0 .. n-1: part 0 on the calling thread, the others on the
+// pool's workers (started at the first call with n > 1 and kept), and returns when all
+// are done. No heap allocation once the workers exist. Inside another job, or with
+// n == 1, the parts run in order on the calling thread.
+void run_parts(int n, void (*job)(const void* ctx, int p, int n), const void* ctx);
+
+// run_parts for a callable f(p, n).
+template <class F>
+void parallel_parts(int n, const F& f) {
+  run_parts(n, [](const void* ctx, int p, int parts) { (*static_cast<const F*>(ctx))(p, parts); }, &f);
+}
+
+// [begin, end) of part p out of n over `count` items: contiguous, in order, sizes within 1.
+inline long part_begin(long count, int p, int n) { return count * p / n; }
+
+}  // namespace plangrad
