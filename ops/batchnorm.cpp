@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ops/kernel_util.hpp"
+#include "ops/parallel.hpp"
 
 namespace plangrad {
 namespace {
@@ -71,6 +72,18 @@ T channel_sum(const BnDims& d, Dim c, F f) {
   return sum;
 }
 
+// Below this many elements of x a batchnorm is not worth splitting between threads.
+constexpr Dim kThreadedElems = Dim(1) << 16;
+
+// f(c0, c1) over the channels [c0, c1), split between op_threads() threads when x is large:
+// each channel is computed on its own, so the split does not change any bit.
+template <class F>
+void for_channels(const BnDims& d, const F& f) {
+  const Dim threads = op_threads();
+  const Dim parts = threads > 1 && d.C > 1 && d.N * d.C * d.S >= kThreadedElems ? std::min(threads, d.C) : 1;
+  parallel_parts(static_cast<int>(parts), [&](int p, int n) { f(part_begin(d.C, p, n), part_begin(d.C, p + 1, n)); });
+}
+
 // batchnorm: x[N,C,S], gamma[C], beta[C], running_mean[C], running_var[C] -> y[N,C,S]
 // Train: mean_c = sum_{n,s} x / M,  var_c = sum_{n,s} (x - mean_c)^2 / M  (biased), M = N*S
 //        running_mean_c = (1 - m) running_mean_c + m mean_c
@@ -129,34 +142,36 @@ void batchnorm_forward(const OpArgs<T>& a) {
       }
     return;
   }
-  for (Dim c = 0; c < d.C; ++c) {
-    T mean, var;
-    if (train) {
-      mean = channel_sum<T>(d, c, [x](Dim i) { return x[i]; }) / T(M);
-      // A second pass: sum (x - mean)^2 does not cancel as sum x^2 - M mean^2 does.
-      const T sq = channel_sum<T>(d, c, [x, mean](Dim i) {
-        const T dev = x[i] - mean;
-        return dev * dev;
-      });
-      var = sq / T(M);
-      running_mean[c] = (T(1) - m) * running_mean[c] + m * mean;
-      running_var[c] = (T(1) - m) * running_var[c] + m * var * T(M) / T(M - 1);
-    } else {
-      mean = running_mean[c];
-      var = running_var[c];
-    }
-    const T inv_std = T(1) / std::sqrt(var + eps);
-    if (a.saved) {  // an inference plan may keep nothing for a backward
-      a.saved[c] = mean;
-      a.saved[d.C + c] = inv_std;
-    }
-    const T scale = gamma[c] * inv_std;
-    for (Dim n = 0; n < d.N; ++n)
-      for (Dim s = 0; s < d.S; ++s) {
-        const Dim i = (n * d.C + c) * d.S + s;
-        y[i] = (x[i] - mean) * scale + beta[c];
+  for_channels(d, [&](Dim c0, Dim c1) {
+    for (Dim c = c0; c < c1; ++c) {
+      T mean, var;
+      if (train) {
+        mean = channel_sum<T>(d, c, [x](Dim i) { return x[i]; }) / T(M);
+        // A second pass: sum (x - mean)^2 does not cancel as sum x^2 - M mean^2 does.
+        const T sq = channel_sum<T>(d, c, [x, mean](Dim i) {
+          const T dev = x[i] - mean;
+          return dev * dev;
+        });
+        var = sq / T(M);
+        running_mean[c] = (T(1) - m) * running_mean[c] + m * mean;
+        running_var[c] = (T(1) - m) * running_var[c] + m * var * T(M) / T(M - 1);
+      } else {
+        mean = running_mean[c];
+        var = running_var[c];
       }
-  }
+      const T inv_std = T(1) / std::sqrt(var + eps);
+      if (a.saved) {  // an inference plan may keep nothing for a backward
+        a.saved[c] = mean;
+        a.saved[d.C + c] = inv_std;
+      }
+      const T scale = gamma[c] * inv_std;
+      for (Dim n = 0; n < d.N; ++n)
+        for (Dim s = 0; s < d.S; ++s) {
+          const Dim i = (n * d.C + c) * d.S + s;
+          y[i] = (x[i] - mean) * scale + beta[c];
+        }
+    }
+  });
 }
 
 // y = gamma_c xhat + beta_c,  xhat = (x - mean_c) inv_std_c  =>
@@ -212,36 +227,38 @@ void batchnorm_backward(const OpArgs<T>& a) {
       }
     return;
   }
-  for (Dim c = 0; c < d.C; ++c) {
-    const T mc = mean[c], ic = inv_std[c];
-    const T sum_dy = channel_sum<T>(d, c, [dy](Dim i) { return dy[i]; });
-    const T sum_dy_xhat =
-        channel_sum<T>(d, c, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; });
-    if (dgamma_ref) {
-      T& g = dgamma_ref.data[c];
-      g = a.accumulates(1) ? g + sum_dy_xhat : sum_dy_xhat;
-    }
-    if (dbeta_ref) {
-      T& b = dbeta_ref.data[c];
-      b = a.accumulates(2) ? b + sum_dy : sum_dy;
-    }
-    if (!dx_ref) continue;
-    T* dx = dx_ref.data;
-    const bool acc = a.accumulates(0);
-    const T k = gamma[c] * inv_std[c];
-    for (Dim n = 0; n < d.N; ++n)
-      for (Dim s = 0; s < d.S; ++s) {
-        const Dim i = (n * d.C + c) * d.S + s;
-        T g;
-        if (train) {
-          const T xhat = (x[i] - mean[c]) * inv_std[c];
-          g = k / T(M) * (T(M) * dy[i] - sum_dy - xhat * sum_dy_xhat);
-        } else {
-          g = k * dy[i];
-        }
-        dx[i] = acc ? dx[i] + g : g;
+  for_channels(d, [&](Dim c0, Dim c1) {
+    for (Dim c = c0; c < c1; ++c) {
+      const T mc = mean[c], ic = inv_std[c];
+      const T sum_dy = channel_sum<T>(d, c, [dy](Dim i) { return dy[i]; });
+      const T sum_dy_xhat =
+          channel_sum<T>(d, c, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; });
+      if (dgamma_ref) {
+        T& g = dgamma_ref.data[c];
+        g = a.accumulates(1) ? g + sum_dy_xhat : sum_dy_xhat;
       }
-  }
+      if (dbeta_ref) {
+        T& b = dbeta_ref.data[c];
+        b = a.accumulates(2) ? b + sum_dy : sum_dy;
+      }
+      if (!dx_ref) continue;
+      T* dx = dx_ref.data;
+      const bool acc = a.accumulates(0);
+      const T k = gamma[c] * inv_std[c];
+      for (Dim n = 0; n < d.N; ++n)
+        for (Dim s = 0; s < d.S; ++s) {
+          const Dim i = (n * d.C + c) * d.S + s;
+          T g;
+          if (train) {
+            const T xhat = (x[i] - mean[c]) * inv_std[c];
+            g = k / T(M) * (T(M) * dy[i] - sum_dy - xhat * sum_dy_xhat);
+          } else {
+            g = k * dy[i];
+          }
+          dx[i] = acc ? dx[i] + g : g;
+        }
+    }
+  });
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ struct Run {
   Attrs attrs;
   std::vector<Shape> in_shapes, out_shapes;
   std::vector<std::vector<T>> in;
-  std::vector<T> workspace;
+  std::vector<T> workspace, saved;
 
   Run(const char* op, std::vector<Shape> shapes, const Attrs& given, int planned)
       : def(find_op(op)), attrs(normalize_attrs(def, "n", given)), in_shapes(std::move(shapes)) {
@@ -56,6 +56,7 @@ struct Run {
     for (std::size_t i = 0; i < in_shapes.size(); ++i) in.push_back(random_values<T>(numel(in_shapes[i]), 10 + i));
     const Threads t(planned);
     workspace.assign(def.workspace ? def.workspace(in_shapes, attrs) : 0, T(NAN));
+    saved.assign(def.saved ? def.saved(in_shapes, attrs) : 0, T(NAN));
   }
 
   struct Result {
@@ -76,13 +77,15 @@ struct Run {
     a.out = make_span(std::as_const(out_refs));
     a.workspace = workspace.empty() ? nullptr : workspace.data();
     a.workspace_size = workspace.size();
+    a.saved = saved.empty() ? nullptr : saved.data();
     a.attrs = &attrs;
     def.kernels<T>().forward(a);
 
     std::vector<T> dy = random_values<T>(r.y.size(), 99);
     d_out_refs.push_back({dy.data(), out_shapes[0]});
     for (std::size_t i = 0; i < in.size(); ++i) r.d_in.emplace_back(in[i].size(), start);
-    for (std::size_t i = 0; i < in.size(); ++i) d_in_refs.push_back({r.d_in[i].data(), in_shapes[i]});
+    for (std::size_t i = 0; i < in.size(); ++i)  // none for inputs without a gradient
+      d_in_refs.push_back({def.differentiable[i] ? r.d_in[i].data() : nullptr, in_shapes[i]});
     const std::vector<char> acc(in.size(), accumulate ? 1 : 0);
     a.d_out = make_span(std::as_const(d_out_refs));
     a.d_in = make_span(std::as_const(d_in_refs));
@@ -178,5 +181,21 @@ TEST_CASE("max_pool2d split between threads gives the same bits", "[op][max_pool
       CHECK(same_bits(r.d_in[0], base.d_in[0]));
       CHECK(same_bits(pool.run(threads, true, 0.25f).d_in[0], base_acc.d_in[0]));
     }
+  }
+}
+
+TEST_CASE("batchnorm split between threads gives the same bits", "[op][batchnorm][threads]") {
+  // x [8, 16, 32, 32] (131k elements, above the split's floor); gamma, beta, running
+  // mean and variance [16]. Train mode: batch statistics, running statistics updated.
+  const std::vector<Shape> shapes{{8, 16, 32, 32}, {16}, {16}, {16}, {16}};
+  Run<float> base_run("batchnorm", shapes, {}, 1);
+  const auto base = base_run.run(1, false);
+  for (int threads : {2, 3}) {
+    INFO(threads << " threads");
+    Run<float> run("batchnorm", shapes, {}, threads);
+    const auto r = run.run(threads, false);
+    CHECK(same_bits(r.y, base.y));
+    for (std::size_t i = 0; i < 3; ++i) CHECK(same_bits(r.d_in[i], base.d_in[i]));  // dx, dgamma, dbeta
+    for (std::size_t i = 3; i < 5; ++i) CHECK(same_bits(run.in[i], base_run.in[i]));  // running stats
   }
 }
