@@ -5,8 +5,6 @@
 // ops/activations.cpp): one pass over memory instead of two each way, and no buffer for z
 // or its gradient. The pass runs before liveness, so every later pass sees the fused
 // steps: x lives until the fused step, and y may take x's memory in place.
-#include <utility>
-
 #include "ops/add.hpp"
 #include "planner/passes.hpp"
 
@@ -44,38 +42,34 @@ Schedule fuse(const IndexedGraph& g, Schedule s) {
     return a.workspace < 0 && a.saved < 0 && b.workspace < 0 && b.saved < 0;
   };
 
-  std::vector<Step> steps;
-  steps.reserve(s.steps.size());
-  for (std::size_t i = 0; i < s.steps.size(); ++i) {
-    const Step& a = s.steps[i];
-    if (i + 1 < s.steps.size()) {
-      const Step& b = s.steps[i + 1];
-      // Forward: add_bias (a), then the activation (b). The step is b's, reading a's inputs.
-      if (a.kind == StepKind::Forward && b.kind == StepKind::Forward && a.fused < 0 && b.fused < 0 &&
-          no_scratch(a, b) && fusable(a.node, b.node)) {
-        Step f = b;
-        f.fused = a.node;
-        f.in = a.in;
-        steps.push_back(f);
-        ++i;
-        continue;
-      }
-      // Backward: the activation (a) writes dz, add_bias (b) reads it. The step is a's,
-      // writing b's input gradients with b's accumulate flags (they sit beside b.d_in).
-      if (a.kind == StepKind::Backward && b.kind == StepKind::Backward && a.fused < 0 && b.fused < 0 &&
-          no_scratch(a, b) && fusable(b.node, a.node)) {
-        Step f = a;
-        f.fused = b.node;
-        f.in = b.in;
-        f.d_in = b.d_in;
-        steps.push_back(f);
-        ++i;
-        continue;
-      }
+  // Merged in place: the write position never passes the read position.
+  std::vector<Step>& steps = s.steps;
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < steps.size(); ++i, ++out) {
+    const Step a = steps[i];
+    steps[out] = a;
+    if (i + 1 == steps.size()) continue;
+    const Step& b = steps[i + 1];
+    // Forward: add_bias (a), then the activation (b). The step is b's, reading a's inputs.
+    if (a.kind == StepKind::Forward && b.kind == StepKind::Forward && a.fused < 0 && b.fused < 0 &&
+        no_scratch(a, b) && fusable(a.node, b.node)) {
+      steps[out] = b;
+      steps[out].fused = a.node;
+      steps[out].in = a.in;
+      ++i;
+      continue;
     }
-    steps.push_back(a);
+    // Backward: the activation (a) writes dz, add_bias (b) reads it. The step is a's,
+    // writing b's input gradients with b's accumulate flags (they sit beside b.d_in).
+    if (a.kind == StepKind::Backward && b.kind == StepKind::Backward && a.fused < 0 && b.fused < 0 &&
+        no_scratch(a, b) && fusable(b.node, a.node)) {
+      steps[out].fused = b.node;
+      steps[out].in = b.in;
+      steps[out].d_in = b.d_in;
+      ++i;
+    }
   }
-  s.steps = std::move(steps);
+  steps.resize(out);
   return s;
 }
 

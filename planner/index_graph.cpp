@@ -1,5 +1,8 @@
 // index_graph: checks a Graph's names, ops, arities and attributes, and resolves names
 // to indices for the passes that follow.
+#include <string_view>
+#include <utility>
+
 #include "engine/errors.hpp"
 #include "planner/passes.hpp"
 
@@ -24,21 +27,57 @@ ValueRole role_of(ValueKind kind) {
   }
   return ValueRole::Input;
 }
+
+// The loops below look up or insert one name after another in tables of a few MB, and
+// compare against names and hashes in arrays of tens of MB: each probe would wait for
+// cache misses in turn. They hash every name first; then, kAhead names on, prefetch the
+// name's slot, and kAhead / 2 names on (its slot has arrived by then), what the probe
+// will read of the entry in that slot; so the misses of many lookups overlap.
+constexpr std::size_t kAhead = 16;
+
+// Prefetches the slot of hashes[k + kAhead]; returns the entry in the first slot of
+// hashes[k + kAhead / 2], or -1, for the caller to prefetch what a probe reads of it.
+// (always_inline: see NameIndex::prefetch_slot.)
+[[gnu::always_inline]] inline int entry_ahead(const NameIndex& index, const std::vector<std::size_t>& hashes,
+                                              std::size_t k) {
+  if (k + kAhead < hashes.size()) index.prefetch_slot(hashes[k + kAhead]);
+  return k + kAhead / 2 < hashes.size() ? index.first_entry(hashes[k + kAhead / 2]) : -1;
+}
 }  // namespace
 
 IndexedGraph index_graph(const Graph& graph) {
   IndexedGraph g;
-  std::size_t n_values = graph.values.size();
-  for (const Node& node : graph.nodes) n_values += node.outputs.size();
+  // Every name's hash, in the order the loops below use them (see kAhead). Value and node
+  // hashes are by index too: a probe that meets another name compares these few MB rather
+  // than the names in g.values and graph.nodes (tens of MB). This is also the one pass
+  // that counts values and inputs: each pass over the nodes costs cache misses.
+  std::vector<std::size_t> value_hash, node_hash, in_hash;
+  value_hash.reserve(graph.values.size() + graph.nodes.size());  // most ops have one output
+  node_hash.reserve(graph.nodes.size());
+  in_hash.reserve(2 * graph.nodes.size());
+  for (const ValueDecl& v : graph.values) value_hash.push_back(NameIndex::hash(v.name));
+  for (const Node& node : graph.nodes) {
+    node_hash.push_back(NameIndex::hash(node.name));
+    for (const std::string& out : node.outputs) value_hash.push_back(NameIndex::hash(out));
+    for (const std::string& in : node.inputs) in_hash.push_back(NameIndex::hash(in));
+  }
+  const std::size_t n_values = value_hash.size(), n_inputs = in_hash.size();
   g.values.reserve(n_values);
   g.value_index.reserve(n_values);
+
   // `where` names the declaring place in an error; it is only built when one is thrown.
   auto value_name = [&](int i) { return std::string_view(g.values[static_cast<std::size_t>(i)].name); };
+  auto value_hash_of = [&](int i) { return value_hash[static_cast<std::size_t>(i)]; };
+  // Values are added in the order of value_hash: the new value's index is its position.
   auto add_value = [&](ValueInfo info, auto&& where) {
     if (info.name.empty()) throw GraphError(where() + ": a value has an empty name");
+    const std::size_t k = g.values.size();
+    // A probe of an insert that meets another name reads its hash only.
+    const int e = entry_ahead(g.value_index, value_hash, k);
+    if (e >= 0) __builtin_prefetch(&value_hash[static_cast<std::size_t>(e)]);
     g.values.push_back(std::move(info));
-    const int index = static_cast<int>(g.values.size()) - 1;
-    if (!g.value_index.insert(index, value_name)) {
+    const int index = static_cast<int>(k);
+    if (!g.value_index.insert(index, value_hash[k], value_name, value_hash_of)) {
       const std::string name = g.values.back().name;
       g.values.pop_back();
       throw GraphError(where() + ": duplicate value name '" + name + "'");
@@ -60,14 +99,25 @@ IndexedGraph index_graph(const Graph& graph) {
   NameIndex node_names;
   node_names.reserve(graph.nodes.size());
   auto node_name = [&](int i) { return std::string_view(graph.nodes[static_cast<std::size_t>(i)].name); };
-  g.nodes.resize(graph.nodes.size());
+  auto node_hash_of = [&](int i) { return node_hash[static_cast<std::size_t>(i)]; };
+  g.nodes.reserve(graph.nodes.size());  // filled in order: no pass to default-construct them first
+  // The ops met so far: a graph has a few, and the registry's lookup takes a lock.
+  std::vector<std::pair<std::string_view, const OpDef*>> ops_seen;
   for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
+    const int e = entry_ahead(node_names, node_hash, n);
+    if (e >= 0) __builtin_prefetch(&node_hash[static_cast<std::size_t>(e)]);
     auto where = [&] { return "node '" + node.name + "'"; };
     if (node.name.empty()) throw GraphError("node #" + std::to_string(n) + " has an empty name");
-    if (!node_names.insert(static_cast<int>(n), node_name))
+    if (!node_names.insert(static_cast<int>(n), node_hash[n], node_name, node_hash_of))
       throw GraphError("duplicate node name '" + node.name + "'");
-    const OpDef* op = lookup_op(node.op);
+    const OpDef* op = nullptr;
+    for (const auto& [name, def] : ops_seen)
+      if (name == node.op) {
+        op = def;
+        break;
+      }
+    if (!op && (op = lookup_op(node.op))) ops_seen.emplace_back(op->name, op);
     if (!op) throw GraphError(where() + ": unknown op '" + node.op + "'");
     if (node.inputs.size() != op->inputs.size())
       throw GraphError(node.op + " '" + node.name + "': takes " + std::to_string(op->inputs.size()) +
@@ -75,40 +125,52 @@ IndexedGraph index_graph(const Graph& graph) {
     if (node.outputs.size() != op->outputs.size())
       throw GraphError(node.op + " '" + node.name + "': has " + std::to_string(op->outputs.size()) +
                        " outputs, got " + std::to_string(node.outputs.size()));
-    NodeInfo& info = g.nodes[n];
+    NodeInfo& info = g.nodes.emplace_back();
     info.name = node.name;
     info.op = op;
     info.attrs = normalize_attrs(*op, node.name, node.attrs);
+    info.outputs.reserve(node.outputs.size());
     for (const std::string& out : node.outputs)
       info.outputs.push_back(add_value({out, ValueRole::Intermediate, {}, static_cast<int>(n), {}}, where));
   }
   // Inputs, then every value's consumers as ranges of one array (counted, then filled in
-  // node order: one entry per use).
+  // node order: one entry per use). Each use is noted in two small arrays, which the
+  // filling reads rather than the nodes and values again (tens of MB).
   std::vector<std::uint32_t> uses(g.values.size(), 0);
-  std::size_t total_uses = 0;
+  std::vector<int> use_value(n_inputs), use_node(n_inputs);
+  std::size_t k_in = 0;  // the position of the input in in_hash
   for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
     g.nodes[n].inputs.reserve(node.inputs.size());
     for (const std::string& in : node.inputs) {
-      const int v = g.find_value(in);
+      // A find reads the hash and the name of the value it finds, whose uses it counts.
+      const int e = entry_ahead(g.value_index, in_hash, k_in);
+      if (e >= 0) {
+        __builtin_prefetch(&value_hash[static_cast<std::size_t>(e)]);
+        __builtin_prefetch(&g.values[static_cast<std::size_t>(e)]);
+        __builtin_prefetch(&uses[static_cast<std::size_t>(e)], 1);
+      }
+      const int v = g.value_index.find(in, in_hash[k_in], value_name, value_hash_of);
       if (v < 0)
         throw GraphError(node.op + " '" + node.name + "': input '" + in + "' is not a value of the graph");
       g.nodes[n].inputs.push_back(v);
       ++uses[static_cast<std::size_t>(v)];
-      ++total_uses;
+      use_value[k_in] = v;
+      use_node[k_in] = static_cast<int>(n);
+      ++k_in;
     }
   }
   std::uint32_t begin = 0;
+  std::vector<std::uint32_t>& next = uses;  // from here: where each value's next consumer goes
   for (std::size_t v = 0; v < g.values.size(); ++v) {
-    g.values[v].consumers = {begin, 0};
-    begin += uses[v];
+    const std::uint32_t count = uses[v];
+    g.values[v].consumers = {begin, count};
+    next[v] = begin;
+    begin += count;
   }
-  g.consumer_ids.resize(total_uses);
-  for (std::size_t n = 0; n < g.nodes.size(); ++n)
-    for (int v : g.nodes[n].inputs) {
-      IdRange& r = g.values[static_cast<std::size_t>(v)].consumers;
-      g.consumer_ids[r.begin + r.size++] = static_cast<int>(n);
-    }
+  g.consumer_ids.resize(n_inputs);
+  for (std::size_t k = 0; k < n_inputs; ++k)
+    g.consumer_ids[next[static_cast<std::size_t>(use_value[k])]++] = use_node[k];
   for (const std::string& out : graph.outputs) g.outputs.push_back(g.require_value(out, "graph output"));
   return g;
 }

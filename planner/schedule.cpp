@@ -162,8 +162,8 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
     return t;
   };
 
-  // Sized once (see build_forward): a step per node at most, the seed, a gradient per
-  // value at most, a workspace per node whose op asks for one.
+  // Sized once (see build_forward): a gradient per value at most, a workspace per node
+  // whose op asks for one; below, a step per node at most, the seed and the updates.
   // A backward step shares its forward step's in and out lists and adds d_out and d_in.
   std::size_t grads = 0, workspaces = 0, ids = 0;
   for (std::size_t v = 0; v < n_values; ++v) grads += has_grad(static_cast<int>(v)) ? 1 : 0;
@@ -172,7 +172,6 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
     workspaces += node.op->workspace ? 1 : 0;
     ids += node.inputs.size() + node.outputs.size();
   }
-  s.steps.reserve(s.steps.size() + 1 + order.size());
   s.tensors.reserve(s.tensors.size() + grads + workspaces);
   s.ids.reserve(s.ids.size() + ids);
   s.accumulate.reserve(s.accumulate.size() + ids);
@@ -199,7 +198,7 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   if (request.update)
     for (std::size_t v = 0; v < n_values; ++v)
       updates += g.values[v].role == ValueRole::Parameter && has_grad(static_cast<int>(v)) ? 1 : 0;
-  s.steps.reserve(s.steps.size() + updates);
+  s.steps.reserve(s.steps.size() + 1 + order.size() + updates);
 
   const std::size_t first_backward = s.steps.size();
   Step seed;
