@@ -128,6 +128,49 @@ void row_tiles(Idx M, Idx K, Idx j0, Idx nr, Idx k0, Idx kc, float alpha, const 
   }
 }
 
+// One row of C (M == 1; a is contiguous whether A is transposed or not) times B stored
+// [K, N]: a row tile would keep only two accumulators, and each FMA would wait on the
+// previous one. Here up to 8 vectors (128 columns) per pass over k: 8 independent chains. Each
+// element still sums k in order in one accumulator, then alpha and beta as in tile: the
+// same bits as the row tile.
+template <int NV>
+void row_vector_block(Idx n, Idx K, float alpha, const float* a, const float* b, Idx ldb, float beta,
+                      float* c) {
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  __mmask16 m[NV];
+  __m512 acc[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+    m[v] = lanes(n - 16 * v);
+    acc[v] = _mm512_setzero_ps();
+  }
+  for (Idx k = 0; k < K; ++k) {
+    const __m512 av = _mm512_set1_ps(a[k]);
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v)  // masked past n: no load, no fault
+      acc[v] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m[v], b + k * ldb + 16 * v), acc[v]);
+  }
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+    float* cp = c + 16 * v;
+    __m512 x = _mm512_mul_ps(acc[v], va);
+    if (beta != 0.0f) x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m[v], cp), x);
+    _mm512_mask_storeu_ps(cp, m[v], x);
+  }
+}
+
+void row_vector(Idx N, Idx K, float alpha, const float* a, const float* B, float beta, float* c) {
+  constexpr Idx kCols = 128;  // 8 vectors
+  using BlockFn = void (*)(Idx, Idx, float, const float*, const float*, Idx, float, float*);
+  constexpr BlockFn blocks[] = {&row_vector_block<1>, &row_vector_block<2>, &row_vector_block<3>,
+                                &row_vector_block<4>, &row_vector_block<5>, &row_vector_block<6>,
+                                &row_vector_block<7>, &row_vector_block<8>};
+  for (Idx j0 = 0; j0 < N; j0 += kCols) {
+    const Idx n = std::min(kCols, N - j0);
+    blocks[(n + 15) / 16 - 1](n, K, alpha, a, B + j0, N, beta, c + j0);
+  }
+}
+
 // Narrow C (N <= kNarrowCols): a row tile would leave most of its 16 lanes idle, so the
 // vectors run along another dimension instead.
 constexpr Idx kNarrowCols = 12;
@@ -369,6 +412,10 @@ void avx512_gemm(bool trans_b, Idx M, Idx N, Idx K, float alpha, const float* A,
       dot_gemm(M, N, K, alpha, A, pack, K, beta, C);
       return;
     }
+  }
+  if (M == 1 && !trans_b) {  // a row vector times B, read in place
+    row_vector(N, K, alpha, A, B, beta, C);
+    return;
   }
   GemmCall call{TransA, trans_b, M, N, K, alpha, A, B, beta, C};
   const Idx blocks = (N + kTileCols - 1) / kTileCols;

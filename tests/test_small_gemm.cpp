@@ -224,3 +224,24 @@ TEST_CASE("threaded small_sgemm gives the same bits as one thread", "[small_gemm
   check(small_sgemm, true, false, 784, 256, 128, 1.0f, 1.0f, 22);
   set_op_threads(0);
 }
+
+TEST_CASE("a row vector times a matrix gives the row tile's bits", "[small_gemm]") {
+  // M == 1 with B not transposed runs its own kernel (8 vectors per pass over k); each
+  // element sums the same terms in the same order as a row of a taller product, whose rows
+  // do not interact. Also checked against the double product, and past N with sentinels.
+  Rng rng(31);
+  for (const Dim N : {Dim(13), Dim(16), Dim(100), Dim(128), Dim(129), Dim(256), Dim(300)})
+    for (const Dim K : {Dim(1), Dim(7), Dim(784)})
+      for (const float beta : {0.0f, 0.5f}) {
+        INFO("N " << N << " K " << K << " beta " << beta);
+        Operands o = make_operands(2, N, K, beta, rng);
+        const auto n = static_cast<std::size_t>(N);
+        std::vector<float> one(o.C.begin(), o.C.begin() + static_cast<std::ptrdiff_t>(n));
+        one.resize(n + kGuard, kSentinel);
+        small_sgemm(false, false, 1, N, K, 1.25f, o.A.data(), o.B.data(), beta, one.data());
+        small_sgemm(false, false, 2, N, K, 1.25f, o.A.data(), o.B.data(), beta, o.C.data());
+        REQUIRE(std::memcmp(one.data(), o.C.data(), n * sizeof(float)) == 0);
+        for (std::size_t g = n; g < n + kGuard; ++g) REQUIRE(one[g] == kSentinel);
+        for (const bool ta : {false, true}) check(&small_sgemm, ta, false, 1, N, K, 0.5f, beta, 400 + static_cast<std::uint64_t>(N + K));
+      }
+}
