@@ -55,10 +55,10 @@ void report(const std::string& graph, const char* kind, const Plan& p) {
   const PlanStats& s = p.stats;
   std::printf("{\"graph\":\"%s\",\"plan\":\"%s\",\"naive_bytes\":%zu,\"arena_bytes\":%zu,\"lower_bound_bytes\":%zu,"
               "\"arena_over_lower_bound\":%.4f,\"arena_over_naive\":%.4f,\"tensors\":%zu,\"inplace\":%zu,"
-              "\"strategy\":\"%s\",\"planning_ms\":%.3f}\n",
+              "\"fused_away\":%zu,\"fused_steps\":%zu,\"strategy\":\"%s\",\"planning_ms\":%.3f}\n",
               graph.c_str(), kind, s.naive_bytes, s.arena_bytes, s.lower_bound_bytes,
               double(s.arena_bytes) / double(s.lower_bound_bytes), double(s.arena_bytes) / double(s.naive_bytes),
-              s.tensors, s.inplace, s.strategy.c_str(), s.planning_ms);
+              s.tensors, s.inplace, s.fused_away, s.fused_steps, s.strategy.c_str(), s.planning_ms);
 }
 
 }  // namespace

@@ -8,6 +8,9 @@
 // with the same parts, so they too give the same bits.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
+
 namespace plangrad {
 
 // The threads kernels split their work between: OpenBLAS's count (OPENBLAS_NUM_THREADS)
@@ -31,5 +34,29 @@ void parallel_parts(int n, const F& f) {
 
 // [begin, end) of part p out of n over `count` items: contiguous, in order, sizes within 1.
 inline long part_begin(long count, int p, int n) { return count * p / n; }
+
+// f(begin, end) over [0, count) in chunks of `grain` items, which `threads` threads (the
+// caller included) take in turn as each becomes free: a thread that starts late, or is
+// descheduled on a busy machine, leaves its share to the others instead of holding them
+// up. Only for work where an item's result does not depend on which thread computes it:
+// then any split gives the same bits.
+template <class F>
+void parallel_chunks(int threads, long count, long grain, const F& f) {
+  if (threads <= 1 || count <= grain) {
+    if (count > 0) f(0L, count);
+    return;
+  }
+  struct Job {
+    const F& f;
+    long count, grain;
+    std::atomic<long> next{0};
+  } job{f, count, grain};
+  run_parts(threads, [](const void* ctx, int, int) {
+    Job& j = *static_cast<Job*>(const_cast<void*>(ctx));
+    for (long b = j.next.fetch_add(j.grain, std::memory_order_relaxed); b < j.count;
+         b = j.next.fetch_add(j.grain, std::memory_order_relaxed))
+      j.f(b, std::min(b + j.grain, j.count));
+  }, &job);
+}
 
 }  // namespace plangrad

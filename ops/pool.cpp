@@ -85,13 +85,14 @@ bool is_2x2_stride_2(const Window2d& g) {
 // Below this many input elements a pool is not worth splitting between threads.
 constexpr Dim kThreadedElems = Dim(1) << 16;
 
-// f(p0, p1) over the planes (n, c) [p0, p1), split between op_threads() threads when the
-// input is large: planes are independent, so the split does not change any bit.
+// f(p0, p1) over the planes (n, c) [p0, p1), in chunks of about 16k input elements shared
+// between op_threads() threads when the input is large: planes are independent, so the
+// split does not change any bit.
 template <class F>
 void for_planes(const PoolDims& d, const F& f) {
-  const Dim planes = d.N * d.C, threads = op_threads();
-  const Dim parts = threads > 1 && planes > 1 && planes * d.g.h * d.g.w >= kThreadedElems ? std::min(threads, planes) : 1;
-  parallel_parts(static_cast<int>(parts), [&](int p, int n) { f(part_begin(planes, p, n), part_begin(planes, p + 1, n)); });
+  const Dim planes = d.N * d.C, plane = d.g.h * d.g.w;
+  const int threads = planes * plane >= kThreadedElems ? op_threads() : 1;
+  parallel_chunks(threads, planes, std::max<Dim>(1, (Dim(1) << 14) / std::max<Dim>(plane, 1)), f);
 }
 
 // max_pool2d: x[N,C,H,W] -> y[N,C,OH,OW]

@@ -376,16 +376,6 @@ void column_blocks(const GemmCall& g, Idx first, Idx last) {
   }
 }
 
-// Blocks of participant p (0 = the calling thread) out of n.
-void participant_blocks(const GemmCall& g, int p, int n) {
-  const Idx blocks = (g.N + kTileCols - 1) / kTileCols;
-  const Idx first = blocks * p / n, last = blocks * (p + 1) / n;
-  if (g.trans_a)
-    column_blocks<true>(g, first, last);
-  else
-    column_blocks<false>(g, first, last);
-}
-
 // GEMMs of at least this many multiply-adds are split between threads (below it the
 // hand-over costs more than it saves).
 constexpr Idx kThreadedWork = Idx(1) << 21;
@@ -421,8 +411,12 @@ void avx512_gemm(bool trans_b, Idx M, Idx N, Idx K, float alpha, const float* A,
   const Idx blocks = (N + kTileCols - 1) / kTileCols;
   const int threads = op_threads();
   if (threads > 1 && blocks > 1 && M * N * K >= kThreadedWork) {
-    run_parts(threads, [](const void* c, int p, int n) { participant_blocks(*static_cast<const GemmCall*>(c), p, n); },
-              &call);
+    parallel_chunks(threads, blocks, 1, [&call](long first, long last) {
+      if (call.trans_a)
+        column_blocks<true>(call, first, last);
+      else
+        column_blocks<false>(call, first, last);
+    });
     return;
   }
   column_blocks<TransA>(call, 0, blocks);
