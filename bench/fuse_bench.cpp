@@ -37,6 +37,17 @@ Model mlp(Dim in, Dim width, int layers, ActFn act) {
   return b.build(1);
 }
 
+// No GEMM: x [N, width] + bias, then act, then an MSE loss against t: what is left is the
+// element-wise passes that fusion merges.
+Model bias_act(Dim width, ActFn act) {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, width}), t = b.input("labels", {kBatchDim, width});
+  Value y = (b.*act)(b.add_bias(x, b.parameter("bias", {width}, init::zeros()), "z"), "logits");
+  b.output(b.mse_loss(y, t, "loss"));
+  b.output(y);
+  return b.build(1);
+}
+
 struct Case {
   std::string name;
   Model model;
@@ -61,7 +72,10 @@ Side make_side(const Case& c, bool fuse) {
   s.ex = std::make_unique<Executor<float>>(s.model, make_plan(s.model.graph, r), s.sgd.get());
   std::mt19937_64 rng(2);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> x(static_cast<std::size_t>(c.batch * c.in)), y(static_cast<std::size_t>(c.batch));
+  // Labels: class indices [N] for the MLPs, targets [N, in] for bias_act (its "labels").
+  const bool targets = c.model.graph.values.size() > 0 && c.name.rfind("add_bias", 0) == 0;
+  std::vector<float> x(static_cast<std::size_t>(c.batch * c.in)),
+      y(static_cast<std::size_t>(targets ? c.batch * c.in : c.batch));
   for (float& v : x) v = u(rng);
   for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<float>(i % 10);
   s.ex->set_input("x", x.data(), x.size());
@@ -99,10 +113,13 @@ int main(int argc, char** argv) try {
   cases.push_back({"relu 1024-2048x2-10 training, batch 256", mlp(1024, 2048, 2, &GraphBuilder::relu), 1024, 256, true});
   cases.push_back({"tanh 1024-2048x2-10 training, batch 256", mlp(1024, 2048, 2, &GraphBuilder::tanh), 1024, 256, true});
   cases.push_back({"relu 1024-2048x2-10 inference, batch 256", mlp(1024, 2048, 2, &GraphBuilder::relu), 1024, 256, false});
+  cases.push_back({"add_bias+relu, x [256, 4096], inference", bias_act(4096, &GraphBuilder::relu), 4096, 256, false});
+  cases.push_back({"add_bias+tanh+mse, x [256, 4096], training", bias_act(4096, &GraphBuilder::tanh), 4096, 256, true});
+  cases.push_back({"add_bias+relu+mse, x [64, 256], training", bias_act(256, &GraphBuilder::relu), 256, 64, true});
   for (const Case& c : cases) {
     const bool small = c.in == 2;
     Side fused = make_side(c, true), plain = make_side(c, false);
-    const int iters = quick ? 1 : small ? 4000 : 20;
+    const int iters = quick ? 1 : small ? 4000 : c.name.rfind("add_bias", 0) == 0 ? 400 : 20;
     std::vector<double> f, p;
     for (int r = 0; r < (quick ? 1 : rounds); ++r) {
       f.push_back(time_runs(*fused.ex, iters));
