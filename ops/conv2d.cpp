@@ -1,6 +1,7 @@
 #include "ops/conv2d.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "ops/blas.hpp"
 #include "ops/parallel.hpp"
@@ -133,6 +134,14 @@ ConvSlices conv_slices(const ConvDims& d, std::size_t workspace_size) {
 }
 
 // im2col: x_n[C,H,W] -> col[C*KH*KW, OH*OW]
+// With stride 1 along the width, output column ow of kernel column j reads input column
+// iw = ow + j - pw: the columns ow in [lo, hi) read inside the row, the rest padding.
+std::pair<Dim, Dim> inside(const Window2d& g, Dim j) {
+  const Dim shift = j - g.pw;
+  const Dim lo = std::clamp<Dim>(-shift, 0, g.ow);
+  return {lo, std::clamp<Dim>(g.w - shift, lo, g.ow)};
+}
+
 // col[(c*KH + i)*KW + j, oh*OW + ow] = x_n[c, oh*sh - ph + i, ow*sw - pw + j], 0 in the padding
 template <class T>
 void im2col(const T* x, const ConvDims& d, T* col) {
@@ -150,6 +159,13 @@ void im2col(const T* x, const ConvDims& d, T* col) {
             continue;
           }
           const T* xr = xc + ih * g.w;
+          if (g.sw == 1) {  // iw = ow + shift: zeros, a contiguous copy, zeros
+            const auto [lo, hi] = inside(g, j);
+            std::fill(r, r + lo, T(0));
+            std::copy(xr + lo + j - g.pw, xr + hi + j - g.pw, r + lo);
+            std::fill(r + hi, r + g.ow, T(0));
+            continue;
+          }
           for (Dim ow = 0; ow < g.ow; ++ow) {
             const Dim iw = ow * g.sw - g.pw + j;
             r[ow] = iw >= 0 && iw < g.w ? xr[iw] : T(0);
@@ -174,6 +190,12 @@ void col2im_add(const T* dcol, const ConvDims& d, T* dx) {
           if (ih < 0 || ih >= g.h) continue;
           const T* r = row + oh * g.ow;
           T* dxr = dxc + ih * g.w;
+          if (g.sw == 1) {  // the same additions, in the same order, over the columns inside
+            const auto [lo, hi] = inside(g, j);
+            T* dst = dxr + j - g.pw;
+            for (Dim ow = lo; ow < hi; ++ow) dst[ow] += r[ow];
+            continue;
+          }
           for (Dim ow = 0; ow < g.ow; ++ow) {
             const Dim iw = ow * g.sw - g.pw + j;
             if (iw >= 0 && iw < g.w) dxr[iw] += r[ow];
