@@ -98,7 +98,7 @@ Plan make_plan(const Graph& graph, const PlanRequest& request) {
   for (std::size_t t = 0; t < plan.schedule.tensors.size(); ++t) {
     if (plan.schedule.tensors[t].external()) continue;
     ++tensors;
-    naive += numel(plan.schedule.tensors[t].shape) * plan.elem_bytes;
+    naive += (numel(plan.schedule.tensors[t].shape) * plan.elem_bytes + 63) / 64 * 64;  // 64-byte aligned
     placed_tensors += plan.slots.tensor_slot[t] >= 0 ? 1 : 0;
   }
   plan.stats.naive_bytes = naive;

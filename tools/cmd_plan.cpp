@@ -41,7 +41,8 @@ int cmd_plan(const Args& args) {
   if (flags.has("--help")) {
     std::printf(
         "usage: plangrad plan [MODEL.json | --builtin NAME] [--kind training|gradients|inference]\n"
-        "                     [--loss NAME] [--output NAME[,NAME...]] [--batch N] [--naive] [--json]\n"
+        "                     [--loss NAME] [--output NAME[,NAME...]] [--batch N] [--naive] [--no-fuse]\n"
+        "                     [--json]\n"
         "Plans a model file or a built-in example graph (without either: --builtin circle) and\n"
         "prints the plan's steps, every tensor's live range and arena offset, and the statistics:\n"
         "naive bytes, arena bytes, lower bound, their ratios and the planning time.\n"
@@ -52,6 +53,8 @@ int cmd_plan(const Args& args) {
         "              outputs), or to keep readable after a training or gradients plan\n"
         "  --batch     binds the symbolic batch N (default 100)\n"
         "  --naive     every tensor its own buffer, no in-place ops (the baseline)\n"
+        "  --no-fuse   every node its own steps (by default an add_bias and the activation\n"
+        "              after it run as one step)\n"
         "  --json      the same as one JSON document\n",
         builtin_names());
     return 0;
@@ -62,6 +65,7 @@ int cmd_plan(const Args& args) {
   const std::string output = flags.get("--output", "");
   const auto batch = flags.get_int("--batch", 100, 1, 1 << 24);
   const bool naive = flags.has("--naive");
+  const bool no_fuse = flags.has("--no-fuse");
   const bool json = flags.has("--json");
   flags.finish();
   const std::vector<std::string>& files = flags.positional();
@@ -109,6 +113,7 @@ int cmd_plan(const Args& args) {
   }
   request.batch = batch;
   request.reuse_memory = !naive;
+  request.fuse = !no_fuse;
   const Plan plan = make_plan(graph, request);
   std::fputs((json ? plan_json(plan) + "\n" : plan_table(plan)).c_str(), stdout);
   return 0;
