@@ -2,7 +2,6 @@
 // must compute the same bits (losses, values, every gradient, the weights after training),
 // and fusion must happen exactly where nothing else reads the sum z = x + b.
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -12,8 +11,10 @@
 #include "engine/executor.hpp"
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"
+#include "tests/random_values.hpp"
 
 using namespace plangrad;
+using plangrad::testing::random_values;
 
 namespace {
 
@@ -48,15 +49,6 @@ Model fuse_graph(ActFn act, Dim F, bool keep_z, std::uint64_t seed) {
 }
 
 template <class T>
-std::vector<T> random_values(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> dist(-2.0, 2.0);
-  std::vector<T> out(n);
-  for (T& x : out) x = static_cast<T>(dist(rng));
-  return out;
-}
-
-template <class T>
 bool same_bits(const TensorRef<const T>& a, const TensorRef<const T>& b) {
   return a.size() == b.size() && std::memcmp(a.data, b.data, a.size() * sizeof(T)) == 0;
 }
@@ -79,8 +71,8 @@ Plan plan_of(const Graph& g, PlanKind kind, std::int64_t n, bool fuse, std::size
 
 template <class T>
 void feed(Executor<T>& ex, std::size_t n, std::size_t f, bool with_t = true) {
-  const std::vector<T> x = random_values<T>(n * f, 1), u = random_values<T>(n * f, 2),
-                       v = random_values<T>(f, 3), t = random_values<T>(n * f, 4);
+  const std::vector<T> x = random_values<T>(n * f, 1, -2, 2), u = random_values<T>(n * f, 2, -2, 2),
+                       v = random_values<T>(f, 3, -2, 2), t = random_values<T>(n * f, 4, -2, 2);
   ex.set_input("x", x.data(), x.size());
   ex.set_input("u", u.data(), u.size());
   ex.set_input("v", v.data(), v.size());

@@ -7,27 +7,19 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <utility>
 #include <vector>
 
 #include "ops/op.hpp"
 #include "ops/parallel.hpp"
+#include "tests/random_values.hpp"
 
 using namespace plangrad;
+using plangrad::testing::random_values;
 
 namespace {
 
 using Ints = std::vector<std::int64_t>;
-
-template <class T>
-std::vector<T> random_values(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  std::vector<T> v(n);
-  for (T& x : v) x = static_cast<T>(dist(rng));
-  return v;
-}
 
 template <class T>
 bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
