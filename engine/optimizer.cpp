@@ -1,5 +1,7 @@
 #include "engine/optimizer.hpp"
 
+#include "ops/parallel.hpp"
+
 #include <cmath>
 #include <sstream>
 
@@ -131,6 +133,34 @@ std::size_t SGD<T>::slot(const std::string& parameter) const {
 //   buf = clone(d_p) on the first step, else buf.mul_(momentum).add_(d_p)
 //   d_p = d_p.add(buf, alpha=momentum) if nesterov else buf
 //   param.add_(d_p, alpha=-lr)
+namespace {
+// SGD with momentum over n elements (the parameter, its velocity and gradient do not
+// overlap; each loop vectorizes).
+template <class T>
+void momentum_step(T* __restrict w, T* __restrict v, const T* __restrict g, std::size_t n, T lr, T wd,
+                   T mu, bool first, bool nesterov) {
+  if (first && !nesterov) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const T d = g[i] + wd * w[i];
+      v[i] = d;
+      w[i] -= lr * v[i];
+    }
+  } else if (!nesterov) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const T d = g[i] + wd * w[i];
+      v[i] = mu * v[i] + d;
+      w[i] -= lr * v[i];
+    }
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      const T d = g[i] + wd * w[i];
+      v[i] = first ? d : mu * v[i] + d;
+      w[i] -= lr * (d + mu * v[i]);
+    }
+  }
+}
+}  // namespace
+
 template <class T>
 void SGD<T>::update(std::size_t slot, const TensorRef<T>& param, const TensorRef<const T>& grad) {
   const T lr = static_cast<T>(this->lr_), wd = static_cast<T>(options_.weight_decay),
@@ -143,12 +173,11 @@ void SGD<T>::update(std::size_t slot, const TensorRef<T>& param, const TensorRef
     return;
   }
   T* v = velocity_[slot].data();
-  const bool first = !started_[slot];
-  for (std::size_t i = 0; i < n; ++i) {
-    const T d = g[i] + wd * w[i];
-    v[i] = first ? d : mu * v[i] + d;
-    w[i] -= lr * (options_.nesterov ? d + mu * v[i] : v[i]);
-  }
+  const bool first = !started_[slot], nesterov = options_.nesterov;
+  const int threads = n >= (std::size_t(1) << 16) ? op_threads() : 1;
+  parallel_chunks(threads, static_cast<long>(n), 1L << 14, [=](long b, long e) {
+    momentum_step(w + b, v + b, g + b, static_cast<std::size_t>(e - b), lr, wd, mu, first, nesterov);
+  });
   started_[slot] = 1;
 }
 

@@ -100,3 +100,28 @@ TEST_CASE("the MNIST CNN infers the 1-thread bits at 2 threads", "[threads]") {
   REQUIRE(logits[0].size() == 160);
   CHECK(std::memcmp(logits[0].data(), logits[1].data(), 160 * sizeof(float)) == 0);
 }
+
+TEST_CASE("the MNIST MLP trains to the 1-thread bits at 2 threads", "[threads]") {
+  // Its split kernels are the wide GEMMs (by column blocks) and the SGD update of the
+  // 784x256 weight (by elements): neither changes a bit.
+  std::map<std::string, xt::xarray<float>> weights[2];
+  bool split = false;
+  for (int threads : {1, 2}) {
+    const Threads t(threads);
+    Model model = models::mnist_mlp().build(5);
+    SGD<float> sgd(model, {0.01, 0.9, 1e-4});
+    PlanRequest r;
+    r.kind = PlanKind::Training;
+    r.batch = 64;
+    Executor<float> ex(model, make_plan(model.graph, r), &sgd);
+    feed(ex, 64, true);
+    for (int s = 0; s < 3; ++s) ex.run();
+    weights[threads - 1] = model.parameters;
+    split = split || op_threads() == 2;
+  }
+  REQUIRE(split);
+  for (const auto& [name, w] : weights[0]) {
+    INFO(name);
+    CHECK(same_bits(w, weights[1].at(name)));
+  }
+}
