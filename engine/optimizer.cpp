@@ -174,8 +174,7 @@ void SGD<T>::update(std::size_t slot, const TensorRef<T>& param, const TensorRef
   }
   T* v = velocity_[slot].data();
   const bool first = !started_[slot], nesterov = options_.nesterov;
-  const int threads = n >= (std::size_t(1) << 16) ? op_threads() : 1;
-  parallel_chunks(threads, static_cast<long>(n), 1L << 14, [=](long b, long e) {
+  parallel_chunks(threads_for_elements(static_cast<long>(n)), static_cast<long>(n), 1L << 14, [=](long b, long e) {
     momentum_step(w + b, v + b, g + b, static_cast<std::size_t>(e - b), lr, wd, mu, first, nesterov);
   });
   started_[slot] = 1;

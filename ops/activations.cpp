@@ -107,11 +107,11 @@ template <class Act, class T>
 void bias_act_backward(const OpArgs<T>& a) {
   const T* y = a.out[0].data;
   const T* dy = a.d_out[0].data;
-  const bool add_x = a.accumulates(0);
-  if (!a.d_in[1]) {  // no bias gradient wanted: the activation's rule alone
-    if (a.d_in[0]) write_grad(a.d_in[0], add_x, [=](std::size_t i) { return Act::grad(y[i], dy[i]); });
+  if (!a.d_in[1]) {  // no bias gradient wanted: dx = dz, the activation's own rule
+    if (a.d_in[0]) act_backward<Act>(a);
     return;
   }
+  const bool add_x = a.accumulates(0);
   T* dx = a.d_in[0].data;  // may be null (x needs no gradient), may be dy's memory
   const std::size_t F = a.d_in[1].size(), R = a.d_out[0].size() / F;
   T dz[bias_rows::kChunk];

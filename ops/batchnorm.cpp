@@ -72,16 +72,12 @@ T channel_sum(const BnDims& d, Dim c, F f) {
   return sum;
 }
 
-// Below this many elements of x a batchnorm is not worth splitting between threads.
-constexpr Dim kThreadedElems = Dim(1) << 16;
-
 // f(c0, c1) over the channels [c0, c1), shared channel by channel between op_threads()
 // threads when x is large: each channel is computed on its own, so the split does not
 // change any bit.
 template <class F>
 void for_channels(const BnDims& d, const F& f) {
-  const int threads = d.N * d.C * d.S >= kThreadedElems ? op_threads() : 1;
-  parallel_chunks(threads, d.C, 1, f);
+  parallel_chunks(threads_for_elements(d.N * d.C * d.S), d.C, 1, f);
 }
 
 // batchnorm: x[N,C,S], gamma[C], beta[C], running_mean[C], running_var[C] -> y[N,C,S]

@@ -123,6 +123,8 @@ int op_threads() {
   return n > 0 ? n : openblas_get_num_threads();
 }
 
+int threads_for_elements(long elements) { return elements >= kSplitElements ? op_threads() : 1; }
+
 void run_parts(int n, void (*job)(const void* ctx, int p, int n), const void* ctx) {
   if (n <= 1 || in_job) {
     for (int p = 0; p < n; ++p) job(ctx, p, n);

@@ -32,6 +32,11 @@ void parallel_parts(int n, const F& f) {
   run_parts(n, [](const void* ctx, int p, int parts) { (*static_cast<const F*>(ctx))(p, parts); }, &f);
 }
 
+// Element-wise work below this many elements is not worth handing to other threads.
+constexpr long kSplitElements = 1L << 16;
+// op_threads() for `elements` of element-wise work; 1 below kSplitElements.
+int threads_for_elements(long elements);
+
 // [begin, end) of part p out of n over `count` items: contiguous, in order, sizes within 1.
 inline long part_begin(long count, int p, int n) { return count * p / n; }
 

@@ -82,17 +82,13 @@ bool is_2x2_stride_2(const Window2d& g) {
   return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
 }
 
-// Below this many input elements a pool is not worth splitting between threads.
-constexpr Dim kThreadedElems = Dim(1) << 16;
-
 // f(p0, p1) over the planes (n, c) [p0, p1), in chunks of about 16k input elements shared
 // between op_threads() threads when the input is large: planes are independent, so the
 // split does not change any bit.
 template <class F>
 void for_planes(const PoolDims& d, const F& f) {
   const Dim planes = d.N * d.C, plane = d.g.h * d.g.w;
-  const int threads = planes * plane >= kThreadedElems ? op_threads() : 1;
-  parallel_chunks(threads, planes, std::max<Dim>(1, (Dim(1) << 14) / std::max<Dim>(plane, 1)), f);
+  parallel_chunks(threads_for_elements(planes * plane), planes, std::max<Dim>(1, (Dim(1) << 14) / std::max<Dim>(plane, 1)), f);
 }
 
 // max_pool2d: x[N,C,H,W] -> y[N,C,OH,OW]

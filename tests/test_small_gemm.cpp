@@ -110,14 +110,19 @@ const WorkloadShape kWorkloadShapes[] = {
 
 }  // namespace
 
-TEST_CASE("small_sgemm matches a double product on random shapes up to 70", "[small_gemm]") {
-  Rng shapes(2024);
-  std::uint64_t seed = 1;
-  for (int t = 0; t < 60; ++t) {
+// check_combos on `count` random shapes with M, N and K in 1..70.
+void check_random_shapes(GemmFn fn, std::uint64_t shape_seed, int count, std::uint64_t& seed) {
+  Rng shapes(shape_seed);
+  for (int t = 0; t < count; ++t) {
     const Dim M = 1 + static_cast<Dim>(shapes.below(70)), N = 1 + static_cast<Dim>(shapes.below(70)),
               K = 1 + static_cast<Dim>(shapes.below(70));
-    check_combos(&small_sgemm, M, N, K, seed);
+    check_combos(fn, M, N, K, seed);
   }
+}
+
+TEST_CASE("small_sgemm matches a double product on random shapes up to 70", "[small_gemm]") {
+  std::uint64_t seed = 1;
+  check_random_shapes(&small_sgemm, 2024, 60, seed);
 }
 
 TEST_CASE("small_sgemm handles every tile edge", "[small_gemm]") {
@@ -142,13 +147,8 @@ TEST_CASE("small_sgemm matches a double product on the workloads' shapes", "[sma
 }
 
 TEST_CASE("the portable small GEMM matches a double product", "[small_gemm]") {
-  Rng shapes(7);
   std::uint64_t seed = 300000;
-  for (int t = 0; t < 20; ++t) {
-    const Dim M = 1 + static_cast<Dim>(shapes.below(70)), N = 1 + static_cast<Dim>(shapes.below(70)),
-              K = 1 + static_cast<Dim>(shapes.below(70));
-    check_combos(&small_sgemm_portable, M, N, K, seed);
-  }
+  check_random_shapes(&small_sgemm_portable, 7, 20, seed);
   check_combos(&small_sgemm_portable, 3, 130, 5, seed);  // more columns than its block of 64
   check_combos(&small_sgemm_portable, 4, 6, 0, seed);
 }
