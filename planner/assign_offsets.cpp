@@ -5,6 +5,7 @@
 //  - a sweep over time that frees dead buffers and allocates best-fit from a coalescing
 //    free list, O(n log n), for graphs too large for the quadratic greedy.
 #include <algorithm>
+#include <climits>
 #include <map>
 #include <numeric>
 #include <queue>
@@ -152,17 +153,47 @@ std::size_t naive_bytes(const std::vector<BufferRequest>& buffers) {
 
 std::size_t lower_bound_bytes(const std::vector<BufferRequest>& buffers) {
   const Padding padded(buffers);
-  std::vector<std::pair<int, long long>> events;  // (step, +bytes at first / -bytes after last)
+  // The bytes that start and end at each step, then the running total's peak. A plan's
+  // steps are a few integers per buffer, so the deltas go in an array by step (no sort);
+  // intervals spread wider than that, or malformed (last < first), are sorted instead.
+  long long lo = LLONG_MAX, hi = LLONG_MIN;
+  std::size_t count = 0;
+  bool ordered = true;
+  for (const BufferRequest& b : buffers) {
+    if (padded(b) == 0) continue;
+    lo = std::min<long long>(lo, b.first);
+    hi = std::max<long long>(hi, b.last);
+    ordered = ordered && b.first <= b.last;
+    ++count;
+  }
+  if (count == 0) return 0;
+  long long live = 0, peak = 0;
+  const long long span = hi - lo + 2;
+  if (ordered && span <= 4 * static_cast<long long>(count) + 1024) {
+    std::vector<long long> delta(static_cast<std::size_t>(span), 0);
+    for (const BufferRequest& b : buffers) {
+      const auto size = static_cast<long long>(padded(b));
+      if (size == 0) continue;
+      delta[static_cast<std::size_t>(b.first - lo)] += size;
+      delta[static_cast<std::size_t>(b.last - lo + 1)] -= size;
+    }
+    for (long long d : delta) {
+      live += d;
+      peak = std::max(peak, live);
+    }
+    return static_cast<std::size_t>(peak);
+  }
+  std::vector<std::pair<long long, long long>> events;  // (step, +bytes at first / -bytes after last)
+  events.reserve(2 * count);
   for (const BufferRequest& b : buffers) {
     const auto size = static_cast<long long>(padded(b));
     if (size == 0) continue;
     events.push_back({b.first, size});
-    events.push_back({b.last + 1, -size});
+    events.push_back({static_cast<long long>(b.last) + 1, -size});
   }
   std::sort(events.begin(), events.end());
-  long long live = 0, peak = 0;
   for (std::size_t i = 0; i < events.size();) {
-    const int at = events[i].first;
+    const long long at = events[i].first;
     for (; i < events.size() && events[i].first == at; ++i) live += events[i].second;
     peak = std::max(peak, live);
   }

@@ -212,6 +212,40 @@ TEST_CASE("assign_offsets finds a known optimal packing", "[offsets]") {
   }
 }
 
+// The most bytes live at one step, step by step over every step any buffer touches.
+std::size_t brute_force_lower_bound(const std::vector<BufferRequest>& b) {
+  std::set<int> steps;
+  for (const BufferRequest& x : b)
+    if (x.bytes > 0) steps.insert({x.first, x.last});
+  std::size_t unit = 64, peak = 0;
+  for (const BufferRequest& x : b) unit = std::max(unit, x.alignment);
+  for (int at : steps) {
+    std::size_t live = 0;
+    for (const BufferRequest& x : b)
+      if (x.bytes > 0 && x.first <= at && at <= x.last) live += (x.bytes + unit - 1) / unit * unit;
+    peak = std::max(peak, live);
+  }
+  return peak;
+}
+
+TEST_CASE("lower_bound_bytes is the most bytes live at one step", "[offsets]") {
+  Rng rng(5);
+  for (int trial = 0; trial < 300; ++trial) {
+    INFO("trial " << trial);
+    std::vector<BufferRequest> b = random_buffers(rng, 60);
+    // Steps a plan's size apart (summed by step), then spread far apart and shifted below
+    // zero (sorted): both ways give the brute-force peak.
+    CHECK(lower_bound_bytes(b) == brute_force_lower_bound(b));
+    for (BufferRequest& x : b) {
+      x.first = x.first * 1000000 - 50000000;
+      x.last = x.last * 1000000 - 50000000;
+    }
+    CHECK(lower_bound_bytes(b) == brute_force_lower_bound(b));
+  }
+  CHECK(lower_bound_bytes({}) == 0);
+  CHECK(lower_bound_bytes({{0, 64, 0, 9}}) == 0);
+}
+
 TEST_CASE("check_offsets detects a bad assignment", "[offsets]") {
   const std::vector<BufferRequest> b = {{1000, 64, 0, 3}, {500, 64, 2, 5}, {700, 64, 4, 6}};
   const OffsetAssignment good = assign_offsets(b);
