@@ -34,7 +34,7 @@ void map_batches(const T* x, T* y, std::size_t n, F&& f) {
   }
 }
 
-std::vector<Shape> same_shape(const std::vector<Shape>& in, const Attrs&) { return {in[0]}; }
+std::vector<Shape> same_shape(const std::vector<Shape>& in, const Attrs&) { return one_output(in[0]); }
 
 // An activation is two functions: map (y[i] = f(x[i]) over an array) and grad (dx from y
 // and dy). The kernels below (plain, and fused with the add_bias before it) are built

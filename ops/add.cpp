@@ -14,7 +14,7 @@ std::vector<Shape> add_bias_shape(const std::vector<Shape>& in, const Attrs&) {
   if (in[1][0] != in[0].back())
     throw ShapeError("bias " + shape_str(in[1]) + " does not match the last dimension of x " +
                      shape_str(in[0]));
-  return {in[0]};
+  return one_output(in[0]);
 }
 
 // add_bias: x[R,F] + b[F] -> y[R,F]   (R: the product of all leading dimensions)
@@ -44,7 +44,7 @@ void add_bias_backward(const OpArgs<T>& a) {
 
 std::vector<Shape> add_shape(const std::vector<Shape>& in, const Attrs&) {
   expect_same(in[0], in[1], "a", "b");
-  return {in[0]};
+  return one_output(in[0]);
 }
 
 // add: a[n] + b[n] -> y[n]

@@ -39,7 +39,7 @@ std::vector<Shape> batchnorm_shape(const std::vector<Shape>& in, const Attrs& at
     throw ShapeError("attribute 'eps' must be positive, got " + std::to_string(eps));
   if (!(momentum >= 0.0 && momentum <= 1.0))
     throw ShapeError("attribute 'momentum' must be in [0, 1], got " + std::to_string(momentum));
-  return {in[0]};
+  return one_output(in[0]);
 }
 
 // saved[0, C): the mean used per channel; saved[C, 2C): the inv_std used.

@@ -89,7 +89,7 @@ std::vector<Shape> conv2d_shape(const std::vector<Shape>& in, const Attrs& attrs
       throw ShapeError("b " + shape_str(in[2]) + " does not match the " + std::to_string(d.F) +
                        " filters of w " + shape_str(in[1]));
   }
-  return {{d.N, d.F, d.g.oh, d.g.ow}};
+  return one_output({d.N, d.F, d.g.oh, d.g.ow});
 }
 
 // The images of a batch are split into `parts` runs, one per thread (ops/parallel.hpp).

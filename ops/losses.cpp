@@ -10,7 +10,7 @@ namespace {
 
 std::vector<Shape> same_shapes_to_scalar(const std::vector<Shape>& in, const Attrs&) {
   expect_same(in[0], in[1], "prediction", "target");
-  return {Shape{}};
+  return one_output(Shape{});
 }
 
 // mse_loss: p[n], t[n] -> L[]
@@ -39,7 +39,7 @@ std::vector<Shape> sce_shape(const std::vector<Shape>& in, const Attrs&) {
   if (in[1][0] != in[0][0])
     throw ShapeError("labels " + shape_str(in[1]) + " do not match the batch of logits " +
                      shape_str(in[0]));
-  return {Shape{}};
+  return one_output(Shape{});
 }
 
 // Class indices arrive as T; anything but an integer in [0, C) is bad data.

@@ -13,7 +13,7 @@ std::vector<Shape> matmul_shape(const std::vector<Shape>& in, const Attrs&) {
     throw ShapeError("inner dimensions " + std::to_string(in[0][1]) + " and " +
                      std::to_string(in[1][0]) + " differ (a " + shape_str(in[0]) + ", b " +
                      shape_str(in[1]) + ")");
-  return {{in[0][0], in[1][1]}};
+  return one_output({in[0][0], in[1][1]});
 }
 
 // matmul: a[N,K] x b[K,M] -> y[N,M]

@@ -14,7 +14,7 @@ std::vector<Shape> normalize_shape(const std::vector<Shape>& in, const Attrs& at
   if (!std::isfinite(mean)) throw GraphError("attribute 'mean' must be finite, got " + attr_str(mean));
   if (!(std_dev > 0.0) || !std::isfinite(std_dev))
     throw GraphError("attribute 'std' must be positive and finite, got " + attr_str(std_dev));
-  return {in[0]};
+  return one_output(in[0]);
 }
 
 // normalize: x[n] -> y[n]

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/errors.hpp"
@@ -57,6 +58,13 @@ struct Kernels {
 // Output shapes from input shapes and (normalized) attributes. Throws ShapeError with a
 // message that names the offending shapes; the planner prefixes the node and op.
 using ShapeFn = std::vector<Shape> (*)(const std::vector<Shape>& in, const Attrs& attrs);
+// The result of a shape rule with one output. (`return {shape};` would copy the shape
+// out of an initializer list: a heap allocation per node more at planning time.)
+inline std::vector<Shape> one_output(Shape shape) {
+  std::vector<Shape> out;
+  out.push_back(std::move(shape));
+  return out;
+}
 // Element counts of scratch memory, from input shapes and attributes.
 using SizeFn = std::size_t (*)(const std::vector<Shape>& in, const Attrs& attrs);
 

@@ -46,7 +46,7 @@ PoolDims pool_dims(const Shape& x, const Attrs& attrs) {
 
 std::vector<Shape> max_pool2d_shape(const std::vector<Shape>& in, const Attrs& attrs) {
   const PoolDims d = pool_dims(in[0], attrs);
-  return {{d.N, d.C, d.g.oh, d.g.ow}};
+  return one_output({d.N, d.C, d.g.oh, d.g.ow});
 }
 
 // The index in the plane xc[H*W] of the maximum of window (oh, ow); the first in row-major

@@ -21,7 +21,7 @@ Dim trailing_numel(const Shape& x, std::size_t first) {
 
 std::vector<Shape> flatten_shape(const std::vector<Shape>& in, const Attrs&) {
   expect_min_rank(in[0], 2, "x");
-  return {{in[0][0], trailing_numel(in[0], 1)}};
+  return one_output({in[0][0], trailing_numel(in[0], 1)});
 }
 
 std::vector<Shape> reshape_shape(const std::vector<Shape>& in, const Attrs& attrs) {
@@ -49,7 +49,7 @@ std::vector<Shape> reshape_shape(const std::vector<Shape>& in, const Attrs& attr
                        shape_str(x) + ": with a symbolic batch it must be [-1, ...] with " +
                        std::to_string(rest) + " elements per sample");
     out[0] = kBatchDim;
-    return {out};
+    return one_output(std::move(out));
   }
   if (inferred >= 0) {
     if (rest % known != 0)
@@ -60,7 +60,7 @@ std::vector<Shape> reshape_shape(const std::vector<Shape>& in, const Attrs& attr
     throw ShapeError("shape " + ints_str(target) + " has " + std::to_string(known) +
                      " elements but x " + shape_str(x) + " has " + std::to_string(rest));
   }
-  return {out};
+  return one_output(std::move(out));
 }
 
 // flatten / reshape: x[n] -> y[n]  (same elements, another shape)
