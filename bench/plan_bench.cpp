@@ -5,10 +5,10 @@
 //
 //   bench_plan [--quick]
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,7 +63,7 @@ void report(const std::string& graph, const char* kind, const Plan& p) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   Flags flags(argc, argv);
   const bool quick = flags.has("--quick");
   flags.finish();
@@ -91,18 +91,20 @@ int main(int argc, char** argv) {
     report(e.name, "inference", make_plan(e.graph, infer));
   }
 
-  // Planning time, two ways, each the median of 5 runs of this thread's CPU time:
+  // Planning time on chains of 1k, 10k and 100k nodes, this thread's CPU time, two ways:
   //  - "first plan": a fresh process (fork) builds the chain and plans it once, as a
   //    program plans its model at start-up; every size pays the same first touches of
-  //    fresh memory.
-  //  - "in process": 5 plans in a row in this process, the previous one freed outside the
-  //    timed region. Here the sizes are not alike: glibc keeps freed memory for reuse up to
-  //    a threshold (64 MB at most) and returns the rest to the kernel, so a 10k plan reuses
-  //    warm pages while a 100k plan faults fresh ones in again.
-  // Then the growth from each size to the next against n log n's (12.5x from 10k to 100k).
-  std::vector<int> sizes = quick ? std::vector<int>{1000} : std::vector<int>{1000, 10000, 100000};
-  std::vector<std::size_t> nodes;
-  std::vector<double> median[2][2];  // [first plan, in process][inference, training], per size
+  //    fresh memory. These run first, while this process is small.
+  //  - "in process": plans made in this process one after another, the previous plan of
+  //    the size freed outside the timed region, after one round that is not counted. (Not
+  //    after the forks: a fork leaves every page of this process copy-on-write, and the
+  //    first write to each costs a fault.)
+  // The machine's speed drifts by tens of percent over seconds (a shared VM), so the sizes
+  // are measured in turn within each round, and the growth from one size to the next is
+  // the median over rounds of each round's ratio (paired: both sides of a ratio ran
+  // moments apart). Medians of the times are over the rounds too.
+  const std::vector<int> sizes = quick ? std::vector<int>{1000} : std::vector<int>{1000, 10000, 100000};
+  const int rounds = quick ? 3 : 9;
   auto request = [](const Graph& g, PlanKind kind) {
     PlanRequest req;
     req.kind = kind;
@@ -111,66 +113,82 @@ int main(int argc, char** argv) {
     else req.loss = "loss";
     return req;
   };
-  for (int n : sizes) {
-    for (PlanKind kind : {PlanKind::Inference, PlanKind::Training}) {
-      std::vector<double> first;
-      for (int r = 0; r < 5; ++r) {
-        int fd[2];
-        if (pipe(fd) != 0) return 1;
-        const pid_t child = fork();
-        if (child < 0) return 1;
-        if (child == 0) {
-          const Graph g = chain(n);
-          const double c0 = cpu_ms();
-          const Plan plan = make_plan(g, request(g, kind));
-          const double c = cpu_ms() - c0;
-          _exit(write(fd[1], &c, sizeof c) == sizeof c ? 0 : 1);
-        }
-        double c = -1;
-        const bool got = read(fd[0], &c, sizeof c) == sizeof c;
-        close(fd[0]);
-        close(fd[1]);
-        int status = 0;
-        waitpid(child, &status, 0);
-        if (!got || status != 0) return 1;
-        first.push_back(c);
-      }
-      std::sort(first.begin(), first.end());
-      median[0][kind == PlanKind::Training].push_back(first[first.size() / 2]);
+  auto first_plan = [&](int n, PlanKind kind) {
+    int fd[2];
+    if (pipe(fd) != 0) throw std::runtime_error("pipe failed");
+    const pid_t child = fork();
+    if (child < 0) throw std::runtime_error("fork failed");
+    if (child == 0) {
+      const Graph g = chain(n);
+      const double c0 = cpu_ms();
+      const Plan plan = make_plan(g, request(g, kind));
+      const double c = cpu_ms() - c0;
+      _exit(write(fd[1], &c, sizeof c) == sizeof c ? 0 : 1);
     }
-    const Graph g = chain(n);
-    for (PlanKind kind : {PlanKind::Inference, PlanKind::Training}) {
-      std::vector<double> ms, cpu;
-      Plan last;
-      for (int r = 0; r < 5; ++r) {
-        last = Plan{};  // the previous plan is freed outside the timed region
-        const auto t0 = std::chrono::steady_clock::now();
-        const double c0 = cpu_ms();
-        Plan plan = make_plan(g, request(g, kind));
-        cpu.push_back(cpu_ms() - c0);
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-        last = std::move(plan);
-      }
-      std::sort(ms.begin(), ms.end());
-      std::sort(cpu.begin(), cpu.end());
-      const int k = kind == PlanKind::Training;
-      median[1][k].push_back(cpu[cpu.size() / 2]);
-      std::printf("{\"chain_nodes\":%zu,\"plan\":\"%s\",\"first_plan_cpu_ms_median\":%.2f,"
-                  "\"planning_ms_median\":%.2f,\"planning_cpu_ms_median\":%.2f,"
-                  "\"arena_over_lower_bound\":%.4f,\"arena_over_naive\":%.4f,\"strategy\":\"%s\"}\n",
-                  g.nodes.size(), plan_kind_name(kind), median[0][k].back(), ms[ms.size() / 2], cpu[cpu.size() / 2],
-                  double(last.stats.arena_bytes) / double(last.stats.lower_bound_bytes),
-                  double(last.stats.arena_bytes) / double(last.stats.naive_bytes), last.stats.strategy.c_str());
-    }
-    nodes.push_back(g.nodes.size());
+    double c = -1;
+    const bool got = read(fd[0], &c, sizeof c) == sizeof c;
+    close(fd[0]);
+    close(fd[1]);
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (!got || status != 0) throw std::runtime_error("the planning child failed");
+    return c;
+  };
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const PlanKind kinds[2] = {PlanKind::Inference, PlanKind::Training};
+  // [inference, training][first plan, in process][size][round]
+  std::vector<std::vector<double>> cpu[2][2];
+  for (int k = 0; k < 2; ++k) {
+    cpu[k][0].resize(sizes.size());
+    cpu[k][1].resize(sizes.size());
+    for (int r = 0; r < rounds; ++r)
+      for (std::size_t i = 0; i < sizes.size(); ++i) cpu[k][0][i].push_back(first_plan(sizes[i], kinds[k]));
   }
-  for (std::size_t i = 1; i < nodes.size(); ++i)
-    for (int k = 0; k < 2; ++k) {
-      const double a = double(nodes[i - 1]), b = double(nodes[i]);
+  std::vector<Graph> graphs;
+  for (int n : sizes) graphs.push_back(chain(n));
+  std::vector<Plan> last[2] = {std::vector<Plan>(sizes.size()), std::vector<Plan>(sizes.size())};
+  for (int k = 0; k < 2; ++k)
+    for (int r = -1; r < rounds; ++r)  // round -1 is not counted
+      for (std::size_t i = 0; i < sizes.size(); ++i) {
+        last[k][i] = Plan{};  // the previous plan is freed outside the timed region
+        const double c0 = cpu_ms();
+        Plan plan = make_plan(graphs[i], request(graphs[i], kinds[k]));
+        const double c = cpu_ms() - c0;
+        if (r >= 0) cpu[k][1][i].push_back(c);
+        last[k][i] = std::move(plan);
+      }
+  for (int k = 0; k < 2; ++k) {
+    const PlanKind kind = kinds[k];
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+      std::printf("{\"chain_nodes\":%zu,\"plan\":\"%s\",\"rounds\":%d,\"first_plan_cpu_ms_median\":%.2f,"
+                  "\"planning_cpu_ms_median\":%.2f,\"arena_over_lower_bound\":%.4f,\"arena_over_naive\":%.4f,"
+                  "\"strategy\":\"%s\"}\n",
+                  graphs[i].nodes.size(), plan_kind_name(kind), rounds, median(cpu[k][0][i]), median(cpu[k][1][i]),
+                  double(last[k][i].stats.arena_bytes) / double(last[k][i].stats.lower_bound_bytes),
+                  double(last[k][i].stats.arena_bytes) / double(last[k][i].stats.naive_bytes),
+                  last[k][i].stats.strategy.c_str());
+    for (std::size_t i = 1; i < sizes.size(); ++i) {
+      const double a = double(graphs[i - 1].nodes.size()), b = double(graphs[i].nodes.size());
+      double growth[2], lo[2], hi[2];
+      for (int way = 0; way < 2; ++way) {
+        std::vector<double> ratio;
+        for (int r = 0; r < rounds; ++r) ratio.push_back(cpu[k][way][i][r] / cpu[k][way][i - 1][r]);
+        growth[way] = median(ratio);
+        lo[way] = *std::min_element(ratio.begin(), ratio.end());
+        hi[way] = *std::max_element(ratio.begin(), ratio.end());
+      }
       std::printf("{\"growth\":\"%zu->%zu\",\"plan\":\"%s\",\"first_plan_cpu_ms_ratio\":%.2f,"
-                  "\"in_process_cpu_ms_ratio\":%.2f,\"n_log_n_ratio\":%.2f}\n",
-                  nodes[i - 1], nodes[i], k ? "training" : "inference", median[0][k][i] / median[0][k][i - 1],
-                  median[1][k][i] / median[1][k][i - 1], b * std::log(b) / (a * std::log(a)));
+                  "\"first_plan_ratio_range\":[%.2f,%.2f],\"in_process_cpu_ms_ratio\":%.2f,"
+                  "\"in_process_ratio_range\":[%.2f,%.2f],\"n_log_n_ratio\":%.2f}\n",
+                  graphs[i - 1].nodes.size(), graphs[i].nodes.size(), plan_kind_name(kind), growth[0], lo[0], hi[0],
+                  growth[1], lo[1], hi[1], b * std::log(b) / (a * std::log(a)));
     }
+  }
   return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "bench_plan: %s\n", e.what());
+  return 1;
 }
