@@ -115,7 +115,7 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
         e.args.workspace = view(step.workspace).data;
         e.args.workspace_size = step.workspace < 0 ? 0 : view(step.workspace).size();
         e.args.saved = view(step.saved).data;
-        e.args.attrs = &node.attrs;
+        e.args.attrs = &plan_.graph.attrs(node);
         e.args.mode = plan_.mode;
         break;
       }

@@ -31,9 +31,9 @@ Schedule fuse(const IndexedGraph& g, Schedule s) {
     const Kernels<double>& k64 = consumer.op->after_bias.f64;
     if (producer.op != add_bias || !k32.forward || !k64.forward || !k32.backward || !k64.backward)
       return false;
-    if (consumer.inputs.size() != 1 || consumer.outputs.size() != 1) return false;
-    const int z = producer.outputs[0];
-    if (consumer.inputs[0] != z || g.consumers(z).size() != 1) return false;
+    if (consumer.inputs.size != 1 || consumer.outputs.size != 1) return false;
+    const int z = g.list(producer.outputs)[0];
+    if (g.list(consumer.inputs)[0] != z || g.consumers(z).size() != 1) return false;
     if (consumer.op->backward_reads_in[0]) return false;
     return !kept_tensor(s.value_tensor[static_cast<std::size_t>(z)]) &&
            !kept_tensor(s.grad_tensor[static_cast<std::size_t>(z)]);

@@ -90,17 +90,31 @@ IndexedGraph index_graph(const Graph& graph) {
       if (d < 0 && !(d == kBatchDim && v.kind == ValueKind::Input))
         throw ShapeError(std::string(kind_name(v.kind)) + " '" + v.name + "' has an invalid shape " +
                          shape_str(v.shape));
-    add_value({v.name, role_of(v.kind), v.shape, -1, {}},
+    add_value({v.name, v.shape, -1, role_of(v.kind)},
               [&] { return std::string(kind_name(v.kind)) + " '" + v.name + "'"; });
   }
 
-  // Node outputs first, so that a node may name a value produced by a later node (the
-  // order in the file is not the order of execution; toposort finds that).
+  // Then the nodes: each one's outputs, then its inputs. An input resolves at once when
+  // its value is known by then: in a graph listed in execution order every input is, and
+  // the value was made moments ago (still in cache). Otherwise it resolves after the
+  // loop: a node may name a value that a later node produces (the order in the file is
+  // not the order of execution; toposort finds that). Each use is noted in two small
+  // arrays, from which the consumers are filled below without reading the nodes again.
   NameIndex node_names;
   node_names.reserve(graph.nodes.size());
   auto node_name = [&](int i) { return std::string_view(graph.nodes[static_cast<std::size_t>(i)].name); };
   auto node_hash_of = [&](int i) { return node_hash[static_cast<std::size_t>(i)]; };
   g.nodes.reserve(graph.nodes.size());  // filled in order: no pass to default-construct them first
+  g.attr_sets.resize(1);  // the empty set
+  g.node_ids.reserve(n_values - graph.values.size() + n_inputs);
+  std::vector<std::uint32_t> uses(n_values, 0);
+  std::vector<int> use_value(n_inputs), use_node(n_inputs);
+  struct Later {
+    std::size_t k_in;  // the input's position in in_hash
+    std::size_t node, input;
+  };
+  std::vector<Later> later;
+  std::size_t k_in = 0;
   // The ops met so far: a graph has a few, and the registry's lookup takes a lock.
   std::vector<std::pair<std::string_view, const OpDef*>> ops_seen;
   for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
@@ -128,43 +142,49 @@ IndexedGraph index_graph(const Graph& graph) {
     NodeInfo& info = g.nodes.emplace_back();
     info.name = node.name;
     info.op = op;
-    info.attrs = normalize_attrs(*op, node.name, node.attrs);
-    info.outputs.reserve(node.outputs.size());
+    Attrs attrs = normalize_attrs(*op, node.name, node.attrs);
+    if (!attrs.items().empty()) {
+      info.attrs = static_cast<std::uint32_t>(g.attr_sets.size());
+      g.attr_sets.push_back(std::move(attrs));
+    }
+    info.outputs = {static_cast<std::uint32_t>(g.node_ids.size()), static_cast<std::uint32_t>(node.outputs.size())};
     for (const std::string& out : node.outputs)
-      info.outputs.push_back(add_value({out, ValueRole::Intermediate, {}, static_cast<int>(n), {}}, where));
-  }
-  // Inputs, then every value's consumers as ranges of one array (counted, then filled in
-  // node order: one entry per use). Each use is noted in two small arrays, which the
-  // filling reads rather than the nodes and values again (tens of MB).
-  std::vector<std::uint32_t> uses(g.values.size(), 0);
-  std::vector<int> use_value(n_inputs), use_node(n_inputs);
-  std::size_t k_in = 0;  // the position of the input in in_hash
-  for (std::size_t n = 0; n < graph.nodes.size(); ++n) {
-    const Node& node = graph.nodes[n];
-    g.nodes[n].inputs.reserve(node.inputs.size());
-    for (const std::string& in : node.inputs) {
+      g.node_ids.push_back(add_value({out, {}, static_cast<int>(n), ValueRole::Intermediate}, where));
+    info.inputs = {static_cast<std::uint32_t>(g.node_ids.size()), static_cast<std::uint32_t>(node.inputs.size())};
+    for (std::size_t i = 0; i < node.inputs.size(); ++i, ++k_in) {
       // A find reads the hash and the name of the value it finds, whose uses it counts.
-      const int e = entry_ahead(g.value_index, in_hash, k_in);
-      if (e >= 0) {
-        __builtin_prefetch(&value_hash[static_cast<std::size_t>(e)]);
-        __builtin_prefetch(&g.values[static_cast<std::size_t>(e)]);
-        __builtin_prefetch(&uses[static_cast<std::size_t>(e)], 1);
+      const int ahead = entry_ahead(g.value_index, in_hash, k_in);
+      if (ahead >= 0) {
+        __builtin_prefetch(&value_hash[static_cast<std::size_t>(ahead)]);
+        __builtin_prefetch(&g.values[static_cast<std::size_t>(ahead)]);
+        __builtin_prefetch(&uses[static_cast<std::size_t>(ahead)], 1);
       }
-      const int v = g.value_index.find(in, in_hash[k_in], value_name, value_hash_of);
-      if (v < 0)
-        throw GraphError(node.op + " '" + node.name + "': input '" + in + "' is not a value of the graph");
-      g.nodes[n].inputs.push_back(v);
-      ++uses[static_cast<std::size_t>(v)];
+      const int v = g.value_index.find(node.inputs[i], in_hash[k_in], value_name, value_hash_of);
+      if (v < 0) later.push_back({k_in, n, i});
+      else ++uses[static_cast<std::size_t>(v)];
+      g.node_ids.push_back(v);
       use_value[k_in] = v;
       use_node[k_in] = static_cast<int>(n);
-      ++k_in;
     }
   }
+  for (const Later& l : later) {
+    const Node& node = graph.nodes[l.node];
+    const std::string& in = node.inputs[l.input];
+    const int v = g.value_index.find(in, in_hash[l.k_in], value_name, value_hash_of);
+    if (v < 0)
+      throw GraphError(node.op + " '" + node.name + "': input '" + in + "' is not a value of the graph");
+    g.node_ids[g.nodes[l.node].inputs.begin + l.input] = v;
+    ++uses[static_cast<std::size_t>(v)];
+    use_value[l.k_in] = v;
+  }
+  // Every value's consumers as ranges of one array: counted above, filled in node order
+  // (one entry per use).
   std::uint32_t begin = 0;
+  g.consumer_ranges.resize(g.values.size());
   std::vector<std::uint32_t>& next = uses;  // from here: where each value's next consumer goes
   for (std::size_t v = 0; v < g.values.size(); ++v) {
     const std::uint32_t count = uses[v];
-    g.values[v].consumers = {begin, count};
+    g.consumer_ranges[v] = {begin, count};
     next[v] = begin;
     begin += count;
   }

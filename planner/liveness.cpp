@@ -14,8 +14,6 @@ std::vector<Interval> liveness(const IndexedGraph& g, const Schedule& s) {
     iv.first = std::min(iv.first, step);
     iv.last = std::max(iv.last, step);
   };
-  for (std::size_t t = 0; t < s.tensors.size(); ++t)
-    if (s.tensors[t].role == TensorRole::Input) touch(static_cast<int>(t), 0);
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     const Step& step = s.steps[i];
     const int at = static_cast<int>(i);
@@ -50,15 +48,17 @@ std::vector<Interval> liveness(const IndexedGraph& g, const Schedule& s) {
   for (int t : s.keep) {
     touch(t, end);
   }
-  // Inputs live to the end as well (TFLite's arena does the same): a caller may run a plan
-  // again without writing its inputs again (a gradient check, a re-evaluation after a
-  // training step), and Executor::value() reads inputs back.
-  for (std::size_t t = 0; t < s.tensors.size(); ++t)
-    if (s.tensors[t].role == TensorRole::Input) touch(static_cast<int>(t), end);
-  // External tensors, and tensors no step touches (a fused step's z and its gradient),
-  // get no interval and so no memory.
-  for (std::size_t t = 0; t < s.tensors.size(); ++t)
-    if (s.tensors[t].external() || live[t].last < 0) live[t] = {-1, -1};
+  // One walk over the tensors (at 100k nodes they are tens of MB):
+  //  - Inputs live for the whole plan (TFLite's arena does the same): a caller may run a
+  //    plan again without writing its inputs again (a gradient check, a re-evaluation
+  //    after a training step), and Executor::value() reads inputs back.
+  //  - External tensors, and tensors no step touches (a fused step's z and its gradient),
+  //    get no interval and so no memory.
+  for (std::size_t t = 0; t < s.tensors.size(); ++t) {
+    const TensorInfo& info = s.tensors[t];
+    if (info.role == TensorRole::Input) live[t] = {0, end};
+    else if (info.external() || live[t].last < 0) live[t] = {-1, -1};
+  }
   return live;
 }
 
@@ -77,6 +77,8 @@ Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<I
                    std::size_t elem_bytes, bool reuse) {
   Slots slots;
   slots.tensor_slot.assign(s.tensors.size(), -1);
+  slots.bytes.reserve(s.tensors.size());
+  slots.live.reserve(s.tensors.size());
   for (std::size_t t = 0; t < s.tensors.size(); ++t) {
     if (live[t].last < 0) continue;  // external, or touched by no step
     slots.tensor_slot[t] = static_cast<int>(slots.bytes.size());

@@ -18,32 +18,33 @@ namespace plangrad {
 
 // ---- index_graph: validation and name resolution --------------------------------------
 
-enum class ValueRole { Input, Parameter, State, Intermediate };
+enum class ValueRole : std::uint8_t { Input, Parameter, State, Intermediate };
 
 // A run of ids stored in a pool of the structure that holds it: [begin, begin + size).
-// Steps (into Schedule::ids) and values (into IndexedGraph::consumer_ids) hold ranges
-// rather than vectors of their own, so a graph of 100k nodes makes no heap allocation per
-// step or value and the records stay small (every pass walks them).
+// Steps (into Schedule::ids), nodes (into IndexedGraph::node_ids) and values' consumers
+// (into IndexedGraph::consumer_ids) are ranges rather than vectors of their own, so a
+// graph of 100k nodes makes no heap allocation per step, node or value and the records
+// stay small (every pass walks them).
 struct IdRange {
   std::uint32_t begin = 0;
   std::uint32_t size = 0;
 };
 
-
+// ValueInfo and NodeInfo are 64 bytes each, a cache line: what passes rarely read (a
+// node's attributes, a value's consumers) lives beside them in IndexedGraph.
 struct ValueInfo {
   std::string name;
-  ValueRole role = ValueRole::Intermediate;
   Shape declared;         // inputs, parameters, state
   int producer = -1;      // node index for intermediates
-  IdRange consumers;      // in IndexedGraph::consumer_ids: node indices, one entry per use
+  ValueRole role = ValueRole::Intermediate;
 };
 
 struct NodeInfo {
   std::string name;
   const OpDef* op = nullptr;
-  std::vector<int> inputs;   // value indices
-  std::vector<int> outputs;  // value indices
-  Attrs attrs;               // normalized: defaults filled in
+  IdRange inputs;          // value indices, in IndexedGraph::node_ids: g.list(node.inputs)
+  IdRange outputs;         // value indices, likewise
+  std::uint32_t attrs = 0;  // in IndexedGraph::attr_sets: g.attrs(node)
 };
 
 struct IndexedGraph {
@@ -51,12 +52,19 @@ struct IndexedGraph {
   std::vector<NodeInfo> nodes;
   std::vector<int> outputs;  // the graph's declared outputs
   NameIndex value_index;  // value names -> indices into values
-  std::vector<int> consumer_ids;  // every value's consumers (ValueInfo::consumers), by value
+  std::vector<int> node_ids;           // node by node, its outputs then its inputs (NodeInfo)
+  std::vector<IdRange> consumer_ranges;  // per value: its consumers in consumer_ids
+  std::vector<int> consumer_ids;       // node indices, one entry per use, value by value
+  // Normalized attributes (defaults filled in). Entry 0 is the empty set, which every
+  // node without attributes shares.
+  std::vector<Attrs> attr_sets;
 
+  Span<const int> list(IdRange r) const { return {node_ids.data() + r.begin, r.size}; }
   Span<const int> consumers(int v) const {
-    const IdRange r = values[static_cast<std::size_t>(v)].consumers;
+    const IdRange r = consumer_ranges[static_cast<std::size_t>(v)];
     return {consumer_ids.data() + r.begin, r.size};
   }
+  const Attrs& attrs(const NodeInfo& node) const { return attr_sets[node.attrs]; }
 
   int find_value(const std::string& name) const;  // -1 when absent
   int require_value(const std::string& name, const char* what) const;  // GraphError
@@ -80,14 +88,15 @@ std::vector<Shape> infer_shapes(const IndexedGraph& g, const std::vector<int>& o
 
 // ---- the schedule: tensors and the steps that read and write them ----------------------
 
-enum class TensorRole { Input, Parameter, State, Activation, Gradient, Workspace, Saved };
+enum class TensorRole : std::uint8_t { Input, Parameter, State, Activation, Gradient, Workspace, Saved };
 const char* role_name(TensorRole role);
 
+// 64 bytes, a cache line: passes walk hundreds of thousands of these.
 struct TensorInfo {
   std::string name;  // value name; "grad:<value>"; "ws:<node>:fwd"; "saved:<node>"
-  TensorRole role = TensorRole::Activation;
   Shape shape;
   int value = -1;  // the value it holds (or is the gradient of); -1 for scratch
+  TensorRole role = TensorRole::Activation;
   bool external() const { return role == TensorRole::Parameter || role == TensorRole::State; }
 };
 
@@ -136,10 +145,13 @@ struct Schedule {
 };
 
 // Forward steps for `order`, one tensor per value, workspace and saved tensors as ops ask.
-// `keep` names values the caller will read after the run.
+// `keep` names values the caller will read after the run. The tensors take their shapes
+// from `shapes` (moved, not copied: pass infer_shapes' result with std::move).
+// `room_for_backward` sizes the schedule's arrays for build_backward too, so that it
+// appends to them without moving the forward part (tens of MB at 100k nodes).
 Schedule build_forward(const IndexedGraph& g, const std::vector<int>& order,
-                       const std::vector<Shape>& shapes, Mode mode,
-                       const std::vector<int>& keep);
+                       std::vector<Shape> shapes, Mode mode,
+                       const std::vector<int>& keep, bool room_for_backward = false);
 
 struct BackwardRequest {
   int loss = -1;                  // value index of the scalar loss

@@ -11,10 +11,10 @@ std::vector<int> prune(const IndexedGraph& g, const std::vector<int>& order,
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(*it)];
     bool needed = false;
-    for (int out : node.outputs) needed = needed || needed_value[static_cast<std::size_t>(out)];
+    for (int out : g.list(node.outputs)) needed = needed || needed_value[static_cast<std::size_t>(out)];
     if (!needed) continue;
     needed_node[static_cast<std::size_t>(*it)] = 1;
-    for (int in : node.inputs) needed_value[static_cast<std::size_t>(in)] = 1;
+    for (int in : g.list(node.inputs)) needed_value[static_cast<std::size_t>(in)] = 1;
   }
   std::vector<int> kept;
   for (int n : order)

@@ -47,22 +47,23 @@ TensorRole role_of(ValueRole role) {
   return TensorRole::Activation;
 }
 
-int value_tensor(const IndexedGraph& g, Schedule& s, const std::vector<Shape>& shapes, int v) {
+// The value's tensor, made on first use; it takes the value's shape from `shapes`.
+int value_tensor(const IndexedGraph& g, Schedule& s, std::vector<Shape>& shapes, int v) {
   int& t = s.value_tensor[static_cast<std::size_t>(v)];
   if (t < 0) {
     const ValueInfo& info = g.values[static_cast<std::size_t>(v)];
-    t = add_tensor(s, {info.name, role_of(info.role), shapes[static_cast<std::size_t>(v)], v});
+    t = add_tensor(s, {info.name, std::move(shapes[static_cast<std::size_t>(v)]), v, role_of(info.role)});
   }
   return t;
 }
 
 // A Workspace or Saved tensor for `node` when its op asks for one ("<prefix><node><suffix>").
-int scratch(Schedule& s, SizeFn size, const NodeInfo& node, const std::vector<Shape>& in_shapes,
-            TensorRole role, const char* prefix, const char* suffix) {
+int scratch(const IndexedGraph& g, Schedule& s, SizeFn size, const NodeInfo& node,
+            const std::vector<Shape>& in_shapes, TensorRole role, const char* prefix, const char* suffix) {
   if (!size) return -1;
-  const std::size_t n = size(in_shapes, node.attrs);
+  const std::size_t n = size(in_shapes, g.attrs(node));
   if (n == 0) return -1;
-  return add_tensor(s, {prefix + node.name + suffix, role, Shape{static_cast<Dim>(n)}, -1});
+  return add_tensor(s, {prefix + node.name + suffix, Shape{static_cast<Dim>(n)}, -1, role});
 }
 
 void add_keep(Schedule& s, int tensor) {
@@ -72,7 +73,8 @@ void add_keep(Schedule& s, int tensor) {
 }  // namespace
 
 Schedule build_forward(const IndexedGraph& g, const std::vector<int>& order,
-                       const std::vector<Shape>& shapes, Mode mode, const std::vector<int>& keep) {
+                       std::vector<Shape> shapes, Mode mode, const std::vector<int>& keep,
+                       bool room_for_backward) {
   Schedule s;
   s.mode = mode;
   s.value_tensor.assign(g.values.size(), -1);
@@ -83,12 +85,17 @@ Schedule build_forward(const IndexedGraph& g, const std::vector<int>& order,
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
     scratch_tensors += (node.op->workspace ? 1 : 0) + (node.op->saved ? 1 : 0);
-    ids += node.inputs.size() + node.outputs.size();
+    ids += node.inputs.size + node.outputs.size;
   }
-  s.steps.reserve(order.size());
-  s.tensors.reserve(g.values.size() + scratch_tensors);
-  s.ids.reserve(ids);
-  s.accumulate.reserve(ids);
+  // With room for build_backward, which appends without moving what is here: at most a
+  // gradient per value used, a workspace per scratch tensor here, a backward step per
+  // node, the seed, an update per value used, and d_out and d_in lists as long as the in
+  // and out lists.
+  const std::size_t grads = room_for_backward ? std::min(g.values.size(), ids) + scratch_tensors : 0;
+  s.steps.reserve(order.size() + (room_for_backward ? order.size() + 1 + ids : 0));
+  s.tensors.reserve(g.values.size() + scratch_tensors + grads);
+  s.ids.reserve(room_for_backward ? 2 * ids : ids);
+  s.accumulate.reserve(room_for_backward ? 2 * ids : ids);
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
     Step step;
@@ -96,13 +103,14 @@ Schedule build_forward(const IndexedGraph& g, const std::vector<int>& order,
     step.node = n;
     std::vector<Shape> in_shapes;  // only for ops that size scratch memory from them
     const bool sizes_scratch = node.op->workspace || node.op->saved;
-    for (int v : node.inputs) {
-      s.push(step.in, value_tensor(g, s, shapes, v));
-      if (sizes_scratch) in_shapes.push_back(shapes[static_cast<std::size_t>(v)]);
+    for (int v : g.list(node.inputs)) {
+      const int t = value_tensor(g, s, shapes, v);
+      s.push(step.in, t);
+      if (sizes_scratch) in_shapes.push_back(s.tensors[static_cast<std::size_t>(t)].shape);
     }
-    for (int v : node.outputs) s.push(step.out, value_tensor(g, s, shapes, v));
-    step.workspace = scratch(s, node.op->workspace, node, in_shapes, TensorRole::Workspace, "ws:", ":fwd");
-    step.saved = scratch(s, node.op->saved, node, in_shapes, TensorRole::Saved, "saved:", "");
+    for (int v : g.list(node.outputs)) s.push(step.out, value_tensor(g, s, shapes, v));
+    step.workspace = scratch(g, s, node.op->workspace, node, in_shapes, TensorRole::Workspace, "ws:", ":fwd");
+    step.saved = scratch(g, s, node.op->saved, node, in_shapes, TensorRole::Saved, "saved:", "");
     s.steps.push_back(std::move(step));
   }
   for (int v : keep) add_keep(s, value_tensor(g, s, shapes, v));
@@ -119,20 +127,24 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
     throw ShapeError("the loss '" + loss_info.name + "' must be a scalar, got " + shape_str(loss_info.shape));
 
   std::vector<int> order;
+  order.reserve(s.steps.size());
   for (const Step& step : s.steps)
     if (step.kind == StepKind::Forward) order.push_back(step.node);
 
+  // The values' roles are read again and again below: from a byte per value rather than
+  // from g.values (tens of MB at 100k nodes).
+  std::vector<char> is_parameter(n_values, 0);
+  for (std::size_t v = 0; v < n_values; ++v) is_parameter[v] = g.values[v].role == ValueRole::Parameter;
   // needs[v]: v depends (through differentiable inputs) on something that wants a gradient.
   std::vector<char> needs(n_values, 0);
-  for (std::size_t v = 0; v < n_values; ++v)
-    if (request.parameters && g.values[v].role == ValueRole::Parameter) needs[v] = 1;
+  if (request.parameters) needs = is_parameter;
   for (int v : request.inputs) needs[static_cast<std::size_t>(v)] = 1;
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
     bool any = false;
-    for (std::size_t i = 0; i < node.inputs.size(); ++i)
-      any = any || (node.op->differentiable[i] && needs[static_cast<std::size_t>(node.inputs[i])]);
-    for (int out : node.outputs) needs[static_cast<std::size_t>(out)] = any;
+    for (std::size_t i = 0; i < node.inputs.size; ++i)
+      any = any || (node.op->differentiable[i] && needs[static_cast<std::size_t>(g.list(node.inputs)[i])]);
+    for (int out : g.list(node.outputs)) needs[static_cast<std::size_t>(out)] = any;
   }
   // reaches[v]: the loss depends on v through differentiable inputs.
   std::vector<char> reaches(n_values, 0);
@@ -140,10 +152,10 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(*it)];
     bool any = false;
-    for (int out : node.outputs) any = any || reaches[static_cast<std::size_t>(out)];
+    for (int out : g.list(node.outputs)) any = any || reaches[static_cast<std::size_t>(out)];
     if (!any) continue;
-    for (std::size_t i = 0; i < node.inputs.size(); ++i)
-      if (node.op->differentiable[i]) reaches[static_cast<std::size_t>(node.inputs[i])] = 1;
+    for (std::size_t i = 0; i < node.inputs.size; ++i)
+      if (node.op->differentiable[i]) reaches[static_cast<std::size_t>(g.list(node.inputs)[i])] = 1;
   }
   auto has_grad = [&](int v) { return needs[static_cast<std::size_t>(v)] && reaches[static_cast<std::size_t>(v)]; };
   if (!has_grad(loss))
@@ -157,7 +169,7 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
     int& t = s.grad_tensor[static_cast<std::size_t>(v)];
     if (t < 0) {
       const TensorInfo& value = s.tensors[static_cast<std::size_t>(s.value_tensor[static_cast<std::size_t>(v)])];
-      t = add_tensor(s, {"grad:" + value.name, TensorRole::Gradient, value.shape, v});
+      t = add_tensor(s, {"grad:" + value.name, value.shape, v, TensorRole::Gradient});
     }
     return t;
   };
@@ -170,7 +182,7 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
     workspaces += node.op->workspace ? 1 : 0;
-    ids += node.inputs.size() + node.outputs.size();
+    ids += node.inputs.size + node.outputs.size;
   }
   s.tensors.reserve(s.tensors.size() + grads + workspaces);
   s.ids.reserve(s.ids.size() + ids);
@@ -179,9 +191,9 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   // A backward step per node whose outputs carry a gradient and whose inputs want one.
   auto runs_backward = [&](const NodeInfo& node) {
     bool any_out = false, any_in = false;
-    for (int out : node.outputs) any_out = any_out || has_grad(out);
-    for (std::size_t i = 0; i < node.inputs.size(); ++i)
-      any_in = any_in || (node.op->differentiable[i] && has_grad(node.inputs[i]));
+    for (int out : g.list(node.outputs)) any_out = any_out || has_grad(out);
+    for (std::size_t i = 0; i < node.inputs.size; ++i)
+      any_in = any_in || (node.op->differentiable[i] && has_grad(g.list(node.inputs)[i]));
     return any_out && any_in;
   };
   // pending[v]: the backward steps still to write a contribution to v's gradient. A
@@ -192,12 +204,12 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
     if (!runs_backward(node)) continue;
-    for (std::size_t i = 0; i < node.inputs.size(); ++i)
-      if (node.op->differentiable[i] && has_grad(node.inputs[i])) ++pending[static_cast<std::size_t>(node.inputs[i])];
+    for (std::size_t i = 0; i < node.inputs.size; ++i)
+      if (node.op->differentiable[i] && has_grad(g.list(node.inputs)[i])) ++pending[static_cast<std::size_t>(g.list(node.inputs)[i])];
   }
   if (request.update)
     for (std::size_t v = 0; v < n_values; ++v)
-      updates += g.values[v].role == ValueRole::Parameter && has_grad(static_cast<int>(v)) ? 1 : 0;
+      updates += is_parameter[v] && has_grad(static_cast<int>(v)) ? 1 : 0;
   s.steps.reserve(s.steps.size() + 1 + order.size() + updates);
 
   const std::size_t first_backward = s.steps.size();
@@ -226,10 +238,10 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
     step.in = fwd.in;  // the same lists: a backward step reads its forward step's tensors
     step.out = fwd.out;
     step.saved = fwd.saved;
-    for (int out : node.outputs) s.push(step.d_out, has_grad(out) ? grad_tensor(out) : -1);
+    for (int out : g.list(node.outputs)) s.push(step.d_out, has_grad(out) ? grad_tensor(out) : -1);
     completed.clear();
-    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
-      const int v = node.inputs[i];
+    for (std::size_t i = 0; i < node.inputs.size; ++i) {
+      const int v = g.list(node.inputs)[i];
       if (!(node.op->differentiable[i] && has_grad(v))) {
         s.push(step.d_in, -1);
         continue;
@@ -237,13 +249,13 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
       const int dv = grad_tensor(v);
       s.push(step.d_in, dv, written[static_cast<std::size_t>(v)]);
       written[static_cast<std::size_t>(v)] = 1;
-      if (--pending[static_cast<std::size_t>(v)] == 0 && g.values[static_cast<std::size_t>(v)].role == ValueRole::Parameter)
+      if (--pending[static_cast<std::size_t>(v)] == 0 && is_parameter[static_cast<std::size_t>(v)])
         completed.push_back(v);
     }
     std::vector<Shape> in_shapes;
     if (node.op->workspace)
       for (int t : s.list(step.in)) in_shapes.push_back(s.tensors[static_cast<std::size_t>(t)].shape);
-    step.workspace = scratch(s, node.op->workspace, node, in_shapes, TensorRole::Workspace, "ws:", ":bwd");
+    step.workspace = scratch(g, s, node.op->workspace, node, in_shapes, TensorRole::Workspace, "ws:", ":bwd");
     s.steps.push_back(step);
     if (!request.update) continue;
     std::sort(completed.begin(), completed.end());  // by value index, as declared
@@ -260,7 +272,7 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   // a non-differentiable path) cannot occur: has_grad implies a contribution.
   std::vector<int> wanted;
   for (std::size_t v = 0; v < n_values; ++v)
-    if (has_grad(static_cast<int>(v)) && (g.values[v].role == ValueRole::Parameter ||
+    if (has_grad(static_cast<int>(v)) && (is_parameter[v] ||
                                           std::find(request.inputs.begin(), request.inputs.end(),
                                                     static_cast<int>(v)) != request.inputs.end()))
       wanted.push_back(static_cast<int>(v));

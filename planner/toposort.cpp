@@ -42,23 +42,23 @@ struct CycleRecorder : boost::default_dfs_visitor {
 }  // namespace
 
 std::vector<int> toposort(const IndexedGraph& g) {
-  // An edge producer -> consumer per input that some node produces. Each producer's edges
-  // go in consumer order (a counting sort by producer, stable): the order in which the
-  // depth-first search visits them, and so the order it returns.
+  // An edge producer -> consumer per use of a value that some node produces, from the
+  // consumer lists index_graph made: node by node, so the edges come sorted by producer,
+  // and each producer's by consumer (the order in which the depth-first search visits
+  // them, and so the order it returns).
   const std::size_t n_nodes = g.nodes.size();
-  std::vector<std::size_t> start(n_nodes + 1, 0);
-  for (const NodeInfo& node : g.nodes)
-    for (int v : node.inputs) {
-      const int producer = g.values[static_cast<std::size_t>(v)].producer;
-      if (producer >= 0) ++start[static_cast<std::size_t>(producer) + 1];
-    }
-  for (std::size_t n = 0; n < n_nodes; ++n) start[n + 1] += start[n];
-  std::vector<std::pair<Vertex, Vertex>> edges(start[n_nodes]);
-  for (std::size_t n = 0; n < n_nodes; ++n)
-    for (int v : g.nodes[n].inputs) {
-      const int producer = g.values[static_cast<std::size_t>(v)].producer;
-      if (producer >= 0) edges[start[static_cast<std::size_t>(producer)]++] = {static_cast<Vertex>(producer), n};
-    }
+  std::vector<std::pair<Vertex, Vertex>> edges;
+  edges.reserve(g.consumer_ids.size());
+  for (std::size_t n = 0; n < n_nodes; ++n) {
+    const IdRange outputs = g.nodes[n].outputs;
+    const std::size_t first = edges.size();
+    for (int v : g.list(outputs))
+      for (int c : g.consumers(v)) edges.push_back({static_cast<Vertex>(n), static_cast<Vertex>(c)});
+    // Each output's consumers are in node order; a node with several outputs merges them.
+    if (outputs.size > 1)
+      std::stable_sort(edges.begin() + static_cast<std::ptrdiff_t>(first), edges.end(),
+                       [](const auto& a, const auto& b) { return a.second < b.second; });
+  }
   const DepGraph deps(boost::edges_are_sorted, edges.begin(), edges.end(), n_nodes);
 
   std::vector<Vertex> reversed;

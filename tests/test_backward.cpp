@@ -105,8 +105,9 @@ void check_gradient_flow(const Plan& p) {
     std::size_t uses = 0;
     for (int n : scheduled) {
       const NodeInfo& node = p.graph.nodes[static_cast<std::size_t>(n)];
-      for (std::size_t k = 0; k < node.inputs.size(); ++k)
-        if (node.inputs[k] == static_cast<int>(v) && node.op->differentiable[k]) ++uses;
+      const Span<const int> inputs = p.graph.list(node.inputs);
+      for (std::size_t k = 0; k < inputs.size(); ++k)
+        if (inputs[k] == static_cast<int>(v) && node.op->differentiable[k]) ++uses;
     }
     const auto w = writers(p, grad);
     REQUIRE(w.size() == uses);

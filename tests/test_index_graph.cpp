@@ -61,8 +61,12 @@ TEST_CASE("index_graph resolves names, producers and consumers", "[index_graph]"
   CHECK(ig.consumers(x).size() == 1);
   CHECK(ig.consumers(x)[0] == 2);
   CHECK(ig.consumers(sum).size() == 0);
-  CHECK(ig.nodes[0].inputs == std::vector<int>{z, z});
+  const Span<const int> add_inputs = ig.list(ig.nodes[0].inputs);
+  CHECK(std::vector<int>(add_inputs.begin(), add_inputs.end()) == std::vector<int>{z, z});
+  const Span<const int> add_outputs = ig.list(ig.nodes[0].outputs);
+  CHECK(std::vector<int>(add_outputs.begin(), add_outputs.end()) == std::vector<int>{sum});
   CHECK(ig.nodes[0].op->name == "add");
+  CHECK(ig.attrs(ig.nodes[0]).items().empty());  // no attributes: the shared empty set
   CHECK(ig.outputs == std::vector<int>{z});
   CHECK_THROWS_AS(ig.require_value("nope", "loss"), GraphError);
   CHECK_THROWS_WITH(ig.require_value("nope", "loss"), Contains("loss 'nope'"));
@@ -70,7 +74,7 @@ TEST_CASE("index_graph resolves names, producers and consumers", "[index_graph]"
 
 TEST_CASE("index_graph fills in default attributes", "[index_graph]") {
   const IndexedGraph ig = index_graph(pool_graph({{"kernel", Ints{2, 2}}}));
-  const Attrs& a = ig.nodes[0].attrs;
+  const Attrs& a = ig.attrs(ig.nodes[0]);
   CHECK(a.get_ints("kernel") == Ints{2, 2});
   CHECK(a.has("stride"));
   CHECK(a.get_ints("stride").empty());
