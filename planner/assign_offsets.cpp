@@ -68,14 +68,41 @@ OffsetAssignment greedy_by_size(const std::vector<BufferRequest>& buffers) {
   return result;
 }
 
+// The buffers by first step, and by decreasing size within a step (ties by index).
+std::vector<std::size_t> sweep_order(const std::vector<BufferRequest>& buffers, const Padding& padded) {
+  std::vector<std::size_t> order(buffers.size());
+  auto by_size = [&](std::size_t a, std::size_t b) { return padded(buffers[a]) > padded(buffers[b]); };
+  int lo = INT_MAX, hi = INT_MIN;
+  for (const BufferRequest& b : buffers) {
+    lo = std::min(lo, b.first);
+    hi = std::max(hi, b.first);
+  }
+  const long long span = buffers.empty() ? 0 : static_cast<long long>(hi) - lo + 1;
+  if (span > 4 * static_cast<long long>(buffers.size()) + 1024) {  // sparse steps: sort
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      if (buffers[a].first != buffers[b].first) return buffers[a].first < buffers[b].first;
+      return by_size(a, b);
+    });
+    return order;
+  }
+  // A plan's steps are a few per buffer: a counting sort by first step, linear and
+  // sequential, then each step's few buffers by size.
+  std::vector<std::size_t> start(static_cast<std::size_t>(span) + 1, 0);
+  for (const BufferRequest& b : buffers) ++start[static_cast<std::size_t>(b.first - lo) + 1];
+  for (std::size_t k = 1; k < start.size(); ++k) start[k] += start[k - 1];
+  std::vector<std::size_t> next(start.begin(), start.end() - 1);
+  for (std::size_t i = 0; i < buffers.size(); ++i) order[next[static_cast<std::size_t>(buffers[i].first - lo)]++] = i;
+  for (std::size_t k = 0; k + 1 < start.size(); ++k)
+    if (start[k + 1] - start[k] > 1)
+      std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(start[k]),
+                       order.begin() + static_cast<std::ptrdiff_t>(start[k + 1]), by_size);
+  return order;
+}
+
 OffsetAssignment sweep_best_fit(const std::vector<BufferRequest>& buffers) {
   const Padding padded(buffers);
-  std::vector<std::size_t> order(buffers.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    if (buffers[a].first != buffers[b].first) return buffers[a].first < buffers[b].first;
-    return padded(buffers[a]) > padded(buffers[b]);
-  });
+  const std::vector<std::size_t> order = sweep_order(buffers, padded);
   OffsetAssignment result{std::vector<std::size_t>(buffers.size(), 0), 0, "sweep-best-fit"};
   std::map<std::size_t, std::size_t> free_by_offset;             // offset -> size
   std::set<std::pair<std::size_t, std::size_t>> free_by_size;    // (size, offset)

@@ -80,9 +80,14 @@ Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<I
   slots.bytes.reserve(s.tensors.size());
   slots.live.reserve(s.tensors.size());
   for (std::size_t t = 0; t < s.tensors.size(); ++t) {
-    if (live[t].last < 0) continue;  // external, or touched by no step
+    const TensorInfo& info = s.tensors[t];
+    if (info.external()) continue;
+    const std::size_t bytes = slot_bytes(info, elem_bytes);
+    ++slots.tensors;
+    slots.tensor_bytes += bytes;
+    if (live[t].last < 0) continue;  // touched by no step
     slots.tensor_slot[t] = static_cast<int>(slots.bytes.size());
-    slots.bytes.push_back(slot_bytes(s.tensors[t], elem_bytes));
+    slots.bytes.push_back(bytes);
     slots.live.push_back(live[t]);
   }
   if (!reuse) return slots;

@@ -199,6 +199,10 @@ struct Slots {
   std::vector<int> tensor_slot;      // per tensor, -1 for external tensors
   std::vector<std::size_t> bytes;    // per slot
   std::vector<Interval> live;        // per slot: the union of its tensors' intervals
+  // The tensors that are not external, with those no step touches, and their bytes each
+  // padded to 64: the naive layout, every tensor in a buffer of its own.
+  std::size_t tensors = 0;
+  std::size_t tensor_bytes = 0;
 };
 Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<Interval>& live,
                    std::size_t elem_bytes, bool reuse);

@@ -87,21 +87,20 @@ Plan make_plan(const Graph& graph, const PlanRequest& request) {
   }
   plan.arena_bytes = placed.arena_bytes;
 
-  // Offsets, and statistics that compare against tensors, not slots: in-place sharing is
-  // part of the win, and so is fusion: the naive baseline gives the tensors fuse merged
-  // away (the sum z = x + b of a fused step, and its gradient) their own buffers too.
-  // One walk over the tensors, as every pass over them costs cache misses at 100k nodes.
   plan.offset.assign(plan.schedule.tensors.size(), 0);
-  std::size_t naive = 0, placed_tensors = 0, tensors = 0;
+  std::size_t placed_tensors = 0;
   for (std::size_t t = 0; t < plan.schedule.tensors.size(); ++t) {
     const int slot = plan.slots.tensor_slot[t];
-    if (slot >= 0) plan.offset[t] = placed.offsets[static_cast<std::size_t>(slot)];
-    if (plan.schedule.tensors[t].external()) continue;
-    ++tensors;
-    naive += (numel(plan.schedule.tensors[t].shape) * plan.elem_bytes + 63) / 64 * 64;  // 64-byte aligned
-    placed_tensors += slot >= 0 ? 1 : 0;
+    if (slot < 0) continue;
+    plan.offset[t] = placed.offsets[static_cast<std::size_t>(slot)];
+    ++placed_tensors;
   }
-  plan.stats.naive_bytes = naive;
+
+  // The statistics compare against tensors, not slots: in-place sharing is part of the
+  // win, and so is fusion: the naive baseline gives the tensors fuse merged away (the sum
+  // z = x + b of a fused step, and its gradient) their own buffers too.
+  const std::size_t tensors = plan.slots.tensors;
+  plan.stats.naive_bytes = plan.slots.tensor_bytes;
   plan.stats.arena_bytes = plan.arena_bytes;
   plan.stats.lower_bound_bytes = lower_bound_bytes(buffers);
   plan.stats.tensors = tensors;

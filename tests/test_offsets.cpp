@@ -165,6 +165,26 @@ TEST_CASE("assign_offsets on large sets uses the sweep alone", "[offsets]") {
   }
 }
 
+TEST_CASE("the sweep places by the order of steps, not their values", "[offsets]") {
+  // A plan's steps are dense (the sweep orders buffers by a counting sort); spread a
+  // million apart and below zero they take the comparison sort. Same order, same places.
+  Rng rng(17);
+  for (int trial = 0; trial < 200; ++trial) {
+    INFO("trial " << trial);
+    std::vector<BufferRequest> b = random_buffers(rng, 300);
+    const OffsetAssignment dense = assign_offsets(b, 0);
+    REQUIRE(dense.strategy == "sweep-best-fit");
+    check_assignment(b, dense);
+    for (BufferRequest& x : b) {
+      x.first = x.first * 1000000 - 50000000;
+      x.last = x.last * 1000000 - 50000000;
+    }
+    const OffsetAssignment sparse = assign_offsets(b, 0);
+    CHECK(sparse.offsets == dense.offsets);
+    CHECK(sparse.arena_bytes == dense.arena_bytes);
+  }
+}
+
 TEST_CASE("assign_offsets finds a known optimal packing", "[offsets]") {
   SECTION("disjoint lifetimes share one place") {
     const std::vector<BufferRequest> b = {{1024, 64, 0, 1}, {1024, 64, 2, 3}, {1024, 64, 4, 4}};
