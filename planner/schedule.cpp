@@ -126,21 +126,32 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   if (numel(loss_info.shape) != 1)
     throw ShapeError("the loss '" + loss_info.name + "' must be a scalar, got " + shape_str(loss_info.shape));
 
+  // The forward order, and each node's forward step. Below, the passes over the nodes are
+  // as few as the analysis allows: at 100k nodes each one reads megabytes.
   std::vector<int> order;
   order.reserve(s.steps.size());
-  for (const Step& step : s.steps)
-    if (step.kind == StepKind::Forward) order.push_back(step.node);
+  std::vector<int> forward_step_of(g.nodes.size(), -1);
+  for (std::size_t i = 0; i < s.steps.size(); ++i)
+    if (s.steps[i].kind == StepKind::Forward) {
+      order.push_back(s.steps[i].node);
+      forward_step_of[static_cast<std::size_t>(s.steps[i].node)] = static_cast<int>(i);
+    }
 
   // The values' roles are read again and again below: from a byte per value rather than
   // from g.values (tens of MB at 100k nodes).
   std::vector<char> is_parameter(n_values, 0);
   for (std::size_t v = 0; v < n_values; ++v) is_parameter[v] = g.values[v].role == ValueRole::Parameter;
   // needs[v]: v depends (through differentiable inputs) on something that wants a gradient.
+  // The same pass counts what the arrays below must hold (see build_forward): a workspace
+  // per node whose op asks for one, d_out and d_in lists as long as the in and out lists.
   std::vector<char> needs(n_values, 0);
   if (request.parameters) needs = is_parameter;
   for (int v : request.inputs) needs[static_cast<std::size_t>(v)] = 1;
+  std::size_t workspaces = 0, ids = 0;
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
+    workspaces += node.op->workspace ? 1 : 0;
+    ids += node.inputs.size + node.outputs.size;
     bool any = false;
     for (std::size_t i = 0; i < node.inputs.size; ++i)
       any = any || (node.op->differentiable[i] && needs[static_cast<std::size_t>(g.list(node.inputs)[i])]);
@@ -174,15 +185,14 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
     return t;
   };
 
-  // Sized once (see build_forward): a gradient per value at most, a workspace per node
-  // whose op asks for one; below, a step per node at most, the seed and the updates.
-  // A backward step shares its forward step's in and out lists and adds d_out and d_in.
-  std::size_t grads = 0, workspaces = 0, ids = 0;
-  for (std::size_t v = 0; v < n_values; ++v) grads += has_grad(static_cast<int>(v)) ? 1 : 0;
-  for (int n : order) {
-    const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
-    workspaces += node.op->workspace ? 1 : 0;
-    ids += node.inputs.size + node.outputs.size;
+  // Sized once (see build_forward): a gradient per value that has one; below, a step per
+  // node at most, the seed and the updates. A backward step shares its forward step's in
+  // and out lists and adds d_out and d_in.
+  std::size_t grads = 0, updates = 0;
+  for (std::size_t v = 0; v < n_values; ++v) {
+    const bool grad = has_grad(static_cast<int>(v));
+    grads += grad ? 1 : 0;
+    updates += request.update && is_parameter[v] && grad ? 1 : 0;
   }
   s.tensors.reserve(s.tensors.size() + grads + workspaces);
   s.ids.reserve(s.ids.size() + ids);
@@ -200,19 +210,14 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   // parameter's update goes right after the step that brings it to 0, so the gradient
   // dies there instead of living to the end of the plan.
   std::vector<int> pending(n_values, 0);
-  std::size_t updates = 0;
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
     if (!runs_backward(node)) continue;
     for (std::size_t i = 0; i < node.inputs.size; ++i)
       if (node.op->differentiable[i] && has_grad(g.list(node.inputs)[i])) ++pending[static_cast<std::size_t>(g.list(node.inputs)[i])];
   }
-  if (request.update)
-    for (std::size_t v = 0; v < n_values; ++v)
-      updates += is_parameter[v] && has_grad(static_cast<int>(v)) ? 1 : 0;
   s.steps.reserve(s.steps.size() + 1 + order.size() + updates);
 
-  const std::size_t first_backward = s.steps.size();
   Step seed;
   seed.kind = StepKind::Fill;
   seed.target = grad_tensor(loss);
@@ -220,9 +225,6 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   s.steps.push_back(seed);
   std::vector<char> written(n_values, 0);
   written[static_cast<std::size_t>(loss)] = 1;
-
-  std::vector<int> forward_step_of(g.nodes.size(), -1);
-  for (std::size_t i = 0; i < first_backward; ++i) forward_step_of[static_cast<std::size_t>(s.steps[i].node)] = static_cast<int>(i);
 
   std::vector<int> completed;  // parameters whose gradient the current step completes
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
