@@ -46,6 +46,7 @@ struct NodeInfo {
   IdRange outputs;         // value indices, likewise
   std::uint32_t attrs = 0;  // in IndexedGraph::attr_sets: g.attrs(node)
 };
+static_assert(sizeof(ValueInfo) <= 64 && sizeof(NodeInfo) <= 64, "a record per cache line");
 
 struct IndexedGraph {
   std::vector<ValueInfo> values;
@@ -99,6 +100,7 @@ struct TensorInfo {
   TensorRole role = TensorRole::Activation;
   bool external() const { return role == TensorRole::Parameter || role == TensorRole::State; }
 };
+static_assert(sizeof(TensorInfo) <= 64, "a record per cache line");
 
 enum class StepKind { Forward, Backward, Fill, Update };
 const char* step_kind_name(StepKind kind);
@@ -118,6 +120,7 @@ struct Step {
   // `node` is the activation, whose OpDef::after_bias kernels run.
   int fused = -1;
 };
+static_assert(sizeof(Step) <= 64, "a record per cache line");
 
 struct Schedule {
   Mode mode = Mode::Eval;
