@@ -5,9 +5,12 @@
 //
 //   bench_plan [--quick]
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,6 +24,26 @@
 #include "planner/plan.hpp"
 
 using namespace plangrad;
+
+// Heap allocations, counted: the chain lines report how many a plan makes.
+namespace {
+std::atomic<long> g_allocations{0};
+}  // namespace
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+// GCC warns that free() meets a pointer from operator new: this operator new is malloc.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 namespace {
 
@@ -169,13 +192,17 @@ int main(int argc, char** argv) try {
   std::vector<Graph> graphs;
   for (int n : sizes) graphs.push_back(chain(n));
   std::vector<Plan> last[2] = {std::vector<Plan>(sizes.size()), std::vector<Plan>(sizes.size())};
+  std::vector<long> allocations[2] = {std::vector<long>(sizes.size()), std::vector<long>(sizes.size())};
   for (int k = 0; k < 2; ++k)
     for (int r = -1; r < rounds; ++r)  // round -1 is not counted
       for (std::size_t i = 0; i < sizes.size(); ++i) {
         last[k][i] = Plan{};  // the previous plan is freed outside the timed region
+        const PlanRequest req = request(graphs[i], kinds[k]);
+        const long a0 = g_allocations.load();
         const double c0 = cpu_ms();
-        Plan plan = make_plan(graphs[i], request(graphs[i], kinds[k]));
+        Plan plan = make_plan(graphs[i], req);
         const double c = cpu_ms() - c0;
+        allocations[k][i] = g_allocations.load() - a0;
         if (r >= 0) cpu[k][1][i].push_back(c);
         last[k][i] = std::move(plan);
       }
@@ -184,9 +211,11 @@ int main(int argc, char** argv) try {
     for (std::size_t i = 0; i < sizes.size(); ++i)
       std::printf("{\"chain_nodes\":%zu,\"plan\":\"%s\",\"rounds\":%d,\"first_plan_cpu_ms_median\":%.2f,"
                   "\"first_plan_read_first_cpu_ms_median\":%.2f,\"planning_cpu_ms_median\":%.2f,"
+                  "\"allocations_per_node\":%.2f,"
                   "\"arena_over_lower_bound\":%.4f,\"arena_over_naive\":%.4f,\"strategy\":\"%s\"}\n",
                   graphs[i].nodes.size(), plan_kind_name(kind), rounds, median(cpu[k][0][i]), median(cpu[k][2][i]),
-                  median(cpu[k][1][i]), double(last[k][i].stats.arena_bytes) / double(last[k][i].stats.lower_bound_bytes),
+                  median(cpu[k][1][i]), double(allocations[k][i]) / double(graphs[i].nodes.size()),
+                  double(last[k][i].stats.arena_bytes) / double(last[k][i].stats.lower_bound_bytes),
                   double(last[k][i].stats.arena_bytes) / double(last[k][i].stats.naive_bytes),
                   last[k][i].stats.strategy.c_str());
     for (std::size_t i = 1; i < sizes.size(); ++i) {
