@@ -68,6 +68,12 @@ OffsetAssignment greedy_by_size(const std::vector<BufferRequest>& buffers) {
   return result;
 }
 
+// Whether steps spread over `span` integers are dense enough for arrays indexed by step
+// (a plan's are: a few steps per buffer) rather than a sort.
+bool dense_steps(long long span, std::size_t buffers) {
+  return span <= 4 * static_cast<long long>(buffers) + 1024;
+}
+
 // The buffers by first step, and by decreasing size within a step (ties by index).
 std::vector<std::size_t> sweep_order(const std::vector<BufferRequest>& buffers, const Padding& padded) {
   std::vector<std::size_t> order(buffers.size());
@@ -78,7 +84,7 @@ std::vector<std::size_t> sweep_order(const std::vector<BufferRequest>& buffers, 
     hi = std::max(hi, b.first);
   }
   const long long span = buffers.empty() ? 0 : static_cast<long long>(hi) - lo + 1;
-  if (span > 4 * static_cast<long long>(buffers.size()) + 1024) {  // sparse steps: sort
+  if (!dense_steps(span, buffers.size())) {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
       if (buffers[a].first != buffers[b].first) return buffers[a].first < buffers[b].first;
@@ -196,7 +202,7 @@ std::size_t lower_bound_bytes(const std::vector<BufferRequest>& buffers) {
   if (count == 0) return 0;
   long long live = 0, peak = 0;
   const long long span = hi - lo + 2;
-  if (ordered && span <= 4 * static_cast<long long>(count) + 1024) {
+  if (ordered && dense_steps(span, count)) {
     std::vector<long long> delta(static_cast<std::size_t>(span), 0);
     for (const BufferRequest& b : buffers) {
       const auto size = static_cast<long long>(padded(b));

@@ -99,15 +99,14 @@ Plan make_plan(const Graph& graph, const PlanRequest& request) {
   // The statistics compare against tensors, not slots: in-place sharing is part of the
   // win, and so is fusion: the naive baseline gives the tensors fuse merged away (the sum
   // z = x + b of a fused step, and its gradient) their own buffers too.
-  const std::size_t tensors = plan.slots.tensors;
   plan.stats.naive_bytes = plan.slots.tensor_bytes;
   plan.stats.arena_bytes = plan.arena_bytes;
   plan.stats.lower_bound_bytes = lower_bound_bytes(buffers);
-  plan.stats.tensors = tensors;
+  plan.stats.tensors = plan.slots.tensors;
   plan.stats.slots = static_cast<std::size_t>(std::count_if(plan.slots.bytes.begin(), plan.slots.bytes.end(),
                                                             [](std::size_t b) { return b > 0; }));
   plan.stats.inplace = placed_tensors - plan.stats.slots;
-  plan.stats.fused_away = tensors - placed_tensors;
+  plan.stats.fused_away = plan.slots.tensors - placed_tensors;
   plan.stats.fused_steps = static_cast<std::size_t>(std::count_if(
       plan.schedule.steps.begin(), plan.schedule.steps.end(), [](const Step& st) { return st.fused >= 0; }));
   plan.stats.strategy = placed.strategy;
