@@ -15,7 +15,7 @@
 
 #include "engine/builder.hpp"
 #include "engine/executor.hpp"
-#include "engine/flags.hpp"
+#include "cli/flags.hpp"
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"
 

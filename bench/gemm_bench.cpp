@@ -1,5 +1,5 @@
-// bench_gemm: small_sgemm (ops/small_gemm.cpp) against OpenBLAS's cblas_sgemm (and
-// cblas_sgemv where M or N is 1, which is what ops/blas.cpp calls there) on the GEMM shapes
+// bench_gemm: small_sgemm (kernels/small_gemm.cpp) against OpenBLAS's cblas_sgemm (and
+// cblas_sgemv where M or N is 1, which is what kernels/blas.cpp calls there) on the GEMM shapes
 // of the benchmark workloads (bench/workloads.cpp: W1, W3, W4, W5). One thread, beta = 0,
 // median time per call over repeated batches of calls; prints GFLOP/s and the max relative
 // difference between the two results.
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "ops/small_gemm.hpp"
+#include "kernels/small_gemm.hpp"
 
 namespace {
 
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
       {"W4 conv32", false, false, 32, 196, 144}, {"W4 dw32", false, true, 32, 144, 196},
       {"W4 dcol32", true, false, 144, 196, 32},  {"W4 fwd", false, false, 128, 10, 1568},
       {"W4 dW", true, false, 1568, 10, 128},     {"W4 dx", false, true, 128, 1568, 10},
-      // W5: batch 1 (M = 1: ops/blas.cpp calls sgemv)
+      // W5: batch 1 (M = 1: kernels/blas.cpp calls sgemv)
       {"W5 mlp", false, false, 1, 256, 784},  {"W5 mlp", false, false, 1, 128, 256},
       {"W5 mlp", false, false, 1, 10, 128},   {"W5 cnn", false, false, 1, 10, 1568},
   };
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
     for (float& x : b) x = u(rng);
     const int lda = s.ta ? s.M : s.K, ldb = s.tb ? s.K : s.N;
     std::function<void()> blas;
-    if (s.M == 1) {  // C^T = op(B)^T a, as ops/blas.cpp
+    if (s.M == 1) {  // C^T = op(B)^T a, as kernels/blas.cpp
       blas = [&] {
         cblas_sgemv(CblasRowMajor, s.tb ? CblasNoTrans : CblasTrans, s.tb ? s.N : s.K,
                     s.tb ? s.K : s.N, 1.0f, b.data(), ldb, a.data(), 1, 0.0f, c1.data(), 1);

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "engine/builder.hpp"
-#include "engine/models.hpp"
-#include "engine/flags.hpp"
+#include "networks/models.hpp"
+#include "cli/flags.hpp"
 #include "planner/plan.hpp"
 
 using namespace plangrad;

@@ -125,7 +125,7 @@ def callgrind_view(binary, workload, iters, out_dir):
     # plangrad::gemm's callers are the ops (matmul, conv2d), with call counts and inclusive cost.
     for block in tree.split("\n\n"):
         lines = block.strip().splitlines()
-        if not lines or not re.search(r"\*\s+\S*ops/blas.cpp:void plangrad::gemm<float>", lines[-1]):
+        if not lines or not re.search(r"\*\s+\S*kernels/blas.cpp:void plangrad::gemm<float>", lines[-1]):
             continue
         total = int(lines[-1].split()[0].replace(",", ""))
         parts = []

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "engine/builder.hpp"
-#include "engine/errors.hpp"
-#include "engine/flags.hpp"
+#include "core/errors.hpp"
+#include "cli/flags.hpp"
 #include "serialization/model_json.hpp"
 
 using namespace plangrad;

@@ -37,10 +37,10 @@
 
 #include "bench/gemm_only.hpp"
 #include "engine/builder.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "engine/executor.hpp"
-#include "engine/flags.hpp"
-#include "engine/random.hpp"
+#include "cli/flags.hpp"
+#include "core/random.hpp"
 
 using namespace plangrad;
 

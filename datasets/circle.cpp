@@ -1,7 +1,7 @@
 #include "datasets/circle.hpp"
 
-#include "engine/errors.hpp"
-#include "engine/random.hpp"
+#include "core/errors.hpp"
+#include "core/random.hpp"
 
 namespace plangrad {
 

@@ -1,7 +1,7 @@
 // The circle task of the seed papers: points uniform in the unit square, labelled 1 inside
 // the disk centred at (0.5, 0.5) whose area is half the square (radius 1/sqrt(2 pi)), so
 // the two classes are balanced in expectation. For one-hot targets see one_hot() in
-// datasets/batches.hpp.
+// engine/batches.hpp.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +24,7 @@ struct CircleData {
 // (x - 0.5)^2 + (y - 0.5)^2 < 1 / (2 pi), evaluated in double; else 0.
 float circle_label(float x, float y);
 
-// n points from Rng(seed) (engine/random.hpp): point i takes draws 2i (x) and 2i + 1 (y),
+// n points from Rng(seed) (core/random.hpp): point i takes draws 2i (x) and 2i + 1 (y),
 // each uniform() = (bits >> 11) * 2^-53 rounded to float. The same seed gives the same
 // points and labels, bit for bit. n == 0 is a UsageError.
 CircleData make_circle(std::size_t n, std::uint64_t seed);

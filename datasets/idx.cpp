@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <optional>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 
 namespace plangrad {
 namespace {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "datasets/idx.hpp"
-#include "engine/errors.hpp"
-#include "engine/random.hpp"
+#include "core/errors.hpp"
+#include "core/random.hpp"
 
 namespace plangrad {
 namespace {

@@ -1,6 +1,6 @@
 #include "engine/builder.hpp"
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "ops/op.hpp"
 
 namespace plangrad {

@@ -19,9 +19,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "engine/graph.hpp"
-#include "engine/init.hpp"
-#include "engine/model.hpp"
+#include "core/graph.hpp"
+#include "core/init.hpp"
+#include "core/model.hpp"
 
 namespace plangrad {
 

@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "engine/executor.hpp"
 #include "planner/passes.hpp"
 #include "planner/plan.hpp"

@@ -17,7 +17,7 @@
 #include <cstddef>
 #include <string>
 
-#include "engine/model.hpp"
+#include "core/model.hpp"
 
 namespace plangrad {
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <utility>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 
 namespace plangrad {
 

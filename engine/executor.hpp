@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/model.hpp"
+#include "core/model.hpp"
 #include "engine/optimizer.hpp"
 #include "ops/op.hpp"
 #include "planner/plan.hpp"

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "engine/executor.hpp"
 #include "planner/plan.hpp"
 

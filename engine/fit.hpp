@@ -6,7 +6,7 @@
 //
 //   FitOptions o;
 //   o.epochs = 20; o.batch = 64; o.seed = 1;
-//   set_lr_schedule(o, LrSchedule::parse("cosine:20"));   // engine/schedule.hpp
+//   set_lr_schedule(o, LrSchedule::parse("cosine:20"));   // engine/lr_schedule.hpp
 //   o.checkpoint = checkpoint_writer("run.ckpt.json");   // serialization/checkpoint.hpp
 //   FitResult r = fit(model, adam, {"x", "labels", "loss", "logits"},
 //                     {train_x, train_y, n}, {val_x, val_y, m}, o);
@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "datasets/batches.hpp"
-#include "engine/model.hpp"
+#include "engine/batches.hpp"
+#include "core/model.hpp"
 #include "engine/optimizer.hpp"
 
 namespace plangrad {
@@ -87,7 +87,7 @@ struct FitOptions {
   // checkpoint records, so that a resumed run can rebuild the function; a resume under
   // another name is a UsageError.
   // A function rather than an LrSchedule value, so that any rule can drive a run; the
-  // built-in schedules (engine/schedule.hpp) plug in through set_lr_schedule.
+  // built-in schedules (engine/lr_schedule.hpp) plug in through set_lr_schedule.
   std::function<double(double base_lr, std::int64_t epoch)> lr_schedule;
   std::string lr_schedule_name = "constant";
   std::string log_path;  // one JSON object per epoch (JSONL); empty: none. Appended to on resume.
@@ -163,7 +163,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const FitRoles& roles, 
 
 // Sets options.lr_schedule and lr_schedule_name from a schedule value with
 // `double lr(double base_lr, std::int64_t epoch) const` and `std::string str() const`
-// (engine/schedule.hpp's LrSchedule).
+// (engine/lr_schedule.hpp's LrSchedule).
 template <class S>
 void set_lr_schedule(FitOptions& options, const S& schedule) {
   options.lr_schedule = [schedule](double base_lr, std::int64_t epoch) { return schedule.lr(base_lr, epoch); };

@@ -1,11 +1,11 @@
 #include "engine/optimizer.hpp"
 
-#include "ops/parallel.hpp"
+#include "kernels/parallel.hpp"
 
 #include <cmath>
 #include <sstream>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 
 namespace plangrad {
 

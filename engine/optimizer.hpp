@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/model.hpp"
-#include "engine/tensor.hpp"
+#include "core/model.hpp"
+#include "core/tensor.hpp"
 
 namespace plangrad {
 

@@ -28,13 +28,13 @@
 #include <string>
 #include <vector>
 
-#include "datasets/batches.hpp"
+#include "engine/batches.hpp"
 #include "datasets/idx.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "engine/executor.hpp"
 #include "engine/fit.hpp"
-#include "engine/flags.hpp"
-#include "engine/models.hpp"
+#include "cli/flags.hpp"
+#include "networks/models.hpp"
 #include "serialization/model_json.hpp"
 
 using namespace plangrad;

@@ -11,7 +11,7 @@
 #endif
 #include <xsimd/xsimd.hpp>
 
-#include "ops/bias_rows.hpp"
+#include "kernels/bias_rows.hpp"
 #include "ops/kernel_util.hpp"
 
 namespace plangrad {

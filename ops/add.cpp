@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "ops/bias_rows.hpp"
+#include "kernels/bias_rows.hpp"
 #include "ops/kernel_util.hpp"
 
 namespace plangrad {
@@ -70,6 +70,7 @@ const OpDef& add_bias_op() {
   static const OpDef def = [] {
     OpDef d;
     d.name = "add_bias";
+    d.bias_add = true;
     d.inputs = {"x", "bias"};
     d.outputs = {"y"};
     d.shape = add_bias_shape;

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "ops/kernel_util.hpp"
-#include "ops/parallel.hpp"
+#include "kernels/parallel.hpp"
 
 namespace plangrad {
 namespace {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "ops/blas.hpp"
-#include "ops/parallel.hpp"
+#include "kernels/blas.hpp"
+#include "kernels/parallel.hpp"
 #include "ops/kernel_util.hpp"
 
 namespace plangrad {
@@ -92,7 +92,7 @@ std::vector<Shape> conv2d_shape(const std::vector<Shape>& in, const Attrs& attrs
   return one_output({d.N, d.F, d.g.oh, d.g.ow});
 }
 
-// The images of a batch are split into `parts` runs, one per thread (ops/parallel.hpp).
+// The images of a batch are split into `parts` runs, one per thread (kernels/parallel.hpp).
 // Each part has a slice of the workspace: one image's columns (C*KH*KW rows of OH*OW,
 // none for a pointwise conv), which the forward GEMM reads and the backward reuses first
 // for col (dw) and then for dcol (dx); and, with more than one part, a partial dw [F, CKK]

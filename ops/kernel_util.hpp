@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/errors.hpp"
-#include "engine/tensor.hpp"
+#include "core/errors.hpp"
+#include "core/tensor.hpp"
 
 namespace plangrad {
 

@@ -1,6 +1,6 @@
 #include "ops/matmul.hpp"
 
-#include "ops/blas.hpp"
+#include "kernels/blas.hpp"
 #include "ops/kernel_util.hpp"
 
 namespace plangrad {

@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "engine/errors.hpp"
-#include "engine/graph.hpp"
-#include "engine/tensor.hpp"
+#include "core/errors.hpp"
+#include "core/graph.hpp"
+#include "core/tensor.hpp"
 
 namespace plangrad {
 
@@ -104,6 +104,10 @@ struct OpDef {
 
   Kernels<float> f32;
   Kernels<double> f64;
+
+  // y = x + bias broadcast over rows: the op whose work OpDef::after_bias kernels fold
+  // into the activation after it. The fuse pass keys on this flag, so it names no op.
+  bool bias_add = false;
 
   // Bias and activation fused: kernels that run an add_bias and then this op on its
   // output as one step, so the sum x + bias never goes to memory, with the same bits as

@@ -7,7 +7,7 @@
 
 #include "ops/conv2d.hpp"
 #include "ops/kernel_util.hpp"
-#include "ops/parallel.hpp"
+#include "kernels/parallel.hpp"
 
 namespace plangrad {
 namespace {

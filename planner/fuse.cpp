@@ -5,7 +5,6 @@
 // ops/activations.cpp): one pass over memory instead of two each way, and no buffer for z
 // or its gradient. The pass runs before liveness, so every later pass sees the fused
 // steps: x lives until the fused step, and y may take x's memory in place.
-#include "ops/add.hpp"
 #include "planner/passes.hpp"
 
 namespace plangrad {
@@ -16,7 +15,6 @@ const OpDef& in_op(const IndexedGraph& g, const Step& step) {
 }
 
 Schedule fuse(const IndexedGraph& g, Schedule s) {
-  const OpDef* add_bias = &add_bias_op();
   std::vector<char> kept(s.tensors.size(), 0);
   for (int t : s.keep) kept[static_cast<std::size_t>(t)] = 1;
   auto kept_tensor = [&](int t) { return t >= 0 && kept[static_cast<std::size_t>(t)]; };
@@ -29,7 +27,7 @@ Schedule fuse(const IndexedGraph& g, Schedule s) {
     const NodeInfo& consumer = g.nodes[static_cast<std::size_t>(c)];
     const Kernels<float>& k32 = consumer.op->after_bias.f32;
     const Kernels<double>& k64 = consumer.op->after_bias.f64;
-    if (producer.op != add_bias || !k32.forward || !k64.forward || !k32.backward || !k64.backward)
+    if (!producer.op->bias_add || !k32.forward || !k64.forward || !k32.backward || !k64.backward)
       return false;
     if (consumer.inputs.size != 1 || consumer.outputs.size != 1) return false;
     const int z = g.list(producer.outputs)[0];

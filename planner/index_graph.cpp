@@ -3,7 +3,7 @@
 #include <string_view>
 #include <utility>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "planner/passes.hpp"
 
 namespace plangrad {

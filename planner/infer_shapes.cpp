@@ -1,5 +1,5 @@
 // infer_shapes: every value's shape, from the declared shapes and each op's shape rule.
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "planner/passes.hpp"
 
 namespace plangrad {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/graph.hpp"
+#include "core/graph.hpp"
 #include "ops/op.hpp"
 #include "planner/name_index.hpp"
 

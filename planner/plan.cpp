@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 
 namespace plangrad {
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "planner/passes.hpp"
 
 namespace plangrad {

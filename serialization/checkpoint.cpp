@@ -6,8 +6,8 @@
 #include <limits>
 #include <utility>
 
-#include "engine/errors.hpp"
-#include "engine/schedule.hpp"
+#include "core/errors.hpp"
+#include "engine/lr_schedule.hpp"
 #include "serialization/model_json.hpp"
 
 namespace plangrad {

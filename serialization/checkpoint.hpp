@@ -34,7 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/fit.hpp"
-#include "engine/model.hpp"
+#include "core/model.hpp"
 
 namespace plangrad {
 

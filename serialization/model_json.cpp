@@ -18,7 +18,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "ops/op.hpp"
 #include "planner/passes.hpp"
 

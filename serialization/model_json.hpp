@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/model.hpp"
+#include "core/model.hpp"
 
 namespace plangrad {
 

@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "engine/model.hpp"
+#include "core/model.hpp"
 
 namespace plangrad {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engine/builder.hpp"
-#include "engine/random.hpp"
+#include "core/random.hpp"
 
 namespace plangrad::testing {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 
 namespace plangrad::testing {
 

@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/builder.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "planner/plan.hpp"
 
 using namespace plangrad;

@@ -6,9 +6,9 @@
 #include <numeric>
 #include <vector>
 
-#include "datasets/batches.hpp"
-#include "engine/errors.hpp"
-#include "engine/random.hpp"
+#include "engine/batches.hpp"
+#include "core/errors.hpp"
+#include "core/random.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace plangrad;

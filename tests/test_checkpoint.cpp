@@ -14,9 +14,9 @@
 
 #include "datasets/circle.hpp"
 #include "engine/builder.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "engine/fit.hpp"
-#include "engine/schedule.hpp"
+#include "engine/lr_schedule.hpp"
 #include "serialization/checkpoint.hpp"
 #include "serialization/model_json.hpp"
 #include "tests/temp_dir.hpp"

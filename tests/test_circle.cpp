@@ -3,10 +3,10 @@
 #include <cmath>
 #include <cstring>
 
-#include "datasets/batches.hpp"
+#include "engine/batches.hpp"
 #include "datasets/circle.hpp"
-#include "engine/errors.hpp"
-#include "engine/random.hpp"
+#include "core/errors.hpp"
+#include "core/random.hpp"
 
 using namespace plangrad;
 

@@ -8,7 +8,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "engine/builder.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "engine/evaluate.hpp"
 #include "tests/example_graphs.hpp"
 

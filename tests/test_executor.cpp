@@ -9,7 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/builder.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "engine/executor.hpp"
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"

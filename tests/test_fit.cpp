@@ -11,13 +11,13 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "datasets/batches.hpp"
+#include "engine/batches.hpp"
 #include "datasets/circle.hpp"
 #include "engine/builder.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "engine/evaluate.hpp"
 #include "engine/fit.hpp"
-#include "engine/schedule.hpp"
+#include "engine/lr_schedule.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/example_graphs.hpp"
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "datasets/idx.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace plangrad;

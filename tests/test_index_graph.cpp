@@ -2,7 +2,7 @@
 // resolved to indices. Every error is a GraphError naming the node and the offending name.
 #include <catch2/catch.hpp>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "planner/passes.hpp"
 
 using namespace plangrad;

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/builder.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "planner/passes.hpp"
 #include "planner/plan.hpp"
 

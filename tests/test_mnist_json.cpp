@@ -13,7 +13,7 @@
 
 #include "datasets/idx.hpp"
 #include "datasets/mnist_json.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace plangrad;

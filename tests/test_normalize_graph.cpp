@@ -6,7 +6,7 @@
 
 #include "engine/builder.hpp"
 #include "engine/executor.hpp"
-#include "engine/models.hpp"
+#include "networks/models.hpp"
 #include "planner/plan.hpp"
 #include "serialization/model_json.hpp"
 

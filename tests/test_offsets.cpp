@@ -9,7 +9,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "engine/random.hpp"
+#include "core/random.hpp"
 #include "planner/passes.hpp"
 #include "planner/plan.hpp"
 #include "tests/example_graphs.hpp"

@@ -1,4 +1,4 @@
-// gemm (ops/blas.hpp) against a naive triple loop, for every transpose combination, the
+// gemm (kernels/blas.hpp) against a naive triple loop, for every transpose combination, the
 // matrix-vector shortcuts (M == 1, N == 1), K == 0, beta == 0 over NaN garbage (C must not
 // be read) and beta != 0 (accumulation), in float and double.
 #include <catch2/catch.hpp>
@@ -6,8 +6,8 @@
 #include <limits>
 #include <vector>
 
-#include "engine/random.hpp"
-#include "ops/blas.hpp"
+#include "core/random.hpp"
+#include "kernels/blas.hpp"
 
 using namespace plangrad;
 

@@ -1,4 +1,4 @@
-// Kernels split between threads (ops/parallel.hpp): conv2d by images, max_pool2d by
+// Kernels split between threads (kernels/parallel.hpp): conv2d by images, max_pool2d by
 // planes. What does not depend on the split must give the same bits at 1, 2 and 3
 // threads (the forward, dx, db, the pool both ways); conv2d's dw, summed in another order,
 // must agree to rounding and repeat bit for bit at a given thread count. Kernels are
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "ops/op.hpp"
-#include "ops/parallel.hpp"
+#include "kernels/parallel.hpp"
 #include "tests/random_values.hpp"
 
 using namespace plangrad;

@@ -6,8 +6,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "engine/errors.hpp"
-#include "engine/schedule.hpp"
+#include "core/errors.hpp"
+#include "engine/lr_schedule.hpp"
 
 using namespace plangrad;
 using Catch::Matchers::Contains;

@@ -15,7 +15,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "engine/executor.hpp"
 #include "planner/plan.hpp"
 #include "serialization/model_json.hpp"

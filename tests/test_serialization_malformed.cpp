@@ -7,7 +7,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "serialization/model_json.hpp"
 #include "tests/serialization_models.hpp"
 

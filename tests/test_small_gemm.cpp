@@ -1,10 +1,10 @@
-// small_sgemm (ops/small_gemm.cpp) and its portable fallback against a double-precision
+// small_sgemm (kernels/small_gemm.cpp) and its portable fallback against a double-precision
 // naive product: random shapes with M, N, K in 1..70, every tile edge up to 17 x 33, the
 // benchmark workloads' shapes (W1, W3, W4), K across the 256-row packing blocks, K == 0,
 // all four transpose combinations, alpha / beta (beta 0 over NaN garbage: C must not be
 // read; beta 1 and others: accumulation). Also: nothing is written past C, the results are
 // bit-for-bit deterministic and independent of the operands' alignment, and gemm<float>
-// (ops/blas.cpp) routes these shapes to it.
+// (kernels/blas.cpp) routes these shapes to it.
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cfloat>
@@ -13,10 +13,10 @@
 #include <limits>
 #include <vector>
 
-#include "engine/random.hpp"
-#include "ops/blas.hpp"
-#include "ops/parallel.hpp"
-#include "ops/small_gemm.hpp"
+#include "core/random.hpp"
+#include "kernels/blas.hpp"
+#include "kernels/parallel.hpp"
+#include "kernels/small_gemm.hpp"
 
 using namespace plangrad;
 

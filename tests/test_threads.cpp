@@ -1,4 +1,4 @@
-// Training with the kernels split between threads (ops/parallel.hpp): the same seed gives
+// Training with the kernels split between threads (kernels/parallel.hpp): the same seed gives
 // the same bits at a given thread count, and inference, which has no cross-image sums,
 // gives the 1-thread bits.
 #include <catch2/catch.hpp>
@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "engine/executor.hpp"
-#include "engine/models.hpp"
+#include "networks/models.hpp"
 #include "engine/optimizer.hpp"
-#include "ops/parallel.hpp"
+#include "kernels/parallel.hpp"
 #include "planner/plan.hpp"
 
 using namespace plangrad;

@@ -6,8 +6,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "engine/errors.hpp"
-#include "engine/random.hpp"
+#include "core/errors.hpp"
+#include "core/random.hpp"
 #include "planner/passes.hpp"
 
 using namespace plangrad;

@@ -25,8 +25,8 @@
 #include <catch2/catch.hpp>
 
 #include "engine/executor.hpp"
-#include "ops/parallel.hpp"
-#include "engine/models.hpp"
+#include "kernels/parallel.hpp"
+#include "networks/models.hpp"
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"
 #include "tests/example_graphs.hpp"
@@ -276,7 +276,7 @@ TEST_CASE("100 training steps allocate nothing", "[zero_alloc]") {
   }
 }
 
-// plangrad's own threads (ops/parallel.hpp) hand work over without allocating: the CNN's
+// plangrad's own threads (kernels/parallel.hpp) hand work over without allocating: the CNN's
 // convolutions, pools and wide GEMMs split between 2 threads, OpenBLAS kept at 1.
 TEST_CASE("training steps split between 2 threads allocate nothing", "[zero_alloc]") {
   REQUIRE(g_one_blas_thread);

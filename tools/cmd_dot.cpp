@@ -1,11 +1,11 @@
 // plangrad dot MODEL.json: the model's graph in Graphviz DOT (pipe into `dot -Tsvg`).
 #include <cstdio>
 
-#include "engine/errors.hpp"
-#include "engine/flags.hpp"
+#include "core/errors.hpp"
+#include "cli/flags.hpp"
 #include "serialization/model_json.hpp"
 #include "serialization/model_summary.hpp"
-#include "tools/builtin_models.hpp"
+#include "networks/builtin.hpp"
 #include "tools/commands.hpp"
 
 namespace plangrad::cli {
@@ -18,14 +18,14 @@ int cmd_dot(const Args& args) {
         "       plangrad dot --builtin NAME > model.dot   (%s)\n"
         "Prints the graph in Graphviz DOT: inputs, parameters and state as distinct shapes,\n"
         "nodes labelled with op and name, edges with the shape they carry (the batch as N).\n",
-        builtin_names());
+        models::builtin_names());
     return 0;
   }
   const std::string builtin = flags.get("--builtin", "");
   flags.finish();
   if (!builtin.empty()) {
     if (!flags.positional().empty()) throw UsageError("give a model file or --builtin NAME, not both");
-    std::fputs(model_dot(builtin_model(builtin, /*seed=*/1)).c_str(), stdout);
+    std::fputs(model_dot(models::builtin_model(builtin, /*seed=*/1)).c_str(), stdout);
     return 0;
   }
   if (flags.positional().size() != 1)

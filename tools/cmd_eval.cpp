@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/idx.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "engine/evaluate.hpp"
-#include "engine/flags.hpp"
+#include "cli/flags.hpp"
 #include "serialization/model_json.hpp"
 #include "tools/commands.hpp"
 

@@ -1,8 +1,8 @@
 // plangrad inspect MODEL.json: the model's nodes, output shapes and parameter counts.
 #include <cstdio>
 
-#include "engine/errors.hpp"
-#include "engine/flags.hpp"
+#include "core/errors.hpp"
+#include "cli/flags.hpp"
 #include "serialization/model_json.hpp"
 #include "serialization/model_summary.hpp"
 #include "tools/commands.hpp"

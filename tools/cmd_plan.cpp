@@ -5,12 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "engine/errors.hpp"
-#include "engine/flags.hpp"
+#include "core/errors.hpp"
+#include "cli/flags.hpp"
 #include "planner/plan.hpp"
 #include "serialization/model_json.hpp"
 #include "serialization/model_summary.hpp"
-#include "tools/builtin_models.hpp"
+#include "networks/builtin.hpp"
 #include "tools/commands.hpp"
 
 namespace plangrad::cli {
@@ -56,7 +56,7 @@ int cmd_plan(const Args& args) {
         "  --no-fuse   every node its own steps (by default an add_bias and the activation\n"
         "              after it run as one step)\n"
         "  --json      the same as one JSON document\n",
-        builtin_names());
+        models::builtin_names());
     return 0;
   }
   const std::string builtin = flags.get("--builtin", "");
@@ -81,7 +81,7 @@ int cmd_plan(const Args& args) {
   if (!loss.empty() && request.kind == PlanKind::Inference)
     throw UsageError("--loss applies to training and gradients plans, not to --kind inference");
 
-  const Graph graph = files.empty() ? builtin_graph(builtin.empty() ? "circle" : builtin) : load_model(files.front()).graph;
+  const Graph graph = files.empty() ? models::builtin_graph(builtin.empty() ? "circle" : builtin) : load_model(files.front()).graph;
   const std::map<std::string, Shape> shapes = symbolic_shapes(graph);
 
   if (!output.empty()) {

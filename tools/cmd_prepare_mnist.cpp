@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "datasets/mnist_json.hpp"
-#include "engine/errors.hpp"
-#include "engine/flags.hpp"
+#include "core/errors.hpp"
+#include "cli/flags.hpp"
 #include "tools/commands.hpp"
 
 namespace plangrad::cli {

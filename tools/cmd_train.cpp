@@ -15,12 +15,12 @@
 #include <xtensor/xview.hpp>
 
 #include "datasets/idx.hpp"
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "engine/evaluate.hpp"
 #include "engine/fit.hpp"
-#include "engine/flags.hpp"
+#include "cli/flags.hpp"
 #include "engine/optimizer.hpp"
-#include "engine/schedule.hpp"
+#include "engine/lr_schedule.hpp"
 #include "serialization/checkpoint.hpp"
 #include "serialization/model_json.hpp"
 #include "tools/commands.hpp"

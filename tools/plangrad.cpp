@@ -3,7 +3,7 @@
 #include <exception>
 #include <string>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "tools/commands.hpp"
 
 namespace {

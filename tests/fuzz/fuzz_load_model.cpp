@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "serialization/model_json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,4 +1,4 @@
-#include "engine/models.hpp"
+#include "networks/models.hpp"
 
 #include <cstdint>
 

@@ -1,18 +1,18 @@
 // A float32 GEMM for small matrices that needs no heap and never packs A: register-tiled
 // AVX-512 (when the build targets it; a plain C++ loop nest otherwise). Three tile kinds:
 // rows of C by 32 columns (vectors along N); for narrow C (N <= 12), dot products (vectors
-// along K, A not transposed) or columns of C by 4 (vectors along M, A transposed). ops/blas.cpp sends
+// along K, A not transposed) or columns of C by 4 (vectors along M, A transposed). kernels/blas.cpp sends
 // the float GEMMs below a size threshold here instead of OpenBLAS, whose packing costs
 // more than the product itself at these sizes (bench/gemm_bench.cpp measures both). Wide
 // products (C wider than 12 columns, 2^21 multiply-adds or more) are split by column
-// blocks between op_threads() threads (ops/parallel.hpp), with the same bits as one thread.
+// blocks between op_threads() threads (kernels/parallel.hpp), with the same bits as one thread.
 #pragma once
 
-#include "engine/tensor.hpp"
+#include "core/tensor.hpp"
 
 namespace plangrad {
 
-// Same contract as gemm() in ops/blas.hpp: C[M,N] = alpha * op(A) * op(B) + beta * C,
+// Same contract as gemm() in kernels/blas.hpp: C[M,N] = alpha * op(A) * op(B) + beta * C,
 // row-major, contiguous; op(A) is [M,K] (A stored [K,M] when trans_a), op(B) is [K,N]
 // (B stored [N,K] when trans_b). With beta == 0, C is not read (it may hold NaN).
 // Deterministic: the summation order depends only on (trans_a, trans_b, M, N, K), not on

@@ -1,6 +1,6 @@
-#include "ops/small_gemm.hpp"
+#include "kernels/small_gemm.hpp"
 
-#include "ops/parallel.hpp"
+#include "kernels/parallel.hpp"
 
 #include <algorithm>
 #include <cstddef>

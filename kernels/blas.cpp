@@ -1,4 +1,4 @@
-#include "ops/blas.hpp"
+#include "kernels/blas.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,14 +6,14 @@
 #include <xtensor-blas/xblas.hpp>
 #include <xtensor/xadapt.hpp>
 
-#include "ops/small_gemm.hpp"
+#include "kernels/small_gemm.hpp"
 
 namespace plangrad {
 
 namespace {
 
 // Float GEMMs whose operands each hold at most this many elements (1 MiB) go to
-// small_sgemm (ops/small_gemm.cpp) instead of OpenBLAS. Measured with bench_gemm
+// small_sgemm (kernels/small_gemm.cpp) instead of OpenBLAS. Measured with bench_gemm
 // (bench/gemm_bench.cpp, one thread, Zen 5, OpenBLAS's Haswell kernels): small_sgemm is
 // 1.3-5x faster on every GEMM shape of the benchmark workloads (the largest operand there
 // is W3's 784x256 weight) and 1.8-2.1x at 256^3 and 512^3 (operands of 256 Ki elements),

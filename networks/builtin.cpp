@@ -1,11 +1,11 @@
-#include "tools/builtin_models.hpp"
+#include "networks/builtin.hpp"
 
 #include <vector>
 
-#include "engine/errors.hpp"
-#include "engine/models.hpp"
+#include "core/errors.hpp"
+#include "networks/models.hpp"
 
-namespace plangrad::cli {
+namespace plangrad::models {
 namespace {
 
 GraphBuilder mlp8x256() { return models::mlp(256, std::vector<Dim>(8, 256), 10); }
@@ -34,4 +34,4 @@ Graph builtin_graph(const std::string& name) { return declare(name).graph(); }
 
 Model builtin_model(const std::string& name, std::uint64_t seed) { return declare(name).build(seed); }
 
-}  // namespace plangrad::cli
+}  // namespace plangrad::models

@@ -1,4 +1,4 @@
-#include "ops/parallel.hpp"
+#include "kernels/parallel.hpp"
 
 #include <atomic>
 #include <condition_variable>

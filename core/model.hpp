@@ -8,7 +8,7 @@
 #include <string>
 #include <xtensor/xarray.hpp>
 
-#include "engine/graph.hpp"
+#include "core/graph.hpp"
 
 namespace plangrad {
 

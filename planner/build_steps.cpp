@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 #include "planner/passes.hpp"
 
 namespace plangrad {

@@ -1,8 +1,8 @@
-#include "engine/graph.hpp"
+#include "core/graph.hpp"
 
 #include <sstream>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 
 namespace plangrad {
 

@@ -1,4 +1,4 @@
-#include "engine/schedule.hpp"
+#include "engine/lr_schedule.hpp"
 
 #include <cctype>
 #include <cerrno>
@@ -7,7 +7,7 @@
 #include <sstream>
 #include <vector>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 
 namespace plangrad {
 

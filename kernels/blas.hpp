@@ -1,7 +1,7 @@
 // GEMM on row-major arena memory through xtensor-blas (OpenBLAS underneath).
 #pragma once
 
-#include "engine/tensor.hpp"
+#include "core/tensor.hpp"
 
 namespace plangrad {
 

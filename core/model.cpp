@@ -1,8 +1,8 @@
-#include "engine/model.hpp"
+#include "core/model.hpp"
 
 #include <xtensor/xmanipulation.hpp>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 
 namespace plangrad {
 

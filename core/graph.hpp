@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "engine/tensor.hpp"
+#include "core/tensor.hpp"
 
 namespace plangrad {
 

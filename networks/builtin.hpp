@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/model.hpp"
+#include "core/model.hpp"
 
-namespace plangrad::cli {
+namespace plangrad::models {
 
 // "circle, residual, mlp8x256, mnist-mlp or mnist-cnn", for help texts and errors.
 const char* builtin_names();
@@ -18,4 +18,4 @@ Graph builtin_graph(const std::string& name);
 // The same with parameters and state initialized from `seed`.
 Model builtin_model(const std::string& name, std::uint64_t seed);
 
-}  // namespace plangrad::cli
+}  // namespace plangrad::models

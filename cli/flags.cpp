@@ -1,8 +1,8 @@
-#include "engine/flags.hpp"
+#include "cli/flags.hpp"
 
 #include <cmath>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 
 namespace plangrad {
 

@@ -1,8 +1,8 @@
-#include "engine/init.hpp"
+#include "core/init.hpp"
 
 #include <cmath>
 
-#include "engine/errors.hpp"
+#include "core/errors.hpp"
 
 namespace plangrad {
 

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "engine/random.hpp"
-#include "engine/tensor.hpp"
+#include "core/random.hpp"
+#include "core/tensor.hpp"
 
 namespace plangrad {
 

@@ -8,8 +8,8 @@
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
-#include "engine/random.hpp"
-#include "engine/tensor.hpp"
+#include "core/random.hpp"
+#include "core/tensor.hpp"
 
 namespace plangrad {
 
@@ -27,7 +27,7 @@ struct BatchIteratorState {
 };
 
 // Hands out batches of sample indices. Each epoch's order is a Fisher–Yates shuffle of
-// 0 .. n-1 drawn from one Rng seeded once (engine/random.hpp: j = rng.below(i + 1) for
+// 0 .. n-1 drawn from one Rng seeded once (core/random.hpp: j = rng.below(i + 1) for
 // i = n-1 down to 1), so the same seed gives the same orders everywhere. Batches are
 // consecutive runs of the order; the last one is shorter unless drop_last drops it.
 //

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Fails on any #include "folder/..." that the layer table in DEVELOPERS.md does not allow:
+# includes only go down the layers, never up or sideways. CI runs it.
+#   scripts/check_layers.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# What each folder's files may include (besides the C++ and third-party headers in <>).
+declare -A allowed=(
+  [core]="core"
+  [kernels]="core kernels"
+  [datasets]="core datasets"
+  [cli]="core cli"
+  [ops]="core kernels ops"
+  [planner]="core ops planner"
+  [engine]="core kernels ops planner datasets engine"
+  [serialization]="core kernels ops planner datasets engine serialization"
+  [networks]="core ops planner engine networks"
+  [tools]="core kernels ops planner datasets cli engine serialization networks tools"
+  [examples]="core kernels ops planner datasets cli engine serialization networks"
+  [bench]="core kernels ops planner datasets cli engine serialization networks bench"
+  [tests]="core kernels ops planner datasets cli engine serialization networks tests"
+)
+
+status=0
+checked=0
+while IFS= read -r file; do
+  folder=${file%%/*}
+  if [ "$folder" = "$file" ] || [ -z "${allowed[$folder]+x}" ]; then
+    echo "check_layers: $file is in no layer of the table (add its folder to scripts/check_layers.sh and DEVELOPERS.md)" >&2
+    status=1
+    continue
+  fi
+  while IFS=: read -r line target; do
+    checked=$((checked + 1))
+    dir=${target%%/*}
+    if [ "$dir" = "$target" ]; then
+      echo "check_layers: $file:$line: #include \"$target\" names no folder; write it from the repository's root" >&2
+      status=1
+    elif [[ " ${allowed[$folder]} " != *" $dir "* ]]; then
+      echo "check_layers: $file:$line: $folder/ may not include $target ($folder/ may include: ${allowed[$folder]})" >&2
+      status=1
+    fi
+  done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" |
+             sed 's/^\([0-9]*\):[^"]*"\([^"]*\)".*/\1:\2/' || true)
+done < <(git ls-files '*.cpp' '*.hpp' '*.h')
+
+if [ "$status" -eq 0 ]; then
+  echo "check_layers: $checked includes follow the layer table"
+fi
+exit "$status"
