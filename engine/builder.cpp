@@ -26,12 +26,7 @@ Value GraphBuilder::input(const std::string& name, Shape shape) {
       throw ShapeError("input '" + name + "': invalid shape " + shape_str(shape));
   graph_.values.push_back({name, ValueKind::Input, shape});
   inits_.push_back(init::zeros());
-  for (int k = 0; k < 2; ++k) {
-    Shape nominal = shape;
-    for (Dim& d : nominal)
-      if (d == kBatchDim) d = kNominalBatch[k];
-    nominal_[k][name] = nominal;
-  }
+  for (int k = 0; k < 2; ++k) nominal_[k][name] = bind_batch(shape, kNominalBatches[k]);
   shapes_[name] = std::move(shape);
   return {name};
 }
@@ -83,9 +78,7 @@ std::vector<Value> GraphBuilder::op_outputs(const std::string& op_name,
   for (std::size_t j = 0; j < out_shapes[0].size(); ++j) {
     const std::string out = op.outputs.size() == 1 ? name : name + ":" + op.outputs[j];
     claim(out);
-    Shape merged = out_shapes[0][j];
-    for (std::size_t d = 0; d < merged.size(); ++d)
-      if (d >= out_shapes[1][j].size() || merged[d] != out_shapes[1][j][d]) merged[d] = kBatchDim;
+    Shape merged = mark_batch_dims(out_shapes[0][j], out_shapes[1][j]);
     nominal_[0][out] = out_shapes[0][j];
     nominal_[1][out] = out_shapes[1][j];
     shapes_[out] = std::move(merged);

@@ -72,9 +72,7 @@ class GraphBuilder {
   void claim(const std::string& name);
 
   Graph graph_;
-  // Shapes are inferred at two nominal batch sizes; a dimension that differs between them
-  // depends on the batch and is reported as kBatchDim.
-  static constexpr Dim kNominalBatch[2] = {2, 3};
+  // Every value's shape at both kNominalBatches (ops/op.hpp), and merged (kBatchDim).
   std::map<std::string, Shape> shapes_;
   std::map<std::string, Shape> nominal_[2];
   std::vector<Init> inits_;  // per graph_.values entry (unused for inputs)

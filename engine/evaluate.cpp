@@ -19,24 +19,17 @@ std::string names_of(const std::vector<std::string>& names) {
   return s;
 }
 
-// Every value's shape with the batch bound to 2 and to 3: a dimension that differs
-// between the two depends on the batch.
+// Every value's shape with the batch left symbolic (kBatchDim).
 struct BatchShapes {
   IndexedGraph g;
-  std::vector<Shape> at2, at3;
+  std::vector<Shape> shapes;
 
-  explicit BatchShapes(const Graph& graph) : g(index_graph(graph)) {
-    const std::vector<int> order = toposort(g);
-    at2 = infer_shapes(g, order, 2);
-    at3 = infer_shapes(g, order, 3);
-  }
+  explicit BatchShapes(const Graph& graph) : g(index_graph(graph)), shapes(symbolic_shapes(g, toposort(g))) {}
   int index(const std::string& name) const { return g.find_value(name); }
-  bool scalar(int v) const { return at2[static_cast<std::size_t>(v)].empty(); }
+  const Shape& of(int v) const { return shapes[static_cast<std::size_t>(v)]; }
+  bool scalar(int v) const { return of(v).empty(); }
   // [N, C]: two dimensions, the first the batch.
-  bool batch_by_classes(int v) const {
-    const Shape &a = at2[static_cast<std::size_t>(v)], &b = at3[static_cast<std::size_t>(v)];
-    return a.size() == 2 && b.size() == 2 && a[0] == 2 && b[0] == 3 && a[1] == b[1] && a[1] > 0;
-  }
+  bool batch_by_classes(int v) const { return of(v).size() == 2 && of(v)[0] == kBatchDim && of(v)[1] > 0; }
 };
 
 }  // namespace
@@ -109,9 +102,8 @@ EvalRoles eval_roles(const Graph& graph) {
   }
   const int logits = shapes.index(r.logits);
   if (!shapes.batch_by_classes(logits))
-    throw UsageError("the logits '" + r.logits + "' must be [N, classes], got " +
-                     shape_str(shapes.at2[static_cast<std::size_t>(logits)]) + " at batch 2");
-  r.classes = static_cast<std::size_t>(shapes.at2[static_cast<std::size_t>(logits)][1]);
+    throw UsageError("the logits '" + r.logits + "' must be [N, classes], got " + shape_str(shapes.of(logits)));
+  r.classes = static_cast<std::size_t>(shapes.of(logits)[1]);
   return r;
 }
 

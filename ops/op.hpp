@@ -143,6 +143,17 @@ inline const Kernels<double>& OpDef::after_bias_kernels<double>() const { return
     (def).f64 = ::plangrad::Kernels<double>{&fwd<double>, &bwd<double>};  \
   } while (0)
 
+// A symbolic batch (kBatchDim) reaches no shape rule: shapes are inferred with the batch
+// bound to each of two nominal sizes, and a dimension that differs between the two results
+// depends on the batch. The builder does this node by node as a graph is declared;
+// planner/passes.hpp's symbolic_shapes does it for a whole graph.
+inline constexpr Dim kNominalBatches[2] = {2, 3};
+// `shape` with every kBatchDim replaced by `batch`.
+Shape bind_batch(Shape shape, Dim batch);
+// The shape inferred at kNominalBatches[0] with kBatchDim wherever the one inferred at
+// kNominalBatches[1] differs (or is shorter).
+Shape mark_batch_dims(const Shape& at_first, const Shape& at_second);
+
 // The registry. find_op throws GraphError("unknown op 'x'"); lookup_op returns nullptr.
 const OpDef& find_op(std::string_view name);
 const OpDef* lookup_op(std::string_view name);

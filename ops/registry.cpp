@@ -153,4 +153,17 @@ std::vector<Shape> infer_output_shapes(const OpDef& op, const std::string& node,
   return out;
 }
 
+Shape bind_batch(Shape shape, Dim batch) {
+  for (Dim& d : shape)
+    if (d == kBatchDim) d = batch;
+  return shape;
+}
+
+Shape mark_batch_dims(const Shape& at_first, const Shape& at_second) {
+  Shape merged = at_first;
+  for (std::size_t d = 0; d < merged.size(); ++d)
+    if (d >= at_second.size() || merged[d] != at_second[d]) merged[d] = kBatchDim;
+  return merged;
+}
+
 }  // namespace plangrad

@@ -36,4 +36,11 @@ std::vector<Shape> infer_shapes(const IndexedGraph& g, const std::vector<int>& o
   return shapes;
 }
 
+std::vector<Shape> symbolic_shapes(const IndexedGraph& g, const std::vector<int>& order) {
+  std::vector<Shape> shapes = infer_shapes(g, order, kNominalBatches[0]);
+  const std::vector<Shape> second = infer_shapes(g, order, kNominalBatches[1]);
+  for (std::size_t v = 0; v < shapes.size(); ++v) shapes[v] = mark_batch_dims(shapes[v], second[v]);
+  return shapes;
+}
+
 }  // namespace plangrad

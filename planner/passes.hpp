@@ -87,6 +87,11 @@ std::vector<int> prune(const IndexedGraph& g, const std::vector<int>& order,
 std::vector<Shape> infer_shapes(const IndexedGraph& g, const std::vector<int>& order,
                                 std::int64_t batch);
 
+// ---- symbolic_shapes: every value's shape with the batch left symbolic ------------------
+// infer_shapes at both kNominalBatches (ops/op.hpp), merged by mark_batch_dims: the shapes a
+// summary, a model check or an evaluation reads without choosing a batch size.
+std::vector<Shape> symbolic_shapes(const IndexedGraph& g, const std::vector<int>& order);
+
 // ---- the schedule: tensors and the steps that read and write them ----------------------
 
 enum class TensorRole : std::uint8_t { Input, Parameter, State, Activation, Gradient, Workspace, Saved };

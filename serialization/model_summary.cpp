@@ -10,18 +10,6 @@
 namespace plangrad {
 
 namespace {
-// Two nominal batch sizes; a dimension that differs between them depends on the batch.
-constexpr std::int64_t kBatchA = 2, kBatchB = 3;
-
-std::vector<Shape> symbolic(const IndexedGraph& g, const std::vector<int>& order) {
-  std::vector<Shape> a = infer_shapes(g, order, kBatchA);
-  const std::vector<Shape> b = infer_shapes(g, order, kBatchB);
-  for (std::size_t v = 0; v < a.size(); ++v)
-    for (std::size_t i = 0; i < a[v].size() && i < b[v].size(); ++i)
-      if (a[v][i] != b[v][i]) a[v][i] = kBatchDim;
-  return a;
-}
-
 std::string pad(std::string s, std::size_t width) {
   if (s.size() < width) s.append(width - s.size(), ' ');
   return s;
@@ -40,7 +28,7 @@ std::string dot_quoted(const std::string& s) {
 
 std::map<std::string, Shape> symbolic_shapes(const Graph& graph) {
   const IndexedGraph g = index_graph(graph);
-  const std::vector<Shape> shapes = symbolic(g, toposort(g));
+  const std::vector<Shape> shapes = symbolic_shapes(g, toposort(g));
   std::map<std::string, Shape> out;
   for (std::size_t v = 0; v < g.values.size(); ++v) out[g.values[v].name] = shapes[v];
   return out;
@@ -49,7 +37,7 @@ std::map<std::string, Shape> symbolic_shapes(const Graph& graph) {
 std::string model_table(const Model& model) {
   const IndexedGraph g = index_graph(model.graph);
   const std::vector<int> order = toposort(g);
-  const std::vector<Shape> shapes = symbolic(g, order);
+  const std::vector<Shape> shapes = symbolic_shapes(g, order);
 
   struct Row { std::string name, op, shapes, params; };
   std::vector<Row> rows{{"node", "op", "output shapes", "params"}};
@@ -96,7 +84,7 @@ std::string model_table(const Model& model) {
 std::string model_dot(const Model& model) {
   const IndexedGraph g = index_graph(model.graph);
   const std::vector<int> order = toposort(g);
-  const std::vector<Shape> shapes = symbolic(g, order);
+  const std::vector<Shape> shapes = symbolic_shapes(g, order);
   auto value_id = [](const std::string& name) { return dot_quoted("value:" + name); };
   auto node_id = [](const std::string& name) { return dot_quoted("node:" + name); };
 
