@@ -9,6 +9,7 @@
 
 #include "engine/builder.hpp"
 #include "core/errors.hpp"
+#include "engine/eval_roles.hpp"
 #include "engine/evaluate.hpp"
 #include "tests/example_graphs.hpp"
 
@@ -98,10 +99,10 @@ TEST_CASE("evaluate: a 4-D image input takes the same flat rows", "[evaluate]") 
   model.parameter("fc.weight") = xt::xarray<float>{{1, 0}, {0, 0}, {0, 0}, {0, 1}};
   model.parameter("fc.bias") = xt::xarray<float>{0, 0};
   const EvalRoles roles = eval_roles(model.graph);
-  CHECK(roles.images == "images");
-  CHECK(roles.labels == "digits");
+  CHECK(roles.input == "images");
+  CHECK(roles.target == "digits");
   CHECK(roles.features == 4);
-  CHECK(roles.image_shape == Shape{kBatchDim, 1, 2, 2});
+  CHECK(roles.input_shape == Shape{kBatchDim, 1, 2, 2});
   CHECK(roles.logits == "fc");
   CHECK(roles.classes == 2);
   const std::vector<float> images = {kLn3, 9, 9, 0,   // logits (ln 3, 0), label 0: right
@@ -127,8 +128,8 @@ TEST_CASE("evaluate: agrees across batch sizes on a trained-looking network", "[
 TEST_CASE("eval_roles: the conventions, and graphs that do not fit them", "[evaluate]") {
   SECTION("a classifier") {
     const EvalRoles r = eval_roles(identity_classifier().graph);
-    CHECK(r.images == "x");
-    CHECK(r.labels == "labels");
+    CHECK(r.input == "x");
+    CHECK(r.target == "labels");
     CHECK(r.logits == "fc");
     CHECK(r.loss == "loss");
     CHECK(r.features == 2);

@@ -150,8 +150,8 @@ TEST_CASE("fit: the JSONL log has one line per epoch", "[fit]") {
 
 TEST_CASE("fit: a callback stops the run; patience stops it early", "[fit]") {
   const CircleData train = make_circle(200, 1), test = make_circle(100, 2);
-  const FitRoles roles{"x", "labels", "loss", "logits"};
-  const FitData tr{train.points.data(), train.labels.data(), 200}, va{test.points.data(), test.labels.data(), 100};
+  const ValueRoles roles{"x", "labels", "loss", "logits"};
+  const DataView tr{train.points.data(), train.labels.data(), 200}, va{test.points.data(), test.labels.data(), 100};
 
   SECTION("callback") {
     Model model = small_classifier(1);
@@ -216,8 +216,8 @@ TEST_CASE("fit: roles and options that do not fit are UsageErrors naming them", 
   const CircleData train = make_circle(100, 1);
   Model model = small_classifier(1);
   SGD<float> sgd(model, {0.1});
-  const FitData tr{train.points.data(), train.labels.data(), 100};
-  auto message = [&](FitRoles roles, FitOptions o) -> std::string {
+  const DataView tr{train.points.data(), train.labels.data(), 100};
+  auto message = [&](ValueRoles roles, FitOptions o) -> std::string {
     try {
       fit(model, sgd, roles, tr, {}, o);
     } catch (const UsageError& e) {
@@ -225,7 +225,7 @@ TEST_CASE("fit: roles and options that do not fit are UsageErrors naming them", 
     }
     return "<no UsageError>";
   };
-  const FitRoles good{"x", "labels", "loss", "logits"};
+  const ValueRoles good{"x", "labels", "loss", "logits"};
   CHECK_THAT(message({"nope", "labels", "loss", ""}, quiet(1, 10, 1)), Contains("'nope' is not an input"));
   CHECK_THAT(message({"x", "logits", "loss", ""}, quiet(1, 10, 1)), Contains("'logits' is not an input"));
   CHECK_THAT(message(good, quiet(0, 10, 1)), Contains("epochs"));
