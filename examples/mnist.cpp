@@ -19,8 +19,8 @@
 //         [--lr LR] [--momentum 0.9] [--seed 1] [--save FILE] [--load FILE] [--plan-stats]
 //         [--no-normalize]
 //
-// --load FILE starts from a saved model (its graph must have the inputs "x" and "labels"
-// and the outputs "logits" and "loss"); with --epochs 0 it is only evaluated. --save FILE
+// --load FILE starts from a saved model (its graph must follow `plangrad eval`'s value
+// conventions, docs/cli.md); with --epochs 0 it is only evaluated. --save FILE
 // writes the model at the end. --plan-stats prints every plan's memory figures.
 #include <algorithm>
 #include <cmath>
@@ -33,6 +33,7 @@
 #include "engine/batches.hpp"
 #include "datasets/idx.hpp"
 #include "core/errors.hpp"
+#include "engine/eval_roles.hpp"
 #include "engine/evaluate.hpp"
 #include "engine/executor.hpp"
 #include "engine/fit.hpp"
@@ -136,8 +137,13 @@ int main(int argc, char** argv) try {
     throw UsageError("--no-normalize is for a fresh model (a loaded model keeps its own graph)");
   flags.finish();
 
-  const ImageSet train = load_mnist_dir(data_dir, Split::Train);
-  const ImageSet test = load_mnist_dir(data_dir, Split::Test);
+  // The data checked against the model (engine/eval_roles.hpp): the images against its
+  // image input, the labels against the classes of its logits -- a loaded model's, or
+  // those of the network a fresh model will be (it is built from the training images).
+  const EvalRoles roles =
+      eval_roles(load_path.empty() ? (cnn ? models::mnist_cnn() : models::mnist_mlp()).graph() : model.graph);
+  const ImageSet train = load_image_set(data_dir, Split::Train, roles);
+  const ImageSet test = load_image_set(data_dir, Split::Test, roles);
   if (load_path.empty()) {
     if (normalize) {
       const models::InputStats stats = pixel_stats(train);
@@ -147,10 +153,6 @@ int main(int argc, char** argv) try {
       model = (cnn ? models::mnist_cnn() : models::mnist_mlp()).build(seed);
     }
   }
-  const Shape& x_shape = model.graph.find_value("x") ? model.graph.find_value("x")->shape : Shape{};
-  if (x_shape.empty() || numel(Shape(x_shape.begin() + 1, x_shape.end())) != train.rows * train.cols)
-    throw DataError(data_dir + ": images are " + std::to_string(train.rows) + "x" + std::to_string(train.cols) +
-                    " but the model's input 'x' is " + shape_str(x_shape));
 
   const std::string dataset = basename_of(data_dir);
   std::unique_ptr<Optimizer<float>> optimizer;
@@ -173,7 +175,7 @@ int main(int argc, char** argv) try {
   std::printf("\n");
 
   // Accuracy only: the plans compute the logits, not the loss.
-  Evaluator evaluator(model, {"x", "labels", "", "logits"}, test.size(), kEvalChunk);
+  Evaluator evaluator(model, {roles.input, roles.target, "", roles.logits}, test.size(), kEvalChunk);
   const auto test_accuracy_now = [&] {
     return evaluator.run({test.images.data(), test.labels.data(), test.size()}).accuracy;
   };
@@ -184,7 +186,7 @@ int main(int argc, char** argv) try {
     const BatchSizes sizes = batch_sizes(train.size(), batch);
     PlanRequest request;
     request.kind = PlanKind::Training;
-    request.loss = "loss";
+    request.loss = roles.loss;
     for (const std::size_t b : {sizes.full, sizes.rest}) {
       if (b == 0) continue;
       request.batch = static_cast<Dim>(b);
@@ -210,7 +212,7 @@ int main(int argc, char** argv) try {
       std::fflush(stdout);
       return true;
     };
-    fit(model, *optimizer, {"x", "labels", "loss", "logits"}, {train.images.data(), train.labels.data(), train.size()},
+    fit(model, *optimizer, roles, {train.images.data(), train.labels.data(), train.size()},
         DataView{}, options);
   }
   const double test_accuracy = test_accuracy_now();
