@@ -4,9 +4,8 @@
 
 namespace plangrad {
 
-BatchRunner::BatchRunner(Model& model, const ValueRoles& roles, PlanKind kind, std::size_t batch_size,
-                         Optimizer<float>* optimizer, const char* who)
-    : batch(batch_size) {
+BatchRunner::BatchRunner(Model& model, const ValueRoles& roles, PlanKind kind, std::size_t batch,
+                         Optimizer<float>* optimizer, const char* who) {
   const std::string prefix = std::string(who) + ": ";
   x_len = row_length(model.graph, roles.input, "input", who);
   y_len = row_length(model.graph, roles.target, "target", who);

@@ -21,7 +21,6 @@ struct BatchRunner {
               const char* who);
 
   std::unique_ptr<Executor<float>> exec;
-  std::size_t batch = 0;
   std::size_t x_len = 0, y_len = 0;  // floats per row of the input and of the target
   float* x = nullptr;                // the input's buffer
   float* y = nullptr;                // the target's buffer; nullptr when the plan does not read it

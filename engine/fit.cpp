@@ -1,6 +1,5 @@
 #include "engine/fit.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <memory>
 
