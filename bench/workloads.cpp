@@ -10,7 +10,8 @@
 //   W5-mlp  W3's MLP, inference (Eval), batch 1
 //   W5-cnn  W4's CNN, inference (Eval), batch 1
 //
-// Inputs are random but fixed (seeded); every step reuses them. Each workload warms up,
+// The networks are networks/models.hpp's (the examples' own), built with seed 1. Inputs are
+// random but fixed (seeded); every step reuses them. Each workload warms up,
 // then times `iters` steps one by one and reports the median, as one JSON line:
 //   {"side":"plangrad","workload":"W3","us":...,"min_us":...,"iters":...,"threads":...,...}
 // "cpu_us" is the median of this thread's CPU time per step (with one BLAS thread, the
@@ -36,11 +37,12 @@
 #include <sys/resource.h>
 
 #include "bench/gemm_only.hpp"
-#include "engine/builder.hpp"
 #include "core/errors.hpp"
+#include "engine/eval_roles.hpp"
 #include "engine/executor.hpp"
 #include "cli/flags.hpp"
 #include "core/random.hpp"
+#include "networks/models.hpp"
 
 using namespace plangrad;
 
@@ -49,79 +51,6 @@ namespace {
 // W4's optimizer, which the PyTorch side asks for (--w4-optimizer) so that both run the
 // same: plangrad's Adam, PyTorch's defaults (betas 0.9, 0.999, eps 1e-8), lr 1e-3.
 constexpr const char* kW4Optimizer = "adam";
-
-const Init kTorch = init::torch_default();  // PyTorch's nn.Linear / nn.Conv2d default
-
-Value batchnorm(GraphBuilder& b, const Value& x, Dim channels, const std::string& name) {
-  Value gamma = b.parameter(name + ".gamma", {channels}, init::constant(1));
-  Value beta = b.parameter(name + ".beta", {channels}, init::zeros());
-  Value mean = b.state(name + ".running_mean", {channels}, init::zeros());
-  Value var = b.state(name + ".running_var", {channels}, init::constant(1));
-  return b.op("batchnorm", {x, gamma, beta, mean, var}, {}, name);
-}
-
-// x[N,2] -> (dense 25, relu) x3 -> dense 2, tanh "out";  mse_loss(out, y[N,2]) "loss"
-Model circle_mlp() {
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, 2}), y = b.input("y", {kBatchDim, 2});
-  Value h = b.relu(b.dense(x, 25, "fc1", kTorch, kTorch));
-  h = b.relu(b.dense(h, 25, "fc2", kTorch, kTorch));
-  h = b.relu(b.dense(h, 25, "fc3", kTorch, kTorch));
-  Value out = b.tanh(b.dense(h, 2, "fc4", kTorch, kTorch), "out");
-  b.output(b.mse_loss(out, y, "loss"));
-  return b.build(1);
-}
-
-// x[N,2] -> (dense, batchnorm, relu) for 100, 50, 20 -> dense 1 "logit";
-// binary_cross_entropy_with_logits(logit, t[N,1]) "loss"
-Model circle_bn() {
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, 2}), t = b.input("t", {kBatchDim, 1});
-  Value h = x;
-  int k = 0;
-  for (Dim units : {100, 50, 20}) {
-    const std::string i = std::to_string(++k);
-    h = b.relu(batchnorm(b, b.dense(h, units, "fc" + i, kTorch, kTorch), units, "bn" + i));
-  }
-  Value logit = b.dense(h, 1, "logit", kTorch, kTorch);
-  b.output(b.binary_cross_entropy_with_logits(logit, t, "loss"));
-  return b.build(1);
-}
-
-// x[N,784] -> dense 256, relu -> dense 128, relu -> dense 10 "logits";
-// softmax_cross_entropy(logits, labels[N]) "loss"
-Model mnist_mlp() {
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, 784}), labels = b.input("labels", {kBatchDim});
-  Value h = b.relu(b.dense(x, 256, "fc1", kTorch, kTorch));
-  h = b.relu(b.dense(h, 128, "fc2", kTorch, kTorch));
-  Value logits = b.dense(h, 10, "logits", kTorch, kTorch);
-  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
-  return b.build(1);
-}
-
-// x[N,1,28,28] -> (conv 3x3 pad 1 with bias, batchnorm, relu, max_pool 2) for 16, 32
-// channels -> flatten [N,1568] -> dense 10 "logits"; softmax_cross_entropy "loss"
-Model mnist_cnn() {
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, 1, 28, 28}), labels = b.input("labels", {kBatchDim});
-  Value h = x;
-  Dim channels = 1;
-  for (Dim out : {16, 32}) {
-    const std::string k = std::to_string(out);
-    const Init conv_init = init::torch_default(channels * 9);
-    Value w = b.parameter("conv" + k + ".weight", {out, channels, 3, 3}, conv_init);
-    Value bias = b.parameter("conv" + k + ".bias", {out}, conv_init);
-    h = b.op("conv2d", {h, w, bias}, {{"padding", std::vector<std::int64_t>{1, 1}}}, "conv" + k);
-    h = b.relu(batchnorm(b, h, out, "bn" + k));
-    h = b.op("max_pool2d", {h}, {{"kernel", std::vector<std::int64_t>{2, 2}}}, "pool" + k);
-    channels = out;
-  }
-  h = b.op("flatten", {h}, {}, "flatten");
-  Value logits = b.dense(h, 10, "logits", kTorch, kTorch);
-  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
-  return b.build(1);
-}
 
 // The GEMMs one training step makes, as ops/matmul.cpp and ops/conv2d.cpp call them.
 // matmul forward: y[B,out] = x[B,in] W[in,out];  backward: dx = dy W^T (not for the
@@ -158,27 +87,48 @@ struct Workload {
   int iters = 0;                       // default timed steps (same as the PyTorch side)
 };
 
-// Fills every input of the plan with fixed random data: features uniform in [0, 1),
-// class labels in [0, classes), binary targets in {0, 1}, one-hot rows for "y".
-void fill_inputs(Executor<float>& e, const std::vector<std::string>& inputs, std::uint64_t seed) {
+// How an input is filled: features uniform in [0, 1), class indices below the logits'
+// columns, 0/1 targets, or one-hot rows.
+enum class Fill { Features, Classes, Binary, OneHot };
+struct InputFill {
+  std::string name;
+  Fill fill;
+};
+
+// Fills the plan's inputs with fixed random data from one generator, input after input.
+void fill_inputs(Executor<float>& e, const std::vector<InputFill>& inputs, std::size_t classes, std::uint64_t seed) {
   Rng rng(seed);
-  for (const std::string& name : inputs) {
-    const TensorRef<float> t = e.input(name);
+  for (const InputFill& in : inputs) {
+    const TensorRef<float> t = e.input(in.name);
     const std::size_t n = t.size();
-    if (name == "labels") {
-      for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<float>(rng.next() % 10);
-    } else if (name == "t") {
-      for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<float>(rng.next() % 2);
-    } else if (name == "y") {  // one-hot [N, C]
-      const std::size_t C = static_cast<std::size_t>(t.dim(1));
-      for (std::size_t r = 0; r < n / C; ++r) {
-        const std::size_t hot = rng.next() % C;
-        for (std::size_t c = 0; c < C; ++c) t[r * C + c] = c == hot ? 1.0f : 0.0f;
+    switch (in.fill) {
+      case Fill::Classes:
+        for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<float>(rng.next() % classes);
+        break;
+      case Fill::Binary:
+        for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<float>(rng.next() % 2);
+        break;
+      case Fill::OneHot: {
+        const std::size_t C = static_cast<std::size_t>(t.dim(1));
+        for (std::size_t r = 0; r < n / C; ++r) {
+          const std::size_t hot = rng.next() % C;
+          for (std::size_t c = 0; c < C; ++c) t[r * C + c] = c == hot ? 1.0f : 0.0f;
+        }
+        break;
       }
-    } else {
-      for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<float>(rng.uniform());
+      case Fill::Features:
+        for (std::size_t i = 0; i < n; ++i) t[i] = static_cast<float>(rng.uniform());
+        break;
     }
   }
+}
+
+// The classes the model's logits tell apart (engine/eval_roles.hpp), for class-index
+// inputs; 0 when nothing is filled with class indices.
+std::size_t classes_for(const Model& model, const std::vector<InputFill>& inputs) {
+  for (const InputFill& in : inputs)
+    if (in.fill == Fill::Classes) return eval_roles(model.graph).classes;
+  return 0;
 }
 
 // --no-fuse: plan every node as its own steps (no add_bias + activation fusion), to
@@ -186,7 +136,7 @@ void fill_inputs(Executor<float>& e, const std::vector<std::string>& inputs, std
 bool fuse_steps = true;
 
 Workload training(const std::string& name, Model model, Dim batch, std::unique_ptr<Optimizer<float>> (*make_opt)(Model&),
-                  const std::string& optimizer, std::vector<std::string> inputs, int iters) {
+                  const std::string& optimizer, const std::vector<InputFill>& inputs, int iters) {
   Workload w;
   w.name = name;
   w.optimizer = optimizer;
@@ -197,7 +147,7 @@ Workload training(const std::string& name, Model model, Dim batch, std::unique_p
   req.batch = batch;
   req.fuse = fuse_steps;
   w.exec = std::make_unique<Executor<float>>(*w.model, make_plan(w.model->graph, req), w.opt.get());
-  fill_inputs(*w.exec, inputs, 7);
+  fill_inputs(*w.exec, inputs, classes_for(*w.model, inputs), 7);
   w.iters = iters;
   return w;
 }
@@ -213,7 +163,7 @@ Workload inference(const std::string& name, Model model, const std::string& outp
   req.outputs = {output};
   req.fuse = fuse_steps;
   w.exec = std::make_unique<Executor<float>>(*w.model, make_plan(w.model->graph, req));
-  fill_inputs(*w.exec, {"x"}, 7);
+  fill_inputs(*w.exec, {{"x", Fill::Features}}, 0, 7);
   w.iters = iters;
   return w;
 }
@@ -237,20 +187,22 @@ std::unique_ptr<Optimizer<float>> opt_w4(Model& m) {
 const std::vector<std::string> kAll = {"W1", "W2", "W3", "W4", "W5-mlp", "W5-cnn"};
 
 Workload make_workload(const std::string& name) {
-  if (name == "W1") return training(name, circle_mlp(), 100, sgd_w1, "sgd", {"x", "y"}, 4000);
-  if (name == "W2") return training(name, circle_bn(), 64, sgd_w2, "sgd_momentum_wd", {"x", "t"}, 2000);
+  const InputFill x{"x", Fill::Features}, labels{"labels", Fill::Classes};
+  if (name == "W1") return training(name, models::circle_mlp().build(1), 100, sgd_w1, "sgd", {x, {"y", Fill::OneHot}}, 4000);
+  if (name == "W2")
+    return training(name, models::circle_bn().build(1), 64, sgd_w2, "sgd_momentum_wd", {x, {"y", Fill::Binary}}, 2000);
   if (name == "W3") {
-    Workload w = training(name, mnist_mlp(), 128, sgd_w3, "sgd_momentum", {"x", "labels"}, 200);
+    Workload w = training(name, models::mnist_mlp().build(1), 128, sgd_w3, "sgd_momentum", {x, labels}, 200);
     w.gemms = dense_gemms(128, {784, 256, 128, 10});
     return w;
   }
   if (name == "W4") {
-    Workload w = training(name, mnist_cnn(), 128, opt_w4, kW4Optimizer, {"x", "labels"}, 20);
+    Workload w = training(name, models::mnist_cnn().build(1), 128, opt_w4, kW4Optimizer, {x, labels}, 20);
     w.gemms = cnn_gemms(128);
     return w;
   }
-  if (name == "W5-mlp") return inference(name, mnist_mlp(), "logits", 4000);
-  if (name == "W5-cnn") return inference(name, mnist_cnn(), "logits", 2000);
+  if (name == "W5-mlp") return inference(name, models::mnist_mlp().build(1), "logits", 4000);
+  if (name == "W5-cnn") return inference(name, models::mnist_cnn().build(1), "logits", 2000);
   throw UsageError("unknown workload '" + name + "' (bench_workloads --list names them)");
 }
 

@@ -1,167 +1,108 @@
 #include "engine/evaluate.hpp"
 
 #include <algorithm>
-#include <memory>
-#include <vector>
+#include <cmath>
 
 #include "core/errors.hpp"
-#include "engine/executor.hpp"
-#include "planner/passes.hpp"
-#include "planner/plan.hpp"
+#include "engine/batch_runner.hpp"
+#include "engine/eval_roles.hpp"
 
 namespace plangrad {
 namespace {
 
-std::string names_of(const std::vector<std::string>& names) {
-  if (names.empty()) return "none";
-  std::string s;
-  for (const std::string& n : names) s += (s.empty() ? "'" : ", '") + n + "'";
-  return s;
-}
-
-// Every value's shape with the batch left symbolic (kBatchDim).
-struct BatchShapes {
-  IndexedGraph g;
-  std::vector<Shape> shapes;
-
-  explicit BatchShapes(const Graph& graph) : g(index_graph(graph)), shapes(symbolic_shapes(g, toposort(g))) {}
-  int index(const std::string& name) const { return g.find_value(name); }
-  const Shape& of(int v) const { return shapes[static_cast<std::size_t>(v)]; }
-  bool scalar(int v) const { return of(v).empty(); }
-  // [N, C]: two dimensions, the first the batch.
-  bool batch_by_classes(int v) const { return of(v).size() == 2 && of(v)[0] == kBatchDim && of(v)[1] > 0; }
-};
-
-}  // namespace
-
-EvalRoles eval_roles(const Graph& graph) {
-  EvalRoles r;
-  std::vector<std::string> image_inputs, label_inputs, other_inputs;
-  for (const ValueDecl& v : graph.values) {
-    if (v.kind != ValueKind::Input) continue;
-    const std::string described = "'" + v.name + "' " + shape_str(v.shape);
-    if (v.shape.size() == 1) label_inputs.push_back(v.name);
-    else if (v.shape.size() == 2 || v.shape.size() == 4) image_inputs.push_back(v.name);
-    else other_inputs.push_back(described);
-    if (!v.shape.empty() && v.shape[0] != kBatchDim)
-      throw UsageError("input " + described +
-                       ": evaluation needs inputs whose first dimension is the symbolic batch N");
-  }
-  if (!other_inputs.empty())
-    throw UsageError("input " + other_inputs.front() +
-                     " is neither images ([N, features] or [N, C, H, W]) nor labels ([N])");
-  if (image_inputs.size() != 1)
-    throw UsageError("expected one image input of shape [N, features] or [N, C, H, W], found " +
-                     names_of(image_inputs));
-  if (label_inputs.size() != 1)
-    throw UsageError("expected one label input of shape [N] (class indices), found " + names_of(label_inputs));
-  r.images = image_inputs.front();
-  r.labels = label_inputs.front();
-  r.image_shape = graph.find_value(r.images)->shape;
-  r.features = numel(Shape(r.image_shape.begin() + 1, r.image_shape.end()));
-
-  const BatchShapes shapes(graph);
-  std::vector<std::string> non_scalar_outputs;
-  for (const std::string& out : graph.outputs) {
-    const int v = shapes.index(out);
-    if (v < 0) throw UsageError("graph output '" + out + "' is not a value of the graph");
-    if (shapes.scalar(v)) {
-      if (r.loss.empty()) r.loss = out;
-    } else {
-      non_scalar_outputs.push_back(out);
-    }
-  }
-  const Node* sce = nullptr;  // the softmax_cross_entropy node computing the loss
-  if (r.loss.empty()) {
-    int found = 0;
-    for (const Node& node : graph.nodes)
-      if (node.op == "softmax_cross_entropy") {
-        sce = &node;
-        ++found;
-      }
-    if (found != 1)
-      throw UsageError("expected a scalar graph output (the loss) or exactly one softmax_cross_entropy node; "
-                       "the graph's outputs are " + names_of(graph.outputs) + " and it has " +
-                       std::to_string(found) + " softmax_cross_entropy nodes");
-    r.loss = sce->outputs.front();
-  } else {
-    for (const Node& node : graph.nodes)
-      if (node.op == "softmax_cross_entropy" && node.outputs.front() == r.loss) sce = &node;
-  }
-
-  if (sce) {
-    r.logits = sce->inputs.at(0);
-    if (sce->inputs.at(1) != r.labels)
-      throw UsageError("the loss '" + r.loss + "' (softmax_cross_entropy node '" + sce->name + "') reads labels '" +
-                       sce->inputs.at(1) + "', not the label input '" + r.labels + "'");
-  } else if (non_scalar_outputs.size() == 1) {
-    r.logits = non_scalar_outputs.front();
-  } else {
-    throw UsageError("the loss '" + r.loss + "' is not computed by softmax_cross_entropy, so the logits must be "
-                     "the graph's one non-scalar output; found " + names_of(non_scalar_outputs));
-  }
-  const int logits = shapes.index(r.logits);
-  if (!shapes.batch_by_classes(logits))
-    throw UsageError("the logits '" + r.logits + "' must be [N, classes], got " + shape_str(shapes.of(logits)));
-  r.classes = static_cast<std::size_t>(shapes.of(logits)[1]);
-  return r;
-}
-
-namespace {
-
-std::unique_ptr<Executor<float>> eval_executor(Model& model, const EvalRoles& roles, std::size_t batch) {
-  PlanRequest request;
-  request.kind = PlanKind::Inference;
-  request.mode = static_cast<int>(Mode::Eval);
-  request.outputs = {roles.logits, roles.loss};
-  request.batch = static_cast<std::int64_t>(batch);
-  return std::make_unique<Executor<float>>(model, make_plan(model.graph, request));
+std::size_t argmax(const float* p, std::size_t k) {
+  std::size_t best = 0;
+  for (std::size_t j = 1; j < k; ++j)
+    if (p[j] > p[best]) best = j;
+  return best;
 }
 
 }  // namespace
 
-EvalResult evaluate(const Model& model, const float* images, const float* labels, std::size_t n,
-                    std::size_t batch) {
+std::size_t predicted_class(const float* logits, std::size_t columns) {
+  return columns == 1 ? (logits[0] > 0.0f ? 1 : 0) : argmax(logits, columns);
+}
+
+std::size_t true_class(const float* target, std::size_t target_len, std::size_t columns, std::size_t row) {
+  if (target_len > 1) return argmax(target, target_len);
+  const float t = target[0];
+  if (columns == 1) return t > 0.5f ? 1 : 0;
+  if (!(t >= 0.0f && t < static_cast<float>(columns)) || t != std::floor(t))
+    throw DataError("label " + std::to_string(static_cast<double>(t)) + " at row " + std::to_string(row) +
+                    " is not a class index in [0, " + std::to_string(columns) + ")");
+  return static_cast<std::size_t>(t);
+}
+
+std::size_t count_correct(const float* logits, std::size_t columns, const float* targets, std::size_t target_len,
+                          std::size_t rows, std::size_t first_row) {
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < rows; ++i)
+    correct += predicted_class(logits + i * columns, columns) ==
+               true_class(targets + i * target_len, target_len, columns, first_row + i);
+  return correct;
+}
+
+std::size_t row_length(const Graph& graph, const std::string& name, const char* role, const char* who) {
+  const std::string prefix = std::string(who) + ": the " + role;
+  if (name.empty()) throw UsageError(prefix + " value must be named");
+  const ValueDecl* v = graph.find_value(name);
+  if (!v || v->kind != ValueKind::Input) throw UsageError(prefix + " '" + name + "' is not an input of the graph");
+  if (v->shape.empty() || v->shape[0] != kBatchDim)
+    throw UsageError(prefix + " input '" + name + "' is " + shape_str(v->shape) +
+                     "; its first dimension must be the symbolic batch N");
+  return numel(Shape(v->shape.begin() + 1, v->shape.end()));
+}
+
+Evaluator::Evaluator(Model& model, const ValueRoles& roles, std::size_t n, std::size_t batch)
+    : roles_(roles), n_(n), batch_(std::min(batch, n)) {
   if (n == 0) throw UsageError("evaluate: no examples");
   if (batch == 0) throw UsageError("evaluate: the batch size must be positive");
-  const EvalRoles roles = eval_roles(model.graph);
-  batch = std::min(batch, n);
-  // An Eval-mode inference plan has no update steps and batchnorm reads its running
-  // statistics without writing them, so the executor never writes through this reference.
-  Model& readable = const_cast<Model&>(model);
+  if (roles.logits.empty() && roles.loss.empty())
+    throw UsageError("evaluate: nothing to measure: name the logits, the loss, or both");
+  full_ = std::make_unique<BatchRunner>(model, roles, PlanKind::Inference, batch_, nullptr, "evaluate");
+  if (n_ % batch_)
+    rest_ = std::make_unique<BatchRunner>(model, roles, PlanKind::Inference, n_ % batch_, nullptr, "evaluate");
+}
 
+Evaluator::~Evaluator() = default;
+
+std::size_t Evaluator::columns() const { return full_->columns; }
+const Plan& Evaluator::plan() const { return full_->exec->plan(); }
+const Plan* Evaluator::remainder_plan() const { return rest_ ? &rest_->exec->plan() : nullptr; }
+
+EvalResult Evaluator::run(const DataView& data) {
+  if (data.n != n_)
+    throw UsageError("evaluate: the evaluator was made for " + std::to_string(n_) + " examples, the data has " +
+                     std::to_string(data.n));
+  if (!data.features || !data.targets) throw UsageError("evaluate: data without features or targets");
   EvalResult result;
-  result.count = n;
+  result.count = n_;
   double loss_sum = 0.0;
-  std::unique_ptr<Executor<float>> full = eval_executor(readable, roles, batch), partial;
-  for (std::size_t first = 0; first < n; first += batch) {
-    const std::size_t rows = std::min(batch, n - first);
-    if (rows != batch && !partial) partial = eval_executor(readable, roles, rows);
-    Executor<float>& ex = rows == batch ? *full : *partial;
-    ex.set_input(roles.images, images + first * roles.features, rows * roles.features);
-    ex.set_input(roles.labels, labels + first, rows);
-    ex.run();
-    loss_sum += static_cast<double>(ex.value(roles.loss)[0]) * static_cast<double>(rows);
-    const TensorRef<const float> logits = ex.value(roles.logits);
-    for (std::size_t i = 0; i < rows; ++i) {
-      const float* z = logits.data + i * roles.classes;
-      const auto predicted = std::max_element(z, z + roles.classes) - z;
-      if (static_cast<double>(predicted) == static_cast<double>(labels[first + i])) ++result.correct;
-    }
+  for (std::size_t first = 0; first < n_; first += batch_) {
+    const std::size_t rows = std::min(batch_, n_ - first);
+    BatchRunner& r = rows == batch_ ? *full_ : *rest_;
+    std::copy_n(data.features + first * r.x_len, rows * r.x_len, r.x);
+    if (r.y) std::copy_n(data.targets + first * r.y_len, rows * r.y_len, r.y);
+    r.run();
+    if (r.loss_value) loss_sum += static_cast<double>(*r.loss_value) * static_cast<double>(rows);
+    if (r.logits) result.correct += count_correct(r.logits, r.columns, data.targets + first * r.y_len, r.y_len, rows, first);
   }
-  result.accuracy = static_cast<double>(result.correct) / static_cast<double>(n);
-  result.loss = loss_sum / static_cast<double>(n);
+  const double n = static_cast<double>(n_);
+  if (!roles_.loss.empty()) result.loss = loss_sum / n;
+  if (!roles_.logits.empty()) result.accuracy = static_cast<double>(result.correct) / n;
   return result;
 }
 
-void check_image_shape(const EvalRoles& roles, std::size_t image_rows, std::size_t image_cols) {
-  const Shape& s = roles.image_shape;
-  const Dim rows = static_cast<Dim>(image_rows), cols = static_cast<Dim>(image_cols);
-  const bool fits = s.size() == 2 ? s[1] == rows * cols : s[1] == 1 && s[2] == rows && s[3] == cols;
-  if (!fits)
-    throw UsageError("the model's image input '" + roles.images + "' is " + shape_str(s) + ", but the data set's images are " +
-                     std::to_string(rows) + "x" + std::to_string(cols) + " (expected [N, " + std::to_string(rows * cols) +
-                     "] or [N, 1, " + std::to_string(rows) + ", " + std::to_string(cols) + "])");
+EvalResult evaluate(const Model& model, const ValueRoles& roles, const DataView& data, std::size_t batch) {
+  // An Eval-mode inference plan has no update steps and batchnorm reads its running
+  // statistics without writing them, so the executor never writes through this reference.
+  Evaluator evaluator(const_cast<Model&>(model), roles, data.n, batch);
+  return evaluator.run(data);
+}
+
+EvalResult evaluate(const Model& model, const float* images, const float* labels, std::size_t n,
+                    std::size_t batch) {
+  return evaluate(model, eval_roles(model.graph), DataView{images, labels, n}, batch);
 }
 
 }  // namespace plangrad

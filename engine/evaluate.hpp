@@ -1,51 +1,116 @@
-// evaluate: a classifier's accuracy and mean loss over a labelled data set, run through
-// inference plans in Eval mode (batchnorm uses its running statistics) batch by batch.
+// evaluate: the one definition of a prediction and the one evaluation loop. Every accuracy
+// and evaluation loss plangrad reports comes from here: fit's training and validation
+// figures (engine/fit.hpp), `plangrad eval` and `plangrad train`, and the examples.
 //
-// Which graph values play which part (eval_roles), so that any model file that follows
-// these conventions can be evaluated without naming its values:
-//   images  the one input of shape [N, features] or [N, C, H, W]; a batch is fed as
-//           N rows of `features` floats (C*H*W for images: the same memory)
-//   labels  the one input of shape [N]: class indices as floats
-//   loss    the graph's first scalar output; when the graph declares none, the output of
-//           its only softmax_cross_entropy node
-//   logits  the [N, classes] input of the softmax_cross_entropy node that computes the
-//           loss; for any other loss, the graph's one non-scalar output
-// N is the symbolic batch ("N" in a model file). A graph that does not fit is a
-// UsageError naming what was expected and what the graph has.
+//   Evaluator eval(model, {"x", "labels", "loss", "logits"}, test_n, 1000);  // plans made here
+//   EvalResult r = eval.run({test_x, test_labels, test_n});                 // no allocation
+//   EvalResult once = evaluate(model, roles, {test_x, test_labels, test_n}, 1000);
+//
+// Model files that follow the value conventions of `plangrad eval` can be evaluated without
+// naming their values: engine/eval_roles.hpp.
 #pragma once
 
 #include <cstddef>
+#include <limits>
+#include <memory>
 #include <string>
 
 #include "core/model.hpp"
+#include "planner/plan.hpp"
 
 namespace plangrad {
 
-struct EvalRoles {
-  std::string images, labels, logits, loss;
-  Shape image_shape;          // as declared: kBatchDim first
-  std::size_t features = 0;   // floats per example: the product of image_shape[1:]
-  std::size_t classes = 0;    // logits' second dimension
+// Which graph values play which part, in evaluation and in training (fit). Every named
+// input's first dimension must be the symbolic batch (kBatchDim); a row is the product of
+// the other dimensions.
+struct ValueRoles {
+  std::string input;   // the features, e.g. "x" [N, d] or "images" [N, C, H, W]
+  // The truth: class indices [N] (as floats); or rows [N, k]: one-hot rows (k = C, the
+  // logits' columns) or, for one logit, the 0/1 label itself (k = 1); or, when there are no
+  // logits, any target rows the loss takes (regression).
+  std::string target;
+  std::string loss;    // a scalar, the mean over the batch. Evaluation: empty = no loss figure
+  std::string logits;  // [N, C] with C >= 2, or [N, 1] (one logit); empty: no accuracy
 };
 
-EvalRoles eval_roles(const Graph& graph);
+// A data set as the caller holds it: n rows of features and n rows of targets, each row
+// as long as the graph's input says. Only viewed; it must outlive the call that reads it.
+struct DataView {
+  const float* features = nullptr;
+  const float* targets = nullptr;
+  std::size_t n = 0;  // 0: no data
+};
 
-// A UsageError unless images of rows x cols are what the model's image input takes, not
-// merely as many floats: [N, rows*cols] or [N, 1, rows, cols].
-void check_image_shape(const EvalRoles& roles, std::size_t rows, std::size_t cols);
+// The prediction, as PyTorch code computes it:
+//   C >= 2 logits: the class of the largest, the first on ties -- torch.argmax(logits, 1);
+//   one logit (C = 1, binary cross-entropy): class 1 when the logit is positive --
+//     (logits > 0), the same as torch.sigmoid(logits) > 0.5. A logit of exactly 0 is
+//     class 0 (torcheval's BinaryAccuracy, which thresholds probabilities with >= 0.5,
+//     would say 1: the two agree everywhere else).
+std::size_t predicted_class(const float* logits, std::size_t columns);
+
+// The true class of one target row of `target_len` values, for `columns` logits:
+//   target_len > 1: a one-hot row, its argmax (the first, on ties);
+//   one logit: a 0/1 label, class 1 when it is above 0.5;
+//   else a class index, an integer in [0, columns) -- a DataError (naming `row`) otherwise.
+std::size_t true_class(const float* target, std::size_t target_len, std::size_t columns, std::size_t row);
+
+// How many of `rows` rows of logits [rows, columns] predict their target row's class.
+// first_row numbers the rows in a DataError.
+std::size_t count_correct(const float* logits, std::size_t columns, const float* targets, std::size_t target_len,
+                          std::size_t rows, std::size_t first_row = 0);
+
+// The number of classes `columns` logits tell apart: columns, or 2 for one logit.
+inline std::size_t classes_of(std::size_t columns) { return columns == 1 ? 2 : columns; }
+
+// The floats per example of the graph input `name` (the dimensions after the batch). A
+// UsageError, starting with `who` and naming the role, when it is empty, not an input, or
+// its first dimension is not the symbolic batch.
+std::size_t row_length(const Graph& graph, const std::string& name, const char* role, const char* who);
 
 struct EvalResult {
-  double accuracy = 0.0;  // correct / count
-  double loss = 0.0;      // the mean of the per-example losses (batches weighted by size)
+  double accuracy = std::numeric_limits<double>::quiet_NaN();  // correct / count; NaN without logits
+  double loss = std::numeric_limits<double>::quiet_NaN();      // the mean of the per-example losses
+                                                               // (batches weighted by size); NaN without a loss
   std::size_t count = 0;
-  std::size_t correct = 0;  // the logits' argmax (the first, on ties) equals the label
+  std::size_t correct = 0;  // rows whose predicted_class is their true_class
 };
 
-// images: n * features floats, example after example; labels: n class indices as floats.
-// Full batches of `batch` run through one plan, a last partial batch through a second.
-// The model is only read: an inference plan in Eval mode writes no parameter or state.
-// n == 0 or batch == 0 is a UsageError; a label that is not a class is the loss op's
-// DataError.
+struct BatchRunner;
+
+// The evaluation loop over a data set of n rows: Eval-mode inference plans (batchnorm uses
+// its running statistics and does not update them), one at `batch` rows (n when smaller)
+// and one for a last, shorter batch, all made in the constructor; run() allocates nothing.
+// The model must outlive the Evaluator; an Eval-mode inference plan never writes it.
+class Evaluator {
+ public:
+  // UsageError for n == 0, batch == 0, a role that does not fit the graph, or neither
+  // logits nor a loss to measure.
+  Evaluator(Model& model, const ValueRoles& roles, std::size_t n, std::size_t batch);
+  ~Evaluator();
+  Evaluator(const Evaluator&) = delete;
+  Evaluator& operator=(const Evaluator&) = delete;
+
+  // data.n must be the n the Evaluator was made for (a UsageError otherwise). A target that
+  // is not a class of the logits is a DataError (from the loss op, or naming the row).
+  EvalResult run(const DataView& data);
+
+  std::size_t batch() const { return batch_; }
+  std::size_t columns() const;  // the logits' columns; 0 without logits
+  const Plan& plan() const;                // the full batches'
+  const Plan* remainder_plan() const;      // the last, shorter batch's; nullptr when batch divides n
+
+ private:
+  ValueRoles roles_;
+  std::size_t n_, batch_;
+  std::unique_ptr<BatchRunner> full_, rest_;
+};
+
+// One pass: an Evaluator made and run once. The model is only read.
+EvalResult evaluate(const Model& model, const ValueRoles& roles, const DataView& data, std::size_t batch);
+
+// A model file that follows `plangrad eval`'s conventions (engine/eval_roles.hpp: eval_roles),
+// on n examples: images n * features floats, labels n class indices as floats.
 EvalResult evaluate(const Model& model, const float* images, const float* labels, std::size_t n,
                     std::size_t batch);
 

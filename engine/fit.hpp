@@ -1,8 +1,10 @@
 // fit: the training loop. Mini-batches from a seeded BatchIterator are gathered straight
 // into a Training plan's input buffers (one plan at the batch size, a second for a shorter
 // last batch), each run is one optimizer step, and every epoch ends with a pass over the
-// validation set through Eval-mode inference plans. All plans are made once, before the
-// first step; a step allocates nothing.
+// validation set through the Evaluator (engine/evaluate.hpp). All plans are made once,
+// before the first step; a step allocates nothing. What fit prints is
+// engine/progress.hpp's, its log engine/train_log.hpp's, its Ctrl-C handling
+// engine/interrupt.hpp's.
 //
 //   FitOptions o;
 //   o.epochs = 20; o.batch = 64; o.seed = 1;
@@ -18,58 +20,21 @@
 // from the same checkpoint, makes bit-identical steps to a run that never stopped.
 #pragma once
 
-#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <limits>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/batches.hpp"
 #include "core/model.hpp"
+#include "engine/epoch_stats.hpp"
+#include "engine/evaluate.hpp"
 #include "engine/optimizer.hpp"
+#include "engine/progress.hpp"
 
 namespace plangrad {
-
-// Which graph values play which part. Every named input's first dimension must be the
-// symbolic batch (kBatchDim); a row is the product of the other dimensions.
-struct FitRoles {
-  std::string input;   // the features, e.g. "x" [N, d] or "images" [N, C, H, W]
-  std::string target;  // class indices [N] (as floats), or target rows [N, k] (one-hot, regression)
-  std::string loss;    // the scalar to minimize, a mean over the batch
-  // [N, classes] (or [N, 1]: one logit, positive = class 1) for accuracy; empty: no accuracy.
-  // The prediction is the argmax (the first, on ties); the truth is the class index, or for
-  // target rows of k > 1 values their argmax (one-hot targets).
-  std::string logits;
-};
-
-// A data set as the caller holds it: n rows of features and n rows of targets, each row
-// as long as the graph's input says. Only viewed; it must outlive the fit call.
-struct FitData {
-  const float* features = nullptr;
-  const float* targets = nullptr;
-  std::size_t n = 0;  // 0: no data (no validation)
-};
-
-struct EpochStats {
-  std::int64_t epoch = 0;  // 1 for the first epoch of the run
-  double train_loss = 0;   // mean over the epoch's samples of the batch losses (Train mode)
-  double train_accuracy = std::numeric_limits<double>::quiet_NaN();  // from the training steps' logits; NaN without logits
-  double val_loss = std::numeric_limits<double>::quiet_NaN();        // Eval mode; NaN without validation data
-  double val_accuracy = std::numeric_limits<double>::quiet_NaN();
-  double lr = 0;         // the learning rate the epoch trained at
-  double seconds = 0;    // wall time of the epoch: training and validation
-  std::int64_t steps = 0;  // optimizer steps of the run so far
-};
-
-enum class Progress {
-  Auto,   // Bar when stdout is a terminal (isatty), else Lines
-  Bar,    // an in-place line with rate and ETA, redrawn during the epoch, then the epoch's line
-  Lines,  // one line per epoch
-  Off,
-};
 
 struct TrainingState;
 
@@ -90,7 +55,9 @@ struct FitOptions {
   // built-in schedules (engine/lr_schedule.hpp) plug in through set_lr_schedule.
   std::function<double(double base_lr, std::int64_t epoch)> lr_schedule;
   std::string lr_schedule_name = "constant";
-  std::string log_path;  // one JSON object per epoch (JSONL); empty: none. Appended to on resume.
+  // One JSON object per epoch (JSONL, engine/train_log.hpp); empty: none. Appended to on
+  // resume. A log that cannot be opened or written is a DataError naming it.
+  std::string log_path;
   Progress progress = Progress::Auto;
   // Called after every epoch; return false to stop the run there (FitStatus::Stopped).
   std::function<bool(const EpochStats&)> on_epoch_end;
@@ -155,11 +122,15 @@ struct FitResult {
   TrainingState state;              // the final state (what the last checkpoint holds)
 };
 
-// Trains `model` in place with `optimizer` (bound to it). UsageError for a role that is not
+// Trains `model` in place with `optimizer` (bound to it). The roles and data are
+// evaluation's (engine/evaluate.hpp): the training steps' accuracy and the validation pass
+// use its definitions; roles.logits empty: no accuracy; validation.n == 0: no validation.
+// UsageError for a role that is not
 // a graph value or does not fit (names it), options that do not (batch 0, epochs < 1, ...),
-// or a resume state for another data set size or batch; DataError for a label out of range.
-FitResult fit(Model& model, Optimizer<float>& optimizer, const FitRoles& roles, const FitData& train,
-              const FitData& validation, const FitOptions& options);
+// or a resume state for another data set size or batch; DataError for a label out of range
+// and for a log that cannot be written.
+FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles, const DataView& train,
+              const DataView& validation, const FitOptions& options);
 
 // Sets options.lr_schedule and lr_schedule_name from a schedule value with
 // `double lr(double base_lr, std::int64_t epoch) const` and `std::string str() const`
@@ -169,8 +140,5 @@ void set_lr_schedule(FitOptions& options, const S& schedule) {
   options.lr_schedule = [schedule](double base_lr, std::int64_t epoch) { return schedule.lr(base_lr, epoch); };
   options.lr_schedule_name = schedule.str();
 }
-
-// The process-wide flag the SIGINT handler sets (tests may set it too).
-volatile std::sig_atomic_t& fit_interrupt_flag();
 
 }  // namespace plangrad

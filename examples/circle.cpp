@@ -9,8 +9,8 @@
 //   momentum 0.9, weight decay 1e-4. 1000 = 15 * 64 + 40: the last 40 points of an epoch
 //   make a 16th, shorter step (PyTorch's DataLoader keeps it too): the fit loop
 //   (engine/fit.hpp) runs it with a second plan at batch 40 on the same model and
-//   optimizer. Accuracy is measured by an Eval-mode plan: batchnorm then uses its running
-//   statistics.
+//   optimizer. Accuracy is measured by the library's evaluation loop (engine/evaluate.hpp)
+//   in Eval mode: batchnorm then uses its running statistics.
 //
 //   circle [--model mlp|bn] [--epochs N] [--seed S] [--save FILE]
 //          [--lr LR] [--momentum M] [--weight-decay WD]   (override the model's recipe)
@@ -23,6 +23,7 @@
 #include "engine/batches.hpp"
 #include "datasets/circle.hpp"
 #include "core/errors.hpp"
+#include "engine/evaluate.hpp"
 #include "engine/executor.hpp"
 #include "engine/fit.hpp"
 #include "cli/flags.hpp"
@@ -35,7 +36,7 @@ namespace {
 
 constexpr std::size_t kPoints = 1000;
 
-// What differs between the two models: the graph, its targets and how to read a prediction.
+// What differs between the two models: the graph, its targets and what a prediction reads.
 struct Recipe {
   std::string model;  // "mlp" or "bn"
   Dim batch;
@@ -54,20 +55,6 @@ Recipe recipe(const std::string& model) {
   // batchnorm makes scale-free -- from growing without bound.
   if (model == "bn") return {"bn", 64, 250, {0.01, 0.9, 1e-4}, "logit", 1};
   throw UsageError("--model must be mlp or bn, got '" + model + "'");
-}
-
-// The share of points predicted right: the larger of the two outputs is the label's
-// one-hot position (mlp), or the logit's sign is the label's (bn).
-double accuracy(Executor<float>& eval, const Recipe& r, const CircleData& data) {
-  eval.set_input("x", data.points.data(), data.points.size());
-  eval.run();
-  const TensorRef<const float> out = eval.value(r.out);
-  std::size_t correct = 0;
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    const bool inside = r.targets == 2 ? out[2 * i + 1] > out[2 * i] : out[i] > 0.0f;
-    correct += inside == (data.labels(i) == 1.0f);
-  }
-  return static_cast<double>(correct) / static_cast<double>(data.size());
 }
 
 // Writes what scripts/plot_circle.sh draws: DIR/boundary.dat, the model's score on a
@@ -105,12 +92,12 @@ void write_plot_data(Model& model, const Recipe& r, const CircleData& train, con
     points.set_input("x", set->points.data(), set->points.size());
     points.run();
     const TensorRef<const float> o = points.value(r.out);
+    const std::size_t columns = static_cast<std::size_t>(o.dim(1));
     for (std::size_t i = 0; i < set->size(); ++i) {
-      const float s = r.targets == 2 ? o[2 * i + 1] - o[2 * i] : o[i];
-      const bool label = set->labels(i) == 1.0f;
-      std::fprintf(f, "%.6f %.6f %d %d %d\n", static_cast<double>(set->points(i, 0)),
-                   static_cast<double>(set->points(i, 1)), label ? 1 : 0, set == &test ? 1 : 0,
-                   (s > 0.0f) == label ? 1 : 0);
+      const std::size_t label = set->labels(i) == 1.0f ? 1 : 0;
+      std::fprintf(f, "%.6f %.6f %zu %d %d\n", static_cast<double>(set->points(i, 0)),
+                   static_cast<double>(set->points(i, 1)), label, set == &test ? 1 : 0,
+                   predicted_class(o.data + i * columns, columns) == label ? 1 : 0);
     }
   }
   std::fclose(f);
@@ -132,15 +119,19 @@ int main(int argc, char** argv) try {
 
   const CircleData train = make_circle(kPoints, seed);
   const CircleData test = make_circle(kPoints, seed + 1000);
-  const xt::xtensor<float, 2> one_hot_targets = one_hot(train.labels, 2);
-  const float* train_targets = r.targets == 2 ? one_hot_targets.data() : train.labels.data();
+  // The sets as the graph's target "y" takes them: one-hot rows (mlp) or the 0/1 labels (bn).
+  const xt::xtensor<float, 2> train_one_hot = one_hot(train.labels, 2), test_one_hot = one_hot(test.labels, 2);
+  const float* train_targets = r.targets == 2 ? train_one_hot.data() : train.labels.data();
+  const float* test_targets = r.targets == 2 ? test_one_hot.data() : test.labels.data();
   Model model = r.model == "mlp" ? models::circle_mlp().build(seed) : models::circle_bn().build(seed);
 
   SGD<float> sgd(model, r.sgd);
-  PlanRequest inference;
-  inference.outputs = {r.out};
-  inference.batch = static_cast<Dim>(kPoints);
-  Executor<float> eval(model, make_plan(model.graph, inference));
+  // The share of points predicted right (engine/evaluate.hpp: predicted_class), all 1000
+  // in one Eval-mode batch.
+  Evaluator eval(model, {"x", "y", "", r.out}, kPoints, kPoints);
+  const auto accuracy = [&](const CircleData& set, const float* targets) {
+    return eval.run({set.points.data(), targets, set.size()}).accuracy;
+  };
 
   // The library's training loop (engine/fit.hpp): seeded shuffled batches, a second plan
   // for the shorter last batch, no allocation per step.
@@ -154,13 +145,13 @@ int main(int argc, char** argv) try {
     train_seconds += e.seconds;
     if (e.epoch % 25 == 0 || e.epoch == 1 || e.epoch == epochs)
       std::printf("epoch %4lld  loss %.5f  train accuracy %.4f\n", static_cast<long long>(e.epoch), e.train_loss,
-                  accuracy(eval, r, train));
+                  accuracy(train, train_targets));
     return true;
   };
   const FitResult result = fit(model, sgd, {"x", "y", "loss", r.out}, {train.points.data(), train_targets, kPoints},
-                               FitData{}, options);
+                               DataView{}, options);
   const auto steps = static_cast<std::size_t>(result.steps);
-  const double train_acc = accuracy(eval, r, train), test_acc = accuracy(eval, r, test);
+  const double train_acc = accuracy(train, train_targets), test_acc = accuracy(test, test_targets);
   if (!save_path.empty()) save_model(model, save_path);
   if (!plot_dir.empty()) write_plot_data(model, r, train, test, plot_dir);
   std::printf("{\"example\":\"circle\",\"model\":\"%s\",\"test_accuracy\":%.4f,\"train_accuracy\":%.4f,"

@@ -10,15 +10,17 @@
 //
 // Training goes through the library's fit loop (engine/fit.hpp). Every epoch's last,
 // shorter batch (60000 = 468 * 128 + 96) is kept, as PyTorch's DataLoader does: a second
-// plan at that size runs it on the same model and optimizer, one more optimizer step. Test accuracy comes from Eval-mode plans (batchnorm uses
-// its running statistics) over the test set in chunks of 1000 plus a remainder chunk.
+// plan at that size runs it on the same model and optimizer, one more optimizer step. Test
+// accuracy comes from the library's evaluation loop (engine/evaluate.hpp): Eval-mode plans
+// (batchnorm uses its running statistics) over the test set in chunks of 1000 plus a
+// remainder chunk.
 //
 //   mnist --data DIR [--model mlp|cnn] [--epochs E] [--batch 128] [--optimizer sgd|adam]
 //         [--lr LR] [--momentum 0.9] [--seed 1] [--save FILE] [--load FILE] [--plan-stats]
 //         [--no-normalize]
 //
-// --load FILE starts from a saved model (its graph must have the inputs "x" and "labels"
-// and the outputs "logits" and "loss"); with --epochs 0 it is only evaluated. --save FILE
+// --load FILE starts from a saved model (its graph must follow `plangrad eval`'s value
+// conventions, docs/cli.md); with --epochs 0 it is only evaluated. --save FILE
 // writes the model at the end. --plan-stats prints every plan's memory figures.
 #include <algorithm>
 #include <cmath>
@@ -31,6 +33,8 @@
 #include "engine/batches.hpp"
 #include "datasets/idx.hpp"
 #include "core/errors.hpp"
+#include "engine/eval_roles.hpp"
+#include "engine/evaluate.hpp"
 #include "engine/executor.hpp"
 #include "engine/fit.hpp"
 #include "cli/flags.hpp"
@@ -61,48 +65,6 @@ struct BatchSizes {
 BatchSizes batch_sizes(std::size_t n, std::size_t batch) {
   return n < batch ? BatchSizes{n, 0} : BatchSizes{batch, n % batch};
 }
-
-// Accuracy on a whole set: Eval-mode inference plans over consecutive chunks.
-class Evaluator {
- public:
-  Evaluator(Model& model, std::size_t n, bool plan_stats) : sizes_(batch_sizes(n, kEvalChunk)) {
-    PlanRequest request;
-    request.outputs = {"logits"};
-    request.batch = static_cast<Dim>(sizes_.full);
-    full_ = std::make_unique<Executor<float>>(model, make_plan(model.graph, request));
-    if (plan_stats) print_plan_stats("eval", sizes_.full, full_->plan());
-    if (sizes_.rest) {
-      request.batch = static_cast<Dim>(sizes_.rest);
-      rest_ = std::make_unique<Executor<float>>(model, make_plan(model.graph, request));
-      if (plan_stats) print_plan_stats("eval", sizes_.rest, rest_->plan());
-    }
-  }
-
-  // The share of images whose largest logit (the first, on ties) is their label.
-  double accuracy(const ImageSet& set) {
-    const std::size_t pixels = set.rows * set.cols;
-    std::size_t correct = 0;
-    for (std::size_t start = 0; start < set.size();) {
-      const std::size_t count = std::min(sizes_.full, set.size() - start);
-      Executor<float>& e = count == sizes_.full ? *full_ : *rest_;
-      e.set_input("x", set.images.data() + start * pixels, count * pixels);
-      e.run();
-      const TensorRef<const float> logits = e.value("logits");
-      const std::size_t classes = static_cast<std::size_t>(logits.dim(-1));
-      for (std::size_t i = 0; i < count; ++i) {
-        const float* row = logits.data + i * classes;
-        const auto predicted = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
-        correct += predicted == static_cast<std::size_t>(set.labels(start + i));
-      }
-      start += count;
-    }
-    return static_cast<double>(correct) / static_cast<double>(set.size());
-  }
-
- private:
-  BatchSizes sizes_;
-  std::unique_ptr<Executor<float>> full_, rest_;
-};
 
 std::string basename_of(std::string path) {
   while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -175,8 +137,13 @@ int main(int argc, char** argv) try {
     throw UsageError("--no-normalize is for a fresh model (a loaded model keeps its own graph)");
   flags.finish();
 
-  const ImageSet train = load_mnist_dir(data_dir, Split::Train);
-  const ImageSet test = load_mnist_dir(data_dir, Split::Test);
+  // The data checked against the model (engine/eval_roles.hpp): the images against its
+  // image input, the labels against the classes of its logits -- a loaded model's, or
+  // those of the network a fresh model will be (it is built from the training images).
+  const EvalRoles roles =
+      eval_roles(load_path.empty() ? (cnn ? models::mnist_cnn() : models::mnist_mlp()).graph() : model.graph);
+  const ImageSet train = load_image_set(data_dir, Split::Train, roles);
+  const ImageSet test = load_image_set(data_dir, Split::Test, roles);
   if (load_path.empty()) {
     if (normalize) {
       const models::InputStats stats = pixel_stats(train);
@@ -186,10 +153,6 @@ int main(int argc, char** argv) try {
       model = (cnn ? models::mnist_cnn() : models::mnist_mlp()).build(seed);
     }
   }
-  const Shape& x_shape = model.graph.find_value("x") ? model.graph.find_value("x")->shape : Shape{};
-  if (x_shape.empty() || numel(Shape(x_shape.begin() + 1, x_shape.end())) != train.rows * train.cols)
-    throw DataError(data_dir + ": images are " + std::to_string(train.rows) + "x" + std::to_string(train.cols) +
-                    " but the model's input 'x' is " + shape_str(x_shape));
 
   const std::string dataset = basename_of(data_dir);
   std::unique_ptr<Optimizer<float>> optimizer;
@@ -211,12 +174,19 @@ int main(int argc, char** argv) try {
   }
   std::printf("\n");
 
-  Evaluator evaluator(model, test.size(), plan_stats);
+  // Accuracy only: the plans compute the logits, not the loss.
+  Evaluator evaluator(model, {roles.input, roles.target, "", roles.logits}, test.size(), kEvalChunk);
+  const auto test_accuracy_now = [&] {
+    return evaluator.run({test.images.data(), test.labels.data(), test.size()}).accuracy;
+  };
   if (plan_stats) {
+    const Plan* rest = evaluator.remainder_plan();
+    print_plan_stats("eval", evaluator.batch(), evaluator.plan());
+    if (rest) print_plan_stats("eval", test.size() % evaluator.batch(), *rest);
     const BatchSizes sizes = batch_sizes(train.size(), batch);
     PlanRequest request;
     request.kind = PlanKind::Training;
-    request.loss = "loss";
+    request.loss = roles.loss;
     for (const std::size_t b : {sizes.full, sizes.rest}) {
       if (b == 0) continue;
       request.batch = static_cast<Dim>(b);
@@ -238,14 +208,14 @@ int main(int argc, char** argv) try {
       train_seconds += e.seconds;
       samples += train.size();
       std::printf("epoch %3lld  train loss %.4f  test accuracy %.4f  %.0f samples/s\n", static_cast<long long>(e.epoch),
-                  e.train_loss, evaluator.accuracy(test), static_cast<double>(train.size()) / e.seconds);
+                  e.train_loss, test_accuracy_now(), static_cast<double>(train.size()) / e.seconds);
       std::fflush(stdout);
       return true;
     };
-    fit(model, *optimizer, {"x", "labels", "loss", "logits"}, {train.images.data(), train.labels.data(), train.size()},
-        FitData{}, options);
+    fit(model, *optimizer, roles, {train.images.data(), train.labels.data(), train.size()},
+        DataView{}, options);
   }
-  const double test_accuracy = evaluator.accuracy(test);
+  const double test_accuracy = test_accuracy_now();
   const double samples_per_second = train_seconds > 0 ? static_cast<double>(samples) / train_seconds : 0.0;
 
   if (!save_path.empty()) {

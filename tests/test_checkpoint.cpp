@@ -48,12 +48,12 @@ bool bit_identical(const Model& a, const Model& b) {
   return same(a.parameters, b.parameters) && same(a.state, b.state);
 }
 
-const FitRoles kRoles{"x", "labels", "loss", "logits"};
+const ValueRoles kRoles{"x", "labels", "loss", "logits"};
 
 struct Data {
   CircleData train = make_circle(300, 21), val = make_circle(100, 22);
-  FitData tr() const { return {train.points.data(), train.labels.data(), train.size()}; }
-  FitData va() const { return {val.points.data(), val.labels.data(), val.size()}; }
+  DataView tr() const { return {train.points.data(), train.labels.data(), train.size()}; }
+  DataView va() const { return {val.points.data(), val.labels.data(), val.size()}; }
 };
 
 FitOptions base_options() {

@@ -1,7 +1,10 @@
 // evaluate: accuracy and mean loss worked out by hand on tiny data sets, in every batch
 // size (full batches and a partial last one); batchnorm in Eval mode; a 4-D image input;
-// the role conventions and the errors for models that do not fit them.
+// the one definition of a prediction (ties, one logit); a one-logit binary classifier and
+// a 20-class model through the file conventions and an IDX set; the role conventions and
+// the errors for models that do not fit them.
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -9,8 +12,11 @@
 
 #include "engine/builder.hpp"
 #include "core/errors.hpp"
+#include "engine/eval_roles.hpp"
 #include "engine/evaluate.hpp"
+#include "datasets/idx.hpp"
 #include "tests/example_graphs.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace plangrad;
 using Catch::Matchers::Contains;
@@ -98,10 +104,10 @@ TEST_CASE("evaluate: a 4-D image input takes the same flat rows", "[evaluate]") 
   model.parameter("fc.weight") = xt::xarray<float>{{1, 0}, {0, 0}, {0, 0}, {0, 1}};
   model.parameter("fc.bias") = xt::xarray<float>{0, 0};
   const EvalRoles roles = eval_roles(model.graph);
-  CHECK(roles.images == "images");
-  CHECK(roles.labels == "digits");
+  CHECK(roles.input == "images");
+  CHECK(roles.target == "digits");
   CHECK(roles.features == 4);
-  CHECK(roles.image_shape == Shape{kBatchDim, 1, 2, 2});
+  CHECK(roles.input_shape == Shape{kBatchDim, 1, 2, 2});
   CHECK(roles.logits == "fc");
   CHECK(roles.classes == 2);
   const std::vector<float> images = {kLn3, 9, 9, 0,   // logits (ln 3, 0), label 0: right
@@ -127,8 +133,8 @@ TEST_CASE("evaluate: agrees across batch sizes on a trained-looking network", "[
 TEST_CASE("eval_roles: the conventions, and graphs that do not fit them", "[evaluate]") {
   SECTION("a classifier") {
     const EvalRoles r = eval_roles(identity_classifier().graph);
-    CHECK(r.images == "x");
-    CHECK(r.labels == "labels");
+    CHECK(r.input == "x");
+    CHECK(r.target == "labels");
     CHECK(r.logits == "fc");
     CHECK(r.loss == "loss");
     CHECK(r.features == 2);
@@ -178,4 +184,162 @@ TEST_CASE("evaluate: bad arguments and bad labels are typed errors", "[evaluate]
   REQUIRE_THROWS_AS(evaluate(model, images.data(), labels.data(), 0, 10), UsageError);
   REQUIRE_THROWS_AS(evaluate(model, images.data(), labels.data(), 2, 0), UsageError);
   REQUIRE_THROWS_AS(evaluate(model, images.data(), labels.data(), 2, 2), DataError);
+}
+
+TEST_CASE("predicted_class: the argmax (the first, on ties); one logit: positive is class 1", "[evaluate]") {
+  const float three[] = {0.5f, 2.0f, 2.0f};
+  CHECK(predicted_class(three, 3) == 1);
+  const float ties[] = {-1.0f, -1.0f};
+  CHECK(predicted_class(ties, 2) == 0);
+  const float positive = 0.25f, negative = -0.25f, zero = 0.0f;
+  CHECK(predicted_class(&positive, 1) == 1);
+  CHECK(predicted_class(&negative, 1) == 0);
+  CHECK(predicted_class(&zero, 1) == 0);  // sigmoid(0) = 0.5 is not above 0.5
+}
+
+TEST_CASE("true_class: class indices, one-hot rows, 0/1 labels; anything else is a DataError", "[evaluate]") {
+  const float index = 12.0f, one_hot[] = {0.0f, 0.0f, 1.0f}, one = 1.0f, zero = 0.0f;
+  CHECK(true_class(&index, 1, 20, 0) == 12);
+  CHECK(true_class(one_hot, 3, 3, 0) == 2);
+  CHECK(true_class(&one, 1, 1, 0) == 1);
+  CHECK(true_class(&zero, 1, 1, 0) == 0);
+  const float too_big = 20.0f, negative = -1.0f, fraction = 1.5f;
+  CHECK_THROWS_WITH(true_class(&too_big, 1, 20, 7), Contains("label 20") && Contains("row 7") && Contains("[0, 20)"));
+  CHECK_THROWS_AS(true_class(&negative, 1, 20, 0), DataError);
+  CHECK_THROWS_AS(true_class(&fraction, 1, 20, 0), DataError);
+}
+
+namespace {
+
+// A binary classifier as a model file would declare it for `plangrad eval`: images x [N, 2],
+// labels [N], one logit "logit" [N, 1] = x0 - x1, flattened to [N] for binary
+// cross-entropy against the labels.
+Model one_logit_classifier() {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 2}), labels = b.input("labels", {kBatchDim});
+  Value logit = b.dense(x, 1, "logit");
+  Value flat = b.op("reshape", {logit}, {{"shape", std::vector<std::int64_t>{-1}}}, "logit_flat");
+  b.output(b.binary_cross_entropy_with_logits(flat, labels, "loss"));
+  b.output(logit);
+  Model m = b.build(1);
+  xt::xarray<float> w = xt::zeros<float>({2, 1});
+  w(1, 0) = -1.0f;
+  w(0, 0) = 1.0f;
+  m.parameter("logit.weight") = w;
+  m.parameter("logit.bias") = xt::xarray<float>{0.0f};
+  return m;
+}
+
+double bce(double x, double t) { return std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::abs(x))); }
+
+}  // namespace
+
+TEST_CASE("evaluate: a one-logit binary classifier is right when the logit's sign is the label", "[evaluate]") {
+  const Model model = one_logit_classifier();
+  const EvalRoles roles = eval_roles(model.graph);
+  CHECK(roles.logits == "logit");
+  CHECK(roles.loss == "loss");
+  CHECK(roles.columns == 1);
+  CHECK(roles.classes == 2);
+  // Row by row, the logit x0 - x1 and the label. Half the labels are 0, so a prediction
+  // that is always class 0 would score 0.5; the sign scores 4 of 6.
+  const std::vector<float> images = {2, 0,     // +2, label 1: right
+                                     0, 1,     // -1, label 0: right
+                                     1, 0,     // +1, label 0: wrong
+                                     0, 3,     // -3, label 1: wrong
+                                     1, 0.5f,  // +0.5, label 1: right
+                                     1, 1};    //  0, label 0: right (0 is class 0)
+  const std::vector<float> labels = {1, 0, 0, 1, 1, 0};
+  const double logits[] = {2, -1, 1, -3, 0.5, 0};
+  double loss = 0;
+  for (int i = 0; i < 6; ++i) loss += bce(logits[i], labels[static_cast<std::size_t>(i)]) / 6;
+  for (std::size_t batch : {1, 4, 6}) {
+    CAPTURE(batch);
+    const EvalResult r = evaluate(model, images.data(), labels.data(), 6, batch);
+    CHECK(r.correct == 4);
+    CHECK(r.accuracy == Approx(4.0 / 6.0).epsilon(1e-12));
+    CHECK(r.loss == Approx(loss).epsilon(1e-6));
+  }
+}
+
+namespace {
+
+// x [N, 4] (2x2 images) -> "fc" [N, 20]: pixel k scores class 10 + k, every other class 0.
+Model twenty_classes() {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 4}), labels = b.input("labels", {kBatchDim});
+  Value logits = b.dense(x, 20, "fc");
+  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
+  b.output(logits);
+  Model m = b.build(1);
+  xt::xarray<float> w = xt::zeros<float>({4, 20});
+  for (std::size_t k = 0; k < 4; ++k) w(k, 10 + k) = 1.0f;
+  m.parameter("fc.weight") = w;
+  m.parameter("fc.bias") = xt::zeros<float>({20});
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("evaluate: a 20-class model on IDX labels 10-19, the classes from its logits", "[evaluate]") {
+  const Model model = twenty_classes();
+  const EvalRoles roles = eval_roles(model.graph);
+  REQUIRE(roles.classes == 20);
+  testing::TempDir dir;
+  // Five 2x2 images, one bright pixel each: pixels 0, 1, 2, 3 and 0 again.
+  const std::vector<std::uint8_t> pixels = {255, 0, 0, 0, 0, 255, 0, 0, 0, 0, 255, 0, 0, 0, 0, 255, 255, 0, 0, 0};
+  write_idx_images(dir.file(mnist_images_name(Split::Test)), pixels.data(), 5, 2, 2);
+  write_idx_labels(dir.file(mnist_labels_name(Split::Test)), std::vector<std::uint8_t>{10, 11, 12, 13, 19});
+  const ImageSet set = load_image_set(dir.path().string(), Split::Test, roles);
+  REQUIRE(set.size() == 5);
+  CHECK(set.labels(4) == 19.0f);
+  const EvalResult r = evaluate(model, roles, {set.images.data(), set.labels.data(), set.size()}, 2);
+  CHECK(r.correct == 4);  // the last image scores class 10, its label is 19
+  // Right rows: logit e^1 among 19 zeros; the wrong one reads a zero logit.
+  const double right = std::log(std::exp(1.0) + 19) - 1, wrong = std::log(std::exp(1.0) + 19);
+  CHECK(r.loss == Approx((4 * right + wrong) / 5).epsilon(1e-6));
+
+  SECTION("a label the logits do not have is a DataError naming the file") {
+    write_idx_labels(dir.file(mnist_labels_name(Split::Test)), std::vector<std::uint8_t>{10, 11, 20, 13, 19});
+    CHECK_THROWS_WITH(load_image_set(dir.path().string(), Split::Test, roles),
+                      Contains(mnist_labels_name(Split::Test)) && Contains("20"));
+  }
+  SECTION("one logit: the labels are 0 and 1") {
+    write_idx_images(dir.file(mnist_images_name(Split::Test)), pixels.data(), 5, 1, 4);
+    write_idx_labels(dir.file(mnist_labels_name(Split::Test)), std::vector<std::uint8_t>{0, 1, 1, 0, 2});
+    GraphBuilder b;
+    Value x = b.input("x", {kBatchDim, 4}), labels = b.input("labels", {kBatchDim});
+    Value logit = b.dense(x, 1, "logit");
+    b.output(b.binary_cross_entropy_with_logits(b.op("reshape", {logit}, {{"shape", std::vector<std::int64_t>{-1}}}),
+                                                labels, "loss"));
+    b.output(logit);
+    CHECK_THROWS_AS(load_image_set(dir.path().string(), Split::Test, eval_roles(b.graph())), DataError);
+  }
+}
+
+TEST_CASE("Evaluator: the roles it measures, the plans it makes, and what it refuses", "[evaluate]") {
+  Model model = identity_classifier();
+  const std::vector<float> images = {kLn3, 0, 0, kLn3, kLn3, 0}, labels = {0, 1, 1};
+  SECTION("logits only: accuracy, no loss; a plan per batch size") {
+    Evaluator e(model, {"x", "labels", "", "fc"}, 3, 2);
+    CHECK(e.batch() == 2);
+    CHECK(e.columns() == 2);
+    REQUIRE(e.remainder_plan() != nullptr);
+    const EvalResult r = e.run({images.data(), labels.data(), 3});
+    CHECK(r.correct == 2);
+    CHECK(std::isnan(r.loss));
+  }
+  SECTION("the loss only: no accuracy") {
+    Evaluator e(model, {"x", "labels", "loss", ""}, 3, 3);
+    CHECK(e.remainder_plan() == nullptr);
+    const EvalResult r = e.run({images.data(), labels.data(), 3});
+    CHECK(std::isnan(r.accuracy));
+    CHECK(r.loss == Approx((2 * std::log(4.0 / 3.0) + std::log(4.0)) / 3).epsilon(1e-6));
+  }
+  SECTION("refusals") {
+    CHECK_THROWS_WITH(Evaluator(model, {"x", "labels", "", ""}, 3, 2), Contains("nothing to measure"));
+    CHECK_THROWS_WITH(Evaluator(model, {"x", "nope", "loss", "fc"}, 3, 2), Contains("'nope' is not an input"));
+    Evaluator e(model, {"x", "labels", "loss", "fc"}, 3, 2);
+    CHECK_THROWS_WITH(e.run({images.data(), labels.data(), 2}), Contains("made for 3 examples"));
+  }
 }

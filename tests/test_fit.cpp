@@ -1,8 +1,10 @@
 // fit: the training loop on the circle task, with one-hot MSE targets and with class
 // labels (softmax cross-entropy, a shorter last batch); its validation numbers against
-// evaluate(); determinism; the JSONL log; callbacks, early stopping, schedules, SIGINT;
+// evaluate(); a one-logit model's accuracy by the logit's sign; determinism; the JSONL log
+// and its write errors; the progress lines; callbacks, early stopping, schedules, SIGINT;
 // and the errors for roles and options that do not fit.
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -18,6 +20,8 @@
 #include "engine/evaluate.hpp"
 #include "engine/fit.hpp"
 #include "engine/lr_schedule.hpp"
+#include "engine/progress.hpp"
+#include "engine/train_log.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/example_graphs.hpp"
 
@@ -150,8 +154,8 @@ TEST_CASE("fit: the JSONL log has one line per epoch", "[fit]") {
 
 TEST_CASE("fit: a callback stops the run; patience stops it early", "[fit]") {
   const CircleData train = make_circle(200, 1), test = make_circle(100, 2);
-  const FitRoles roles{"x", "labels", "loss", "logits"};
-  const FitData tr{train.points.data(), train.labels.data(), 200}, va{test.points.data(), test.labels.data(), 100};
+  const ValueRoles roles{"x", "labels", "loss", "logits"};
+  const DataView tr{train.points.data(), train.labels.data(), 200}, va{test.points.data(), test.labels.data(), 100};
 
   SECTION("callback") {
     Model model = small_classifier(1);
@@ -216,8 +220,8 @@ TEST_CASE("fit: roles and options that do not fit are UsageErrors naming them", 
   const CircleData train = make_circle(100, 1);
   Model model = small_classifier(1);
   SGD<float> sgd(model, {0.1});
-  const FitData tr{train.points.data(), train.labels.data(), 100};
-  auto message = [&](FitRoles roles, FitOptions o) -> std::string {
+  const DataView tr{train.points.data(), train.labels.data(), 100};
+  auto message = [&](ValueRoles roles, FitOptions o) -> std::string {
     try {
       fit(model, sgd, roles, tr, {}, o);
     } catch (const UsageError& e) {
@@ -225,7 +229,7 @@ TEST_CASE("fit: roles and options that do not fit are UsageErrors naming them", 
     }
     return "<no UsageError>";
   };
-  const FitRoles good{"x", "labels", "loss", "logits"};
+  const ValueRoles good{"x", "labels", "loss", "logits"};
   CHECK_THAT(message({"nope", "labels", "loss", ""}, quiet(1, 10, 1)), Contains("'nope' is not an input"));
   CHECK_THAT(message({"x", "logits", "loss", ""}, quiet(1, 10, 1)), Contains("'logits' is not an input"));
   CHECK_THAT(message(good, quiet(0, 10, 1)), Contains("epochs"));
@@ -237,4 +241,110 @@ TEST_CASE("fit: roles and options that do not fit are UsageErrors naming them", 
   s.lr_schedule_name = "step:2";
   CHECK_THAT(message(good, s), Contains("no function"));
   CHECK_THAT(message({"x", "labels", "loss", "loss"}, quiet(1, 10, 1)), Contains("must be [N, classes]"));
+}
+
+TEST_CASE("fit: a one-logit model's accuracy is the logit's sign, in training and validation", "[fit]") {
+  // x [N, 2] -> "logit" [N, 1] = x0 - x1 against 0/1 targets "y" [N, 1]. A learning rate
+  // too small to change a weight keeps the logits as set, so the counts are known.
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 2}), y = b.input("y", {kBatchDim, 1});
+  Value logit = b.dense(x, 1, "logit");
+  b.output(b.binary_cross_entropy_with_logits(logit, y, "loss"));
+  b.output(logit);
+  Model model = b.build(1);
+  xt::xarray<float> w = xt::zeros<float>({2, 1});
+  w(1, 0) = -1.0f;
+  w(0, 0) = 1.0f;
+  model.parameter("logit.weight") = w;
+  model.parameter("logit.bias") = xt::xarray<float>{0.0f};
+  // Logits +2, -1, +1, -3, +0.5 with labels 1, 0, 0, 1, 0: right, right, wrong, wrong,
+  // wrong: 2/5, where class 0 for every row would score 3/5. Validation adds logit -4 with
+  // label 0: 3/6 against 4/6.
+  const std::vector<float> features = {2, 0, 0, 1, 1, 0, 0, 3, 1, 0.5f};
+  const std::vector<float> targets = {1, 0, 0, 1, 0};
+  const std::vector<float> val_features = {2, 0, 0, 1, 1, 0, 0, 3, 1, 0.5f, 0, 4};
+  const std::vector<float> val_targets = {1, 0, 0, 1, 0, 0};
+  SGD<float> sgd(model, {1e-30});
+  const FitResult r = fit(model, sgd, {"x", "y", "loss", "logit"}, {features.data(), targets.data(), 5},
+                          {val_features.data(), val_targets.data(), 6}, quiet(1, 2, 1));
+  CHECK(r.history.back().train_accuracy == Approx(2.0 / 5.0).epsilon(1e-12));
+  CHECK(r.history.back().val_accuracy == Approx(3.0 / 6.0).epsilon(1e-12));
+}
+
+TEST_CASE("fit: a log that cannot be written is a DataError naming it", "[fit]") {
+  const CircleData train = make_circle(100, 1);
+  Model model = small_classifier(1);
+  SGD<float> sgd(model, {0.1});
+  FitOptions o = quiet(2, 50, 1);
+  o.log_path = "/dev/full";  // opens, and every write fails with ENOSPC
+  CHECK_THROWS_WITH(fit(model, sgd, {"x", "labels", "loss", "logits"},
+                        {train.points.data(), train.labels.data(), 100}, {}, o),
+                    Contains("/dev/full") && Contains("cannot write"));
+  o.log_path = "/nonexistent-dir/run.jsonl";
+  CHECK_THROWS_AS(fit(model, sgd, {"x", "labels", "loss", "logits"}, {train.points.data(), train.labels.data(), 100},
+                      {}, o),
+                  DataError);
+}
+
+TEST_CASE("TrainLog: one JSON object per line, the documented keys in order, null for what was not measured",
+          "[fit]") {
+  EpochStats s;
+  s.epoch = 3;
+  s.train_loss = 0.5;
+  s.train_accuracy = 0.875;
+  s.lr = 0.1;
+  s.seconds = 1.25;
+  s.steps = 60;
+  CHECK(train_log_line(s) ==
+        "{\"epoch\":3,\"loss\":0.5,\"train_accuracy\":0.875,\"val_loss\":null,\"val_accuracy\":null,"
+        "\"lr\":0.1,\"seconds\":1.25,\"steps\":60}");
+  s.val_loss = 1.0 / 3.0;
+  CHECK(nlohmann::json::parse(train_log_line(s))["val_loss"].get<double>() == 1.0 / 3.0);  // reads back exactly
+
+  testing::TempDir dir;
+  {
+    TrainLog log(dir.file("a.jsonl"), false);
+    log.write(s);
+    log.write(s);
+    log.close();
+  }
+  {
+    TrainLog log(dir.file("a.jsonl"), true);  // a resumed run appends
+    log.write(s);
+  }
+  std::ifstream in(dir.file("a.jsonl"));
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) CHECK(line == train_log_line(s));
+  CHECK(lines == 3);
+
+  TrainLog full("/dev/full", false);
+  CHECK_THROWS_WITH(full.write(s), Contains("/dev/full") && Contains("No space left"));
+}
+
+TEST_CASE("ProgressPrinter: one line per epoch, nothing when off", "[fit]") {
+  EpochStats s;
+  s.epoch = 2;
+  s.train_loss = 0.25;
+  s.val_accuracy = 0.5;
+  s.lr = 0.01;
+  s.seconds = 1.5;
+  auto printed = [&](Progress mode) {
+    std::FILE* f = std::tmpfile();
+    REQUIRE(f);
+    ProgressPrinter p(mode, 10, f);
+    p.start_epoch(2, 100, 0);
+    p.step(50, 12.5);
+    p.epoch_end(s);
+    p.early_stopped(3);
+    std::rewind(f);
+    std::string text;
+    for (int c; (c = std::fgetc(f)) != EOF;) text += static_cast<char>(c);
+    std::fclose(f);
+    return text;
+  };
+  CHECK(printed(Progress::Lines) ==
+        "epoch 2/10  loss 0.25000  val_acc 0.5000  lr 0.01  1.50s\n"
+        "early stopping: no improvement for 3 epochs\n");
+  CHECK(printed(Progress::Off).empty());
+  CHECK(printed(Progress::Auto) == printed(Progress::Lines));  // a file is not a terminal
 }

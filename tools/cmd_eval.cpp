@@ -1,6 +1,7 @@
 // plangrad eval MODEL.json --data DIR: a classifier's accuracy and mean loss on an IDX data
 // set (MNIST's file names), through inference plans in Eval mode. A thin wrapper over
-// plangrad::evaluate (engine/evaluate.hpp), which documents the value conventions.
+// plangrad::evaluate (engine/evaluate.hpp) with the value conventions of
+// engine/eval_roles.hpp.
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "datasets/idx.hpp"
 #include "core/errors.hpp"
+#include "engine/eval_roles.hpp"
 #include "engine/evaluate.hpp"
 #include "cli/flags.hpp"
 #include "serialization/model_json.hpp"
@@ -27,10 +29,11 @@ int cmd_eval(const Args& args) {
         "prints the accuracy and the mean loss, then the same as one JSON line.\n"
         "The model must follow these conventions (N is the symbolic batch, \"N\" in the file):\n"
         "  images  the one input [N, rows*cols] or [N, 1, rows, cols], pixels scaled to [0, 1]\n"
-        "  labels  the one input [N]: class indices\n"
+        "  labels  the one input [N]: class indices, checked against the logits' classes\n"
         "  loss    the graph's first scalar output (else its only softmax_cross_entropy node)\n"
         "  logits  [N, classes]: the softmax_cross_entropy input of the loss, or else the graph's\n"
-        "          one non-scalar output; the prediction is the argmax (the first, on ties)\n");
+        "          one non-scalar output; the prediction is the argmax (the first, on ties),\n"
+        "          or for one logit [N, 1] (binary cross-entropy) class 1 when it is positive\n");
     return 0;
   }
   const std::string dir = flags.get("--data", "");
@@ -46,15 +49,15 @@ int cmd_eval(const Args& args) {
 
   const Model model = load_model(path);
   const EvalRoles roles = eval_roles(model.graph);
-  const ImageSet data = load_mnist_dir(dir, split == "test" ? Split::Test : Split::Train);
-  check_image_shape(roles, data.rows, data.cols);
+  const ImageSet data = load_image_set(dir, split == "test" ? Split::Test : Split::Train, roles);
 
   const auto start = std::chrono::steady_clock::now();
-  const EvalResult r = evaluate(model, data.images.data(), data.labels.data(), data.size(), static_cast<std::size_t>(batch));
+  const EvalResult r =
+      evaluate(model, roles, {data.images.data(), data.labels.data(), data.size()}, static_cast<std::size_t>(batch));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::printf("model     %s: images '%s' %s, labels '%s', logits '%s' (%zu classes), loss '%s'\n", path.c_str(),
-              roles.images.c_str(), shape_str(roles.image_shape).c_str(), roles.labels.c_str(), roles.logits.c_str(),
+              roles.input.c_str(), shape_str(roles.input_shape).c_str(), roles.target.c_str(), roles.logits.c_str(),
               roles.classes, roles.loss.c_str());
   std::printf("data      %s, %s split: %zu images of %zux%zu\n", dir.c_str(), split.c_str(), data.size(), data.rows,
               data.cols);

@@ -2,7 +2,7 @@
 // IDX data set (the train split; the test split validates every epoch) with fit
 // (engine/fit.hpp), optionally checkpointing every epoch and resuming from a checkpoint
 // (serialization/checkpoint.hpp), and saves the trained model. The graph's values play the
-// parts `plangrad eval` documents (engine/evaluate.hpp: eval_roles).
+// parts `plangrad eval` documents (engine/eval_roles.hpp).
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -16,7 +16,7 @@
 
 #include "datasets/idx.hpp"
 #include "core/errors.hpp"
-#include "engine/evaluate.hpp"
+#include "engine/eval_roles.hpp"
 #include "engine/fit.hpp"
 #include "cli/flags.hpp"
 #include "engine/optimizer.hpp"
@@ -42,7 +42,7 @@ const char* const kHelp =
     "(validation after every epoch), each plain or .gz. The model follows `plangrad eval`'s\n"
     "conventions (N is the symbolic batch): the one [N, rows*cols] or [N, 1, rows, cols] input\n"
     "takes the images, the one [N] input the labels, the scalar output is the loss that is\n"
-    "minimized, and the [N, classes] logits give the accuracy.\n"
+    "minimized, and the [N, classes] logits (or one logit, [N, 1]) give the accuracy.\n"
     "\n"
     "  --epochs E         epochs in all (a resumed run counts the ones already done); default 10\n"
     "  --batch B          mini-batch size; default 64. The batch order is shuffled from --seed\n"
@@ -197,16 +197,14 @@ int cmd_train(const Args& args) {
 
   Model& model = doc.model;
   const EvalRoles roles = eval_roles(model.graph);
-  ImageSet train = load_mnist_dir(dir, Split::Train);
-  ImageSet test = load_mnist_dir(dir, Split::Test);
-  check_image_shape(roles, train.rows, train.cols);
-  check_image_shape(roles, test.rows, test.cols);
+  ImageSet train = load_image_set(dir, Split::Train, roles);
+  ImageSet test = load_image_set(dir, Split::Test, roles);
   truncate(train, limit);
   truncate(test, limit);
 
   if (progress != Progress::Off) {
     std::printf("model     %s: images '%s' %s, labels '%s', logits '%s' (%zu classes), loss '%s'\n",
-                model_path.c_str(), roles.images.c_str(), shape_str(roles.image_shape).c_str(), roles.labels.c_str(),
+                model_path.c_str(), roles.input.c_str(), shape_str(roles.input_shape).c_str(), roles.target.c_str(),
                 roles.logits.c_str(), roles.classes, roles.loss.c_str());
     std::printf("data      %s: %zu training, %zu validation images of %zux%zu\n", dir.c_str(), train.size(),
                 test.size(), train.rows, train.cols);
@@ -220,8 +218,7 @@ int cmd_train(const Args& args) {
     std::fflush(stdout);
   }
 
-  const FitResult r = fit(model, *optimizer, {roles.images, roles.labels, roles.loss, roles.logits},
-                          {train.images.data(), train.labels.data(), train.size()},
+  const FitResult r = fit(model, *optimizer, roles, {train.images.data(), train.labels.data(), train.size()},
                           {test.images.data(), test.labels.data(), test.size()}, options);
   save_model_document(doc, out);
 

@@ -1,0 +1,36 @@
+// One executor at one batch size, with the buffers of the role values (engine/evaluate.hpp:
+// ValueRoles) looked up once -- a TensorRef copy copies its shape, a heap allocation, and
+// a training step or an evaluation batch must make none. fit's training steps and the
+// Evaluator's batches both run through it.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "engine/evaluate.hpp"
+#include "engine/executor.hpp"
+
+namespace plangrad {
+
+struct BatchRunner {
+  // kind Training: optimizer steps on roles.loss, which must be named. kind Inference:
+  // Eval mode, computing roles.loss and roles.logits (whichever are named); the target is
+  // fed only when there is a loss to compute. UsageErrors start with `who`, name the role
+  // and say what it must be.
+  BatchRunner(Model& model, const ValueRoles& roles, PlanKind kind, std::size_t batch, Optimizer<float>* optimizer,
+              const char* who);
+
+  std::unique_ptr<Executor<float>> exec;
+  std::size_t x_len = 0, y_len = 0;  // floats per row of the input and of the target
+  float* x = nullptr;                // the input's buffer
+  float* y = nullptr;                // the target's buffer; nullptr when the plan does not read it
+  const float* logits = nullptr;     // nullptr without logits
+  std::size_t columns = 0;           // the logits' columns
+  const float* loss_value = nullptr;  // inference plans: the kept loss; nullptr without a loss
+
+  void run() { exec->run(); }
+  // The batch's loss after run(): the training plan's, or the kept value in an inference plan.
+  float loss() const { return loss_value ? *loss_value : exec->loss(); }
+};
+
+}  // namespace plangrad
