@@ -16,7 +16,7 @@ struct Limits {
   std::uint64_t json_depth = 64;                           // nesting of a JSON document
   std::uint64_t nodes = 1'000'000;                         // nodes of a graph read from a file
   std::uint64_t name_length = 1024;                        // bytes of a value or node name
-  std::uint64_t data_bytes = std::uint64_t{1} << 32;       // a data set, decompressed: 4 GiB
+  std::uint64_t data_bytes = std::uint64_t{1} << 30;       // a data file, decompressed: 1 GiB
 };
 
 // The process's limits. Set them before loading or planning; reading them is safe from
