@@ -8,10 +8,11 @@
 
 namespace plangrad {
 namespace {
-// The shortest text that reads back as v: a bound of 1e-12 prints as 1e-12, not 0.000000.
+// Text that reads back as v (%g, more digits only where needed): a bound of 1e-12 prints
+// as 1e-12, not 0.000000.
 std::string number(double v) {
   char buf[32];
-  for (int digits = 1; digits <= 17; ++digits) {
+  for (int digits = 6; digits <= 17; ++digits) {
     std::snprintf(buf, sizeof buf, "%.*g", digits, v);
     if (std::strtod(buf, nullptr) == v) break;
   }
