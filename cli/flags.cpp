@@ -1,10 +1,24 @@
 #include "cli/flags.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "core/errors.hpp"
 
 namespace plangrad {
+namespace {
+// Text that reads back as v (%g, more digits only where needed): a bound of 1e-12 prints
+// as 1e-12, not 0.000000.
+std::string number(double v) {
+  char buf[32];
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+}  // namespace
 
 Flags::Flags(int argc, char** argv) : Flags(std::vector<std::string>(argv + (argc > 0 ? 1 : 0), argv + argc)) {}
 
@@ -45,6 +59,8 @@ std::string Flags::get(const std::string& name, const std::string& fallback) {
   const Item* item = find(name);
   if (!item) return fallback;
   if (!item->has_value) throw UsageError("flag " + name + " needs a value");
+  // `--out=` would otherwise read as "no flag" and quietly mean the default.
+  if (item->value.empty()) throw UsageError("flag " + name + " needs a value, got an empty one");
   return item->value;
 }
 
@@ -55,8 +71,8 @@ bool Flags::has(const std::string& name) {
 }
 
 std::int64_t Flags::get_int(const std::string& name, std::int64_t fallback, std::int64_t min, std::int64_t max) {
+  if (!find(name)) return fallback;
   const std::string text = get(name, "");
-  if (text.empty() && !find(name)) return fallback;
   std::size_t used = 0;
   long long v = 0;
   try {
@@ -73,8 +89,8 @@ std::int64_t Flags::get_int(const std::string& name, std::int64_t fallback, std:
 }
 
 double Flags::get_double(const std::string& name, double fallback, double min, double max) {
+  if (!find(name)) return fallback;
   const std::string text = get(name, "");
-  if (text.empty() && !find(name)) return fallback;
   std::size_t used = 0;
   double v = 0;
   try {
@@ -85,8 +101,7 @@ double Flags::get_double(const std::string& name, double fallback, double min, d
   if (used == 0 || used != text.size() || !std::isfinite(v))
     throw UsageError("flag " + name + " takes a number, got '" + text + "'");
   if (v < min || v > max)
-    throw UsageError("flag " + name + " must be in [" + std::to_string(min) + ", " + std::to_string(max) +
-                     "], got " + text);
+    throw UsageError("flag " + name + " must be in [" + number(min) + ", " + number(max) + "], got " + text);
   return v;
 }
 

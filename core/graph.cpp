@@ -15,6 +15,12 @@ std::string shape_str(const Shape& shape) {
   return s + "]";
 }
 
+void throw_bad_numel(const Shape& shape) {
+  for (Dim d : shape)
+    if (d < 0) throw ShapeError("shape " + shape_str(shape) + " has no element count: dimension " + std::to_string(d));
+  throw ShapeError("shape " + shape_str(shape) + " has more elements than a 64-bit count holds");
+}
+
 const AttrValue* Attrs::find(std::string_view name) const {
   auto it = items_.find(name);
   return it == items_.end() ? nullptr : &it->second;

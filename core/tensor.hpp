@@ -15,10 +15,16 @@ using Shape = std::vector<Dim>;
 // The placeholder for a symbolic batch dimension in a declared input shape.
 inline constexpr Dim kBatchDim = -1;
 
-// Number of elements of a shape; the scalar shape {} has one element.
+// A ShapeError: `shape` has a negative dimension or more elements than a size_t counts.
+[[noreturn]] void throw_bad_numel(const Shape& shape);
+
+// Number of elements of a shape; the scalar shape {} has one element. Checked, so that no
+// shape read from a file can wrap the count: a negative (symbolic) dimension or an
+// overflow is a ShapeError.
 inline std::size_t numel(const Shape& shape) {
   std::size_t n = 1;
-  for (Dim d : shape) n *= static_cast<std::size_t>(d);
+  for (Dim d : shape)
+    if (d < 0 || __builtin_mul_overflow(n, static_cast<std::size_t>(d), &n)) throw_bad_numel(shape);
   return n;
 }
 

@@ -13,15 +13,13 @@
 #include <optional>
 
 #include "core/errors.hpp"
+#include "core/file_io.hpp"
+#include "core/limits.hpp"
 
 namespace plangrad {
 namespace {
 
 namespace fs = std::filesystem;
-
-// No data set this reads comes near it (MNIST's training images are 47 MB); a header
-// claiming more is a corrupt file, and refusing it keeps a gzip bomb from eating memory.
-constexpr std::uint64_t kMaxDataBytes = std::uint64_t{1} << 32;
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw DataError(path + ": " + what);
@@ -37,25 +35,24 @@ std::string hex(std::uint32_t v, int digits) {
 class ByteSource {
  public:
   explicit ByteSource(const std::string& path) : path_(path) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) fail(path, std::string("cannot open: ") + std::strerror(errno));
+    const int fd = open_regular_file(path, "data file");
     unsigned char magic[2] = {0, 0};
-    const std::size_t got = std::fread(magic, 1, 2, f);
+    const ssize_t got = ::pread(fd, magic, 2, 0);
     gzipped_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     if (!gzipped_) {
       struct stat st {};
-      if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        std::fclose(f);
-        fail(path, "not a regular file");
+      if (::fstat(fd, &st) != 0 || (file_ = ::fdopen(fd, "rb")) == nullptr) {
+        ::close(fd);
+        fail(path, std::string("cannot read: ") + std::strerror(errno));
       }
       plain_size_ = static_cast<std::uint64_t>(st.st_size);
-      std::rewind(f);
-      file_ = f;
       return;
     }
-    std::fclose(f);
-    gz_ = gzopen(path.c_str(), "rb");
-    if (gz_ == nullptr) fail(path, std::string("cannot open: ") + std::strerror(errno));
+    gz_ = gzdopen(fd, "rb");  // owns fd from here on
+    if (gz_ == nullptr) {
+      ::close(fd);
+      fail(path, std::string("cannot open: ") + std::strerror(errno));
+    }
     gzbuffer(gz_, 1 << 17);
   }
   ~ByteSource() {
@@ -99,13 +96,13 @@ class ByteSource {
   }
 
  private:
-  // zlib's message, without the "path: " it starts with (ours says the path already).
+  // zlib's message, without the "<fd:3>: " it starts with (ours says the path instead).
   std::string gz_message() {
     int err = Z_OK;
     const char* raw = gzerror(gz_, &err);
     std::string msg = raw != nullptr && *raw != '\0' ? raw : "unknown error";
-    const std::string prefix = path_ + ": ";
-    if (msg.compare(0, prefix.size(), prefix) == 0) msg.erase(0, prefix.size());
+    const std::size_t end = msg.find(">: ");
+    if (msg.compare(0, 4, "<fd:") == 0 && end != std::string::npos) msg.erase(0, end + 3);
     return msg;
   }
 
@@ -189,9 +186,9 @@ std::vector<std::uint32_t> read_idx(const std::string& path, int rank, const cha
     }
     data_bytes *= pixels;  // at most 2^32 * 2^24
   }
-  if (data_bytes > kMaxDataBytes) {
-    fail(path, "implausible size " + dims_str(dims) + dim_names + ": " +
-                   std::to_string(data_bytes) + " bytes of data, more than 4 GiB");
+  if (data_bytes > limits().data_bytes) {
+    fail(path, "size " + dims_str(dims) + dim_names + " asks for " + std::to_string(data_bytes) +
+                   " bytes of data, more than " + limit_hint("data-bytes", limits().data_bytes));
   }
 
   const std::uint64_t expected_size = header_bytes + data_bytes;
@@ -360,7 +357,7 @@ void write_idx_images(const std::string& path, const std::uint8_t* pixels, std::
                    std::to_string(rows) + ", " + std::to_string(cols) + "]");
   }
   if (count > kMaxDim || rows > kIdxMaxImagePixels || cols > kIdxMaxImagePixels ||
-      rows * cols > kIdxMaxImagePixels || count * rows * cols > kMaxDataBytes) {
+      rows * cols > kIdxMaxImagePixels || count * rows * cols > limits().data_bytes) {
     fail(path, "cannot write images of implausible size [" + std::to_string(count) + ", " +
                    std::to_string(rows) + ", " + std::to_string(cols) + "]");
   }

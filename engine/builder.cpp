@@ -24,9 +24,14 @@ Value GraphBuilder::input(const std::string& name, Shape shape) {
   for (Dim d : shape)
     if (d < 0 && d != kBatchDim)
       throw ShapeError("input '" + name + "': invalid shape " + shape_str(shape));
+  Shape nominal[2];
+  for (int k = 0; k < 2; ++k) {
+    nominal[k] = bind_batch(shape, kNominalBatches[k]);
+    check_tensor_size(nominal[k], "input '" + name + "'");
+  }
   graph_.values.push_back({name, ValueKind::Input, shape});
   inits_.push_back(init::zeros());
-  for (int k = 0; k < 2; ++k) nominal_[k][name] = bind_batch(shape, kNominalBatches[k]);
+  for (int k = 0; k < 2; ++k) nominal_[k][name] = std::move(nominal[k]);
   shapes_[name] = std::move(shape);
   return {name};
 }
@@ -35,6 +40,7 @@ Value GraphBuilder::parameter(const std::string& name, Shape shape, Init init) {
   claim(name);
   for (Dim d : shape)
     if (d < 0) throw ShapeError("parameter '" + name + "': invalid shape " + shape_str(shape));
+  check_tensor_size(shape, "parameter '" + name + "'");
   graph_.values.push_back({name, ValueKind::Parameter, shape});
   inits_.push_back(init);
   nominal_[0][name] = nominal_[1][name] = shape;
@@ -46,6 +52,7 @@ Value GraphBuilder::state(const std::string& name, Shape shape, Init init) {
   claim(name);
   for (Dim d : shape)
     if (d < 0) throw ShapeError("state '" + name + "': invalid shape " + shape_str(shape));
+  check_tensor_size(shape, "state '" + name + "'");
   graph_.values.push_back({name, ValueKind::State, shape});
   inits_.push_back(init);
   nominal_[0][name] = nominal_[1][name] = shape;

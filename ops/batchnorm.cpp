@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/checked.hpp"
 #include "ops/kernel_util.hpp"
 #include "kernels/parallel.hpp"
 
@@ -23,7 +24,7 @@ BnDims bn_dims(const Shape& x) {
   d.C = x[1];
   for (std::size_t i = 1; i < x.size(); ++i)
     if (x[i] <= 0) throw ShapeError("x " + shape_str(x) + " must have positive C (and H, W)");
-  for (std::size_t i = 2; i < x.size(); ++i) d.S *= x[i];
+  for (std::size_t i = 2; i < x.size(); ++i) d.S = mul_dims(d.S, x[i]);
   return d;
 }
 
@@ -35,8 +36,12 @@ std::vector<Shape> batchnorm_shape(const std::vector<Shape>& in, const Attrs& at
       throw ShapeError(std::string(roles[i]) + " " + shape_str(in[i]) + " does not match the " +
                        std::to_string(d.C) + " channels of x " + shape_str(in[0]));
   const double eps = attrs.get_float("eps"), momentum = attrs.get_float("momentum");
+  // The kernels run in float as well as double: an eps that float rounds to 0 (or to a
+  // subnormal, or to infinity) would divide by zero where the double check passed.
   if (!(eps > 0.0))
     throw ShapeError("attribute 'eps' must be positive, got " + std::to_string(eps));
+  if (!std::isnormal(static_cast<float>(eps)))
+    throw ShapeError("attribute 'eps' must be a normal float, the precision models run in, got " + attr_str(eps));
   if (!(momentum >= 0.0 && momentum <= 1.0))
     throw ShapeError("attribute 'momentum' must be in [0, 1], got " + std::to_string(momentum));
   return one_output(in[0]);
@@ -52,22 +57,25 @@ std::size_t batchnorm_saved(const std::vector<Shape>& in, const Attrs&) {
 // - [N, C] (S = 1): n outer, c inner, with a per-channel accumulator array (saved, or the
 //   dgamma/dbeta outputs): the adds of one n are independent across channels, and each
 //   channel still sums in the order n = 0, 1, ... (the same rounding as a serial loop).
-// - [N, C, S]: kLanes independent partial sums along each contiguous run of S values.
+// - [N, C, S]: kLanes independent partial sums along each contiguous run of S values, in
+//   double: a channel of a CNN holds N*H*W values (100k at batch 128), and a float sum of
+//   that many drifts by 1e-5 relative, enough to move the gradients of every layer before
+//   the batchnorm by a percent. PyTorch's CPU kernel sums in double as well.
 constexpr Dim kLanes = 8;
 
-// sum_{n,s} f(i) over channel c of x viewed as [N, C, S], i the flat index.
-template <class T, class F>
-T channel_sum(const BnDims& d, Dim c, F f) {
-  T lane[kLanes] = {};
-  T tail = T(0);
+// sum_{n,s} f(i) over channel c of x viewed as [N, C, S], i the flat index, in double.
+template <class F>
+double channel_sum(const BnDims& d, Dim c, F f) {
+  double lane[kLanes] = {};
+  double tail = 0.0;
   const Dim S_main = d.S - d.S % kLanes;
   for (Dim n = 0; n < d.N; ++n) {
     const Dim base = (n * d.C + c) * d.S;
     for (Dim s = 0; s < S_main; s += kLanes)
-      for (Dim l = 0; l < kLanes; ++l) lane[l] += f(base + s + l);
-    for (Dim s = S_main; s < d.S; ++s) tail += f(base + s);
+      for (Dim l = 0; l < kLanes; ++l) lane[l] += static_cast<double>(f(base + s + l));
+    for (Dim s = S_main; s < d.S; ++s) tail += static_cast<double>(f(base + s));
   }
-  T sum = tail;
+  double sum = tail;
   for (Dim l = 0; l < kLanes; ++l) sum += lane[l];
   return sum;
 }
@@ -142,13 +150,12 @@ void batchnorm_forward(const OpArgs<T>& a) {
     for (Dim c = c0; c < c1; ++c) {
       T mean, var;
       if (train) {
-        mean = channel_sum<T>(d, c, [x](Dim i) { return x[i]; }) / T(M);
+        mean = T(channel_sum(d, c, [x](Dim i) { return x[i]; }) / double(M));
         // A second pass: sum (x - mean)^2 does not cancel as sum x^2 - M mean^2 does.
-        const T sq = channel_sum<T>(d, c, [x, mean](Dim i) {
-          const T dev = x[i] - mean;
-          return dev * dev;
-        });
-        var = sq / T(M);
+        var = T(channel_sum(d, c, [x, mean](Dim i) {
+                  const double dev = double(x[i]) - double(mean);
+                  return dev * dev;
+                }) / double(M));
         running_mean[c] = (T(1) - m) * running_mean[c] + m * mean;
         running_var[c] = (T(1) - m) * running_var[c] + m * var * T(M) / T(M - 1);
       } else {
@@ -226,9 +233,8 @@ void batchnorm_backward(const OpArgs<T>& a) {
   for_channels(d, [&](Dim c0, Dim c1) {
     for (Dim c = c0; c < c1; ++c) {
       const T mc = mean[c], ic = inv_std[c];
-      const T sum_dy = channel_sum<T>(d, c, [dy](Dim i) { return dy[i]; });
-      const T sum_dy_xhat =
-          channel_sum<T>(d, c, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; });
+      const T sum_dy = T(channel_sum(d, c, [dy](Dim i) { return dy[i]; }));
+      const T sum_dy_xhat = T(channel_sum(d, c, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; }));
       if (dgamma_ref) {
         T& g = dgamma_ref.data[c];
         g = a.accumulates(1) ? g + sum_dy_xhat : sum_dy_xhat;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/checked.hpp"
 #include "kernels/blas.hpp"
 #include "kernels/parallel.hpp"
 #include "ops/kernel_util.hpp"
@@ -29,7 +30,7 @@ void finish_window(Window2d& g, const Shape& x, const char* role) {
     throw ShapeError("stride " + ints_str({g.sh, g.sw}) + " must be positive");
   if (g.ph < 0 || g.pw < 0)
     throw ShapeError("padding " + ints_str({g.ph, g.pw}) + " must not be negative");
-  const Dim padded_h = g.h + 2 * g.ph, padded_w = g.w + 2 * g.pw;
+  const Dim padded_h = add_dims(g.h, mul_dims(2, g.ph)), padded_w = add_dims(g.w, mul_dims(2, g.pw));
   if (g.kh > padded_h || g.kw > padded_w)
     throw ShapeError("kernel " + std::to_string(g.kh) + "x" + std::to_string(g.kw) +
                      " is larger than the padded input " + std::to_string(padded_h) + "x" +
@@ -73,8 +74,8 @@ ConvDims conv_dims(const Shape& x, const Shape& w, const Attrs& attrs) {
   read_pair(attrs, "stride", d.g.sh, d.g.sw);
   read_pair(attrs, "padding", d.g.ph, d.g.pw);
   finish_window(d.g, x, "x");
-  d.ckk = d.C * d.g.kh * d.g.kw;
-  d.ohw = d.g.oh * d.g.ow;
+  d.ckk = mul_dims(mul_dims(d.C, d.g.kh), d.g.kw);
+  d.ohw = mul_dims(d.g.oh, d.g.ow);
   d.pointwise = d.g.kh == 1 && d.g.kw == 1 && d.g.sh == 1 && d.g.sw == 1 && d.g.ph == 0 &&
                 d.g.pw == 0;
   return d;
@@ -105,8 +106,8 @@ struct ConvSlices {
 };
 
 std::size_t slice_elems(const ConvDims& d, Dim parts) {
-  const std::size_t col = d.pointwise ? 0 : static_cast<std::size_t>(d.ckk * d.ohw);
-  return col + (parts > 1 ? static_cast<std::size_t>(d.F * d.ckk) : 0);
+  const std::size_t col = d.pointwise ? 0 : static_cast<std::size_t>(mul_dims(d.ckk, d.ohw));
+  return add_sizes(col, parts > 1 ? static_cast<std::size_t>(mul_dims(d.F, d.ckk)) : 0);
 }
 
 // Below this many multiply-adds a batch's convolution is not worth splitting.
@@ -117,8 +118,9 @@ constexpr Dim kThreadedWork = Dim(1) << 21;
 std::size_t conv2d_workspace(const std::vector<Shape>& in, const Attrs& attrs) {
   const ConvDims d = conv_dims(in[0], in[1], attrs);
   const Dim threads = op_threads();
-  const Dim parts = threads > 1 && d.N > 1 && d.N * d.F * d.ohw * d.ckk >= kThreadedWork ? std::min(threads, d.N) : 1;
-  return static_cast<std::size_t>(parts) * slice_elems(d, parts);
+  const bool split = threads > 1 && d.N > 1 && mul_dims(mul_dims(d.N, d.F), mul_dims(d.ohw, d.ckk)) >= kThreadedWork;
+  const Dim parts = split ? std::min(threads, d.N) : 1;
+  return mul_sizes(static_cast<std::size_t>(parts), slice_elems(d, parts));
 }
 
 // What a kernel may use: as many parts as the workspace holds, and no more than the

@@ -19,9 +19,9 @@ void mse_forward(const OpArgs<T>& a) {
   const T* p = a.in[0].data;
   const T* t = a.in[1].data;
   const std::size_t n = a.in[0].size();
-  T sum = 0;
-  for (std::size_t i = 0; i < n; ++i) sum += (p[i] - t[i]) * (p[i] - t[i]);
-  a.out[0][0] = sum / T(n);
+  double sum = 0;  // a loss is a long reduction: summed in double, like every one
+  for (std::size_t i = 0; i < n; ++i) sum += static_cast<double>((p[i] - t[i]) * (p[i] - t[i]));
+  a.out[0][0] = static_cast<T>(sum / static_cast<double>(n));
 }
 // L = sum_i (p_i - t_i)^2 / n  =>  dp_i = dL * 2 (p_i - t_i) / n,  dt_i = -dp_i
 template <class T>
@@ -67,12 +67,12 @@ void sce_forward(const OpArgs<T>& a) {
   const T* z = a.in[0].data;
   const T* labels = a.in[1].data;
   const std::size_t N = static_cast<std::size_t>(a.in[0].dim(0)), C = static_cast<std::size_t>(a.in[0].dim(1));
-  T sum = 0;
+  double sum = 0;
   for (std::size_t r = 0; r < N; ++r) {
     const T* zr = z + r * C;
-    sum += log_sum_exp(zr, C) - zr[class_index(labels[r], r, C)];
+    sum += static_cast<double>(log_sum_exp(zr, C) - zr[class_index(labels[r], r, C)]);
   }
-  a.out[0][0] = sum / T(N);
+  a.out[0][0] = static_cast<T>(sum / static_cast<double>(N));
 }
 // L = (1/N) sum_r [lse(z_r) - z_r[y_r]]  =>  dz[r,c] = dL * (softmax(z_r)[c] - [c == y_r]) / N
 template <class T>
@@ -104,10 +104,10 @@ void bce_forward(const OpArgs<T>& a) {
   const T* x = a.in[0].data;
   const T* t = a.in[1].data;
   const std::size_t n = a.in[0].size();
-  T sum = 0;
+  double sum = 0;
   for (std::size_t i = 0; i < n; ++i)
-    sum += std::max(x[i], T(0)) - x[i] * t[i] + std::log1p(std::exp(-std::abs(x[i])));
-  a.out[0][0] = sum / T(n);
+    sum += static_cast<double>(std::max(x[i], T(0)) - x[i] * t[i] + std::log1p(std::exp(-std::abs(x[i]))));
+  a.out[0][0] = static_cast<T>(sum / static_cast<double>(n));
 }
 // dL/dx_i = dL * (sigmoid(x_i) - t_i) / n,   dL/dt_i = -dL * x_i / n
 template <class T>

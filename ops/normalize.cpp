@@ -8,12 +8,18 @@ namespace plangrad {
 namespace {
 
 // The attributes are checked where every graph passes, the shape rule: a zero, negative
-// or non-finite std (or a non-finite mean) never reaches a kernel.
+// or non-finite std (or a non-finite mean) never reaches a kernel. The checks hold in float,
+// the precision models run in: a std of 1e-300 is positive in double and 0 in float.
 std::vector<Shape> normalize_shape(const std::vector<Shape>& in, const Attrs& attrs) {
   const double mean = attrs.get_float("mean"), std_dev = attrs.get_float("std");
-  if (!std::isfinite(mean)) throw GraphError("attribute 'mean' must be finite, got " + attr_str(mean));
+  if (!std::isfinite(mean))
+    throw GraphError("attribute 'mean' must be finite, got " + attr_str(mean));
+  if (!std::isfinite(static_cast<float>(mean)))
+    throw GraphError("attribute 'mean' must be finite in float, the precision models run in, got " + attr_str(mean));
   if (!(std_dev > 0.0) || !std::isfinite(std_dev))
     throw GraphError("attribute 'std' must be positive and finite, got " + attr_str(std_dev));
+  if (!std::isnormal(static_cast<float>(std_dev)))
+    throw GraphError("attribute 'std' must be a normal float, the precision models run in, got " + attr_str(std_dev));
   return one_output(in[0]);
 }
 

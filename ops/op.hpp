@@ -143,6 +143,12 @@ inline const Kernels<double>& OpDef::after_bias_kernels<double>() const { return
     (def).f64 = ::plangrad::Kernels<double>{&fwd<double>, &bwd<double>};  \
   } while (0)
 
+// A ShapeError naming `what` ("matmul 'fc1' output 'y'", "input 'x'") when `shape` has a
+// negative dimension or more elements than limits().tensor_elements (core/limits.hpp). Every
+// tensor a plan holds passes here: op outputs in infer_output_shapes, declared values when
+// their batch is bound.
+void check_tensor_size(const Shape& shape, const std::string& what);
+
 // A symbolic batch (kBatchDim) reaches no shape rule: shapes are inferred with the batch
 // bound to each of two nominal sizes, and a dimension that differs between the two results
 // depends on the batch. The builder does this node by node as a graph is declared;

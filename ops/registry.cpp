@@ -2,6 +2,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/limits.hpp"
 #include "ops/activations.hpp"
 #include "ops/add.hpp"
 #include "ops/batchnorm.hpp"
@@ -147,10 +148,26 @@ std::vector<Shape> infer_output_shapes(const OpDef& op, const std::string& node,
     throw GraphError(op.name + " '" + node + "': the shape rule returned " +
                      std::to_string(out.size()) + " shapes for " +
                      std::to_string(op.outputs.size()) + " outputs");
-  for (const Shape& s : out)
-    for (Dim d : s)
-      if (d < 0) throw ShapeError(op.name + " '" + node + "': negative output dimension in " + shape_str(s));
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    for (Dim d : out[k])
+      if (d < 0) throw ShapeError(op.name + " '" + node + "': negative output dimension in " + shape_str(out[k]));
+    check_tensor_size(out[k], op.name + " '" + node + "' output '" + op.outputs[k] + "'");
+  }
   return out;
+}
+
+void check_tensor_size(const Shape& shape, const std::string& what) {
+  std::size_t n = 1;
+  bool overflow = false;
+  for (Dim d : shape) {
+    if (d < 0) throw ShapeError(what + ": shape " + shape_str(shape) + " has a negative dimension");
+    overflow = overflow || __builtin_mul_overflow(n, static_cast<std::size_t>(d), &n);
+  }
+  const std::uint64_t limit = limits().tensor_elements;
+  if (overflow || n > limit)
+    throw ShapeError(what + ": shape " + shape_str(shape) + " has " +
+                     (overflow ? std::string("more than 2^64") : std::to_string(n)) +
+                     " elements, more than " + limit_hint("tensor-elements", limit));
 }
 
 Shape bind_batch(Shape shape, Dim batch) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/checked.hpp"
 #include "ops/kernel_util.hpp"
 
 namespace plangrad {
@@ -14,7 +15,7 @@ Dim trailing_numel(const Shape& x, std::size_t first) {
   for (std::size_t i = first; i < x.size(); ++i) {
     if (x[i] <= 0)
       throw ShapeError("x " + shape_str(x) + " must have positive dimensions after the batch");
-    n *= x[i];
+    n = mul_dims(n, x[i]);
   }
   return n;
 }
@@ -37,7 +38,7 @@ std::vector<Shape> reshape_shape(const std::vector<Shape>& in, const Attrs& attr
     } else if (target[i] <= 0) {
       throw ShapeError("shape " + ints_str(target) + " must have positive entries or one -1");
     } else {
-      known *= target[i];
+      known = mul_dims(known, target[i]);
     }
   }
   Shape out(target.begin(), target.end());

@@ -215,7 +215,7 @@ TEST_CASE("malformed IDX files are DataErrors that name the file and the problem
       {"zero-count-labels", idx_bytes(kIdxLabelsMagic, {0}, 0), "zero dimension in [0]", true},
       {"huge-images", idx_bytes(kIdxImagesMagic, {1, 5000, 5000}, 0),
        "implausible image size 5000 x 5000", false},
-      {"huge-count", idx_bytes(kIdxImagesMagic, {0xFFFFFFFF, 1024, 1024}, 0), "implausible size",
+      {"huge-count", idx_bytes(kIdxImagesMagic, {0xFFFFFFFF, 1024, 1024}, 0), "--limit data-bytes=",
        false},
       {"train-images-idx3-ubyte", idx_bytes(kIdxImagesMagic, {60000, 28, 28}, 1000 - 16),
        "truncated: expected 47040016 bytes", false},
@@ -247,11 +247,11 @@ TEST_CASE("malformed IDX files are DataErrors that name the file and the problem
   }
   SECTION("missing file") {
     CHECK_THAT(data_error_message([&] { read_idx_images(dir.file("missing-images")); }),
-               Contains("missing-images") && Contains("cannot open: No such file or directory"));
+               Contains("missing-images") && Contains("No such file or directory"));
   }
   SECTION("a directory") {
     CHECK_THAT(data_error_message([&] { read_idx_labels(dir.path().string()); }),
-               Contains(dir.path().string()) && Contains("not a regular file"));
+               Contains(dir.path().string()) && Contains("it is a directory"));
   }
 }
 

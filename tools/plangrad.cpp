@@ -1,9 +1,15 @@
 // plangrad: the command-line program. `plangrad help` lists the commands.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <iostream>
+#include <new>
 #include <string>
 
+#include "core/activity.hpp"
 #include "core/errors.hpp"
+#include "core/limits.hpp"
 #include "tools/commands.hpp"
 
 namespace {
@@ -21,10 +27,76 @@ const Command kCommands[] = {
 };
 
 int usage(std::FILE* out) {
-  std::fprintf(out, "usage: plangrad <command> [options]\n\ncommands:\n");
+  std::fprintf(out, "usage: plangrad <command> [options] [--limit NAME=VALUE ...]\n\ncommands:\n");
   for (const Command& c : kCommands) std::fprintf(out, "  %-14s %s\n", c.name, c.summary);
   std::fprintf(out, "\n`plangrad <command> --help` describes a command's options.\n");
+  std::fprintf(out, "Every command takes --limit NAME=VALUE to raise a resource limit; the names:");
+  for (const char* const* n = plangrad::limit_names(); *n; ++n) std::fprintf(out, " %s", *n);
+  std::fprintf(out, " (docs/cli.md).\n");
   return out == stdout ? 0 : 2;
+}
+
+// Applies and removes every `--limit NAME=VALUE` (or `--limit=NAME=VALUE`): a limit holds
+// for the whole process, whatever the command.
+plangrad::cli::Args take_limits(plangrad::cli::Args args) {
+  plangrad::Limits limits = plangrad::limits();
+  plangrad::cli::Args rest;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string spec;
+    if (args[i] == "--limit") {
+      if (i + 1 == args.size()) throw plangrad::UsageError("flag --limit needs a value NAME=VALUE");
+      spec = args[++i];
+    } else if (args[i].rfind("--limit=", 0) == 0) {
+      spec = args[i].substr(8);
+    } else {
+      rest.push_back(args[i]);
+      continue;
+    }
+    const auto eq = spec.find('=');
+    const std::string value = eq == std::string::npos ? "" : spec.substr(eq + 1);
+    std::size_t used = 0;
+    unsigned long long v = 0;
+    try {
+      if (!value.empty() && value[0] != '-') v = std::stoull(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != value.size())
+      throw plangrad::UsageError("flag --limit takes NAME=VALUE with a whole number, got '" + spec + "'");
+    plangrad::set_limit(limits, spec.substr(0, eq), v);
+  }
+  plangrad::set_limits(limits);
+  return rest;
+}
+
+// Output that never reached its file is an error: a full disk or a closed pipe must not
+// end in exit 0 with nothing written.
+bool flush_stdout(const char* command) {
+  std::cout.flush();
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout) && std::cout.good()) return true;
+  const int err = errno;
+  std::fprintf(stderr, "plangrad %s: cannot write to standard output: %s\n", command,
+               err ? std::strerror(err) : "write error");
+  return false;
+}
+
+int run(const Command& c, const plangrad::cli::Args& args) {
+  try {
+    plangrad::Activity::clear();
+    const int code = c.run(take_limits(args));
+    return flush_stdout(c.name) ? code : 1;
+  } catch (const plangrad::UsageError& e) {
+    std::fprintf(stderr, "plangrad %s: %s\n", c.name, e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    const std::string doing = plangrad::Activity::failed();
+    std::fprintf(stderr, "plangrad %s: out of memory%s%s\n", c.name, doing.empty() ? "" : " while ",
+                 doing.c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "plangrad %s: %s\n", c.name, e.what());
+    return 1;
+  }
 }
 
 }  // namespace
@@ -32,19 +104,12 @@ int usage(std::FILE* out) {
 int main(int argc, char** argv) {
   if (argc < 2) return usage(stderr);
   const std::string name = argv[1];
-  if (name == "help" || name == "--help" || name == "-h") return usage(stdout);
-  for (const Command& c : kCommands) {
-    if (name != c.name) continue;
-    try {
-      return c.run(plangrad::cli::Args(argv + 2, argv + argc));
-    } catch (const plangrad::UsageError& e) {
-      std::fprintf(stderr, "plangrad %s: %s\n", c.name, e.what());
-      return 2;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "plangrad %s: %s\n", c.name, e.what());
-      return 1;
-    }
+  if (name == "help" || name == "--help" || name == "-h") {
+    usage(stdout);
+    return flush_stdout("help") ? 0 : 1;
   }
+  for (const Command& c : kCommands)
+    if (name == c.name) return run(c, plangrad::cli::Args(argv + 2, argv + argc));
   std::fprintf(stderr, "plangrad: unknown command '%s'\n\n", name.c_str());
   return usage(stderr);
 }
