@@ -241,9 +241,9 @@ TEST_CASE("the allocation counter counts", "[zero_alloc]") {
 }
 
 // OpenBLAS's multi-threaded GEMM mallocs in the calling thread on every call large enough
-// to be split (the CNN's convolutions are; measured: 303 allocations per CNN training
-// step with 2 threads, 0 with 1). plangrad's own code allocates nothing either way; the
-// count is taken with one BLAS thread, the configuration the benchmarks and CI use.
+// to be split (the CNN's convolutions are), so with more than one BLAS thread a step
+// allocates in OpenBLAS, not in plangrad. The count is taken with one BLAS thread, the
+// configuration the benchmarks and CI use.
 extern "C" void openblas_set_num_threads(int);
 const bool g_one_blas_thread = (openblas_set_num_threads(1), true);
 
