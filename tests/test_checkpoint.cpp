@@ -4,7 +4,6 @@
 // epoch statistics, for SGD with momentum, Adam and AdamW, stopped at an epoch end, by
 // SIGINT at an epoch end, and by SIGINT in the middle of an epoch.
 #include <csignal>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -21,8 +20,10 @@
 #include "serialization/model_json.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/example_graphs.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
+using plangrad::testing::same_bits;
 using plangrad::testing::small_classifier;
 using Catch::Matchers::Contains;
 
@@ -34,18 +35,9 @@ std::unique_ptr<Optimizer<float>> make(const std::string& kind, const Model& m) 
   return std::make_unique<AdamW<float>>(m, AdamWOptions{0.01});
 }
 
-// memcmp of every parameter and state tensor.
+// Every parameter and state tensor, bit for bit.
 bool bit_identical(const Model& a, const Model& b) {
-  auto same = [](const auto& x, const auto& y) {
-    if (x.size() != y.size()) return false;
-    for (const auto& [name, t] : x) {
-      const auto it = y.find(name);
-      if (it == y.end() || it->second.size() != t.size()) return false;
-      if (std::memcmp(t.data(), it->second.data(), t.size() * sizeof(float)) != 0) return false;
-    }
-    return true;
-  };
-  return same(a.parameters, b.parameters) && same(a.state, b.state);
+  return same_bits(a.parameters, b.parameters) && same_bits(a.state, b.state);
 }
 
 const ValueRoles kRoles{"x", "labels", "loss", "logits"};

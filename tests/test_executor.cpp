@@ -14,6 +14,7 @@
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"
 #include "tests/example_graphs.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
 using namespace plangrad::testing;
@@ -55,16 +56,6 @@ double relative_error(const std::vector<double>& a, const std::vector<double>& n
   std::vector<double> d(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) d[i] = a[i] - n[i];
   return norm(d) / std::max(norm(a), norm(n));
-}
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-
-template <class T>
-bool same_bits(const xt::xarray<T>& a, const xt::xarray<T>& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
 }  // namespace

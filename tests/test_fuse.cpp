@@ -12,9 +12,11 @@
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"
 #include "tests/random_values.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
 using plangrad::testing::random_values;
+using plangrad::testing::same_bits;
 
 namespace {
 
@@ -46,16 +48,6 @@ Model fuse_graph(ActFn act, Dim F, bool keep_z, std::uint64_t seed) {
   b.output(b.mse_loss(b.add(c, e, "y"), t, "loss"));
   if (keep_z) b.output(z2);
   return b.build(seed);
-}
-
-template <class T>
-bool same_bits(const TensorRef<const T>& a, const TensorRef<const T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data, b.data, a.size() * sizeof(T)) == 0;
-}
-
-template <class T>
-bool same_bits(const xt::xarray<T>& a, const xt::xarray<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
 Plan plan_of(const Graph& g, PlanKind kind, std::int64_t n, bool fuse, std::size_t elem) {

@@ -3,7 +3,6 @@
 // fresh optimizer exactly where the old one was; the executor begins one step per run;
 // bad options and bad snapshots are typed errors naming what is wrong.
 #include <cmath>
-#include <cstring>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"
 #include "tests/example_graphs.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
 using namespace plangrad::testing;
@@ -122,11 +122,6 @@ double max_relative_error(const std::vector<std::vector<double>>& a, const std::
     for (std::size_t i = 0; i < a[s].size(); ++i) worst = std::max(worst, std::abs(a[s][i] - b[s][i]) / std::abs(b[s][i]));
   }
   return worst;
-}
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
 std::string usage_message(const std::function<void()>& f) {
