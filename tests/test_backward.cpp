@@ -60,9 +60,8 @@ std::vector<std::pair<std::size_t, bool>> writers(const Plan& p, int grad) {
   for (std::size_t i = 0; i < p.schedule.steps.size(); ++i) {
     const Step& s = p.schedule.steps[i];
     if (s.kind != StepKind::Backward) continue;
-    const Span<const int> d_in = p.schedule.list(s.d_in);
-    for (std::size_t k = 0; k < d_in.size(); ++k)
-      if (d_in[k] == grad) out.push_back({i, p.schedule.accumulates(s)[k] != 0});
+    for (std::size_t k = 0; k < s.d_in.size(); ++k)
+      if (s.d_in[k] == grad) out.push_back({i, s.accumulate[k] != 0});
   }
   return out;
 }
@@ -105,7 +104,7 @@ void check_gradient_flow(const Plan& p) {
     std::size_t uses = 0;
     for (int n : scheduled) {
       const NodeInfo& node = p.graph.nodes[static_cast<std::size_t>(n)];
-      const Span<const int> inputs = p.graph.list(node.inputs);
+      const std::vector<int>& inputs = node.inputs;
       for (std::size_t k = 0; k < inputs.size(); ++k)
         if (inputs[k] == static_cast<int>(v) && node.op->differentiable[k]) ++uses;
     }
@@ -117,8 +116,7 @@ void check_gradient_flow(const Plan& p) {
     // Readers come after the last writer.
     for (std::size_t i = 0; i < s.steps.size(); ++i) {
       const Step& st = s.steps[i];
-      const Span<const int> d_out = s.list(st.d_out);
-      const bool reads = std::find(d_out.begin(), d_out.end(), grad) != d_out.end() ||
+      const bool reads = std::find(st.d_out.begin(), st.d_out.end(), grad) != st.d_out.end() ||
                          (st.kind == StepKind::Update && st.grad == grad);
       if (reads) CHECK(i > w.back().first);
     }
@@ -158,8 +156,8 @@ TEST_CASE("only values that need a gradient get one", "[backward]") {
     CHECK(step_of(p, StepKind::Forward, "xr") != SIZE_MAX);
     // fc1's matmul still runs backward, but writes no gradient for xr.
     const Step& mm = p.schedule.steps[step_of(p, StepKind::Backward, "fc1.matmul")];
-    CHECK(p.schedule.list(mm.d_in)[0] == -1);
-    CHECK(p.schedule.list(mm.d_in)[1] == p.tensor_of_grad("fc1.weight"));
+    CHECK(mm.d_in[0] == -1);
+    CHECK(mm.d_in[1] == p.tensor_of_grad("fc1.weight"));
     // Parameter gradients are readable after the run.
     for (const char* name : {"fc1.weight", "fc1.bias", "head.weight", "head.bias"}) {
       INFO(name);
@@ -181,9 +179,9 @@ TEST_CASE("only values that need a gradient get one", "[backward]") {
     const Plan p = plan_of(PlanKind::Gradients, {"x"});
     CHECK(p.tensor_of_grad("labels") == -1);
     const Step& ce = p.schedule.steps[step_of(p, StepKind::Backward, "loss")];
-    REQUIRE(ce.d_in.size == 2);
-    CHECK(p.schedule.list(ce.d_in)[0] == p.tensor_of_grad("head"));
-    CHECK(p.schedule.list(ce.d_in)[1] == -1);
+    REQUIRE(ce.d_in.size() == 2);
+    CHECK(ce.d_in[0] == p.tensor_of_grad("head"));
+    CHECK(ce.d_in[1] == -1);
     // Asking for it is an error naming the input.
     REQUIRE_THROWS_AS(plan_of(PlanKind::Gradients, {"labels"}), GraphError);
     REQUIRE_THROWS_WITH(plan_of(PlanKind::Gradients, {"labels"}), Contains("'labels'"));

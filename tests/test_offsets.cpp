@@ -69,9 +69,8 @@ void check_assignment(const std::vector<BufferRequest>& buffers, const OffsetAss
 bool touched(const Plan& plan, int t) {
   const Schedule& s = plan.schedule;
   for (const Step& st : s.steps) {
-    for (IdRange r : {st.in, st.out, st.d_out, st.d_in})
-      for (int id : s.list(r))
-        if (id == t) return true;
+    for (const std::vector<int>* ids : {&st.in, &st.out, &st.d_out, &st.d_in})
+      if (std::find(ids->begin(), ids->end(), t) != ids->end()) return true;
     if (st.workspace == t || st.saved == t || st.target == t || st.grad == t) return true;
   }
   return false;
@@ -90,15 +89,18 @@ std::pair<std::vector<BufferRequest>, OffsetAssignment> plan_buffers(const Plan&
     buffers[k] = {plan.slots.bytes[k], 64, plan.slots.live[k].first, plan.slots.live[k].last};
   for (std::size_t t = 0; t < plan.schedule.tensors.size(); ++t) {
     const int slot = plan.slots.tensor_slot[t];
+    CHECK(plan.offset[t].has_value() == (slot >= 0));
     if (slot < 0) {  // external, or fused away: then no step touches it
       CHECK((plan.schedule.tensors[t].external() || !touched(plan, static_cast<int>(t))));
       continue;
     }
     const auto k = static_cast<std::size_t>(slot);
     INFO("tensor " << plan.schedule.tensors[t].name);
-    if (a.offsets[k] == SIZE_MAX) a.offsets[k] = plan.offset[t];
-    CHECK(a.offsets[k] == plan.offset[t]);
-    CHECK(plan.offset[t] + numel(plan.schedule.tensors[t].shape) * plan.elem_bytes <= plan.arena_bytes);
+    REQUIRE(plan.offset[t]);
+    const std::size_t offset = *plan.offset[t];
+    if (a.offsets[k] == SIZE_MAX) a.offsets[k] = offset;
+    CHECK(a.offsets[k] == offset);
+    CHECK(offset + numel(plan.schedule.tensors[t].shape) * plan.elem_bytes <= plan.arena_bytes);
     CHECK(numel(plan.schedule.tensors[t].shape) * plan.elem_bytes <= buffers[k].bytes);
     CHECK(plan.live[t].first >= buffers[k].first);
     CHECK(plan.live[t].last <= buffers[k].last);
