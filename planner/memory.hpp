@@ -15,6 +15,7 @@ namespace plangrad {
 struct Interval {
   int first = 0;
   int last = 0;  // inclusive
+  bool operator==(const Interval& o) const { return first == o.first && last == o.last; }
 };
 
 // Per tensor, the first and last step that touches it. A Backward step touches only the
