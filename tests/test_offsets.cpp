@@ -168,8 +168,8 @@ TEST_CASE("assign_offsets on large sets uses the sweep alone", "[offsets]") {
 }
 
 TEST_CASE("the sweep places by the order of steps, not their values", "[offsets]") {
-  // A plan's steps are dense (the sweep orders buffers by a counting sort); spread a
-  // million apart and below zero they take the comparison sort. Same order, same places.
+  // Steps spread a million apart and shifted below zero keep their order: the sweep
+  // places every buffer where it did.
   Rng rng(17);
   for (int trial = 0; trial < 200; ++trial) {
     INFO("trial " << trial);
@@ -255,8 +255,8 @@ TEST_CASE("lower_bound_bytes is the most bytes live at one step", "[offsets]") {
   for (int trial = 0; trial < 300; ++trial) {
     INFO("trial " << trial);
     std::vector<BufferRequest> b = random_buffers(rng, 60);
-    // Steps a plan's size apart (summed by step), then spread far apart and shifted below
-    // zero (sorted): both ways give the brute-force peak.
+    // Steps a plan's size apart, then spread far apart and shifted below zero: both give
+    // the brute-force peak.
     CHECK(lower_bound_bytes(b) == brute_force_lower_bound(b));
     for (BufferRequest& x : b) {
       x.first = x.first * 1000000 - 50000000;
