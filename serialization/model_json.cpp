@@ -510,12 +510,12 @@ ModelDocument read_document(const json& root, const Reader& r) {
   for (int n : order) {
     const NodeInfo& node = ig.nodes[static_cast<std::size_t>(n)];
     std::vector<Shape> in;
-    for (int v : ig.list(node.inputs)) in.push_back(shapes[static_cast<std::size_t>(v)]);
+    for (int v : node.inputs) in.push_back(shapes[static_cast<std::size_t>(v)]);
     std::vector<Shape> out = planner_check(r, "/graph/nodes/" + std::to_string(n), [&] {
-      return infer_output_shapes(*node.op, node.name, in, ig.attrs(node));
+      return infer_output_shapes(*node.op, node.name, in, node.attrs);
     });
     for (std::size_t k = 0; k < out.size(); ++k)
-      shapes[static_cast<std::size_t>(ig.list(node.outputs)[k])] = std::move(out[k]);
+      shapes[static_cast<std::size_t>(node.outputs[k])] = std::move(out[k]);
   }
   planner_check(r, "", [&] { doc.model.check(); });
   return doc;

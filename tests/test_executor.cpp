@@ -340,3 +340,31 @@ TEST_CASE("executor errors are typed and named", "[executor][errors]") {
                         Contains("'fc2.bias'") && Contains("[26]") && Contains("[25]"));
   }
 }
+
+TEST_CASE("the executor puts each tensor where its plan places it", "[executor]") {
+  Model model = circle_mlp(3);
+  // A gradients plan: every parameter gradient and the input's are readable afterwards.
+  const Plan plan = plan_for<float>(model.graph, PlanKind::Gradients, 5, true, {"logits", "relu2"}, {"x"});
+  Executor<float> ex(model, plan);
+  const auto* x = reinterpret_cast<const unsigned char*>(ex.input("x").data);
+  auto at = [&](const TensorRef<const float>& t) {
+    return static_cast<std::ptrdiff_t>(reinterpret_cast<const unsigned char*>(t.data) - x);
+  };
+  auto planned = [&](int t) {
+    const std::optional<std::size_t>& offset = plan.offset[static_cast<std::size_t>(t)];
+    REQUIRE(offset);
+    return static_cast<std::ptrdiff_t>(*offset) -
+           static_cast<std::ptrdiff_t>(*plan.offset[static_cast<std::size_t>(plan.tensor_of_value("x"))]);
+  };
+  for (const char* name : {"logits", "relu2", "loss"}) {
+    INFO(name);
+    CHECK(at(ex.value(name)) == planned(plan.tensor_of_value(name)));
+  }
+  for (const char* name : {"x", "fc1.weight", "logits.bias"}) {
+    INFO("grad " << name);
+    CHECK(at(ex.grad(name)) == planned(plan.tensor_of_grad(name)));
+  }
+  // Parameters are the model's own storage, not arena memory.
+  CHECK_FALSE(plan.offset[static_cast<std::size_t>(plan.tensor_of_value("fc1.weight"))]);
+  CHECK(ex.value("fc1.weight").data == model.parameters.at("fc1.weight").data());
+}
