@@ -2,9 +2,6 @@
 // documented, with an example the tests load, in docs/model-format.md.
 #include "serialization/model_json.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
@@ -18,6 +15,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "core/atomic_file.hpp"
 #include "core/errors.hpp"
 #include "ops/op.hpp"
 #include "planner/passes.hpp"
@@ -558,60 +556,12 @@ ModelDocument load_model_document(const std::string& path) {
 
 Model load_model(const std::string& path) { return load_model_document(path).model; }
 
-// ---- atomic save -----------------------------------------------------------------------
-
-namespace {
-
-void write_atomically(const std::string& text, const std::string& path) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  const int fd = ::mkstemp(name.data());
-  if (fd < 0)
-    throw DataError("cannot save model to '" + path + "': cannot create a temporary file in '" +
-                    dir.string() + "': " + std::strerror(errno));
-  const std::string tmp = name.data();
-  auto fail = [&](const std::string& what) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw DataError("cannot save model to '" + path + "': " + what + ": " + std::strerror(err));
-  };
-  // mkstemp creates the file 0600; a model is an ordinary file: honour the umask.
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  if (::fchmod(fd, 0666 & ~mask) != 0) { ::close(fd); fail("fchmod"); }
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t w = ::write(fd, text.data() + done, text.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      fail("write");
-    }
-    done += static_cast<std::size_t>(w);
-  }
-  if (::fsync(fd) != 0) { ::close(fd); fail("fsync"); }
-  if (::close(fd) != 0) fail("close");
-  if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename");
-  // Make the rename itself durable; failure here leaves a complete file, so ignore it.
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
-}  // namespace
-
 void save_model_document(const ModelDocument& document, const std::string& path) {
-  write_atomically(model_to_json(document), path);
+  write_file_atomically(path, model_to_json(document));
 }
 
 void save_model(const Model& model, const std::string& path) {
-  write_atomically(model_to_json(model), path);
+  write_file_atomically(path, model_to_json(model));
 }
 
 }  // namespace plangrad
