@@ -89,7 +89,7 @@ TEST_CASE("checkpoint: the training state round-trips through JSON exactly", "[c
     j = training_state_to_json(st);
     j["optimizer"]["parameters"]["fc1.bias"].erase("started");
     CHECK_THROWS_WITH(training_state_from_json(j, "c.json"),
-                      Contains("/training/optimizer/parameters/fc1.bias/started: missing"));
+                      Contains("c.json: /training/optimizer/parameters/fc1.bias: missing key \"started\""));
     j = training_state_to_json(st);
     j["version"] = 99;
     CHECK_THROWS_WITH(training_state_from_json(j, "c.json"), Contains("newer"));
