@@ -11,6 +11,7 @@
 #include "engine/lr_schedule.hpp"
 #include "serialization/json_reader.hpp"
 #include "serialization/model_json.hpp"
+#include "serialization/optimizer_state.hpp"
 
 namespace plangrad {
 namespace {
@@ -21,37 +22,6 @@ std::string hex64(std::uint64_t v) {
   char buf[19];
   std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
   return buf;
-}
-
-json optimizer_to_json(const OptimizerState& s) {
-  json parameters = json::object();
-  for (const auto& [name, p] : s.parameters) {
-    json buffers = json::object();
-    for (const auto& [bname, values] : p.buffers) buffers[bname] = values;
-    parameters[name] = {{"started", p.started}, {"buffers", std::move(buffers)}};
-  }
-  json options = json::object();
-  for (const auto& [k, v] : s.options) options[k] = v;
-  return {{"kind", s.kind},
-          {"step", s.step},
-          {"learning_rate", s.learning_rate},
-          {"options", std::move(options)},
-          {"parameters", std::move(parameters)}};
-}
-
-OptimizerState optimizer_from_json(const JsonReader& r) {
-  OptimizerState s;
-  s.kind = r.member("kind").string();
-  s.step = r.member("step").integer(0);
-  s.learning_rate = r.member("learning_rate").number();
-  r.member("options").for_each_member([&](const std::string& k, const JsonReader& v) { s.options[k] = v.number(); });
-  r.member("parameters").for_each_member([&](const std::string& name, const JsonReader& p) {
-    ParameterState& ps = s.parameters[name];
-    ps.started = p.member("started").boolean();
-    p.member("buffers").for_each_member(
-        [&](const std::string& bname, const JsonReader& b) { ps.buffers[bname] = b.numbers(); });
-  });
-  return s;
 }
 
 }  // namespace
@@ -86,7 +56,7 @@ nlohmann::json training_state_to_json(const TrainingState& st) {
         {"epoch", b.epoch},
         {"position", b.position},
         {"rng", {hex64(b.rng[0]), hex64(b.rng[1]), hex64(b.rng[2]), hex64(b.rng[3])}}}},
-      {"optimizer", optimizer_to_json(st.optimizer)},
+      {"optimizer", optimizer_state_to_json(st.optimizer)},
   };
 }
 
@@ -142,7 +112,7 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
     bs.rng[i] = std::stoull(h, nullptr, 16);
   }
 
-  st.optimizer = optimizer_from_json(r.member("optimizer"));
+  st.optimizer = optimizer_state_from_json(r.member("optimizer"));
   return st;
 }
 
