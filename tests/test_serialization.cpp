@@ -285,11 +285,6 @@ TEST_CASE("serialization: save_model is atomic and load_model names the file", "
   }
 }
 
-TEST_CASE("serialization: JSON pointer tokens are escaped", "[serialization]") {
-  CHECK(json_pointer_token("a/b~c") == "a~1b~0c");
-  CHECK(json_pointer_token("fc1.weight") == "fc1.weight");
-}
-
 #include "serialization/model_summary.hpp"
 
 TEST_CASE("serialization: inspect table and DOT graph", "[serialization]") {
