@@ -1,6 +1,5 @@
 #include "datasets/idx.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -11,7 +10,9 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <string_view>
 
+#include "core/atomic_file.hpp"
 #include "core/errors.hpp"
 #include "core/file_io.hpp"
 #include "core/limits.hpp"
@@ -229,40 +230,11 @@ std::vector<std::uint32_t> read_idx(const std::string& path, int rank, const cha
   return dims;
 }
 
-// Writes header + data to a temporary file beside `path`, then renames it over `path`.
-void write_atomically(const std::string& path, const std::vector<std::uint8_t>& header,
-                      const std::uint8_t* data, std::size_t len) {
-  const fs::path target(path);
-  if (target.filename().empty()) fail(path, "cannot write: not a file name");
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmpl = (dir / (target.filename().string() + ".tmp.XXXXXX")).string();
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  const int fd = mkstemp(name.data());
-  if (fd < 0) fail(path, std::string("cannot write: ") + std::strerror(errno));
-  const std::string tmp(name.data());
-
-  auto write_all = [fd](const std::uint8_t* p, std::size_t n) {
-    while (n > 0) {
-      const ssize_t w = ::write(fd, p, std::min<std::size_t>(n, std::size_t{1} << 30));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        return false;
-      }
-      p += w;
-      n -= static_cast<std::size_t>(w);
-    }
-    return true;
-  };
-  bool ok = fchmod(fd, 0644) == 0 && write_all(header.data(), header.size()) &&
-            write_all(data, len) && fsync(fd) == 0;
-  const int saved_errno = errno;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = ok ? errno : saved_errno;
-    ::unlink(tmp.c_str());
-    fail(path, std::string("cannot write: ") + std::strerror(err));
-  }
+// The header and the data as one file, written atomically (core/atomic_file.hpp).
+void write_idx(const std::string& path, const std::vector<std::uint8_t>& header, const std::uint8_t* data,
+               std::size_t len) {
+  write_file_atomically(path, {std::string_view(reinterpret_cast<const char*>(header.data()), header.size()),
+                               std::string_view(reinterpret_cast<const char*>(data), len)});
 }
 
 ImageSet to_image_set(const IdxImages& raw, const std::vector<std::uint8_t>& labels,
@@ -366,7 +338,7 @@ void write_idx_images(const std::string& path, const std::uint8_t* pixels, std::
   put_big_endian_u32(header, static_cast<std::uint32_t>(count));
   put_big_endian_u32(header, static_cast<std::uint32_t>(rows));
   put_big_endian_u32(header, static_cast<std::uint32_t>(cols));
-  write_atomically(path, header, pixels, count * rows * cols);
+  write_idx(path, header, pixels, count * rows * cols);
 }
 
 void write_idx_images(const std::string& path, const IdxImages& images) {
@@ -384,7 +356,7 @@ void write_idx_labels(const std::string& path, const std::uint8_t* labels, std::
   std::vector<std::uint8_t> header;
   put_big_endian_u32(header, kIdxLabelsMagic);
   put_big_endian_u32(header, static_cast<std::uint32_t>(count));
-  write_atomically(path, header, labels, count);
+  write_idx(path, header, labels, count);
 }
 
 void write_idx_labels(const std::string& path, const std::vector<std::uint8_t>& labels) {

@@ -61,9 +61,8 @@ ImageSet load_mnist_dir(const std::string& dir, Split split, std::size_t num_cla
 std::string mnist_images_name(Split split);
 std::string mnist_labels_name(Split split);
 
-// Writers (plain, never gzipped), atomic: the bytes go to a temporary file in the same
-// directory, which is then renamed over `path`, so `path` is either the old file or the
-// whole new one. The same checks as the readers: no zero dimension, rows * cols within
+// Writers (plain, never gzipped), atomic (core/atomic_file.hpp: write_file_atomically), so
+// `path` is either the old file or the whole new one. The same checks as the readers: no zero dimension, rows * cols within
 // kIdxMaxImagePixels, pixels.size() == count * rows * cols.
 void write_idx_images(const std::string& path, const std::uint8_t* pixels, std::size_t count,
                       std::size_t rows, std::size_t cols);

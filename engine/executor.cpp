@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "core/errors.hpp"
@@ -64,7 +65,8 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
     TensorRef<T>& ref = b.tensors[t];
     ref.shape = info.shape;
     if (!info.external()) {  // in the arena, unless fuse merged away every step touching it
-      ref.data = plan_.slots.tensor_slot[t] >= 0 ? reinterpret_cast<T*>(base + plan_.offset[t]) : nullptr;
+      const std::optional<std::size_t>& offset = plan_.offset[t];
+      ref.data = offset ? reinterpret_cast<T*>(base + *offset) : nullptr;
       continue;
     }
     auto& store = info.role == TensorRole::Parameter ? model_.parameters : model_.state;
@@ -79,9 +81,9 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
   }
 
   auto view = [&](int t) { return t < 0 ? TensorRef<T>{} : b.tensors[static_cast<std::size_t>(t)]; };
-  auto views = [&](IdRange ids) {
+  auto views = [&](const std::vector<int>& ids) {
     std::vector<TensorRef<T>> out;
-    for (int t : s.list(ids)) out.push_back(view(t));
+    for (int t : ids) out.push_back(view(t));
     return out;
   };
   b.steps.resize(s.steps.size());
@@ -103,10 +105,7 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
         e.out = views(step.out);
         e.d_out = views(step.d_out);
         e.d_in = views(step.d_in);
-        if (step.kind == StepKind::Backward) {
-          const Span<const char> add = s.accumulates(step);
-          e.accumulate.assign(add.begin(), add.end());
-        }
+        e.accumulate = step.accumulate;
         e.args.in = make_span(std::as_const(e.in));
         e.args.out = make_span(std::as_const(e.out));
         e.args.d_out = make_span(std::as_const(e.d_out));
@@ -115,7 +114,7 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
         e.args.workspace = view(step.workspace).data;
         e.args.workspace_size = step.workspace < 0 ? 0 : view(step.workspace).size();
         e.args.saved = view(step.saved).data;
-        e.args.attrs = &plan_.graph.attrs(node);
+        e.args.attrs = &node.attrs;
         e.args.mode = plan_.mode;
         break;
       }

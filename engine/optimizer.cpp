@@ -2,6 +2,7 @@
 
 #include "kernels/parallel.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -39,63 +40,66 @@ std::string problem(const AdamOptions& o) {
   return {};
 }
 
-// Reading a snapshot: every mismatch is a DataError that says which optimizer and what.
-struct StateReader {
-  const OptimizerState& s;
-  std::string where;  // "optimizer state (adam)"
+AdamOptions as_adam(const AdamWOptions& o) { return {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay}; }
 
-  StateReader(const OptimizerState& state, const char* kind) : s(state), where(std::string("optimizer state (") + kind + ")") {
-    if (state.kind != kind) fail("kind '" + state.kind + "' does not match this optimizer");
-    if (!positive(state.learning_rate)) fail("learning_rate must be positive, got " + num(state.learning_rate));
-    if (state.step < 0) fail("step must be non-negative, got " + std::to_string(state.step));
-  }
+}  // namespace
 
-  [[noreturn]] void fail(const std::string& what) const { throw DataError(where + ": " + what); }
+const char* optimizer_kind(const OptimizerOptions& options) {
+  if (std::holds_alternative<SgdOptions>(options)) return "sgd";
+  return std::holds_alternative<AdamOptions>(options) ? "adam" : "adamw";
+}
 
-  // The options must be exactly these names.
-  void expect_options(std::initializer_list<const char*> names) const {
-    for (const char* n : names)
-      if (!s.options.count(n)) fail("missing option '" + std::string(n) + "'");
-    if (s.options.size() != names.size())
-      for (const auto& [n, v] : s.options) {
-        bool known = false;
-        for (const char* k : names) known = known || n == k;
-        if (!known) fail("unknown option '" + n + "'");
-      }
-  }
-  double option(const char* name) const { return s.options.at(name); }
+std::string options_problem(const OptimizerOptions& options) {
+  if (const auto* o = std::get_if<SgdOptions>(&options)) return problem(*o);
+  if (const auto* o = std::get_if<AdamOptions>(&options)) return problem(*o);
+  return problem(as_adam(std::get<AdamWOptions>(options)));
+}
 
-  // The parameters must be exactly the model's, each with exactly these buffers, each of
-  // the parameter's size.
-  void expect_parameters(const std::map<std::string, std::size_t>& slots, const std::vector<std::size_t>& sizes,
-                         const std::vector<std::string>& buffers) const {
-    for (const auto& [name, k] : slots) {
-      auto it = s.parameters.find(name);
-      if (it == s.parameters.end()) fail("no state for parameter '" + name + "'");
-      const ParameterState& p = it->second;
-      for (const std::string& b : buffers) {
-        auto bt = p.buffers.find(b);
-        if (bt == p.buffers.end()) fail("parameter '" + name + "' has no buffer '" + b + "'");
-        if (bt->second.size() != sizes[k])
-          fail("buffer '" + b + "' of parameter '" + name + "' has " + std::to_string(bt->second.size()) +
-               " values, the parameter " + std::to_string(sizes[k]));
-      }
-      for (const auto& [b, values] : p.buffers) {
-        bool known = false;
-        for (const std::string& e : buffers) known = known || b == e;
-        if (!known) fail("parameter '" + name + "' has an unexpected buffer '" + b + "'");
-      }
+std::vector<std::string> state_buffers(const OptimizerOptions& options) {
+  if (const auto* o = std::get_if<SgdOptions>(&options))
+    return o->momentum > 0 ? std::vector<std::string>{"momentum_buffer"} : std::vector<std::string>{};
+  return {"exp_avg", "exp_avg_sq"};
+}
+
+namespace {
+
+// What set_state takes: a snapshot of the optimizer's kind, with valid options, holding
+// exactly the model's parameters (`slots`), each with exactly the buffers its options
+// keep, of the parameter's size (`sizes`, by slot). A DataError names the first mismatch.
+void check_snapshot(const OptimizerState& s, const char* kind, const std::map<std::string, std::size_t>& slots,
+                    const std::vector<std::size_t>& sizes) {
+  auto fail = [&](const std::string& what) { throw DataError(std::string("optimizer state (") + kind + "): " + what); };
+  if (std::string(s.kind()) != kind) fail("kind '" + std::string(s.kind()) + "' does not match this optimizer");
+  if (std::string p = options_problem(s.options); !p.empty()) fail(p);
+  if (s.step < 0) fail("step must be non-negative, got " + std::to_string(s.step));
+  const std::vector<std::string> buffers = state_buffers(s.options);
+  auto keeps = [&](const std::string& b) { return std::find(buffers.begin(), buffers.end(), b) != buffers.end(); };
+  for (const auto& [name, k] : slots) {
+    const auto it = s.parameters.find(name);
+    if (it == s.parameters.end()) fail("no state for parameter '" + name + "'");
+    const ParameterState& p = it->second;
+    for (const std::string& b : buffers) {
+      const auto bt = p.buffers.find(b);
+      if (bt == p.buffers.end()) fail("parameter '" + name + "' has no buffer '" + b + "'");
+      if (bt->second.size() != sizes[k])
+        fail("buffer '" + b + "' of parameter '" + name + "' has " + std::to_string(bt->second.size()) +
+             " values, the parameter " + std::to_string(sizes[k]));
     }
-    for (const auto& [name, p] : s.parameters)
-      if (!slots.count(name)) fail("parameter '" + name + "' is not in the model");
+    for (const auto& [b, values] : p.buffers)
+      if (!keeps(b)) fail("parameter '" + name + "' has an unexpected buffer '" + b + "'");
+    if (p.started && !keeps("momentum_buffer"))
+      fail("parameter '" + name + "' is marked started, but these options keep no momentum buffer");
   }
+  for (const auto& [name, p] : s.parameters)
+    if (!slots.count(name)) fail("parameter '" + name + "' is not in the model");
+}
 
-  template <class T>
-  void copy(const std::string& parameter, const std::string& buffer, std::vector<T>& dst) const {
-    const std::vector<double>& src = s.parameters.at(parameter).buffers.at(buffer);
-    for (std::size_t i = 0; i < src.size(); ++i) dst[i] = static_cast<T>(src[i]);
-  }
-};
+template <class T>
+void copy_buffer(const OptimizerState& s, const std::string& parameter, const std::string& buffer,
+                 std::vector<T>& dst) {
+  const std::vector<double>& src = s.parameters.at(parameter).buffers.at(buffer);
+  for (std::size_t i = 0; i < src.size(); ++i) dst[i] = static_cast<T>(src[i]);
+}
 
 template <class T>
 std::vector<double> as_doubles(const std::vector<T>& v) {
@@ -183,12 +187,10 @@ void SGD<T>::update(std::size_t slot, const TensorRef<T>& param, const TensorRef
 template <class T>
 OptimizerState SGD<T>::state() const {
   OptimizerState s;
-  s.kind = kind();
+  SgdOptions o = options_;
+  o.lr = this->lr_;
+  s.options = o;
   s.step = this->step_;
-  s.learning_rate = this->lr_;
-  s.options = {{"momentum", options_.momentum},
-               {"weight_decay", options_.weight_decay},
-               {"nesterov", options_.nesterov ? 1.0 : 0.0}};
   for (const auto& [name, k] : slots_) {
     ParameterState& p = s.parameters[name];
     p.started = started_[k] != 0;
@@ -199,30 +201,14 @@ OptimizerState SGD<T>::state() const {
 
 template <class T>
 void SGD<T>::set_state(const OptimizerState& state) {
-  const StateReader r(state, kind());
-  r.expect_options({"momentum", "weight_decay", "nesterov"});
-  SgdOptions o;
-  o.lr = state.learning_rate;
-  o.momentum = r.option("momentum");
-  o.weight_decay = r.option("weight_decay");
-  const double nesterov = r.option("nesterov");
-  if (nesterov != 0 && nesterov != 1) r.fail("option 'nesterov' must be 0 or 1, got " + num(nesterov));
-  o.nesterov = nesterov == 1;
-  if (std::string p = problem(o); !p.empty()) r.fail(p);
-  std::vector<std::string> buffers;
-  if (o.momentum > 0) buffers.push_back("momentum_buffer");
-  r.expect_parameters(slots_, sizes_, buffers);
-  for (const auto& [name, k] : slots_)
-    if (o.momentum == 0 && state.parameters.at(name).started)
-      r.fail("parameter '" + name + "' is marked started without momentum");
-
-  // Valid: commit.
-  options_ = o;
-  this->lr_ = state.learning_rate;
+  check_snapshot(state, kind(), slots_, sizes_);
+  options_ = std::get<SgdOptions>(state.options);
+  this->lr_ = options_.lr;
   this->step_ = state.step;
+  const bool momentum = options_.momentum > 0;
   for (const auto& [name, k] : slots_) {
-    velocity_[k].assign(o.momentum > 0 ? sizes_[k] : 0, T(0));
-    if (o.momentum > 0) r.copy(name, "momentum_buffer", velocity_[k]);
+    velocity_[k].assign(momentum ? sizes_[k] : 0, T(0));
+    if (momentum) copy_buffer(state, name, "momentum_buffer", velocity_[k]);
     started_[k] = state.parameters.at(name).started ? 1 : 0;
   }
 }
@@ -302,13 +288,13 @@ void Adam<T>::update(std::size_t slot, const TensorRef<T>& param, const TensorRe
 template <class T>
 OptimizerState Adam<T>::state() const {
   OptimizerState s;
-  s.kind = kind();
+  AdamOptions o = options_;
+  o.lr = this->lr_;
+  if (decoupled_)
+    s.options = AdamWOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay};
+  else
+    s.options = o;
   s.step = this->step_;
-  s.learning_rate = this->lr_;
-  s.options = {{"beta1", options_.beta1},
-               {"beta2", options_.beta2},
-               {"eps", options_.eps},
-               {"weight_decay", options_.weight_decay}};
   for (const auto& [name, k] : slots_) {
     ParameterState& p = s.parameters[name];
     p.buffers.emplace("exp_avg", as_doubles(exp_avg_[k]));
@@ -319,45 +305,31 @@ OptimizerState Adam<T>::state() const {
 
 template <class T>
 void Adam<T>::set_state(const OptimizerState& state) {
-  const StateReader r(state, kind());
-  r.expect_options({"beta1", "beta2", "eps", "weight_decay"});
-  AdamOptions o;
-  o.lr = state.learning_rate;
-  o.beta1 = r.option("beta1");
-  o.beta2 = r.option("beta2");
-  o.eps = r.option("eps");
-  o.weight_decay = r.option("weight_decay");
-  if (std::string p = problem(o); !p.empty()) r.fail(p);
   std::vector<std::size_t> sizes;
   for (const auto& m : exp_avg_) sizes.push_back(m.size());
-  r.expect_parameters(slots_, sizes, {"exp_avg", "exp_avg_sq"});
-  for (const auto& [name, p] : state.parameters)
-    if (p.started) r.fail("parameter '" + name + "' is marked started (an SGD momentum flag)");
-
-  // Valid: commit.
-  options_ = o;
-  this->lr_ = state.learning_rate;
+  check_snapshot(state, kind(), slots_, sizes);
+  options_ = decoupled_ ? as_adam(std::get<AdamWOptions>(state.options)) : std::get<AdamOptions>(state.options);
+  this->lr_ = options_.lr;
   this->step_ = state.step;
   for (const auto& [name, k] : slots_) {
-    r.copy(name, "exp_avg", exp_avg_[k]);
-    r.copy(name, "exp_avg_sq", exp_avg_sq_[k]);
+    copy_buffer(state, name, "exp_avg", exp_avg_[k]);
+    copy_buffer(state, name, "exp_avg_sq", exp_avg_sq_[k]);
   }
   const double t = static_cast<double>(this->step_);
   bias_correction1_ = 1 - std::pow(options_.beta1, t);
   bias_correction2_ = 1 - std::pow(options_.beta2, t);
 }
 
+// A fresh optimizer of the kind with default options: set_state brings the snapshot's.
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const OptimizerState& state) {
   std::unique_ptr<Optimizer<T>> opt;
-  if (state.kind == "sgd")
+  if (std::holds_alternative<SgdOptions>(state.options))
     opt = std::make_unique<SGD<T>>(model, SgdOptions{});
-  else if (state.kind == "adam")
+  else if (std::holds_alternative<AdamOptions>(state.options))
     opt = std::make_unique<Adam<T>>(model, AdamOptions{});
-  else if (state.kind == "adamw")
-    opt = std::make_unique<AdamW<T>>(model, AdamWOptions{});
   else
-    throw DataError("optimizer state: unknown kind '" + state.kind + "' (expected sgd, adam or adamw)");
+    opt = std::make_unique<AdamW<T>>(model, AdamWOptions{});
   opt->set_state(state);
   return opt;
 }

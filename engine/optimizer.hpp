@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/model.hpp"
@@ -20,14 +21,67 @@
 
 namespace plangrad {
 
+struct SgdOptions {
+  double lr = 0.01;
+  double momentum = 0.0;
+  double weight_decay = 0.0;  // L2, added to the gradient (PyTorch's SGD convention)
+  bool nesterov = false;      // needs momentum > 0
+
+  bool operator==(const SgdOptions& o) const {
+    return lr == o.lr && momentum == o.momentum && weight_decay == o.weight_decay && nesterov == o.nesterov;
+  }
+  bool operator!=(const SgdOptions& o) const { return !(*this == o); }
+};
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;  // Adam: L2 added to the gradient; AdamW: decoupled
+
+  bool operator==(const AdamOptions& o) const {
+    return lr == o.lr && beta1 == o.beta1 && beta2 == o.beta2 && eps == o.eps && weight_decay == o.weight_decay;
+  }
+  bool operator!=(const AdamOptions& o) const { return !(*this == o); }
+};
+
+// AdamW's options: the same fields, with PyTorch's AdamW default weight decay.
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 1e-2;
+
+  bool operator==(const AdamWOptions& o) const {
+    return lr == o.lr && beta1 == o.beta1 && beta2 == o.beta2 && eps == o.eps && weight_decay == o.weight_decay;
+  }
+  bool operator!=(const AdamWOptions& o) const { return !(*this == o); }
+};
+
+// One optimizer's options; which alternative it holds is the optimizer's kind.
+using OptimizerOptions = std::variant<SgdOptions, AdamOptions, AdamWOptions>;
+
+// "sgd", "adam", "adamw": Optimizer::kind() of the optimizer these options make.
+const char* optimizer_kind(const OptimizerOptions& options);
+// What is wrong with the options, naming the option ("beta1 must be in [0, 1), got 1.5");
+// empty when they are valid: lr > 0, momentum, weight_decay >= 0, nesterov only with
+// momentum; betas in [0, 1), eps > 0.
+std::string options_problem(const OptimizerOptions& options);
+// The buffers each parameter's state holds under these options, by PyTorch's names:
+// "momentum_buffer" for SGD with momentum (none without), "exp_avg" and "exp_avg_sq" for
+// Adam and AdamW.
+std::vector<std::string> state_buffers(const OptimizerOptions& options);
+
 // One parameter's slice of an optimizer's state.
 struct ParameterState {
   // SGD with momentum: the momentum buffer holds a value (PyTorch: the buffer is not None).
-  // The first step sets the buffer to the gradient instead of decaying it.
+  // The first step sets the buffer to the gradient instead of decaying it. Always false
+  // under options without a momentum buffer.
   bool started = false;
-  // Buffers by PyTorch's names: "momentum_buffer" (SGD), "exp_avg" and "exp_avg_sq"
-  // (Adam, AdamW); each holds one value per element of the parameter. Values of T are
-  // stored as double, which holds every float and double exactly.
+  // The buffers state_buffers(options) names; each holds one value per element of the
+  // parameter. Values of T are stored as double, which holds every float and double exactly.
   std::map<std::string, std::vector<double>> buffers;
 
   bool operator==(const ParameterState& o) const { return started == o.started && buffers == o.buffers; }
@@ -35,17 +89,17 @@ struct ParameterState {
 };
 
 // Everything an optimizer knows, as plain values: enough to rebuild it (make_optimizer)
-// and to continue a run exactly. A checkpoint writes this as it is.
+// and to continue a run exactly. A checkpoint writes it (serialization/optimizer_state.hpp).
 struct OptimizerState {
-  std::string kind;                  // Optimizer::kind(): "sgd", "adam", "adamw"
-  std::int64_t step = 0;             // training steps begun (Adam's t)
-  double learning_rate = 0;          // the current one: a schedule may have changed it
-  std::map<std::string, double> options;  // the other options by field name; bools as 0/1
+  // The kind and its options; their lr is the learning rate at the snapshot, which a
+  // schedule may have changed from the constructor's.
+  OptimizerOptions options;
+  std::int64_t step = 0;  // training steps begun (Adam's t)
   std::map<std::string, ParameterState> parameters;  // by parameter name
 
+  const char* kind() const { return optimizer_kind(options); }
   bool operator==(const OptimizerState& o) const {
-    return kind == o.kind && step == o.step && learning_rate == o.learning_rate && options == o.options &&
-           parameters == o.parameters;
+    return options == o.options && step == o.step && parameters == o.parameters;
   }
   bool operator!=(const OptimizerState& o) const { return !(*this == o); }
 };
@@ -63,12 +117,13 @@ class Optimizer {
   virtual void begin_step() { ++step_; }
   virtual void update(std::size_t slot, const TensorRef<T>& param, const TensorRef<const T>& grad) = 0;
 
-  // A snapshot of the options, step count and per-parameter buffers.
+  // A snapshot of the options (with the current learning rate), step count and buffers.
   virtual OptimizerState state() const = 0;
-  // Puts a snapshot back: options (validated), learning rate, step count and buffers, as
-  // torch's load_state_dict does. DataError naming the mismatch when the kind, a parameter
-  // name, a buffer or a size does not fit this optimizer's model, or an option is invalid;
-  // the optimizer is unchanged then.
+  // Puts a snapshot back: options, learning rate, step count and buffers, as torch's
+  // load_state_dict does. The snapshot must be of this kind, with valid options, and hold
+  // exactly this model's parameters, each with the buffers its options keep
+  // (state_buffers), of the parameter's size: otherwise a DataError names the first
+  // mismatch and the optimizer is unchanged.
   virtual void set_state(const OptimizerState& state) = 0;
 
   double learning_rate() const { return lr_; }
@@ -80,13 +135,6 @@ class Optimizer {
   explicit Optimizer(double lr) : lr_(lr) {}
   double lr_;
   std::int64_t step_ = 0;
-};
-
-struct SgdOptions {
-  double lr = 0.01;
-  double momentum = 0.0;
-  double weight_decay = 0.0;  // L2, added to the gradient (PyTorch's SGD convention)
-  bool nesterov = false;      // needs momentum > 0
 };
 
 // PyTorch's SGD (dampening 0): g' = g + wd * w;  v = momentum * v + g' (v = g' on the
@@ -114,23 +162,6 @@ class SGD final : public Optimizer<T> {
   std::vector<std::size_t> sizes_;  // elements of each slot's parameter
   std::vector<std::vector<T>> velocity_;
   std::vector<char> started_;
-};
-
-struct AdamOptions {
-  double lr = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 0.0;  // Adam: L2 added to the gradient; AdamW: decoupled
-};
-
-// AdamW's options: the same fields, with PyTorch's AdamW default weight decay.
-struct AdamWOptions {
-  double lr = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 1e-2;
 };
 
 // PyTorch's Adam (amsgrad off), t = step_count() >= 1:
@@ -176,9 +207,9 @@ class AdamW final : public Adam<T> {
   AdamW(const BasicModel<T>& model, AdamWOptions options);
 };
 
-// A fresh optimizer of state.kind over the model, with state put back (set_state):
-// a checkpoint restores its optimizer with this. DataError for an unknown kind or a state
-// that does not fit.
+// A fresh optimizer of the state's kind over the model, with the state put back
+// (set_state): a checkpoint restores its optimizer with this. DataError for a state that
+// does not fit.
 template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const OptimizerState& state);
 

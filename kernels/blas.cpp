@@ -12,13 +12,11 @@ namespace plangrad {
 
 namespace {
 
-// Float GEMMs whose operands each hold at most this many elements (1 MiB) go to
-// small_sgemm (kernels/small_gemm.cpp) instead of OpenBLAS. Measured with bench_gemm
-// (bench/gemm_bench.cpp, one thread, Zen 5, OpenBLAS's Haswell kernels): small_sgemm is
-// 1.3-5x faster on every GEMM shape of the benchmark workloads (the largest operand there
-// is W3's 784x256 weight) and 1.8-2.1x at 256^3 and 512^3 (operands of 256 Ki elements),
-// but only 1.09x at 1024^3 NN and 0.72x at 128x2048x2048 NN: it does not pack B, so once B
-// no longer fits in L2 it streams from memory and OpenBLAS's packed kernel wins.
+// Float GEMMs whose operands each hold at most this many elements (1 MiB of floats) go to
+// small_sgemm (kernels/small_gemm.cpp) instead of OpenBLAS, whose packing of the operands
+// costs more than it saves at these sizes. Past the bound OpenBLAS's packed kernel wins:
+// small_sgemm does not pack B, so once B outgrows the L2 cache it streams from memory.
+// bench/gemm_bench.cpp compares the two on both sides of the bound.
 constexpr std::size_t kSmallGemmMaxOperand = std::size_t(1) << 18;
 
 bool small_gemm_fits(std::size_t m, std::size_t n, std::size_t k) {
@@ -56,8 +54,8 @@ void gemm(bool trans_a, bool trans_b, Dim M, Dim N, Dim K, T alpha, const T* A, 
     return;
   }
   // Small float products, matrix-vector ones included: OpenBLAS's sgemv splits even a
-  // 784x256 matrix between threads, and the wake-up made W5 (batch-1 inference) slower at
-  // 2 threads than at 1. Double stays on OpenBLAS.
+  // 784x256 matrix between threads, and waking them costs more than the split saves on a
+  // product that small. Double stays on OpenBLAS.
   if constexpr (std::is_same_v<T, float>) {
     if (small_gemm_fits(m, n, k)) {
       small_sgemm(trans_a, trans_b, M, N, K, alpha, A, B, beta, C);

@@ -102,7 +102,9 @@ class ThreadPool {
     }
   }
 
-  static constexpr int kSpins = 1 << 14;  // pauses before a worker sleeps (~0.5 ms)
+  // Pauses before a worker sleeps: the jobs of one step follow each other closely, and a
+  // sleeping worker takes a system call to wake.
+  static constexpr int kSpins = 1 << 14;
   std::mutex run_mutex_, mutex_;
   std::condition_variable wake_;
   std::vector<std::thread> workers_;

@@ -1,11 +1,17 @@
-// Threads for the kernels: one pool of workers shared by every op (small_sgemm's wide
-// products, conv2d's images, max_pool2d's planes).
+// Threads for the kernels: one pool of workers shared by every kernel that splits its
+// work (small_sgemm's wide products, conv2d's images, max_pool2d's planes, batchnorm's
+// channels, the optimizers' updates).
 //
-// A job is split into `n` parts by the caller, and part p always covers the same work,
-// whichever thread runs it: so a kernel's bits depend on how many parts it asks for (a
-// reduction split in two rounds differently than in one), never on scheduling. Nested
-// jobs (a conv2d image's GEMM) run their parts one after another on the calling thread,
-// with the same parts, so they too give the same bits.
+// Two ways to split a job; with either, the bits never depend on scheduling:
+//  - run_parts / parallel_parts: the caller splits the work into `n` parts, and part p
+//    always covers the same work, whichever thread runs it. A kernel's bits may depend
+//    on how many parts it asks for (a reduction split in two rounds differently than in
+//    one), never on which thread ran which part.
+//  - parallel_chunks: the threads take chunks of items in turn as each becomes free, so
+//    which thread computes which item changes from run to run. Only for work where an
+//    item's result does not depend on that; then any split gives the same bits.
+// A job started inside another (a conv2d image's GEMM) runs its parts one after another
+// on the calling thread, with the same parts, so it too gives the same bits.
 #pragma once
 
 #include <algorithm>
@@ -20,10 +26,11 @@ namespace plangrad {
 void set_op_threads(int threads);
 int op_threads();
 
-// Runs job(ctx, p, n) for p = 0 .. n-1: part 0 on the calling thread, the others on the
-// pool's workers (started at the first call with n > 1 and kept), and returns when all
-// are done. No heap allocation once the workers exist. Inside another job, or with
-// n == 1, the parts run in order on the calling thread.
+// Runs job(ctx, p, n) for p = 0 .. n-1: part 0 on the calling thread, part p on the
+// pool's worker p (workers are started when a call first needs them, and kept), and
+// returns when all are done. No heap allocation once the workers exist. Inside another
+// job, or with n == 1, the parts run in order on the calling thread. Calls from several
+// threads at once take turns: the pool runs one job at a time.
 void run_parts(int n, void (*job)(const void* ctx, int p, int n), const void* ctx);
 
 // run_parts for a callable f(p, n).
@@ -43,8 +50,9 @@ inline long part_begin(long count, int p, int n) { return count * p / n; }
 // f(begin, end) over [0, count) in chunks of `grain` items, which `threads` threads (the
 // caller included) take in turn as each becomes free: a thread that starts late, or is
 // descheduled on a busy machine, leaves its share to the others instead of holding them
-// up. Only for work where an item's result does not depend on which thread computes it:
-// then any split gives the same bits.
+// up. With threads <= 1 or count <= grain, one call f(0, count) on the calling thread.
+// Only for work where an item's result does not depend on which thread computes it, or
+// on which items share its call: then any split gives the same bits.
 template <class F>
 void parallel_chunks(int threads, long count, long grain, const F& f) {
   if (threads <= 1 || count <= grain) {

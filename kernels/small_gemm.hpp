@@ -1,11 +1,12 @@
 // A float32 GEMM for small matrices that needs no heap and never packs A: register-tiled
 // AVX-512 (when the build targets it; a plain C++ loop nest otherwise). Three tile kinds:
 // rows of C by 32 columns (vectors along N); for narrow C (N <= 12), dot products (vectors
-// along K, A not transposed) or columns of C by 4 (vectors along M, A transposed). kernels/blas.cpp sends
-// the float GEMMs below a size threshold here instead of OpenBLAS, whose packing costs
-// more than the product itself at these sizes (bench/gemm_bench.cpp measures both). Wide
-// products (C wider than 12 columns, 2^21 multiply-adds or more) are split by column
-// blocks between op_threads() threads (kernels/parallel.hpp), with the same bits as one thread.
+// along K, A not transposed) or columns of C by 4 (vectors along M, A transposed).
+// kernels/blas.cpp sends the float GEMMs below a size threshold here instead of OpenBLAS,
+// whose packing costs more than the product itself at these sizes (bench/gemm_bench.cpp
+// compares the two). Row-tiled products of more than one 32-column block and 2^21
+// multiply-adds or more are split by column blocks between op_threads() threads
+// (kernels/parallel.hpp), with the same bits as one thread.
 #pragma once
 
 #include "core/tensor.hpp"

@@ -17,7 +17,7 @@
 namespace plangrad {
 namespace {
 
-// y[i] = f(x[i]) with f written on xsimd batches (AVX-512 with -march=native here). The
+// y[i] = f(x[i]) with f written on xsimd batches (as wide as the build targets). The
 // tail goes through the same batch function from a padded copy, so every element gets
 // the same formula, whatever its position: results do not depend on the tensor's length.
 template <class T, class F>

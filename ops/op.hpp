@@ -3,8 +3,9 @@
 // the backward reads, whether the output may overwrite the input, scratch sizes).
 //
 // Adding an op: one file pair in ops/ that defines `const OpDef& my_op();` and one line in
-// ops/registry.cpp. Kernels are templates instantiated for float and double through
-// PLANGRAD_KERNELS; the backward sits right beside its forward with its math in a comment.
+// ops/registry.cpp. Kernels are templates instantiated for float and double (most ops
+// through PLANGRAD_SET_KERNELS, below); the backward sits right beside its forward with its
+// math in a comment.
 #pragma once
 
 #include <cstddef>
@@ -56,7 +57,8 @@ struct Kernels {
 };
 
 // Output shapes from input shapes and (normalized) attributes. Throws ShapeError with a
-// message that names the offending shapes; the planner prefixes the node and op.
+// message that names the offending shapes; infer_output_shapes (below) prefixes the node
+// and op.
 using ShapeFn = std::vector<Shape> (*)(const std::vector<Shape>& in, const Attrs& attrs);
 // The result of a shape rule with one output. (`return {shape};` would copy the shape
 // out of an initializer list: a heap allocation per node more at planning time.)
@@ -135,8 +137,8 @@ inline const Kernels<float>& OpDef::after_bias_kernels<float>() const { return a
 template <>
 inline const Kernels<double>& OpDef::after_bias_kernels<double>() const { return after_bias.f64; }
 
-// Fills OpDef::f32 and OpDef::f64 from a pair of kernel templates:
-//   def.f32/f64 = ...  ->  PLANGRAD_SET_KERNELS(def, relu_forward, relu_backward);
+// Fills OpDef::f32 and OpDef::f64 from a pair of kernel templates, as ops/matmul.cpp does:
+//   PLANGRAD_SET_KERNELS(d, matmul_forward, matmul_backward);
 #define PLANGRAD_SET_KERNELS(def, fwd, bwd)                  \
   do {                                                       \
     (def).f32 = ::plangrad::Kernels<float>{&fwd<float>, &bwd<float>};     \

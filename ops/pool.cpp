@@ -170,10 +170,11 @@ void max_pool2d_backward(const OpArgs<T>& a) {
               cell += dyr[ow];
             }
           } else {
-            // Without branches (the argmax of random data mispredicts, and this loop was a
-            // quarter of W4): s1..s3 say whether cells 1..3 beat the maximum so far (the
-            // comparisons above); the winner is the last one that did. Each cell gets the
-            // gradient's bits under an all-ones or all-zeros mask, +0 otherwise.
+            // Without branches (on real data which cell of a window wins is unpredictable, so
+            // a branch on it mispredicts often): s1..s3 say whether cells 1..3 beat the
+            // maximum so far (the comparisons above); the winner is the last one that did.
+            // Each cell gets the gradient's bits under an all-ones or all-zeros mask, +0
+            // otherwise.
             using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
             for (Dim ow = 0; ow < g.ow; ++ow) {
               const Dim j = 2 * ow;

@@ -5,13 +5,13 @@
 //  - a sweep over time that frees dead buffers and allocates best-fit from a coalescing
 //    free list, O(n log n), for graphs too large for the quadratic greedy.
 #include <algorithm>
-#include <climits>
+#include <cstdint>
 #include <map>
 #include <numeric>
 #include <queue>
 #include <set>
 
-#include "planner/passes.hpp"
+#include "planner/memory.hpp"
 
 namespace plangrad {
 namespace {
@@ -68,41 +68,14 @@ OffsetAssignment greedy_by_size(const std::vector<BufferRequest>& buffers) {
   return result;
 }
 
-// Whether steps spread over `span` integers are dense enough for arrays indexed by step
-// (a plan's are: a few steps per buffer) rather than a sort.
-bool dense_steps(long long span, std::size_t buffers) {
-  return span <= 4 * static_cast<long long>(buffers) + 1024;
-}
-
 // The buffers by first step, and by decreasing size within a step (ties by index).
 std::vector<std::size_t> sweep_order(const std::vector<BufferRequest>& buffers, const Padding& padded) {
   std::vector<std::size_t> order(buffers.size());
-  auto by_size = [&](std::size_t a, std::size_t b) { return padded(buffers[a]) > padded(buffers[b]); };
-  int lo = INT_MAX, hi = INT_MIN;
-  for (const BufferRequest& b : buffers) {
-    lo = std::min(lo, b.first);
-    hi = std::max(hi, b.first);
-  }
-  const long long span = buffers.empty() ? 0 : static_cast<long long>(hi) - lo + 1;
-  if (!dense_steps(span, buffers.size())) {
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      if (buffers[a].first != buffers[b].first) return buffers[a].first < buffers[b].first;
-      return by_size(a, b);
-    });
-    return order;
-  }
-  // A plan's steps are a few per buffer: a counting sort by first step, linear and
-  // sequential, then each step's few buffers by size.
-  std::vector<std::size_t> start(static_cast<std::size_t>(span) + 1, 0);
-  for (const BufferRequest& b : buffers) ++start[static_cast<std::size_t>(b.first - lo) + 1];
-  for (std::size_t k = 1; k < start.size(); ++k) start[k] += start[k - 1];
-  std::vector<std::size_t> next(start.begin(), start.end() - 1);
-  for (std::size_t i = 0; i < buffers.size(); ++i) order[next[static_cast<std::size_t>(buffers[i].first - lo)]++] = i;
-  for (std::size_t k = 0; k + 1 < start.size(); ++k)
-    if (start[k + 1] - start[k] > 1)
-      std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(start[k]),
-                       order.begin() + static_cast<std::ptrdiff_t>(start[k + 1]), by_size);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (buffers[a].first != buffers[b].first) return buffers[a].first < buffers[b].first;
+    return padded(buffers[a]) > padded(buffers[b]);
+  });
   return order;
 }
 
@@ -186,38 +159,9 @@ std::size_t naive_bytes(const std::vector<BufferRequest>& buffers) {
 
 std::size_t lower_bound_bytes(const std::vector<BufferRequest>& buffers) {
   const Padding padded(buffers);
-  // The bytes that start and end at each step, then the running total's peak. A plan's
-  // steps are a few integers per buffer, so the deltas go in an array by step (no sort);
-  // intervals spread wider than that, or malformed (last < first), are sorted instead.
-  long long lo = LLONG_MAX, hi = LLONG_MIN;
-  std::size_t count = 0;
-  bool ordered = true;
-  for (const BufferRequest& b : buffers) {
-    if (padded(b) == 0) continue;
-    lo = std::min<long long>(lo, b.first);
-    hi = std::max<long long>(hi, b.last);
-    ordered = ordered && b.first <= b.last;
-    ++count;
-  }
-  if (count == 0) return 0;
-  long long live = 0, peak = 0;
-  const long long span = hi - lo + 2;
-  if (ordered && dense_steps(span, count)) {
-    std::vector<long long> delta(static_cast<std::size_t>(span), 0);
-    for (const BufferRequest& b : buffers) {
-      const auto size = static_cast<long long>(padded(b));
-      if (size == 0) continue;
-      delta[static_cast<std::size_t>(b.first - lo)] += size;
-      delta[static_cast<std::size_t>(b.last - lo + 1)] -= size;
-    }
-    for (long long d : delta) {
-      live += d;
-      peak = std::max(peak, live);
-    }
-    return static_cast<std::size_t>(peak);
-  }
-  std::vector<std::pair<long long, long long>> events;  // (step, +bytes at first / -bytes after last)
-  events.reserve(2 * count);
+  // +bytes at a buffer's first step, -bytes after its last; the running total's peak
+  // over the steps, each step's events summed before the peak is taken.
+  std::vector<std::pair<long long, long long>> events;  // (step, bytes)
   for (const BufferRequest& b : buffers) {
     const auto size = static_cast<long long>(padded(b));
     if (size == 0) continue;
@@ -225,6 +169,7 @@ std::size_t lower_bound_bytes(const std::vector<BufferRequest>& buffers) {
     events.push_back({static_cast<long long>(b.last) + 1, -size});
   }
   std::sort(events.begin(), events.end());
+  long long live = 0, peak = 0;
   for (std::size_t i = 0; i < events.size();) {
     const long long at = events[i].first;
     for (; i < events.size() && events[i].first == at; ++i) live += events[i].second;

@@ -1,6 +1,6 @@
 // infer_shapes: every value's shape, from the declared shapes and each op's shape rule.
 #include "core/errors.hpp"
-#include "planner/passes.hpp"
+#include "planner/indexed_graph.hpp"
 
 namespace plangrad {
 
@@ -19,19 +19,13 @@ std::vector<Shape> infer_shapes(const IndexedGraph& g, const std::vector<int>& o
       d = batch;
     }
   }
-  // One list of input shapes per arity, reused from node to node: assigning into it
-  // reuses its memory, so a node costs no allocation beyond its outputs' shapes.
-  std::vector<std::vector<Shape>> lists;
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
-    if (lists.size() <= node.inputs.size) lists.resize(node.inputs.size + 1);
-    std::vector<Shape>& in = lists[node.inputs.size];
-    in.resize(node.inputs.size);
-    const Span<const int> inputs = g.list(node.inputs);
-    for (std::size_t k = 0; k < in.size(); ++k) in[k] = shapes[static_cast<std::size_t>(inputs[k])];
-    std::vector<Shape> out = infer_output_shapes(*node.op, node.name, in, g.attrs(node));
+    std::vector<Shape> in;
+    for (int v : node.inputs) in.push_back(shapes[static_cast<std::size_t>(v)]);
+    std::vector<Shape> out = infer_output_shapes(*node.op, node.name, in, node.attrs);
     for (std::size_t k = 0; k < out.size(); ++k)
-      shapes[static_cast<std::size_t>(g.list(node.outputs)[k])] = std::move(out[k]);
+      shapes[static_cast<std::size_t>(node.outputs[k])] = std::move(out[k]);
   }
   return shapes;
 }

@@ -33,6 +33,57 @@ bool Plan::kept(int tensor) const {
   return std::find(schedule.keep.begin(), schedule.keep.end(), tensor) != schedule.keep.end();
 }
 
+namespace {
+
+// The values a plan keeps readable, and the loss (-1 in inference plans).
+struct Roots {
+  std::vector<int> keep;
+  int loss = -1;
+};
+
+Roots roots_of(const IndexedGraph& g, const PlanRequest& request) {
+  Roots r;
+  for (const std::string& name : request.outputs) r.keep.push_back(g.require_value(name, "requested output"));
+  if (request.kind != PlanKind::Inference) {
+    if (!request.loss.empty()) r.loss = g.require_value(request.loss, "loss");
+    else if (!g.outputs.empty()) r.loss = g.outputs.front();
+    else throw GraphError("a training plan needs a loss: name one, or declare a graph output");
+  } else if (r.keep.empty()) {
+    r.keep = g.outputs;
+    if (r.keep.empty()) throw GraphError("an inference plan needs outputs: name them, or declare graph outputs");
+  }
+  return r;
+}
+
+Schedule schedule_of(const IndexedGraph& g, const PlanRequest& request, Mode mode, const Roots& r) {
+  std::vector<int> roots = r.keep;
+  if (r.loss >= 0) roots.push_back(r.loss);
+  const std::vector<int> order = prune(g, toposort(g), roots);
+  Schedule s = build_forward(g, order, infer_shapes(g, order, request.batch), mode, r.keep);
+  if (r.loss >= 0) {
+    BackwardRequest back;
+    back.loss = r.loss;
+    for (const std::string& name : request.input_gradients) back.inputs.push_back(g.require_value(name, "input"));
+    back.update = request.kind == PlanKind::Training;
+    back.keep_gradients = request.kind == PlanKind::Gradients;
+    s = build_backward(g, std::move(s), back);
+  }
+  return request.fuse ? fuse(g, std::move(s)) : std::move(s);
+}
+
+// Without reuse: the slots one after another.
+OffsetAssignment side_by_side(const std::vector<BufferRequest>& buffers) {
+  OffsetAssignment placed;
+  placed.strategy = "naive";
+  for (const BufferRequest& b : buffers) {
+    placed.offsets.push_back(placed.arena_bytes);
+    placed.arena_bytes += b.bytes;
+  }
+  return placed;
+}
+
+}  // namespace
+
 Plan make_plan(const Graph& graph, const PlanRequest& request) {
   const auto start = std::chrono::steady_clock::now();
   Plan plan;
@@ -42,81 +93,46 @@ Plan make_plan(const Graph& graph, const PlanRequest& request) {
   plan.elem_bytes = request.elem_bytes;
   plan.graph = index_graph(graph);
   const IndexedGraph& g = plan.graph;
+  plan.schedule = schedule_of(g, request, plan.mode, roots_of(g, request));
+  const Schedule& s = plan.schedule;
+  plan.live = liveness(g, s);
+  plan.slots = assign_slots(g, s, plan.live, plan.elem_bytes, request.reuse_memory);
 
-  std::vector<int> keep;
-  for (const std::string& name : request.outputs) keep.push_back(g.require_value(name, "requested output"));
-  int loss = -1;
-  if (request.kind != PlanKind::Inference) {
-    if (!request.loss.empty()) loss = g.require_value(request.loss, "loss");
-    else if (!g.outputs.empty()) loss = g.outputs.front();
-    else throw GraphError("a training plan needs a loss: name one, or declare a graph output");
-  } else if (keep.empty()) {
-    keep = g.outputs;
-    if (keep.empty()) throw GraphError("an inference plan needs outputs: name them, or declare graph outputs");
-  }
-
-  std::vector<int> roots = keep;
-  if (loss >= 0) roots.push_back(loss);
-  const std::vector<int> order = prune(g, toposort(g), roots);
-  Schedule s = build_forward(g, order, infer_shapes(g, order, request.batch), plan.mode, keep, loss >= 0);
-  if (loss >= 0) {
-    BackwardRequest back;
-    back.loss = loss;
-    for (const std::string& name : request.input_gradients) back.inputs.push_back(g.require_value(name, "input"));
-    back.update = request.kind == PlanKind::Training;
-    back.keep_gradients = request.kind == PlanKind::Gradients;
-    s = build_backward(g, std::move(s), back);
-  }
-  plan.schedule = request.fuse ? fuse(g, std::move(s)) : std::move(s);
-  plan.live = liveness(g, plan.schedule);
-  plan.slots = assign_slots(g, plan.schedule, plan.live, plan.elem_bytes, request.reuse_memory);
-
-  std::vector<BufferRequest> buffers(plan.slots.bytes.size());
-  for (std::size_t k = 0; k < buffers.size(); ++k)
-    buffers[k] = {plan.slots.bytes[k], 64, plan.slots.live[k].first, plan.slots.live[k].last};
-  OffsetAssignment placed;
-  if (request.reuse_memory) {
-    placed = assign_offsets(buffers);
-  } else {
-    placed.strategy = "naive";
-    placed.offsets.resize(buffers.size());
-    for (std::size_t k = 0; k < buffers.size(); ++k) {
-      placed.offsets[k] = placed.arena_bytes;
-      placed.arena_bytes += buffers[k].bytes;
-    }
-  }
+  std::vector<BufferRequest> buffers;
+  for (std::size_t k = 0; k < plan.slots.bytes.size(); ++k)
+    buffers.push_back({plan.slots.bytes[k], 64, plan.slots.live[k].first, plan.slots.live[k].last});
+  const OffsetAssignment placed = request.reuse_memory ? assign_offsets(buffers) : side_by_side(buffers);
   plan.arena_bytes = placed.arena_bytes;
-
-  plan.offset.assign(plan.schedule.tensors.size(), 0);
-  std::size_t placed_tensors = 0;
-  for (std::size_t t = 0; t < plan.schedule.tensors.size(); ++t) {
-    const int slot = plan.slots.tensor_slot[t];
-    if (slot < 0) continue;
-    plan.offset[t] = placed.offsets[static_cast<std::size_t>(slot)];
-    ++placed_tensors;
-  }
+  plan.offset.assign(s.tensors.size(), std::nullopt);
+  for (std::size_t t = 0; t < s.tensors.size(); ++t)
+    if (plan.slots.tensor_slot[t] >= 0) plan.offset[t] = placed.offsets[static_cast<std::size_t>(plan.slots.tensor_slot[t])];
 
   // The statistics compare against tensors, not slots: in-place sharing is part of the
   // win, and so is fusion: the naive baseline gives the tensors fuse merged away (the sum
   // z = x + b of a fused step, and its gradient) their own buffers too.
-  plan.stats.naive_bytes = plan.slots.tensor_bytes;
-  plan.stats.arena_bytes = plan.arena_bytes;
-  plan.stats.lower_bound_bytes = lower_bound_bytes(buffers);
-  plan.stats.tensors = plan.slots.tensors;
-  plan.stats.slots = static_cast<std::size_t>(std::count_if(plan.slots.bytes.begin(), plan.slots.bytes.end(),
-                                                            [](std::size_t b) { return b > 0; }));
-  plan.stats.inplace = placed_tensors - plan.stats.slots;
-  plan.stats.fused_away = plan.slots.tensors - placed_tensors;
-  plan.stats.fused_steps = static_cast<std::size_t>(std::count_if(
-      plan.schedule.steps.begin(), plan.schedule.steps.end(), [](const Step& st) { return st.fused >= 0; }));
-  plan.stats.strategy = placed.strategy;
-  plan.stats.planning_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  PlanStats& stats = plan.stats;
+  std::size_t placed_tensors = 0;
+  for (std::size_t t = 0; t < s.tensors.size(); ++t) {
+    if (s.tensors[t].external()) continue;
+    ++stats.tensors;
+    stats.naive_bytes += padded_bytes(s.tensors[t], plan.elem_bytes);
+    placed_tensors += plan.offset[t] ? 1 : 0;
+  }
+  stats.arena_bytes = plan.arena_bytes;
+  stats.lower_bound_bytes = lower_bound_bytes(buffers);
+  stats.slots = static_cast<std::size_t>(
+      std::count_if(plan.slots.bytes.begin(), plan.slots.bytes.end(), [](std::size_t b) { return b > 0; }));
+  stats.inplace = placed_tensors - stats.slots;
+  stats.fused_away = stats.tensors - placed_tensors;
+  stats.fused_steps = static_cast<std::size_t>(
+      std::count_if(s.steps.begin(), s.steps.end(), [](const Step& st) { return st.fused >= 0; }));
+  stats.strategy = placed.strategy;
+  stats.planning_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return plan;
 }
 
 namespace {
-std::string tensor_list(const Plan& p, Span<const int> ids) {
+std::string tensor_list(const Plan& p, const std::vector<int>& ids) {
   std::string s;
   for (int t : ids) {
     if (!s.empty()) s += ", ";
@@ -151,11 +167,10 @@ std::string plan_table(const Plan& p) {
   for (std::size_t i = 0; i < p.schedule.steps.size(); ++i) {
     const Step& st = p.schedule.steps[i];
     std::string io;
-    const Schedule& s = p.schedule;
-    if (st.kind == StepKind::Forward) io = tensor_list(p, s.list(st.in)) + " -> " + tensor_list(p, s.list(st.out));
-    else if (st.kind == StepKind::Backward) io = tensor_list(p, s.list(st.d_out)) + " -> " + tensor_list(p, s.list(st.d_in));
-    else if (st.kind == StepKind::Update) io = tensor_list(p, {&st.grad, 1}) + " -> " + tensor_list(p, {&st.target, 1});
-    else io = "-> " + tensor_list(p, {&st.target, 1});
+    if (st.kind == StepKind::Forward) io = tensor_list(p, st.in) + " -> " + tensor_list(p, st.out);
+    else if (st.kind == StepKind::Backward) io = tensor_list(p, st.d_out) + " -> " + tensor_list(p, st.d_in);
+    else if (st.kind == StepKind::Update) io = tensor_list(p, {st.grad}) + " -> " + tensor_list(p, {st.target});
+    else io = "-> " + tensor_list(p, {st.target});
     std::snprintf(line, sizeof line, "%5zu  %-9s %-32s %s\n", i, step_kind_name(st.kind), step_what(p, st).c_str(), io.c_str());
     os << line;
   }
@@ -164,9 +179,9 @@ std::string plan_table(const Plan& p) {
   os << line;
   for (std::size_t t = 0; t < p.schedule.tensors.size(); ++t) {
     const TensorInfo& info = p.schedule.tensors[t];
-    if (p.slots.tensor_slot[t] < 0) continue;  // external, or fused away: not in the arena
+    if (!p.offset[t]) continue;  // external, or fused away: not in the arena
     std::snprintf(line, sizeof line, "%-32s %-10s %-16s %6d %6d %10zu %10zu\n", info.name.c_str(), role_name(info.role),
-                  shape_str(info.shape).c_str(), p.live[t].first, p.live[t].last, numel(info.shape) * p.elem_bytes, p.offset[t]);
+                  shape_str(info.shape).c_str(), p.live[t].first, p.live[t].last, numel(info.shape) * p.elem_bytes, *p.offset[t]);
     os << line;
   }
   const PlanStats& s = p.stats;
@@ -185,25 +200,24 @@ std::string plan_json(const Plan& p) {
   nlohmann::json steps = nlohmann::json::array();
   for (const Step& st : p.schedule.steps) {
     nlohmann::json j{{"kind", step_kind_name(st.kind)}, {"what", step_what(p, st)}};
-    auto names = [&](Span<const int> ids) {
+    auto names = [&](const std::vector<int>& ids) {
       nlohmann::json a = nlohmann::json::array();
       for (int t : ids) a.push_back(t < 0 ? nlohmann::json() : nlohmann::json(p.schedule.tensors[static_cast<std::size_t>(t)].name));
       return a;
     };
-    const Schedule& s = p.schedule;
-    if (st.kind == StepKind::Forward) { j["reads"] = names(s.list(st.in)); j["writes"] = names(s.list(st.out)); }
-    if (st.kind == StepKind::Backward) { j["reads"] = names(s.list(st.d_out)); j["writes"] = names(s.list(st.d_in)); }
-    if (st.kind == StepKind::Update) { j["reads"] = names({&st.grad, 1}); j["writes"] = names({&st.target, 1}); }
-    if (st.kind == StepKind::Fill) j["writes"] = names({&st.target, 1});
+    if (st.kind == StepKind::Forward) { j["reads"] = names(st.in); j["writes"] = names(st.out); }
+    if (st.kind == StepKind::Backward) { j["reads"] = names(st.d_out); j["writes"] = names(st.d_in); }
+    if (st.kind == StepKind::Update) { j["reads"] = names({st.grad}); j["writes"] = names({st.target}); }
+    if (st.kind == StepKind::Fill) j["writes"] = names({st.target});
     steps.push_back(std::move(j));
   }
   nlohmann::json tensors = nlohmann::json::array();
   for (std::size_t t = 0; t < p.schedule.tensors.size(); ++t) {
     const TensorInfo& info = p.schedule.tensors[t];
-    if (p.slots.tensor_slot[t] < 0) continue;  // external, or fused away: not in the arena
+    if (!p.offset[t]) continue;  // external, or fused away: not in the arena
     tensors.push_back({{"name", info.name}, {"role", role_name(info.role)}, {"shape", info.shape},
                        {"first", p.live[t].first}, {"last", p.live[t].last},
-                       {"bytes", numel(info.shape) * p.elem_bytes}, {"offset", p.offset[t]}});
+                       {"bytes", numel(info.shape) * p.elem_bytes}, {"offset", *p.offset[t]}});
   }
   const PlanStats& s = p.stats;
   nlohmann::json stats{{"naive_bytes", s.naive_bytes}, {"arena_bytes", s.arena_bytes},

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,15 +53,18 @@ struct PlanStats {
   std::string strategy;
 };
 
+// What each pass produced; the executor reads the schedule and the offsets.
 struct Plan {
   PlanKind kind = PlanKind::Inference;
   Mode mode = Mode::Eval;
   std::size_t elem_bytes = sizeof(float);
   IndexedGraph graph;
   Schedule schedule;
-  std::vector<Interval> live;      // per tensor
+  std::vector<Interval> live;  // per tensor
   Slots slots;
-  std::vector<std::size_t> offset;  // per tensor: byte offset in the arena (external: 0)
+  // Per tensor, its placement: a byte offset in the arena, or none (external tensors,
+  // which live in the model, and tensors no step touches).
+  std::vector<std::optional<std::size_t>> offset;
   std::size_t arena_bytes = 0;
   PlanStats stats;
 

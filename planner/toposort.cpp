@@ -2,22 +2,19 @@
 // node-to-node dependency graph. A cycle is reported with the nodes on it, found by a
 // depth-first search that records the tree edges and stops at the first back edge.
 #include <algorithm>
-#include <boost/graph/compressed_sparse_row_graph.hpp>
+#include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/depth_first_search.hpp>
 #include <boost/graph/topological_sort.hpp>
 #include <iterator>
-#include <utility>
 #include <vector>
 
 #include "core/errors.hpp"
-#include "planner/passes.hpp"
+#include "planner/indexed_graph.hpp"
 
 namespace plangrad {
 namespace {
 
-// Compressed sparse rows: the edges in one array, sized once (an adjacency_list would
-// allocate a vector per node, and at 100k nodes that was a fifth of an inference plan).
-using DepGraph = boost::compressed_sparse_row_graph<boost::directedS>;
+using DepGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
 using Vertex = boost::graph_traits<DepGraph>::vertex_descriptor;
 using Edge = boost::graph_traits<DepGraph>::edge_descriptor;
 
@@ -39,42 +36,35 @@ struct CycleRecorder : boost::default_dfs_visitor {
   }
 };
 
+std::string cycle_error(const IndexedGraph& g, const DepGraph& deps) {
+  std::vector<Vertex> parent(g.nodes.size());
+  try {
+    boost::depth_first_search(deps, boost::visitor(CycleRecorder{{}, &parent}));
+  } catch (const CycleFound& cycle) {
+    std::string names;
+    for (Vertex n : cycle.nodes) names += "'" + g.nodes[n].name + "' -> ";
+    return "the graph has a cycle: " + names + "'" + g.nodes[cycle.nodes.front()].name + "'";
+  }
+  return "the graph has a cycle";
+}
+
 }  // namespace
 
 std::vector<int> toposort(const IndexedGraph& g) {
-  // An edge producer -> consumer per use of a value that some node produces, from the
-  // consumer lists index_graph made: node by node, so the edges come sorted by producer,
-  // and each producer's by consumer (the order in which the depth-first search visits
-  // them, and so the order it returns).
-  const std::size_t n_nodes = g.nodes.size();
-  std::vector<std::pair<Vertex, Vertex>> edges;
-  edges.reserve(g.consumer_ids.size());
-  for (std::size_t n = 0; n < n_nodes; ++n) {
-    const IdRange outputs = g.nodes[n].outputs;
-    const std::size_t first = edges.size();
-    for (int v : g.list(outputs))
-      for (int c : g.consumers(v)) edges.push_back({static_cast<Vertex>(n), static_cast<Vertex>(c)});
-    // Each output's consumers are in node order; a node with several outputs merges them.
-    if (outputs.size > 1)
-      std::stable_sort(edges.begin() + static_cast<std::ptrdiff_t>(first), edges.end(),
-                       [](const auto& a, const auto& b) { return a.second < b.second; });
-  }
-  const DepGraph deps(boost::edges_are_sorted, edges.begin(), edges.end(), n_nodes);
-
+  // An edge producer -> consumer per use of a value that a node produces. Added consumer
+  // by consumer, so each node's out-edges are in node order: the order the depth-first
+  // search visits them in, and so the order returned, depends only on the graph.
+  DepGraph deps(g.nodes.size());
+  for (std::size_t n = 0; n < g.nodes.size(); ++n)
+    for (int v : g.nodes[n].inputs) {
+      const int producer = g.values[static_cast<std::size_t>(v)].producer;
+      if (producer >= 0) boost::add_edge(static_cast<Vertex>(producer), n, deps);
+    }
   std::vector<Vertex> reversed;
   try {
     boost::topological_sort(deps, std::back_inserter(reversed));
   } catch (const boost::not_a_dag&) {
-    std::vector<Vertex> parent(g.nodes.size());
-    try {
-      boost::depth_first_search(deps, boost::visitor(CycleRecorder{{}, &parent}));
-    } catch (const CycleFound& cycle) {
-      std::string names;
-      for (Vertex n : cycle.nodes) names += "'" + g.nodes[n].name + "' -> ";
-      names += "'" + g.nodes[cycle.nodes.front()].name + "'";
-      throw GraphError("the graph has a cycle: " + names);
-    }
-    throw GraphError("the graph has a cycle");
+    throw GraphError(cycle_error(g, deps));
   }
   return std::vector<int>(reversed.rbegin(), reversed.rend());
 }

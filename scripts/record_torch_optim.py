@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Records PyTorch's optimizer steps and learning-rate schedules on fixed inputs and prints
-them as C++ arrays for tests/test_optimizer.cpp and tests/test_schedule.cpp.
+them as C++ arrays for tests/test_optimizer.cpp and tests/test_lr_schedule.cpp.
 
     /usr/bin/python3 scripts/record_torch_optim.py
 

@@ -26,6 +26,8 @@
 //     "optimizer": {"kind", "step", "learning_rate", "options": {name: number},
 //                   "parameters": {name: {"started": bool, "buffers": {name: [numbers]}}}}
 //   }
+//
+// (the "optimizer" object in detail: serialization/optimizer_state.hpp).
 #pragma once
 
 #include <functional>
@@ -42,8 +44,8 @@ inline constexpr const char* kCheckpointFormatName = "plangrad-checkpoint";
 inline constexpr int kCheckpointFormatVersion = 1;
 
 nlohmann::json training_state_to_json(const TrainingState& state);
-// FormatError "<source>: /training/<path>: <what>" for anything missing or of the wrong
-// type, an unknown format name or a newer version.
+// FormatError "<source>: /training/<path>: <what>" (serialization/json_reader.hpp) for
+// anything missing or of the wrong type, an unknown format name or a newer version.
 TrainingState training_state_from_json(const nlohmann::json& training, const std::string& source_name);
 
 // The model and the state as one model document, written atomically (save_model_document):

@@ -1,12 +1,14 @@
 // The JSON model format (docs/model-format.md): one document holding the graph, the
 // parameters, the state and an optional free-form "training" object.
 //
-// Writing is deterministic (save -> load -> save is byte-identical) and exact (every float
-// reads back bit for bit). Loading is strict: every problem is a FormatError whose message
-// starts with the source name and the JSON path of the offending item, e.g.
+// Writing (model_json_write.cpp) is deterministic (save -> load -> save is byte-identical)
+// and exact (every float reads back bit for bit). Reading (model_json_read.cpp) is strict:
+// a document that is not well-formed is a FormatError whose message starts with the source
+// name and the JSON path of the offending item, e.g.
 //   "mlp.json: /graph/nodes/3/attrs/stride: expected a list of integers"
-// and the graph is validated by the planner (names, arities, attributes, cycles, shapes)
-// before a Model is returned, so a loaded model always plans.
+// and the graph then goes through the planner's own passes (names, arities, attributes,
+// references, cycles, shapes), whose GraphError or ShapeError gets the same prefix, so a
+// loaded model always plans.
 #pragma once
 
 #include <string>
@@ -34,18 +36,14 @@ std::string model_to_json(const ModelDocument& document);
 Model model_from_json(const std::string& text, const std::string& source_name);
 ModelDocument model_document_from_json(const std::string& text, const std::string& source_name);
 
-// Atomic: the document goes to a temporary file in the target's directory, is flushed and
-// fsync'ed, then renamed over the target. On any failure the temporary file is removed,
-// the old target is untouched, and a DataError names the path.
+// Atomic (core/atomic_file.hpp): the file is the old one or the whole new document, also
+// after a crash. On a failure the old file is untouched and a DataError names the path.
 void save_model(const Model& model, const std::string& path);
 void save_model_document(const ModelDocument& document, const std::string& path);
 
 // A missing or unreadable file is a DataError naming the path; a bad document is a
-// FormatError (or the planner's GraphError / ShapeError) prefixed with the path.
+// FormatError, or the planner's GraphError / ShapeError, prefixed with the path.
 Model load_model(const std::string& path);
 ModelDocument load_model_document(const std::string& path);
-
-// JSON Pointer escaping of one reference token (RFC 6901): "~" -> "~0", "/" -> "~1".
-std::string json_pointer_token(const std::string& key);
 
 }  // namespace plangrad

@@ -44,9 +44,9 @@ std::string model_table(const Model& model) {
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
     std::string out;
-    for (int v : g.list(node.outputs)) out += (out.empty() ? "" : ", ") + shape_str(shapes[static_cast<std::size_t>(v)]);
+    for (int v : node.outputs) out += (out.empty() ? "" : ", ") + shape_str(shapes[static_cast<std::size_t>(v)]);
     std::set<int> params;
-    for (int v : g.list(node.inputs))
+    for (int v : node.inputs)
       if (g.values[static_cast<std::size_t>(v)].role == ValueRole::Parameter) params.insert(v);
     std::size_t count = 0;
     for (int v : params) count += numel(g.values[static_cast<std::size_t>(v)].declared);
@@ -113,7 +113,7 @@ std::string model_dot(const Model& model) {
   };
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
-    for (int v : g.list(node.inputs))
+    for (int v : node.inputs)
       s += "  " + source(v) + " -> " + node_id(node.name) + " [label=" +
            dot_quoted(shape_str(shapes[static_cast<std::size_t>(v)])) + "];\n";
   }

@@ -1,12 +1,11 @@
 // The one gradient checker every op test uses (Caffe's pattern): it runs an op's kernels
-// directly in double, with no planner, and compares the hand-written backward against
-// central differences.
+// directly in double (tests/kernel_harness.hpp), with no planner, and compares the
+// hand-written backward against central differences.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
-#include <catch2/catch.hpp>
 #include <xtensor/xarray.hpp>
 
 #include "ops/op.hpp"
@@ -55,26 +54,24 @@ struct GradCheckResult {
 GradCheckResult check_op_gradients(const std::string& op, const std::vector<Array>& inputs,
                                    const GradCheckOptions& options = {});
 
+// check_op_gradients once for each input the op marks differentiable, with that input
+// alone checked: every other gradient is skipped (d_in null), and the backward must
+// still write this one right.
+void check_each_input_alone(const std::string& op, const std::vector<Array>& inputs,
+                            GradCheckOptions options = {});
+
 // REQUIREs that `got` has `want`'s shape and |got_i - want_i| <= atol + rtol |want_i| for
 // every element (NaN never passes); the failure message shows both arrays and the worst
 // element.
 void require_close(const Array& got, const Array& want, double rtol = 1e-12, double atol = 1e-14);
 
+// An array of `shape` holding `values` in row-major order (std::invalid_argument when the
+// counts differ: it also makes constants outside any test).
+Array shaped(const Shape& shape, const std::vector<double>& values);
+
 // Deterministic test data: uniform in [lo, hi), and values kept at least `gap` away from
 // zero (for relu / max-pool kinks), from a seed.
 Array random_array(const Shape& shape, std::uint64_t seed, double lo = -1.0, double hi = 1.0);
 Array random_away_from_zero(const Shape& shape, std::uint64_t seed, double gap = 0.05);
-
-// The message of the ShapeError that f() throws; a test failure when it throws none.
-template <class F>
-std::string shape_error_message(F&& f) {
-  try {
-    f();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  FAIL_CHECK("expected a ShapeError");
-  return {};
-}
 
 }  // namespace plangrad::testing

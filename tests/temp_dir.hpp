@@ -1,5 +1,5 @@
 // A fresh directory under the system's temp folder, removed with everything in it when
-// the test ends; and a helper that runs code expected to throw a DataError.
+// the test ends.
 #pragma once
 
 #include <cstdlib>
@@ -7,8 +7,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "core/errors.hpp"
 
 namespace plangrad::testing {
 
@@ -34,17 +32,5 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
-
-// The message of the DataError that f throws, or "<no DataError thrown>". Any other
-// exception escapes and fails the test.
-template <class F>
-std::string data_error_message(F&& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "<no DataError thrown>";
-}
 
 }  // namespace plangrad::testing

@@ -9,11 +9,11 @@
 #include "engine/batches.hpp"
 #include "core/errors.hpp"
 #include "core/random.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/error_message.hpp"
 
 using namespace plangrad;
 using Catch::Matchers::Contains;
-using plangrad::testing::data_error_message;
+using plangrad::testing::error_message;
 
 namespace {
 
@@ -146,21 +146,21 @@ TEST_CASE("a state that does not fit the iterator is a DataError", "[batches]") 
   const BatchIteratorState good = it.get_state();
   BatchIteratorState s = good;
   s.num_samples = 60;
-  CHECK_THAT(data_error_message([&] { it.set_state(s); }),
+  CHECK_THAT(error_message<DataError>([&] { it.set_state(s); }),
              Contains("saved for 60 samples, batch size 7, but this iterator has 50 samples"));
   s = good;
   s.drop_last = true;
-  CHECK_THAT(data_error_message([&] { it.set_state(s); }), Contains("drop_last"));
+  CHECK_THAT(error_message<DataError>([&] { it.set_state(s); }), Contains("drop_last"));
   s = good;
   s.position = 8;
-  CHECK_THAT(data_error_message([&] { it.set_state(s); }),
+  CHECK_THAT(error_message<DataError>([&] { it.set_state(s); }),
              Contains("position 8 is not a batch boundary"));
   s = good;
   s.position = 51;
-  CHECK_THAT(data_error_message([&] { it.set_state(s); }), Contains("position 51"));
+  CHECK_THAT(error_message<DataError>([&] { it.set_state(s); }), Contains("position 51"));
   s = good;
   s.rng = {0, 0, 0, 0};
-  CHECK_THAT(data_error_message([&] { it.set_state(s); }), Contains("all zeros"));
+  CHECK_THAT(error_message<DataError>([&] { it.set_state(s); }), Contains("all zeros"));
   CHECK(it.get_state() == good);  // refused states change nothing
 }
 
@@ -208,7 +208,7 @@ TEST_CASE("gather_rows copies a batch's rows into the caller's buffer", "[batche
 
   const std::vector<std::size_t> bad = {0, 4};
   std::fill(dst.begin(), dst.end(), -1.0f);
-  CHECK_THAT(data_error_message([&] { gather_rows(x.data(), 4, 3, make_span(bad), dst.data()); }),
+  CHECK_THAT(error_message<DataError>([&] { gather_rows(x.data(), 4, 3, make_span(bad), dst.data()); }),
              Contains("index 4 (batch row 1) is out of range for 4 rows"));
   CHECK(dst[0] == -1.0f);  // nothing copied
 }
@@ -224,16 +224,16 @@ TEST_CASE("one-hot targets, whole or gathered for a batch", "[batches]") {
   gather_one_hot(labels.data(), 4, make_span(idx), 3, dst.data());
   CHECK(dst == std::vector<float>{1, 0, 0, 0, 0, 1});
 
-  CHECK_THAT(data_error_message([&] {
+  CHECK_THAT(error_message<DataError>([&] {
                one_hot(xt::xtensor<float, 1>{0, 3}, 3);
              }),
              Contains("label 3.000000 at index 1 is not a class index in [0, 2]"));
-  CHECK_THAT(data_error_message([&] { one_hot(xt::xtensor<float, 1>{0.5f}, 3); }),
+  CHECK_THAT(error_message<DataError>([&] { one_hot(xt::xtensor<float, 1>{0.5f}, 3); }),
              Contains("label 0.500000 at index 0"));
-  CHECK_THAT(data_error_message([&] { one_hot(xt::xtensor<float, 1>{-1}, 3); }),
+  CHECK_THAT(error_message<DataError>([&] { one_hot(xt::xtensor<float, 1>{-1}, 3); }),
              Contains("index 0"));
   const std::vector<std::size_t> out_of_range = {4};
-  CHECK_THAT(data_error_message(
+  CHECK_THAT(error_message<DataError>(
                  [&] { gather_one_hot(labels.data(), 4, make_span(out_of_range), 3, dst.data()); }),
              Contains("index 4 (batch row 0) is out of range for 4 labels"));
 }

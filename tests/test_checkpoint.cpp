@@ -2,11 +2,14 @@
 // epochs in one go, and training k, stopping, loading the checkpoint into fresh Model and
 // Optimizer objects and finishing the N, give bit-identical weights (memcmp) and identical
 // epoch statistics, for SGD with momentum, Adam and AdamW, stopped at an epoch end, by
-// SIGINT at an epoch end, and by SIGINT in the middle of an epoch.
+// SIGINT at an epoch end, and by SIGINT in the middle of an epoch. The optimizer object's
+// format and errors; and checkpoint files of format version 1 (tests/fixtures/) still load,
+// resume and are written back byte for byte.
 #include <csignal>
-#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,13 +21,18 @@
 #include "engine/fit.hpp"
 #include "engine/lr_schedule.hpp"
 #include "serialization/checkpoint.hpp"
+#include "serialization/json_reader.hpp"
 #include "serialization/model_json.hpp"
+#include "serialization/optimizer_state.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/example_graphs.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
+using plangrad::testing::same_bits;
 using plangrad::testing::small_classifier;
 using Catch::Matchers::Contains;
+using nlohmann::json;
 
 namespace {
 
@@ -34,18 +42,9 @@ std::unique_ptr<Optimizer<float>> make(const std::string& kind, const Model& m) 
   return std::make_unique<AdamW<float>>(m, AdamWOptions{0.01});
 }
 
-// memcmp of every parameter and state tensor.
+// Every parameter and state tensor, bit for bit.
 bool bit_identical(const Model& a, const Model& b) {
-  auto same = [](const auto& x, const auto& y) {
-    if (x.size() != y.size()) return false;
-    for (const auto& [name, t] : x) {
-      const auto it = y.find(name);
-      if (it == y.end() || it->second.size() != t.size()) return false;
-      if (std::memcmp(t.data(), it->second.data(), t.size() * sizeof(float)) != 0) return false;
-    }
-    return true;
-  };
-  return same(a.parameters, b.parameters) && same(a.state, b.state);
+  return same_bits(a.parameters, b.parameters) && same_bits(a.state, b.state);
 }
 
 const ValueRoles kRoles{"x", "labels", "loss", "logits"};
@@ -77,7 +76,7 @@ TEST_CASE("checkpoint: the training state round-trips through JSON exactly", "[c
   o.epochs = 1;
   const FitResult r = fit(m, *opt, kRoles, d.tr(), d.va(), o);
   const TrainingState& st = r.state;
-  CHECK(st.optimizer.kind == "adam");
+  CHECK(std::string(st.optimizer.kind()) == "adam");
   CHECK(st.steps == 10);
   const TrainingState back = training_state_from_json(nlohmann::json::parse(training_state_to_json(st).dump()), "<mem>");
   CHECK(back == st);
@@ -89,7 +88,7 @@ TEST_CASE("checkpoint: the training state round-trips through JSON exactly", "[c
     j = training_state_to_json(st);
     j["optimizer"]["parameters"]["fc1.bias"].erase("started");
     CHECK_THROWS_WITH(training_state_from_json(j, "c.json"),
-                      Contains("/training/optimizer/parameters/fc1.bias/started: missing"));
+                      Contains("c.json: /training/optimizer/parameters/fc1.bias: missing key \"started\""));
     j = training_state_to_json(st);
     j["version"] = 99;
     CHECK_THROWS_WITH(training_state_from_json(j, "c.json"), Contains("newer"));
@@ -215,4 +214,107 @@ TEST_CASE("checkpoint: resuming with other options is refused", "[checkpoint]") 
   const CircleData other = make_circle(200, 1);
   CHECK_THROWS_WITH(fit(c.model, *opt2, kRoles, {other.points.data(), other.labels.data(), 200}, d.va(), r),
                     Contains("300 training examples"));
+}
+
+namespace {
+
+std::string format_message(const json& optimizer) {
+  try {
+    (void)optimizer_state_from_json(JsonReader(optimizer, "c.json", "/training/optimizer"));
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  return "<no FormatError thrown>";
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("checkpoint: the optimizer object reads and writes the documented format", "[checkpoint]") {
+  // nesterov is a number, as every option is.
+  const json sgd = json::parse(R"({"kind": "sgd", "step": 3, "learning_rate": 0.05,
+      "options": {"momentum": 0.9, "nesterov": 1.0, "weight_decay": 0.0001},
+      "parameters": {"b": {"started": false, "buffers": {"momentum_buffer": [0.0]}},
+                     "w": {"started": true, "buffers": {"momentum_buffer": [0.5, -0.25]}}}})");
+  const OptimizerState s = optimizer_state_from_json(JsonReader(sgd, "c.json", "/training/optimizer"));
+  CHECK(s.options == OptimizerOptions{SgdOptions{0.05, 0.9, 0.0001, true}});
+  CHECK(s.step == 3);
+  CHECK(s.parameters.at("w").started);
+  CHECK_FALSE(s.parameters.at("b").started);
+  CHECK(s.parameters.at("w").buffers.at("momentum_buffer") == std::vector<double>{0.5, -0.25});
+  CHECK(optimizer_state_to_json(s).dump() == sgd.dump());
+
+  const json adamw = json::parse(R"({"kind": "adamw", "step": 0, "learning_rate": 0.001,
+      "options": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-08, "weight_decay": 0.01},
+      "parameters": {"w": {"started": false, "buffers": {"exp_avg": [0.0], "exp_avg_sq": [0.0]}}}})");
+  const OptimizerState a = optimizer_state_from_json(JsonReader(adamw, "c.json", "/training/optimizer"));
+  CHECK(a.options == OptimizerOptions{AdamWOptions{}});
+  CHECK(optimizer_state_to_json(a).dump() == adamw.dump());
+  json adam = adamw;
+  adam["kind"] = "adam";
+  CHECK(optimizer_state_from_json(JsonReader(adam, "c.json", "/training/optimizer")).options ==
+        OptimizerOptions{AdamOptions{0.001, 0.9, 0.999, 1e-8, 0.01}});
+
+  SECTION("what no optimizer takes is refused at its path") {
+    json j = sgd;
+    j["kind"] = "rmsprop";
+    CHECK(format_message(j) == "c.json: /training/optimizer/kind: unknown optimizer 'rmsprop' (expected sgd, adam or adamw)");
+    j = sgd;
+    j["options"]["nesterov"] = 0.5;
+    CHECK(format_message(j) == "c.json: /training/optimizer/options/nesterov: expected 0 or 1, got 0.5");
+    j = sgd;
+    j["options"]["nesterov"] = true;
+    CHECK(format_message(j) == "c.json: /training/optimizer/options/nesterov: expected a number, got a boolean");
+    j = sgd;
+    j["options"].erase("weight_decay");
+    CHECK(format_message(j) == "c.json: /training/optimizer/options: missing key \"weight_decay\"");
+    j = adamw;
+    j["options"]["momentum"] = 0.9;
+    CHECK(format_message(j) == "c.json: /training/optimizer/options/momentum: unknown key \"momentum\"");
+    j = adamw;
+    j["options"]["beta1"] = "0.9";
+    CHECK(format_message(j) == "c.json: /training/optimizer/options/beta1: expected a number, got a string");
+    j = sgd;
+    j["step"] = -1;
+    CHECK(format_message(j) == "c.json: /training/optimizer/step: expected an integer >= 0, got -1");
+    j = sgd;
+    j["parameters"]["w"]["buffers"]["momentum_buffer"][1] = "x";
+    CHECK(format_message(j) ==
+          "c.json: /training/optimizer/parameters/w/buffers/momentum_buffer/1: expected a number, got a string");
+  }
+}
+
+// Made by the checkpoint writer before the optimizer options were typed (a 2-2 softmax
+// classifier, one epoch of two on make_circle(10, 3), batch 4; SGD with Nesterov momentum,
+// and AdamW): they must load, resume and be written back byte for byte.
+TEST_CASE("checkpoint: files of format version 1 load, resume and write back the same bytes", "[checkpoint]") {
+  const std::string kind = GENERATE(std::string("sgd"), std::string("adamw"));
+  INFO(kind);
+  const std::string fixture =
+      (std::filesystem::path(__FILE__).parent_path() / "fixtures" / ("checkpoint-v1-" + kind + ".json")).string();
+  const std::string text = read_text(fixture);
+  REQUIRE_FALSE(text.empty());
+  Checkpoint c = load_checkpoint(fixture);
+  CHECK(c.state.optimizer.kind() == kind);
+  CHECK(c.state.epochs_done == 1);
+  testing::TempDir dir;
+  save_checkpoint(dir.file("again.json"), c.model, c.state);
+  CHECK(read_text(dir.file("again.json")) == text);
+
+  std::unique_ptr<Optimizer<float>> opt = make_optimizer(c.model, c.state.optimizer);
+  FitOptions o = resume_options(c.state);
+  o.progress = Progress::Off;
+  o.eval_batch = 4;
+  o.resume = &c.state;
+  const CircleData train = make_circle(10, 3), val = make_circle(4, 4);
+  const FitResult r = fit(c.model, *opt, kRoles, {train.points.data(), train.labels.data(), train.size()},
+                          {val.points.data(), val.labels.data(), val.size()}, o);
+  CHECK(r.status == FitStatus::Completed);
+  CHECK(r.epochs_done == 2);
 }

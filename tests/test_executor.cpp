@@ -14,6 +14,7 @@
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"
 #include "tests/example_graphs.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
 using namespace plangrad::testing;
@@ -55,16 +56,6 @@ double relative_error(const std::vector<double>& a, const std::vector<double>& n
   std::vector<double> d(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) d[i] = a[i] - n[i];
   return norm(d) / std::max(norm(a), norm(n));
-}
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-
-template <class T>
-bool same_bits(const xt::xarray<T>& a, const xt::xarray<T>& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
 }  // namespace
@@ -348,4 +339,32 @@ TEST_CASE("executor errors are typed and named", "[executor][errors]") {
     REQUIRE_THROWS_WITH(Executor<float>(reshaped, plan_for<float>(model.graph, PlanKind::Inference, 10)),
                         Contains("'fc2.bias'") && Contains("[26]") && Contains("[25]"));
   }
+}
+
+TEST_CASE("the executor puts each tensor where its plan places it", "[executor]") {
+  Model model = circle_mlp(3);
+  // A gradients plan: every parameter gradient and the input's are readable afterwards.
+  const Plan plan = plan_for<float>(model.graph, PlanKind::Gradients, 5, true, {"logits", "relu2"}, {"x"});
+  Executor<float> ex(model, plan);
+  const auto* x = reinterpret_cast<const unsigned char*>(ex.input("x").data);
+  auto at = [&](const TensorRef<const float>& t) {
+    return static_cast<std::ptrdiff_t>(reinterpret_cast<const unsigned char*>(t.data) - x);
+  };
+  auto planned = [&](int t) {
+    const std::optional<std::size_t>& offset = plan.offset[static_cast<std::size_t>(t)];
+    REQUIRE(offset);
+    return static_cast<std::ptrdiff_t>(*offset) -
+           static_cast<std::ptrdiff_t>(*plan.offset[static_cast<std::size_t>(plan.tensor_of_value("x"))]);
+  };
+  for (const char* name : {"logits", "relu2", "loss"}) {
+    INFO(name);
+    CHECK(at(ex.value(name)) == planned(plan.tensor_of_value(name)));
+  }
+  for (const char* name : {"x", "fc1.weight", "logits.bias"}) {
+    INFO("grad " << name);
+    CHECK(at(ex.grad(name)) == planned(plan.tensor_of_grad(name)));
+  }
+  // Parameters are the model's own storage, not arena memory.
+  CHECK_FALSE(plan.offset[static_cast<std::size_t>(plan.tensor_of_value("fc1.weight"))]);
+  CHECK(ex.value("fc1.weight").data == model.parameters.at("fc1.weight").data());
 }

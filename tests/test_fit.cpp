@@ -24,8 +24,10 @@
 #include "engine/train_log.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/example_graphs.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
+using plangrad::testing::same_bits;
 using plangrad::testing::small_classifier;
 using Catch::Matchers::Contains;
 
@@ -43,15 +45,7 @@ Model mse_mlp(std::uint64_t seed) {
   return b.build(seed);
 }
 
-bool same_parameters(const Model& a, const Model& b) {
-  if (a.parameters.size() != b.parameters.size()) return false;
-  for (const auto& [name, p] : a.parameters) {
-    const auto it = b.parameters.find(name);
-    if (it == b.parameters.end() || it->second.size() != p.size()) return false;
-    if (std::memcmp(p.data(), it->second.data(), p.size() * sizeof(float)) != 0) return false;
-  }
-  return true;
-}
+bool same_parameters(const Model& a, const Model& b) { return same_bits(a.parameters, b.parameters); }
 
 FitOptions quiet(std::int64_t epochs, std::size_t batch, std::uint64_t seed) {
   FitOptions o;

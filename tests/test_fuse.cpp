@@ -11,10 +11,13 @@
 #include "engine/executor.hpp"
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"
+#include "tests/planner_by_hand.hpp"
 #include "tests/random_values.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
 using plangrad::testing::random_values;
+using plangrad::testing::same_bits;
 
 namespace {
 
@@ -46,16 +49,6 @@ Model fuse_graph(ActFn act, Dim F, bool keep_z, std::uint64_t seed) {
   b.output(b.mse_loss(b.add(c, e, "y"), t, "loss"));
   if (keep_z) b.output(z2);
   return b.build(seed);
-}
-
-template <class T>
-bool same_bits(const TensorRef<const T>& a, const TensorRef<const T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data, b.data, a.size() * sizeof(T)) == 0;
-}
-
-template <class T>
-bool same_bits(const xt::xarray<T>& a, const xt::xarray<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
 Plan plan_of(const Graph& g, PlanKind kind, std::int64_t n, bool fuse, std::size_t elem) {
@@ -201,5 +194,131 @@ TEST_CASE("fuse merges a pair only when nothing else reads the sum", "[fuse]") {
     b.output(b.mse_loss(z, x, "loss"));
     const Plan q = plan_of(b.graph(), PlanKind::Training, 4, true, sizeof(float));
     CHECK(q.stats.fused_steps == 0);
+  }
+}
+
+// ---- fuse on schedules built by hand --------------------------------------------------------
+
+namespace {
+
+// x[4,3] -> add_bias 'zb' (b[3]) -> z -> relu 'act' -> y -> mse_loss 'loss' (t[4,3]) -> L,
+// scheduled as build_backward would, with dx accumulating (as if x had another consumer).
+struct BiasRelu {
+  testing::HandGraph h;
+  int x, b, t, z, y, l;
+  int zb, act, loss;
+  BiasRelu(const char* activation = "relu") {
+    x = h.value("x", ValueRole::Input, {4, 3});
+    b = h.value("b", ValueRole::Parameter, {3});
+    t = h.value("t", ValueRole::Input, {4, 3});
+    z = h.value("z");
+    y = h.value("y");
+    l = h.value("L");
+    zb = h.node("zb", "add_bias", {x, b}, {z});
+    act = h.node("act", activation, {z}, {y});
+    loss = h.node("loss", "mse_loss", {y, t}, {l});
+  }
+};
+
+enum : int { X, B, Z, Y, T, L, DL, DY, DZ, DX, DB };
+
+Schedule bias_relu_schedule(const BiasRelu& g) {
+  Schedule s;
+  s.mode = Mode::Train;
+  s.tensors = {{"x", {4, 3}, g.x, TensorRole::Input},       {"b", {3}, g.b, TensorRole::Parameter},
+               {"z", {4, 3}, g.z, TensorRole::Activation},  {"y", {4, 3}, g.y, TensorRole::Activation},
+               {"t", {4, 3}, g.t, TensorRole::Input},       {"L", {}, g.l, TensorRole::Activation},
+               {"grad:L", {}, g.l, TensorRole::Gradient},   {"grad:y", {4, 3}, g.y, TensorRole::Gradient},
+               {"grad:z", {4, 3}, g.z, TensorRole::Gradient}, {"grad:x", {4, 3}, g.x, TensorRole::Gradient},
+               {"grad:b", {3}, g.b, TensorRole::Gradient}};
+  s.value_tensor = {X, B, T, Z, Y, L};
+  s.grad_tensor = {DX, DB, -1, DZ, DY, DL};
+  s.steps = {testing::forward_step(g.zb, {X, B}, {Z}),
+             testing::forward_step(g.act, {Z}, {Y}),
+             testing::forward_step(g.loss, {Y, T}, {L}),
+             testing::fill_step(DL),
+             testing::backward_step(g.loss, {Y, T}, {L}, {DL}, {DY, -1}),
+             testing::backward_step(g.act, {Z}, {Y}, {DY}, {DZ}),
+             testing::backward_step(g.zb, {X, B}, {Z}, {DZ}, {DX, DB}, {1, 0})};
+  s.keep = {L, DX, DB};
+  s.loss = L;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("fuse merges add_bias and the activation after it, forward and backward", "[fuse]") {
+  const BiasRelu g;
+  const Schedule s = fuse(g.h.g, bias_relu_schedule(g));
+  REQUIRE(s.steps.size() == 5);
+  const Step& f = s.steps[0];
+  CHECK(f.kind == StepKind::Forward);
+  CHECK(f.node == g.act);  // the activation's after_bias kernels run
+  CHECK(f.fused == g.zb);
+  CHECK(f.in == std::vector<int>{X, B});  // add_bias's inputs
+  CHECK(f.out == std::vector<int>{Y});
+  CHECK(s.steps[1].node == g.loss);
+  CHECK(s.steps[1].fused == -1);
+  CHECK(s.steps[2].kind == StepKind::Fill);
+  CHECK(s.steps[3].node == g.loss);
+  const Step& bwd = s.steps[4];
+  CHECK(bwd.kind == StepKind::Backward);
+  CHECK(bwd.node == g.act);
+  CHECK(bwd.fused == g.zb);
+  CHECK(bwd.in == std::vector<int>{X, B});
+  CHECK(bwd.out == std::vector<int>{Y});
+  CHECK(bwd.d_out == std::vector<int>{DY});
+  CHECK(bwd.d_in == std::vector<int>{DX, DB});  // add_bias's input gradients ...
+  CHECK(bwd.accumulate == std::vector<char>{1, 0});  // ... with add_bias's flags
+  // The rest of the schedule is as it was: only steps change.
+  const Schedule before = bias_relu_schedule(g);
+  CHECK(s.tensors.size() == before.tensors.size());
+  CHECK(s.keep == before.keep);
+  CHECK(in_op(g.h.g, f).name == "add_bias");
+  CHECK(in_op(g.h.g, s.steps[1]).name == "mse_loss");
+}
+
+TEST_CASE("fuse leaves the pair alone when anything else needs the sum", "[fuse]") {
+  BiasRelu g;
+  Schedule s = bias_relu_schedule(g);
+  SECTION("the sum is kept") {
+    s.keep.push_back(Z);
+    CHECK(fuse(g.h.g, s).steps.size() == 7);
+  }
+  SECTION("the sum's gradient is kept") {
+    s.keep.push_back(DZ);
+    CHECK(fuse(g.h.g, s).steps.size() == 7);
+  }
+  SECTION("another node of the graph reads the sum, scheduled or not") {
+    const int other = g.h.value("other");
+    g.h.node("tap", "relu", {g.z}, {other});
+    CHECK(fuse(g.h.g, s).steps.size() == 7);
+  }
+  SECTION("a step between them: the forward pair stays apart, the backward pair still merges") {
+    s.steps.insert(s.steps.begin() + 1, testing::fill_step(DL));
+    const Schedule fused = fuse(g.h.g, s);
+    REQUIRE(fused.steps.size() == 7);
+    CHECK(fused.steps[0].fused == -1);
+    CHECK(fused.steps[2].fused == -1);
+    CHECK(fused.steps[6].fused == g.zb);
+  }
+  SECTION("a step with scratch memory") {
+    s.steps[1].workspace = DL;
+    s.steps[5].workspace = DL;
+    CHECK(fuse(g.h.g, s).steps.size() == 7);
+  }
+  SECTION("the first op is no bias_add") {
+    g.h.g.nodes[static_cast<std::size_t>(g.zb)].op = &find_op("add");
+    CHECK(fuse(g.h.g, s).steps.size() == 7);
+  }
+}
+
+TEST_CASE("fuse needs an activation with after_bias kernels", "[fuse]") {
+  const BiasRelu with_normalize("normalize");
+  CHECK(fuse(with_normalize.h.g, bias_relu_schedule(with_normalize)).steps.size() == 7);
+  for (const char* act : {"relu", "sigmoid", "tanh"}) {
+    INFO(act);
+    const BiasRelu g(act);
+    CHECK(fuse(g.h.g, bias_relu_schedule(g)).steps.size() == 5);
   }
 }

@@ -16,11 +16,12 @@
 
 #include "datasets/idx.hpp"
 #include "core/errors.hpp"
+#include "tests/error_message.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace plangrad;
 using Catch::Matchers::Contains;
-using plangrad::testing::data_error_message;
+using plangrad::testing::error_message;
 using plangrad::testing::TempDir;
 
 namespace {
@@ -77,6 +78,15 @@ IdxImages sample_images() {
 }
 const Bytes kSampleLabels = {3, 0, 9, 1, 9};
 
+// The sample images and labels as plain IDX files, and each gzipped under a second name.
+void write_samples(const TempDir& dir, const std::string& images, const std::string& labels,
+                   const std::string& images_gz, const std::string& labels_gz) {
+  write_idx_images(dir.file(images), sample_images());
+  write_idx_labels(dir.file(labels), kSampleLabels);
+  write_gz(dir.file(images_gz), read_file(dir.file(images)));
+  write_gz(dir.file(labels_gz), read_file(dir.file(labels)));
+}
+
 void check_same(const IdxImages& a, const IdxImages& b) {
   CHECK(a.count == b.count);
   CHECK(a.rows == b.rows);
@@ -122,10 +132,7 @@ TEST_CASE("IDX images and labels round-trip through a plain file", "[idx]") {
 TEST_CASE("IDX files gzipped are read by their magic bytes, whatever their name", "[idx]") {
   TempDir dir;
   const IdxImages im = sample_images();
-  write_idx_images(dir.file("plain-images"), im);
-  write_idx_labels(dir.file("plain-labels"), kSampleLabels);
-  write_gz(dir.file("images.gz"), read_file(dir.file("plain-images")));
-  write_gz(dir.file("labels-no-suffix"), read_file(dir.file("plain-labels")));
+  write_samples(dir, "plain-images", "plain-labels", "images.gz", "labels-no-suffix");
   REQUIRE(read_file(dir.file("images.gz"))[0] == 0x1f);
 
   check_same(read_idx_images(dir.file("images.gz")), im);
@@ -137,11 +144,8 @@ TEST_CASE("IDX files gzipped are read by their magic bytes, whatever their name"
 
 TEST_CASE("load_mnist_dir finds the standard names, plain or gzipped", "[idx]") {
   TempDir dir;
-  const IdxImages im = sample_images();
-  write_idx_images(dir.file("train-images-idx3-ubyte"), im);
-  write_idx_labels(dir.file("train-labels-idx1-ubyte"), kSampleLabels);
-  write_gz(dir.file("t10k-images-idx3-ubyte.gz"), read_file(dir.file("train-images-idx3-ubyte")));
-  write_gz(dir.file("t10k-labels-idx1-ubyte.gz"), read_file(dir.file("train-labels-idx1-ubyte")));
+  write_samples(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte.gz",
+                "t10k-labels-idx1-ubyte.gz");
 
   const ImageSet train = load_mnist_dir(dir.path().string(), Split::Train);
   const ImageSet test = load_mnist_dir(dir.path().string(), Split::Test);
@@ -152,10 +156,10 @@ TEST_CASE("load_mnist_dir finds the standard names, plain or gzipped", "[idx]") 
 
   std::filesystem::remove(dir.path() / "t10k-labels-idx1-ubyte.gz");
   const std::string msg =
-      data_error_message([&] { load_mnist_dir(dir.path().string(), Split::Test); });
+      error_message<DataError>([&] { load_mnist_dir(dir.path().string(), Split::Test); });
   CHECK_THAT(msg, Contains(dir.path().string()) && Contains("no test labels file") &&
                       Contains("t10k-labels-idx1-ubyte and t10k-labels-idx1-ubyte.gz"));
-  CHECK_THAT(data_error_message([&] { load_mnist_dir(dir.file("nowhere"), Split::Train); }),
+  CHECK_THAT(error_message<DataError>([&] { load_mnist_dir(dir.file("nowhere"), Split::Train); }),
              Contains("nowhere") && Contains("not a directory"));
 }
 
@@ -172,17 +176,17 @@ TEST_CASE("IDX writers replace files atomically and leave no temporary behind", 
   CHECK(files == 1);
 
   CHECK_THAT(
-      data_error_message([&] { write_idx_labels(dir.file("no/such/dir/labels"), Bytes{1}); }),
+      error_message<DataError>([&] { write_idx_labels(dir.file("no/such/dir/labels"), Bytes{1}); }),
       Contains("no/such/dir/labels") && Contains("cannot write"));
-  CHECK_THAT(data_error_message([&] { write_idx_labels(dir.file("empty-labels"), Bytes{}); }),
+  CHECK_THAT(error_message<DataError>([&] { write_idx_labels(dir.file("empty-labels"), Bytes{}); }),
              Contains("empty-labels") && Contains("empty"));
   const Bytes pixels(12, 0);
   CHECK_THAT(
-      data_error_message([&] { write_idx_images(dir.file("zero"), pixels.data(), 1, 0, 12); }),
+      error_message<DataError>([&] { write_idx_images(dir.file("zero"), pixels.data(), 1, 0, 12); }),
       Contains("zero") && Contains("zero dimension"));
   IdxImages wrong = sample_images();
   wrong.pixels.pop_back();
-  CHECK_THAT(data_error_message([&] { write_idx_images(dir.file("short"), wrong); }),
+  CHECK_THAT(error_message<DataError>([&] { write_idx_images(dir.file("short"), wrong); }),
              Contains("short") && Contains("59 pixels for [5, 3, 4]"));
   CHECK_FALSE(std::filesystem::exists(dir.path() / "zero"));
   CHECK_FALSE(std::filesystem::exists(dir.path() / "short"));
@@ -228,7 +232,7 @@ TEST_CASE("malformed IDX files are DataErrors that name the file and the problem
   for (const Case& c : cases) {
     SECTION(c.name) {
       write_file(dir.file(c.name), c.bytes);
-      const std::string msg = data_error_message([&] {
+      const std::string msg = error_message<DataError>([&] {
         if (c.labels) {
           read_idx_labels(dir.file(c.name));
         } else {
@@ -240,17 +244,17 @@ TEST_CASE("malformed IDX files are DataErrors that name the file and the problem
   }
   SECTION("truncated-images: the whole message") {
     write_file(dir.file("t"), idx_bytes(kIdxImagesMagic, {60000, 28, 28}, 1000 - 16));
-    CHECK(data_error_message([&] { read_idx_images(dir.file("t")); }) ==
+    CHECK(error_message<DataError>([&] { read_idx_images(dir.file("t")); }) ==
           dir.file("t") +
               ": truncated: expected 47040016 bytes for [60000, 28, 28] (count, rows, cols) = "
               "16-byte header + 47040000 bytes of data, got 1000");
   }
   SECTION("missing file") {
-    CHECK_THAT(data_error_message([&] { read_idx_images(dir.file("missing-images")); }),
+    CHECK_THAT(error_message<DataError>([&] { read_idx_images(dir.file("missing-images")); }),
                Contains("missing-images") && Contains("No such file or directory"));
   }
   SECTION("a directory") {
-    CHECK_THAT(data_error_message([&] { read_idx_labels(dir.path().string()); }),
+    CHECK_THAT(error_message<DataError>([&] { read_idx_labels(dir.path().string()); }),
                Contains(dir.path().string()) && Contains("it is a directory"));
   }
 }
@@ -261,7 +265,7 @@ TEST_CASE("malformed gzipped IDX files are DataErrors too", "[idx]") {
 
   // Decompresses fine, but to fewer bytes than the header promises.
   write_gz(dir.file("short.gz"), Bytes(good.begin(), good.end() - 100));
-  CHECK_THAT(data_error_message([&] { read_idx_images(dir.file("short.gz")); }),
+  CHECK_THAT(error_message<DataError>([&] { read_idx_images(dir.file("short.gz")); }),
              Contains("short.gz") && Contains("truncated: expected 78416 bytes") &&
                  Contains("got 78316 after decompression"));
 
@@ -270,7 +274,7 @@ TEST_CASE("malformed gzipped IDX files are DataErrors too", "[idx]") {
   longer.push_back(1);
   write_gz(dir.file("long.gz"), longer);
   CHECK_THAT(
-      data_error_message([&] { read_idx_images(dir.file("long.gz")); }),
+      error_message<DataError>([&] { read_idx_images(dir.file("long.gz")); }),
       Contains("long.gz") && Contains("trailing bytes") && Contains("decompressed data is longer"));
 
   // The gzip stream itself is cut off (noisy pixels, so that the stream is long).
@@ -285,7 +289,7 @@ TEST_CASE("malformed gzipped IDX files are DataErrors too", "[idx]") {
   REQUIRE(gz.size() > 200);
   write_file(dir.file("cut.gz"),
              Bytes(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(gz.size() / 2)));
-  CHECK_THAT(data_error_message([&] { read_idx_images(dir.file("cut.gz")); }),
+  CHECK_THAT(error_message<DataError>([&] { read_idx_images(dir.file("cut.gz")); }),
              Contains("cut.gz: truncated: expected 78416 bytes") &&
                  Contains("(gzip: unexpected end of file)"));
 
@@ -293,12 +297,12 @@ TEST_CASE("malformed gzipped IDX files are DataErrors too", "[idx]") {
   Bytes garbage = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
   for (int i = 0; i < 200; ++i) garbage.push_back(static_cast<std::uint8_t>(i * 37));
   write_file(dir.file("garbage.gz"), garbage);
-  const std::string msg = data_error_message([&] { read_idx_images(dir.file("garbage.gz")); });
+  const std::string msg = error_message<DataError>([&] { read_idx_images(dir.file("garbage.gz")); });
   CHECK_THAT(msg, Contains("garbage.gz: corrupt gzip data"));
 
   // A gzipped empty file.
   write_gz(dir.file("empty.gz"), {});
-  CHECK_THAT(data_error_message([&] { read_idx_labels(dir.file("empty.gz")); }),
+  CHECK_THAT(error_message<DataError>([&] { read_idx_labels(dir.file("empty.gz")); }),
              Contains("empty.gz") && Contains("empty file"));
 }
 
@@ -306,18 +310,18 @@ TEST_CASE("an images/labels pair must agree in count and labels must be in range
   TempDir dir;
   write_idx_images(dir.file("images"), sample_images());
   write_idx_labels(dir.file("four-labels"), Bytes{1, 2, 3, 4});
-  CHECK(data_error_message([&] { load_idx_pair(dir.file("images"), dir.file("four-labels")); }) ==
+  CHECK(error_message<DataError>([&] { load_idx_pair(dir.file("images"), dir.file("four-labels")); }) ==
         dir.file("images") + ": 5 images, but " + dir.file("four-labels") + ": 4 labels");
 
   write_idx_labels(dir.file("ten"), Bytes{1, 2, 10, 4, 5});
-  CHECK_THAT(data_error_message([&] { load_idx_pair(dir.file("images"), dir.file("ten")); }),
+  CHECK_THAT(error_message<DataError>([&] { load_idx_pair(dir.file("images"), dir.file("ten")); }),
              Contains(dir.file("ten")) && Contains("label 10 at index 2 is out of range [0, 9]"));
 
   // The same labels are fine with more classes, and out of range with fewer.
   CHECK(load_idx_pair(dir.file("images"), dir.file("ten"), 11).num_classes == 11);
-  CHECK_THAT(data_error_message([&] { read_idx_labels(dir.file("four-labels"), 3); }),
+  CHECK_THAT(error_message<DataError>([&] { read_idx_labels(dir.file("four-labels"), 3); }),
              Contains("four-labels") && Contains("label 3 at index 2 is out of range [0, 2]"));
-  CHECK_THAT(data_error_message([&] { read_idx_labels(dir.file("four-labels"), 0); }),
+  CHECK_THAT(error_message<DataError>([&] { read_idx_labels(dir.file("four-labels"), 0); }),
              Contains("four-labels") && Contains("0 classes"));
 }
 

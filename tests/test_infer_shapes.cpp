@@ -151,3 +151,23 @@ TEST_CASE("infer_shapes: other rules name node, op and shapes", "[infer_shapes]"
                                                                Contains("[5]") && Contains("[4, 3]"));
   }
 }
+
+TEST_CASE("symbolic_shapes: the batch stays symbolic, every other dimension is bound", "[infer_shapes]") {
+  // x[N, 6] -> matmul 'mm' (w[6, 4]) -> [N, 4] -> relu 'act' -> [N, 4]
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 6});
+  Value y = b.matmul(x, b.parameter("w", {6, 4}, init::zeros()), "mm");
+  b.output(b.relu(y, "act"));
+  const IndexedGraph g = index_graph(b.graph());
+  const std::vector<Shape> shapes = symbolic_shapes(g, toposort(g));
+  CHECK(shape_of(g, shapes, "x") == Shape{kBatchDim, 6});
+  CHECK(shape_of(g, shapes, "w") == Shape{6, 4});
+  CHECK(shape_of(g, shapes, "mm") == Shape{kBatchDim, 4});
+  CHECK(shape_of(g, shapes, "act") == Shape{kBatchDim, 4});
+  // A fixed leading dimension equal to a nominal batch is not mistaken for the batch.
+  Graph fixed;
+  fixed.values = {{"x", ValueKind::Input, {kNominalBatches[0], 3}}, {"w", ValueKind::Parameter, {3, 2}}};
+  fixed.nodes = {{"mm", "matmul", {"x", "w"}, {"y"}, {}}};
+  const IndexedGraph fg = index_graph(fixed);
+  CHECK(shape_of(fg, symbolic_shapes(fg, toposort(fg)), "y") == Shape{kNominalBatches[0], 2});
+}

@@ -14,11 +14,12 @@
 #include "datasets/idx.hpp"
 #include "datasets/mnist_json.hpp"
 #include "core/errors.hpp"
+#include "tests/error_message.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace plangrad;
 using Catch::Matchers::Contains;
-using plangrad::testing::data_error_message;
+using plangrad::testing::error_message;
 using plangrad::testing::TempDir;
 
 namespace {
@@ -114,15 +115,15 @@ TEST_CASE("a malformed mnist package is a DataError naming the file", "[mnist-js
   const fs::path package = dir.path() / "package";
   const fs::path digits = package / "src" / "digits";
 
-  CHECK_THAT(data_error_message([&] { convert_mnist_json(package.string(), dir.file("out")); }),
+  CHECK_THAT(error_message<DataError>([&] { convert_mnist_json(package.string(), dir.file("out")); }),
              Contains((package / "src" / "digits").string()) && Contains("not a directory"));
 
   write_fake_package(package);
-  CHECK_THAT(data_error_message([&] {
+  CHECK_THAT(error_message<DataError>([&] {
                convert_mnist_json(package.string(), dir.file("out"), {0, 1});
              }),
              Contains("cannot hold out 0 of 75"));
-  CHECK_THAT(data_error_message([&] {
+  CHECK_THAT(error_message<DataError>([&] {
                convert_mnist_json(package.string(), dir.file("out"), {75, 1});
              }),
              Contains("cannot hold out 75 of 75"));
@@ -130,7 +131,7 @@ TEST_CASE("a malformed mnist package is a DataError naming the file", "[mnist-js
   const std::string three = (digits / "3.json").string();
   auto expect = [&](const std::string& content, const std::string& says) {
     std::ofstream(three) << content;
-    CHECK_THAT(data_error_message([&] { convert_mnist_json(package.string(), dir.file("out")); }),
+    CHECK_THAT(error_message<DataError>([&] { convert_mnist_json(package.string(), dir.file("out")); }),
                Contains(three) && Contains(says));
   };
   expect("{\"data\": [0, 0.5", "not valid JSON");
@@ -146,7 +147,7 @@ TEST_CASE("a malformed mnist package is a DataError naming the file", "[mnist-js
          "/data/783: expected a number in [0, 1], got -0.001");
 
   fs::remove(three);
-  CHECK_THAT(data_error_message([&] { convert_mnist_json(package.string(), dir.file("out")); }),
+  CHECK_THAT(error_message<DataError>([&] { convert_mnist_json(package.string(), dir.file("out")); }),
              Contains(three) && Contains("cannot open"));
   CHECK_FALSE(fs::exists(dir.path() / "out"));
 }

@@ -2,16 +2,17 @@
 // runs it in place, and a model that starts with it saves and loads exactly.
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <cstring>
 
 #include "engine/builder.hpp"
 #include "engine/executor.hpp"
 #include "networks/models.hpp"
 #include "planner/plan.hpp"
 #include "serialization/model_json.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
 using Catch::Matchers::Contains;
+using plangrad::testing::same_bits;
 
 namespace {
 
@@ -77,7 +78,7 @@ TEST_CASE("normalize: the MNIST models with input statistics", "[normalize][mode
   CHECK(loaded.graph.find_node("x_norm")->attrs.get_float("std") == s.std);
   const std::vector<float> a = logits_of(m), b = logits_of(loaded);
   REQUIRE(a.size() == 40);
-  CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+  CHECK(same_bits(a, b));
 
   // The CNN takes the same first node.
   const Model cnn = models::mnist_cnn(s).build(3);
@@ -88,5 +89,5 @@ TEST_CASE("normalize: the MNIST models with input statistics", "[normalize][mode
   // Normalizing changes the logits: the node is not a no-op.
   Model raw = models::mnist_mlp().build(3);
   const std::vector<float> c = logits_of(raw);
-  CHECK(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)) != 0);
+  CHECK_FALSE(same_bits(a, c));
 }

@@ -69,9 +69,8 @@ void check_assignment(const std::vector<BufferRequest>& buffers, const OffsetAss
 bool touched(const Plan& plan, int t) {
   const Schedule& s = plan.schedule;
   for (const Step& st : s.steps) {
-    for (IdRange r : {st.in, st.out, st.d_out, st.d_in})
-      for (int id : s.list(r))
-        if (id == t) return true;
+    for (const std::vector<int>* ids : {&st.in, &st.out, &st.d_out, &st.d_in})
+      if (std::find(ids->begin(), ids->end(), t) != ids->end()) return true;
     if (st.workspace == t || st.saved == t || st.target == t || st.grad == t) return true;
   }
   return false;
@@ -90,15 +89,18 @@ std::pair<std::vector<BufferRequest>, OffsetAssignment> plan_buffers(const Plan&
     buffers[k] = {plan.slots.bytes[k], 64, plan.slots.live[k].first, plan.slots.live[k].last};
   for (std::size_t t = 0; t < plan.schedule.tensors.size(); ++t) {
     const int slot = plan.slots.tensor_slot[t];
+    CHECK(plan.offset[t].has_value() == (slot >= 0));
     if (slot < 0) {  // external, or fused away: then no step touches it
       CHECK((plan.schedule.tensors[t].external() || !touched(plan, static_cast<int>(t))));
       continue;
     }
     const auto k = static_cast<std::size_t>(slot);
     INFO("tensor " << plan.schedule.tensors[t].name);
-    if (a.offsets[k] == SIZE_MAX) a.offsets[k] = plan.offset[t];
-    CHECK(a.offsets[k] == plan.offset[t]);
-    CHECK(plan.offset[t] + numel(plan.schedule.tensors[t].shape) * plan.elem_bytes <= plan.arena_bytes);
+    REQUIRE(plan.offset[t]);
+    const std::size_t offset = *plan.offset[t];
+    if (a.offsets[k] == SIZE_MAX) a.offsets[k] = offset;
+    CHECK(a.offsets[k] == offset);
+    CHECK(offset + numel(plan.schedule.tensors[t].shape) * plan.elem_bytes <= plan.arena_bytes);
     CHECK(numel(plan.schedule.tensors[t].shape) * plan.elem_bytes <= buffers[k].bytes);
     CHECK(plan.live[t].first >= buffers[k].first);
     CHECK(plan.live[t].last <= buffers[k].last);
@@ -166,8 +168,8 @@ TEST_CASE("assign_offsets on large sets uses the sweep alone", "[offsets]") {
 }
 
 TEST_CASE("the sweep places by the order of steps, not their values", "[offsets]") {
-  // A plan's steps are dense (the sweep orders buffers by a counting sort); spread a
-  // million apart and below zero they take the comparison sort. Same order, same places.
+  // Steps spread a million apart and shifted below zero keep their order: the sweep
+  // places every buffer where it did.
   Rng rng(17);
   for (int trial = 0; trial < 200; ++trial) {
     INFO("trial " << trial);
@@ -253,8 +255,8 @@ TEST_CASE("lower_bound_bytes is the most bytes live at one step", "[offsets]") {
   for (int trial = 0; trial < 300; ++trial) {
     INFO("trial " << trial);
     std::vector<BufferRequest> b = random_buffers(rng, 60);
-    // Steps a plan's size apart (summed by step), then spread far apart and shifted below
-    // zero (sorted): both ways give the brute-force peak.
+    // Steps a plan's size apart, then spread far apart and shifted below zero: both give
+    // the brute-force peak.
     CHECK(lower_bound_bytes(b) == brute_force_lower_bound(b));
     for (BufferRequest& x : b) {
       x.first = x.first * 1000000 - 50000000;

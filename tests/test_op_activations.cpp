@@ -225,8 +225,15 @@ TEST_CASE("gradcheck catches a backward that is not safe in place", "[gradcheck]
   check_op_gradients("test_reverse_bad_backward_inplace", {kX});
 }
 
-TEST_CASE("gradcheck refuses an unknown attribute", "[gradcheck][!shouldfail]") {
+TEST_CASE("the kernels see attributes checked and normalized as the planner does", "[gradcheck]") {
   GradCheckOptions options;
   options.attrs.set("alpha", 0.1);
-  check_op_gradients("relu", {kX}, options);
+  REQUIRE_THROWS_WITH(check_op_gradients("relu", {kX}, options),
+                      Catch::Contains("relu") && Catch::Contains("unknown attribute 'alpha'"));
+  std::vector<Array> in{kX};
+  REQUIRE_THROWS_WITH(run_op_forward("normalize", in, Attrs{{"std", std::string("wide")}}),
+                      Catch::Contains("attribute 'std' must be a number, got"));
+  REQUIRE_THROWS_WITH(run_op_forward("max_pool2d", in), Catch::Contains("missing attribute 'kernel'"));
+  // An integer is a fine float: std 2 halves x.
+  require_close(run_op_forward("normalize", in, Attrs{{"std", std::int64_t{2}}})[0], kX / 2.0, 0, 0);
 }

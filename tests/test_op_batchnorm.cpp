@@ -4,6 +4,7 @@
 #include <cmath>
 #include <xtensor/xview.hpp>
 
+#include "tests/error_message.hpp"
 #include "tests/gradcheck.hpp"
 
 using namespace plangrad;
@@ -155,21 +156,21 @@ TEST_CASE("batchnorm shape rule and errors", "[op][batchnorm][shape]") {
   CHECK(def.saved({{8, 3, 4, 4}, {3}, {3}, {3}, {3}}, attrs) == 6);
   CHECK(def.writes_state);
   CHECK(def.differentiable == std::vector<bool>{true, true, true, false, false});
-  CHECK_THAT(shape_error_message([&] { def.shape({{8, 3}, {4}, {3}, {3}, {3}}, attrs); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{8, 3}, {4}, {3}, {3}, {3}}, attrs); }),
              Contains("gamma [4] does not match the 3 channels of x [8, 3]"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{8, 3, 2, 2}, {3}, {3}, {3}, {2}}, attrs); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{8, 3, 2, 2}, {3}, {3}, {3}, {2}}, attrs); }),
              Contains("running_var [2] does not match the 3 channels of x [8, 3, 2, 2]"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{8, 3, 5}, {3}, {3}, {3}, {3}}, attrs); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{8, 3, 5}, {3}, {3}, {3}, {3}}, attrs); }),
              Contains("x must be [N, C] or [N, C, H, W], got [8, 3, 5]"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{8, 3}, {3}, {3}, {3}, {3}}, Attrs{{"eps", 0.0}, {"momentum", 0.1}}); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{8, 3}, {3}, {3}, {3}, {3}}, Attrs{{"eps", 0.0}, {"momentum", 0.1}}); }),
              Contains("attribute 'eps' must be positive"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{8, 3}, {3}, {3}, {3}, {3}}, Attrs{{"eps", 1e-5}, {"momentum", 1.5}}); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{8, 3}, {3}, {3}, {3}, {3}}, Attrs{{"eps", 1e-5}, {"momentum", 1.5}}); }),
              Contains("attribute 'momentum' must be in [0, 1]"));
 }
 
 TEST_CASE("batchnorm Train needs more than one value per channel", "[op][batchnorm]") {
   std::vector<Array> in{Array{{1.0, 2.0}}, kGamma, kBeta, kRunningMean, kRunningVar};
-  CHECK_THAT(shape_error_message([&] { run_op_forward("batchnorm", in, {}, Mode::Train); }),
+  CHECK_THAT(error_message<ShapeError>([&] { run_op_forward("batchnorm", in, {}, Mode::Train); }),
              Contains("needs more than one value per channel, x is [1, 2]"));
   // Eval mode normalizes a single sample with the running statistics.
   CHECK_NOTHROW(run_op_forward("batchnorm", in, {}, Mode::Eval));

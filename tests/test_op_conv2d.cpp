@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 #include <xtensor/xbuilder.hpp>
 
+#include "tests/error_message.hpp"
 #include "tests/gradcheck.hpp"
+#include "tests/kernel_harness.hpp"
 
 using namespace plangrad;
 using namespace plangrad::testing;
@@ -15,13 +17,6 @@ using Ints = std::vector<std::int64_t>;
 
 Attrs conv_attrs(Ints stride = {1, 1}, Ints padding = {0, 0}) {
   return Attrs{{"stride", stride}, {"padding", padding}};
-}
-
-Array shaped(const Shape& shape, const std::vector<double>& values) {
-  Array a = Array::from_shape(std::vector<std::size_t>(shape.begin(), shape.end()));
-  REQUIRE(a.size() == values.size());
-  std::copy(values.begin(), values.end(), a.begin());
-  return a;
 }
 
 // Gradient check of conv2d (x, w, b) and of conv2d_nobias (x, w) at one geometry.
@@ -139,29 +134,29 @@ TEST_CASE("conv2d shape rule", "[op][conv2d][shape]") {
 
 TEST_CASE("conv2d shape errors name the shapes", "[op][conv2d][shape]") {
   const OpDef& def = find_op("conv2d");
-  CHECK_THAT(shape_error_message([&] { def.shape({{2, 3, 5, 5}, {4, 4, 3, 3}, {4}}, conv_attrs()); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{2, 3, 5, 5}, {4, 4, 3, 3}, {4}}, conv_attrs()); }),
              Contains("x [2, 3, 5, 5] has 3 channels but w [4, 4, 3, 3] expects 4"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{1, 1, 3, 3}, {1, 1, 5, 5}, {1}}, conv_attrs()); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{1, 1, 3, 3}, {1, 1, 5, 5}, {1}}, conv_attrs()); }),
              Contains("kernel 5x5 is larger than the padded input 3x3 (x [1, 1, 3, 3], padding [0, 0])"));
-  CHECK_THAT(shape_error_message(
+  CHECK_THAT(error_message<ShapeError>(
                  [&] { def.shape({{1, 1, 3, 3}, {1, 1, 6, 2}, {1}}, conv_attrs({1, 1}, {1, 1})); }),
              Contains("kernel 6x2 is larger than the padded input 5x5"));
-  CHECK_THAT(shape_error_message(
+  CHECK_THAT(error_message<ShapeError>(
                  [&] { def.shape({{1, 1, 3, 3}, {1, 1, 2, 2}, {1}}, conv_attrs({0, 1})); }),
              Contains("stride [0, 1] must be positive"));
-  CHECK_THAT(shape_error_message(
+  CHECK_THAT(error_message<ShapeError>(
                  [&] { def.shape({{1, 1, 3, 3}, {1, 1, 2, 2}, {1}}, conv_attrs({1, -2})); }),
              Contains("stride [1, -2] must be positive"));
-  CHECK_THAT(shape_error_message(
+  CHECK_THAT(error_message<ShapeError>(
                  [&] { def.shape({{1, 1, 3, 3}, {1, 1, 2, 2}, {1}}, conv_attrs({1, 1}, {-1, 0})); }),
              Contains("padding [-1, 0] must not be negative"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{1, 1, 3, 3}, {1, 1, 2, 2}, {1}}, conv_attrs({2})); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{1, 1, 3, 3}, {1, 1, 2, 2}, {1}}, conv_attrs({2})); }),
              Contains("attribute 'stride' must have two entries, got [2]"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{2, 3, 5, 5}, {4, 3, 3, 3}, {5}}, conv_attrs()); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{2, 3, 5, 5}, {4, 3, 3, 3}, {5}}, conv_attrs()); }),
              Contains("b [5] does not match the 4 filters of w [4, 3, 3, 3]"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{2, 3, 5}, {4, 3, 3, 3}, {4}}, conv_attrs()); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{2, 3, 5}, {4, 3, 3, 3}, {4}}, conv_attrs()); }),
              Contains("x must have rank 4, got [2, 3, 5]"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{2, 3, 5, 5}, {4, 3, 3}, {4}}, conv_attrs()); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{2, 3, 5, 5}, {4, 3, 3}, {4}}, conv_attrs()); }),
              Contains("w must have rank 4, got [4, 3, 3]"));
 }
 
@@ -174,58 +169,39 @@ std::vector<float> to_floats(const Array& a) { return std::vector<float>(a.begin
 // The gradient checks run in double; this runs the float kernels (sgemm, float im2col)
 // on the same data and compares.
 TEST_CASE("conv2d float kernels agree with the double ones", "[op][conv2d][float]") {
-  const OpDef& def = find_op("conv2d");
   const Attrs attrs = conv_attrs({2, 1}, {1, 1});
-  const Shape xs{2, 3, 5, 4}, ws{4, 3, 3, 2}, bs{4};
-  const std::vector<Array> in64 = {random_array(xs, 70), random_array(ws, 71), random_array(bs, 72)};
-  const Shape ys = def.shape({xs, ws, bs}, attrs)[0];
-  const Array dy64 = random_array(ys, 73);
+  const std::vector<Array> in64 = {random_array({2, 3, 5, 4}, 70), random_array({4, 3, 3, 2}, 71),
+                                   random_array({4}, 72)};
+  KernelCall<float> call("conv2d", {{2, 3, 5, 4}, {4, 3, 3, 2}, {4}}, attrs);
+  const Array dy64 = random_array(call.out_shapes[0], 73);
 
   std::vector<Array> in_copy = in64;
   const Array y64 = run_op_forward("conv2d", in_copy, attrs)[0];
   const std::vector<Array> g64 = run_op_backward("conv2d", in64, {dy64}, attrs);
 
-  std::vector<float> x = to_floats(in64[0]), w = to_floats(in64[1]), b = to_floats(in64[2]);
-  std::vector<float> y(numel(ys)), dy = to_floats(dy64);
-  std::vector<float> dx(x.size()), dw(w.size()), db(b.size());
-  std::vector<float> workspace(def.workspace({xs, ws, bs}, attrs));
-  const std::vector<TensorRef<float>> in{{x.data(), xs}, {w.data(), ws}, {b.data(), bs}};
-  const std::vector<TensorRef<float>> out{{y.data(), ys}};
-  const std::vector<TensorRef<float>> d_out{{dy.data(), ys}};
-  const std::vector<TensorRef<float>> d_in{{dx.data(), xs}, {dw.data(), ws}, {db.data(), bs}};
-  const std::vector<char> accumulate(3, 0);
-  OpArgs<float> a;
-  a.in = make_span(in);
-  a.out = make_span(out);
-  a.d_out = make_span(d_out);
-  a.d_in = make_span(d_in);
-  a.accumulate = make_span(accumulate);
-  a.workspace = workspace.data();
-  a.attrs = &attrs;
-  def.kernels<float>().forward(a);
-  def.kernels<float>().backward(a);
+  std::vector<std::vector<float>> in, out = call.fresh_outputs(), d_out{to_floats(dy64)}, d_in;
+  for (const Array& a : in64) {
+    in.push_back(to_floats(a));
+    d_in.emplace_back(a.size());
+  }
+  call.forward(pointers(in), pointers(out));
+  call.backward(pointers(in), pointers(out), pointers(d_out), pointers(d_in), std::vector<char>(3, 0));
 
   auto as_array = [](const std::vector<float>& v, const Shape& s) {
-    Array r = Array::from_shape(std::vector<std::size_t>(s.begin(), s.end()));
-    std::copy(v.begin(), v.end(), r.begin());
-    return r;
+    return shaped(s, std::vector<double>(v.begin(), v.end()));
   };
-  require_close(as_array(y, ys), y64, 1e-4, 1e-5);
-  require_close(as_array(dx, xs), g64[0], 1e-4, 1e-5);
-  require_close(as_array(dw, ws), g64[1], 1e-4, 1e-5);
-  require_close(as_array(db, bs), g64[2], 1e-4, 1e-5);
+  require_close(as_array(out[0], call.out_shapes[0]), y64, 1e-4, 1e-5);
+  for (std::size_t i = 0; i < 3; ++i) {
+    INFO("gradient of input " << i);
+    require_close(as_array(d_in[i], call.in_shapes[i]), g64[i], 1e-4, 1e-5);
+  }
 }
 
 TEST_CASE("conv2d backward skips inputs that need no gradient", "[op][conv2d]") {
   // Each input checked alone: the other two get d_in == nullptr and must be skipped.
   GradCheckOptions options;
   options.attrs = conv_attrs({2, 2}, {1, 1});
-  options.inputs_to_check = {0};
-  const std::vector<Array> in = {random_array({2, 2, 5, 5}, 80), random_array({3, 2, 3, 3}, 81),
-                                 random_array({3}, 82)};
-  check_op_gradients("conv2d", in, options);
-  options.inputs_to_check = {1};
-  check_op_gradients("conv2d", in, options);
-  options.inputs_to_check = {2};
-  check_op_gradients("conv2d", in, options);
+  check_each_input_alone(
+      "conv2d", {random_array({2, 2, 5, 5}, 80), random_array({3, 2, 3, 3}, 81), random_array({3}, 82)},
+      options);
 }

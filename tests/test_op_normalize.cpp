@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "tests/error_message.hpp"
 #include "tests/gradcheck.hpp"
 
 using namespace plangrad;
@@ -15,13 +16,7 @@ namespace {
 Attrs stats(double mean, double std_dev) { return Attrs{{"mean", mean}, {"std", std_dev}}; }
 
 std::string graph_error_message(const Attrs& attrs) {
-  try {
-    find_op("normalize").shape({{2, 3}}, attrs);
-  } catch (const GraphError& e) {
-    return e.what();
-  }
-  FAIL_CHECK("expected a GraphError");
-  return {};
+  return error_message<GraphError>([&] { find_op("normalize").shape({{2, 3}}, attrs); });
 }
 
 }  // namespace

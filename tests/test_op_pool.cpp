@@ -2,11 +2,12 @@
 // gradients against central differences on inputs with distinct values, shape errors.
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <cstring>
 #include <random>
 #include <xtensor/xbuilder.hpp>
 
+#include "tests/error_message.hpp"
 #include "tests/gradcheck.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
 using namespace plangrad::testing;
@@ -15,13 +16,6 @@ using Catch::Matchers::Contains;
 namespace {
 
 using Ints = std::vector<std::int64_t>;
-
-Array shaped(const Shape& shape, const std::vector<double>& values) {
-  Array a = Array::from_shape(std::vector<std::size_t>(shape.begin(), shape.end()));
-  REQUIRE(a.size() == values.size());
-  std::copy(values.begin(), values.end(), a.begin());
-  return a;
-}
 
 // Distinct values in (-1, 1), 2/n apart, shuffled: a central difference of 1e-6 never
 // changes which element of a window is the maximum (ties make the gradient undefined).
@@ -141,17 +135,17 @@ TEST_CASE("max_pool2d shape rule", "[op][max_pool2d][shape]") {
 
 TEST_CASE("max_pool2d shape errors name the shapes", "[op][max_pool2d][shape]") {
   const OpDef& def = find_op("max_pool2d");
-  CHECK_THAT(shape_error_message([&] { def.shape({{1, 2, 3, 3}}, pool_attrs({4, 2})); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{1, 2, 3, 3}}, pool_attrs({4, 2})); }),
              Contains("kernel 4x2 is larger than the padded input 3x3 (x [1, 2, 3, 3], padding [0, 0])"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{1, 2, 3, 3}}, pool_attrs({2, 2}, {1, 1}, {2, 0})); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{1, 2, 3, 3}}, pool_attrs({2, 2}, {1, 1}, {2, 0})); }),
              Contains("padding [2, 0] must be smaller than the kernel [2, 2]"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{1, 2, 4, 4}}, pool_attrs({2, 2}, {0, 2})); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{1, 2, 4, 4}}, pool_attrs({2, 2}, {0, 2})); }),
              Contains("stride [0, 2] must be positive"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{1, 2, 4, 4}}, pool_attrs({2, 2, 2})); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{1, 2, 4, 4}}, pool_attrs({2, 2, 2})); }),
              Contains("attribute 'kernel' must have two entries, got [2, 2, 2]"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{1, 2, 4, 4}}, pool_attrs({0, 2})); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{1, 2, 4, 4}}, pool_attrs({0, 2})); }),
              Contains("kernel [0, 2] must be positive"));
-  CHECK_THAT(shape_error_message([&] { def.shape({{2, 4, 4}}, pool_attrs({2, 2})); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{2, 4, 4}}, pool_attrs({2, 2})); }),
              Contains("x must have rank 4, got [2, 4, 4]"));
 }
 
@@ -186,6 +180,6 @@ TEST_CASE("max_pool2d 2x2 stride 2: the branch-free backward routes like the fir
   REQUIRE(dx.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     INFO("cell " << i);
-    CHECK(std::memcmp(&dx.data()[i], &expected[i], sizeof(double)) == 0);
+    CHECK(same_bits(dx.data()[i], expected[i]));
   }
 }

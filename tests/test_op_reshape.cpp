@@ -2,6 +2,7 @@
 // (including the in-place paths the checker exercises), shape errors.
 #include <catch2/catch.hpp>
 
+#include "tests/error_message.hpp"
 #include "tests/gradcheck.hpp"
 
 using namespace plangrad;
@@ -39,7 +40,7 @@ TEST_CASE("flatten shape rule", "[op][flatten][shape]") {
   CHECK(def.shape({{kBatchDim, 16, 4, 4}}, {}) == std::vector<Shape>{{kBatchDim, 256}});
   CHECK(def.inplace);
   CHECK(def.backward_inplace);
-  CHECK_THAT(shape_error_message([&] { def.shape({{5}}, {}); }),
+  CHECK_THAT(error_message<ShapeError>([&] { def.shape({{5}}, {}); }),
              Contains("x must have rank 2 or more, got [5]"));
 }
 
@@ -63,7 +64,7 @@ TEST_CASE("reshape infers one -1 and keeps the values", "[op][reshape][shape]") 
 TEST_CASE("reshape shape errors name the shapes", "[op][reshape][shape]") {
   const OpDef& def = find_op("reshape");
   auto message = [&](Shape x, Ints target) {
-    return shape_error_message([&] { def.shape({x}, shape_attr(target)); });
+    return error_message<ShapeError>([&] { def.shape({x}, shape_attr(target)); });
   };
   CHECK_THAT(message({2, 6}, {5, 3}), Contains("shape [5, 3] has 15 elements but x [2, 6] has 12"));
   CHECK_THAT(message({2, 6}, {5, -1}), Contains("shape [5, -1] does not fit x [2, 6] (12 elements)"));

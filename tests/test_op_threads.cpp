@@ -5,50 +5,42 @@
 // called directly, so that the workspace can be sized for one thread count and run at
 // another, and gradients can accumulate.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "ops/op.hpp"
-#include "kernels/parallel.hpp"
+#include "tests/kernel_harness.hpp"
+#include "tests/op_threads.hpp"
 #include "tests/random_values.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
-using plangrad::testing::random_values;
+using namespace plangrad::testing;
 
 namespace {
 
 using Ints = std::vector<std::int64_t>;
 
+// The call of `op` as a plan made at `planned` threads would size it.
 template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+KernelCall<T> planned_at(int planned, const char* op, std::vector<Shape> shapes, const Attrs& attrs) {
+  const OpThreads t(planned);
+  return KernelCall<T>(op, std::move(shapes), attrs);
 }
 
-// Sets the op threads for a scope, then follows OpenBLAS again.
-struct Threads {
-  explicit Threads(int n) { set_op_threads(n); }
-  ~Threads() { set_op_threads(0); }
-};
-
-// One op at fixed shapes, run through its kernels with a workspace sized when `planned`
-// threads were set (as a plan would size it), at `running` threads.
+// One op at fixed shapes with fixed random inputs, run through its kernels with a
+// workspace sized at `planned` threads.
 template <class T>
 struct Run {
-  const OpDef& def;
-  Attrs attrs;
-  std::vector<Shape> in_shapes, out_shapes;
+  KernelCall<T> call;
   std::vector<std::vector<T>> in;
-  std::vector<T> workspace, saved;
 
-  Run(const char* op, std::vector<Shape> shapes, const Attrs& given, int planned)
-      : def(find_op(op)), attrs(normalize_attrs(def, "n", given)), in_shapes(std::move(shapes)) {
-    out_shapes = def.shape(in_shapes, attrs);
-    for (std::size_t i = 0; i < in_shapes.size(); ++i) in.push_back(random_values<T>(numel(in_shapes[i]), 10 + i));
-    const Threads t(planned);
-    workspace.assign(def.workspace ? def.workspace(in_shapes, attrs) : 0, T(NAN));
-    saved.assign(def.saved ? def.saved(in_shapes, attrs) : 0, T(NAN));
+  Run(const char* op, std::vector<Shape> shapes, const Attrs& attrs, int planned)
+      : call(planned_at<T>(planned, op, std::move(shapes), attrs)) {
+    for (std::size_t i = 0; i < call.in_shapes.size(); ++i)
+      in.push_back(random_values<T>(numel(call.in_shapes[i]), 10 + i));
   }
 
   struct Result {
@@ -56,34 +48,20 @@ struct Run {
     std::vector<std::vector<T>> d_in;
   };
 
-  // Forward, then backward with dy = `dy_seed` values; d_in starts as `start` (accumulating
-  // onto it when `accumulate`).
+  // Forward, then backward at `running` threads with fixed random dy; d_in starts as
+  // `start` (accumulating onto it when `accumulate`).
   Result run(int running, bool accumulate, T start = T(0)) {
-    const Threads t(running);
-    Result r;
-    r.y.assign(numel(out_shapes[0]), T(NAN));
-    std::vector<TensorRef<T>> in_refs, out_refs{{r.y.data(), out_shapes[0]}}, d_in_refs, d_out_refs;
-    for (std::size_t i = 0; i < in.size(); ++i) in_refs.push_back({in[i].data(), in_shapes[i]});
-    OpArgs<T> a;
-    a.in = make_span(std::as_const(in_refs));
-    a.out = make_span(std::as_const(out_refs));
-    a.workspace = workspace.empty() ? nullptr : workspace.data();
-    a.workspace_size = workspace.size();
-    a.saved = saved.empty() ? nullptr : saved.data();
-    a.attrs = &attrs;
-    def.kernels<T>().forward(a);
-
-    std::vector<T> dy = random_values<T>(r.y.size(), 99);
-    d_out_refs.push_back({dy.data(), out_shapes[0]});
-    for (std::size_t i = 0; i < in.size(); ++i) r.d_in.emplace_back(in[i].size(), start);
-    for (std::size_t i = 0; i < in.size(); ++i)  // none for inputs without a gradient
-      d_in_refs.push_back({def.differentiable[i] ? r.d_in[i].data() : nullptr, in_shapes[i]});
-    const std::vector<char> acc(in.size(), accumulate ? 1 : 0);
-    a.d_out = make_span(std::as_const(d_out_refs));
-    a.d_in = make_span(std::as_const(d_in_refs));
-    a.accumulate = make_span(acc);
-    std::fill(workspace.begin(), workspace.end(), T(NAN));  // garbage on entry
-    def.kernels<T>().backward(a);
+    const OpThreads t(running);
+    std::vector<std::vector<T>> out = call.fresh_outputs();
+    call.forward(pointers(in), pointers(out));
+    std::vector<std::vector<T>> dy{random_values<T>(out[0].size(), 99)};
+    Result r{out[0], {}};
+    std::vector<T*> d_in;  // null for inputs without a gradient
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      r.d_in.emplace_back(in[i].size(), start);
+      d_in.push_back(call.def.differentiable[i] ? r.d_in.back().data() : nullptr);
+    }
+    call.backward(pointers(in), pointers(out), pointers(dy), d_in, std::vector<char>(in.size(), accumulate ? 1 : 0));
     return r;
   }
 };
@@ -115,7 +93,7 @@ void check_conv(const char* op, std::vector<Shape> shapes, const Attrs& attrs, d
     INFO(threads << " threads");
     Run<T> many(op, shapes, attrs, threads);
     // The plan's workspace holds a slice per thread.
-    REQUIRE(many.workspace.size() > one.workspace.size());
+    REQUIRE(many.call.workspace.size() > one.call.workspace.size());
     const auto r = many.run(threads, false);
     CHECK(same_bits(r.y, base.y));
     CHECK(same_bits(r.d_in[0], base.d_in[0]));  // dx: image by image
@@ -152,7 +130,7 @@ TEST_CASE("conv2d split between threads: same forward and dx bits, dw to roundin
 }
 
 TEST_CASE("conv2d below the split's floor plans no extra workspace", "[op][conv2d][threads]") {
-  const Threads t(2);
+  const OpThreads t(2);
   const OpDef& def = find_op("conv2d");
   const Attrs attrs = normalize_attrs(def, "n", conv_attrs({1, 1}, {1, 1}));
   // Batch 1 (nothing to split) and a small batch (too little work).

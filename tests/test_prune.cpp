@@ -6,6 +6,7 @@
 
 #include "planner/passes.hpp"
 #include "planner/plan.hpp"
+#include "tests/planner_by_hand.hpp"
 
 using namespace plangrad;
 
@@ -113,4 +114,21 @@ TEST_CASE("an inference plan runs only the nodes its outputs need", "[prune]") {
   std::vector<std::string> got = forward_nodes(both);
   std::sort(got.begin(), got.end());
   CHECK(got == std::vector<std::string>{"head_a", "head_b", "trunk", "trunk_act"});
+}
+
+TEST_CASE("prune on a graph built by hand: a node stays when any of its outputs is needed", "[prune]") {
+  // x -> test_split 'sp' -> a, b;  a -> relu 'ra' -> c;  b -> relu 'rb' -> d
+  testing::register_test_ops();
+  testing::HandGraph h;
+  const int x = h.value("x", ValueRole::Input, {2, 2});
+  const int a = h.value("a"), b = h.value("b"), c = h.value("c"), d = h.value("d");
+  const int sp = h.node("sp", "test_split", {x}, {a, b});
+  const int ra = h.node("ra", "relu", {a}, {c});
+  const int rb = h.node("rb", "relu", {b}, {d});
+  const std::vector<int> order = {sp, rb, ra};
+  CHECK(prune(h.g, order, {d}) == std::vector<int>{sp, rb});
+  CHECK(prune(h.g, order, {c}) == std::vector<int>{sp, ra});
+  CHECK(prune(h.g, order, {b}) == std::vector<int>{sp});
+  CHECK(prune(h.g, order, {c, d}) == order);  // in the order given
+  CHECK(prune(h.g, {ra}, {c}) == std::vector<int>{ra});  // only nodes of the order
 }

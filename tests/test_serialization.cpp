@@ -21,6 +21,7 @@
 #include "serialization/model_json.hpp"
 #include "tests/serialization_models.hpp"
 #include "tests/temp_dir.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
 using namespace plangrad::testing;
@@ -36,20 +37,6 @@ std::string read_text(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-bool same_bits(const xt::xarray<float>& a, const xt::xarray<float>& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
-bool same_tensors(const std::map<std::string, xt::xarray<float>>& a,
-                  const std::map<std::string, xt::xarray<float>>& b) {
-  if (a.size() != b.size()) return false;
-  for (const auto& [name, t] : a) {
-    auto it = b.find(name);
-    if (it == b.end() || !same_bits(t, it->second)) return false;
-  }
-  return true;
 }
 
 // Same declarations, same nodes (in any order), same outputs, same data, bit for bit.
@@ -71,8 +58,8 @@ void require_same_model(const Model& a, const Model& b) {
     CHECK(m->attrs == n.attrs);
   }
   CHECK(a.graph.outputs == b.graph.outputs);
-  CHECK(same_tensors(a.parameters, b.parameters));
-  CHECK(same_tensors(a.state, b.state));
+  CHECK(same_bits(a.parameters, b.parameters));
+  CHECK(same_bits(a.state, b.state));
 }
 
 // The graph's first output for a deterministic batch, from an Eval inference plan.
@@ -88,10 +75,6 @@ std::vector<float> predict(Model& model, const std::string& input, std::int64_t 
   ex.run();
   TensorRef<const float> y = ex.value(model.graph.outputs.front());
   return std::vector<float>(y.begin(), y.end());
-}
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 // Dumps JSON with every object's keys in reverse order (nlohmann sorts them).
@@ -300,11 +283,6 @@ TEST_CASE("serialization: save_model is atomic and load_model names the file", "
       CHECK_THAT(e.what(), Contains(dir.file("bad.json") + ": /version"));
     }
   }
-}
-
-TEST_CASE("serialization: JSON pointer tokens are escaped", "[serialization]") {
-  CHECK(json_pointer_token("a/b~c") == "a~1b~0c");
-  CHECK(json_pointer_token("fc1.weight") == "fc1.weight");
 }
 
 #include "serialization/model_summary.hpp"

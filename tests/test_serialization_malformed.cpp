@@ -91,7 +91,7 @@ std::vector<Case> cases() {
   c.push_back(edit("input name is a number", mlp, [](json& d) { d["graph"]["inputs"][0]["name"] = 5; },
                    Err::Format, {"/graph/inputs/0/name: expected a string"}));
   c.push_back(edit("empty input name", mlp, [](json& d) { d["graph"]["inputs"][0]["name"] = ""; },
-                   Err::Format, {"/graph/inputs/0/name: a name must not be empty"}));
+                   Err::Graph, {": /graph: input '': a value has an empty name"}));
   c.push_back(edit("negative dimension", mlp, [](json& d) { d["graph"]["inputs"][0]["shape"][1] = -3; },
                    Err::Format, {"/graph/inputs/0/shape/1: negative dimension -3"}));
   c.push_back(edit("fractional dimension", mlp, [](json& d) { d["graph"]["inputs"][0]["shape"][1] = 2.5; },
@@ -111,8 +111,8 @@ std::vector<Case> cases() {
                    [](json& d) { d["graph"]["parameters"][1]["dtype"] = "float32"; }, Err::Format,
                    {"/graph/parameters/1/dtype: unknown key"}));
   c.push_back(edit("duplicate declared name", mlp,
-                   [](json& d) { d["graph"]["parameters"][1]["name"] = "x"; }, Err::Format,
-                   {"/graph/parameters/1/name: duplicate value name 'x' (first defined at /graph/inputs/0/name)"}));
+                   [](json& d) { d["graph"]["parameters"][1]["name"] = "x"; }, Err::Graph,
+                   {": /graph: parameter 'x': duplicate value name 'x'"}));
   // ---- nodes
   c.push_back(edit("node is a string", mlp, [](json& d) { d["graph"]["nodes"][1] = "relu"; },
                    Err::Format, {"/graph/nodes/1: expected an object, got a string"}));
@@ -121,22 +121,22 @@ std::vector<Case> cases() {
   c.push_back(edit("unknown op", mlp, [](json& d) { d["graph"]["nodes"][2]["op"] = "gelu"; },
                    Err::Format, {"/graph/nodes/2/op: unknown op 'gelu'"}));
   c.push_back(edit("wrong arity", mlp, [](json& d) { d["graph"]["nodes"][0]["inputs"].push_back("x"); },
-                   Err::Format, {"/graph/nodes/0/inputs: op 'matmul' has 2 inputs", "got 3"}));
+                   Err::Graph, {": /graph: matmul 'fc1.matmul': takes 2 inputs, got 3"}));
   c.push_back(edit("no outputs", mlp, [](json& d) { d["graph"]["nodes"][2]["outputs"] = json::array(); },
-                   Err::Format, {"/graph/nodes/2/outputs: op 'relu' has 1 outputs (y), got 0"}));
+                   Err::Graph, {": /graph: relu 'act1': has 1 outputs, got 0"}));
   c.push_back(edit("input reference is a number", mlp, [](json& d) { d["graph"]["nodes"][2]["inputs"][0] = 1; },
                    Err::Format, {"/graph/nodes/2/inputs/0: expected a string"}));
   c.push_back(edit("dangling input reference", mlp, [](json& d) { d["graph"]["nodes"][1]["inputs"][0] = "ghost"; },
-                   Err::Format, {"/graph/nodes/1/inputs/0: 'ghost' is not a value of the graph"}));
+                   Err::Graph, {": /graph: add_bias 'fc1': input 'ghost' is not a value of the graph"}));
   c.push_back(edit("node output shadows a parameter", mlp,
-                   [](json& d) { d["graph"]["nodes"][0]["outputs"][0] = "fc2.bias"; }, Err::Format,
-                   {"/graph/nodes/0/outputs/0: duplicate value name 'fc2.bias'"}));
+                   [](json& d) { d["graph"]["nodes"][0]["outputs"][0] = "fc2.bias"; }, Err::Graph,
+                   {": /graph: node 'fc1.matmul': duplicate value name 'fc2.bias'"}));
   c.push_back(edit("duplicate node name", mlp, [](json& d) { d["graph"]["nodes"][1]["name"] = "fc1.matmul"; },
-                   Err::Format, {"/graph/nodes/1/name: duplicate node name 'fc1.matmul' (first at /graph/nodes/0/name)"}));
+                   Err::Graph, {": /graph: duplicate node name 'fc1.matmul'"}));
   c.push_back(edit("unknown key in a node", mlp, [](json& d) { d["graph"]["nodes"][3]["attr"] = json::object(); },
                    Err::Format, {"/graph/nodes/3/attr: unknown key \"attr\""}));
   c.push_back(edit("unknown graph output", mlp, [](json& d) { d["graph"]["outputs"][0] = "logits"; },
-                   Err::Format, {"/graph/outputs/0: 'logits' is not a value of the graph"}));
+                   Err::Graph, {": /graph: graph output 'logits' is not a value of the graph"}));
   c.push_back(edit("graph outputs is a string", mlp, [](json& d) { d["graph"]["outputs"] = "fc2"; },
                    Err::Format, {"/graph/outputs: expected an array, got a string"}));
   // ---- attributes
@@ -160,8 +160,8 @@ std::vector<Case> cases() {
                    [](json& d) { d["graph"]["nodes"][node(d, "t")]["attrs"]["label"] = {1}; }, Err::Format,
                    {"/graph/nodes/0/attrs/label: expected a string, got an array"}));
   c.push_back(edit("missing required attribute", cnn,
-                   [](json& d) { d["graph"]["nodes"][node(d, "pool")]["attrs"].erase("kernel"); }, Err::Format,
-                   {"/attrs: missing attribute 'kernel' required by op 'max_pool2d'"}));
+                   [](json& d) { d["graph"]["nodes"][node(d, "pool")]["attrs"].erase("kernel"); }, Err::Graph,
+                   {": /graph: max_pool2d 'pool': missing attribute 'kernel'"}));
   // ---- tensors
   c.push_back(edit("missing parameters", mlp, [](json& d) { d.erase("parameters"); }, Err::Format,
                    {": /: missing key \"parameters\""}));
@@ -204,7 +204,24 @@ std::vector<Case> cases() {
                    Err::Shape, {": /graph/nodes/3: ", "matmul 'fc2.matmul'"}));
   c.push_back(edit("an attribute the shape rule refuses", cnn,
                    [](json& d) { d["graph"]["nodes"][node(d, "bn")]["attrs"]["eps"] = -1; }, Err::Shape,
-                   {"batchnorm 'bn'", "eps"}));
+                   {": " + node_path(cnn(), "bn") + ": ", "batchnorm 'bn'", "eps"}));
+  // The path is the node's place in the document, not in the execution order.
+  c.push_back(edit("shapes that do not fit, nodes listed in reverse", mlp,
+                   [](json& d) {
+                     d["graph"]["parameters"][2]["shape"] = {4, 1};
+                     d["parameters"]["fc2.weight"] = {{"shape", {4, 1}}, {"dtype", "float32"}, {"data", {1, 2, 3, 4}}};
+                     json& nodes = d["graph"]["nodes"];
+                     nodes = json(std::vector<json>(nodes.rbegin(), nodes.rend()));
+                   },
+                   Err::Shape, {": /graph/nodes/1: ", "matmul 'fc2.matmul'"}));
+  // Shapes are checked at both nominal batch sizes: a reshape that fits only a batch of 2.
+  c.push_back(edit("a reshape that holds the batch size", cnn,
+                   [](json& d) {
+                     json& flat = d["graph"]["nodes"][node(d, "flat")];
+                     flat["op"] = "reshape";
+                     flat["attrs"] = {{"shape", {2, 18}}};
+                   },
+                   Err::Shape, {": " + node_path(cnn(), "flat") + ": ", "reshape 'flat'"}));
   return c;
 }
 

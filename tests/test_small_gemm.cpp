@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -17,8 +16,11 @@
 #include "kernels/blas.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/small_gemm.hpp"
+#include "tests/op_threads.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
+using namespace plangrad::testing;
 
 namespace {
 
@@ -173,7 +175,7 @@ TEST_CASE("small_sgemm is deterministic and independent of alignment", "[small_g
                     beta, c.data() + 3 * shift);
         INFO("ta " << s.ta << " tb " << s.tb << " M " << s.M << " beta " << beta << " shift "
                    << shift);
-        REQUIRE(std::memcmp(c.data() + 3 * shift, c1.data(), mn * sizeof(float)) == 0);
+        REQUIRE(same_bits(c.data() + 3 * shift, c1.data(), mn));
       }
     }
 }
@@ -187,7 +189,7 @@ TEST_CASE("gemm<float> sends small products to small_sgemm", "[small_gemm]") {
     gemm<float>(s.ta, s.tb, s.M, s.N, s.K, 1.0f, o.A.data(), o.B.data(), 0.0f, c1.data());
     small_sgemm(s.ta, s.tb, s.M, s.N, s.K, 1.0f, o.A.data(), o.B.data(), 0.0f, c2.data());
     INFO("ta " << s.ta << " tb " << s.tb << " M " << s.M << " N " << s.N << " K " << s.K);
-    REQUIRE(std::memcmp(c1.data(), c2.data(), mn * sizeof(float)) == 0);
+    REQUIRE(same_bits(c1, c2));
   }
 }
 
@@ -207,22 +209,22 @@ TEST_CASE("threaded small_sgemm gives the same bits as one thread", "[small_gemm
           Operands o = make_operands(s.M, s.N, s.K, 1.0f, rng);
           const std::size_t mn = static_cast<std::size_t>(s.M * s.N);
           std::vector<float> one(o.C.begin(), o.C.begin() + static_cast<std::ptrdiff_t>(mn));
-          set_op_threads(1);
-          small_sgemm(ta, tb, s.M, s.N, s.K, 1.25f, o.A.data(), o.B.data(), beta, one.data());
+          {
+            const OpThreads t(1);
+            small_sgemm(ta, tb, s.M, s.N, s.K, 1.25f, o.A.data(), o.B.data(), beta, one.data());
+          }
           for (const int threads : {2, 3}) {
             std::vector<float> many(o.C.begin(), o.C.begin() + static_cast<std::ptrdiff_t>(mn));
-            set_op_threads(threads);
+            const OpThreads t(threads);
             REQUIRE(op_threads() == threads);
             small_sgemm(ta, tb, s.M, s.N, s.K, 1.25f, o.A.data(), o.B.data(), beta, many.data());
-            REQUIRE(std::memcmp(many.data(), one.data(), mn * sizeof(float)) == 0);
+            REQUIRE(same_bits(many, one));
           }
-          set_op_threads(0);
         }
   // And the threaded product is right, not just repeatable.
-  set_op_threads(2);
+  const OpThreads t(2);
   check(small_sgemm, false, true, 128, 256, 784, 1.0f, 0.0f, 21);
   check(small_sgemm, true, false, 784, 256, 128, 1.0f, 1.0f, 22);
-  set_op_threads(0);
 }
 
 TEST_CASE("a row vector times a matrix gives the row tile's bits", "[small_gemm]") {
@@ -240,7 +242,7 @@ TEST_CASE("a row vector times a matrix gives the row tile's bits", "[small_gemm]
         one.resize(n + kGuard, kSentinel);
         small_sgemm(false, false, 1, N, K, 1.25f, o.A.data(), o.B.data(), beta, one.data());
         small_sgemm(false, false, 2, N, K, 1.25f, o.A.data(), o.B.data(), beta, o.C.data());
-        REQUIRE(std::memcmp(one.data(), o.C.data(), n * sizeof(float)) == 0);
+        REQUIRE(same_bits(one.data(), o.C.data(), n));
         for (std::size_t g = n; g < n + kGuard; ++g) REQUIRE(one[g] == kSentinel);
         for (const bool ta : {false, true}) check(&small_sgemm, ta, false, 1, N, K, 0.5f, beta, 400 + static_cast<std::uint64_t>(N + K));
       }

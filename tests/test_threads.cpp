@@ -3,7 +3,6 @@
 // gives the 1-thread bits.
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <string>
 #include <random>
@@ -14,15 +13,13 @@
 #include "engine/optimizer.hpp"
 #include "kernels/parallel.hpp"
 #include "planner/plan.hpp"
+#include "tests/op_threads.hpp"
+#include "tests/same_bits.hpp"
 
 using namespace plangrad;
+using namespace plangrad::testing;
 
 namespace {
-
-struct Threads {
-  explicit Threads(int n) { set_op_threads(n); }
-  ~Threads() { set_op_threads(0); }
-};
 
 Plan cnn_plan(const Model& model, PlanKind kind, std::int64_t batch) {
   PlanRequest r;
@@ -44,7 +41,7 @@ void feed(Executor<float>& ex, std::int64_t batch, bool labels) {
 
 // The parameters after `steps` SGD steps at `threads` threads.
 std::map<std::string, xt::xarray<float>> train(int threads, int steps, std::size_t* workspace = nullptr) {
-  const Threads t(threads);
+  const OpThreads t(threads);
   Model model = models::mnist_cnn().build(5);
   // SGD: an update proportional to the gradient (Adam's would turn a rounding-level
   // difference in a near-zero gradient into a full step).
@@ -56,10 +53,6 @@ std::map<std::string, xt::xarray<float>> train(int threads, int steps, std::size
   feed(ex, 16, true);
   for (int s = 0; s < steps; ++s) ex.run();
   return model.parameters;
-}
-
-bool same_bits(const xt::xarray<float>& a, const xt::xarray<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 }  // namespace
@@ -90,7 +83,7 @@ TEST_CASE("the MNIST CNN infers the 1-thread bits at 2 threads", "[threads]") {
   Model model = models::mnist_cnn().build(5);
   std::vector<float> logits[2];
   for (int threads : {1, 2}) {
-    const Threads t(threads);
+    const OpThreads t(threads);
     Executor<float> ex(model, cnn_plan(model, PlanKind::Inference, 16));
     feed(ex, 16, false);
     ex.run();
@@ -98,7 +91,7 @@ TEST_CASE("the MNIST CNN infers the 1-thread bits at 2 threads", "[threads]") {
     logits[threads - 1].assign(out.begin(), out.end());
   }
   REQUIRE(logits[0].size() == 160);
-  CHECK(std::memcmp(logits[0].data(), logits[1].data(), 160 * sizeof(float)) == 0);
+  CHECK(same_bits(logits[0], logits[1]));
 }
 
 TEST_CASE("the MNIST MLP trains to the 1-thread bits at 2 threads", "[threads]") {
@@ -107,7 +100,7 @@ TEST_CASE("the MNIST MLP trains to the 1-thread bits at 2 threads", "[threads]")
   std::map<std::string, xt::xarray<float>> weights[2];
   bool split = false;
   for (int threads : {1, 2}) {
-    const Threads t(threads);
+    const OpThreads t(threads);
     Model model = models::mnist_mlp().build(5);
     SGD<float> sgd(model, {0.01, 0.9, 1e-4});
     PlanRequest r;

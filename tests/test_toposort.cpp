@@ -9,6 +9,7 @@
 #include "core/errors.hpp"
 #include "core/random.hpp"
 #include "planner/passes.hpp"
+#include "tests/planner_by_hand.hpp"
 
 using namespace plangrad;
 using Catch::Matchers::Contains;
@@ -108,8 +109,9 @@ TEST_CASE("toposort respects every edge of 200 random DAGs", "[toposort]") {
     const IndexedGraph ig = index_graph(g);
     total_edges += check_order(g, ig, toposort(ig));
     total_nodes += g.nodes.size();
-    for (std::size_t v = 0; v < ig.values.size(); ++v)
-      max_fan_out = std::max(max_fan_out, ig.consumers(static_cast<int>(v)).size());
+    std::vector<std::size_t> uses(ig.values.size(), 0);
+    for (const NodeInfo& node : ig.nodes)
+      for (int v : node.inputs) max_fan_out = std::max(max_fan_out, ++uses[static_cast<std::size_t>(v)]);
   }
   // The generator made graphs worth testing: many edges, real fan-out.
   CHECK(total_nodes > 2000);
@@ -152,4 +154,26 @@ TEST_CASE("a cycle is a GraphError naming every node on it", "[toposort]") {
     for (int k = 3; k <= 7; ++k) CHECK_THAT(msg, Contains("'n" + std::to_string(k) + "'"));
     for (int k : {0, 1, 2, 8, 9}) CHECK_THAT(msg, !Contains("'n" + std::to_string(k) + "'"));
   }
+}
+
+TEST_CASE("toposort on a graph built by hand: each input's producer first, in a fixed order", "[toposort]") {
+  // split 'sp' (x) -> a, b;  'ra' relu(a) -> c;  'sum' add(c, b) -> d;  'free' relu(x) -> e
+  // listed: sum, ra, free, sp
+  testing::register_test_ops();
+  testing::HandGraph h;
+  const int x = h.value("x", ValueRole::Input, {2, 2});
+  const int a = h.value("a"), b = h.value("b"), c = h.value("c"), d = h.value("d"), e = h.value("e");
+  const int sum = h.node("sum", "add", {c, b}, {d});
+  const int ra = h.node("ra", "relu", {a}, {c});
+  const int free = h.node("free", "relu", {x}, {e});
+  const int sp = h.node("sp", "test_split", {x}, {a, b});
+  // The depth-first search starts at node 0 and takes each node's consumers in node order:
+  // an order that depends on the graph alone, so the same graph gets the same plan.
+  CHECK(toposort(h.g) == std::vector<int>{sp, free, ra, sum});
+  // Without edges, the reverse of the node order.
+  testing::HandGraph loose;
+  const int u = loose.value("u", ValueRole::Input, {2});
+  for (int k = 0; k < 3; ++k) loose.node("n" + std::to_string(k), "relu", {u}, {loose.value("v" + std::to_string(k))});
+  CHECK(toposort(loose.g) == std::vector<int>{2, 1, 0});
+  CHECK(toposort(IndexedGraph{}).empty());
 }

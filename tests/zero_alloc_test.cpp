@@ -25,11 +25,11 @@
 #include <catch2/catch.hpp>
 
 #include "engine/executor.hpp"
-#include "kernels/parallel.hpp"
 #include "networks/models.hpp"
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"
 #include "tests/example_graphs.hpp"
+#include "tests/op_threads.hpp"
 
 extern "C" {
 void* __libc_malloc(std::size_t);
@@ -241,9 +241,9 @@ TEST_CASE("the allocation counter counts", "[zero_alloc]") {
 }
 
 // OpenBLAS's multi-threaded GEMM mallocs in the calling thread on every call large enough
-// to be split (the CNN's convolutions are; measured: 303 allocations per CNN training
-// step with 2 threads, 0 with 1). plangrad's own code allocates nothing either way; the
-// count is taken with one BLAS thread, the configuration the benchmarks and CI use.
+// to be split (the CNN's convolutions are), so with more than one BLAS thread a step
+// allocates in OpenBLAS, not in plangrad. The count is taken with one BLAS thread, the
+// configuration the benchmarks and CI use.
 extern "C" void openblas_set_num_threads(int);
 const bool g_one_blas_thread = (openblas_set_num_threads(1), true);
 
@@ -288,7 +288,7 @@ TEST_CASE("training steps split between 2 threads allocate nothing", "[zero_allo
   };
   Model model = mnist_cnn_model(3);
   const std::size_t one_thread = workspace(plan_for(model.graph, PlanKind::Training, N));
-  set_op_threads(2);
+  const OpThreads two_threads(2);
   Adam<float> adam(model, AdamOptions{});
   Executor<float> ex(model, plan_for(model.graph, PlanKind::Training, N), &adam);
   CHECK(workspace(ex.plan()) > one_thread);  // the convolutions are split
@@ -303,7 +303,6 @@ TEST_CASE("training steps split between 2 threads allocate nothing", "[zero_allo
       loss_sum += ex.loss();
     }
   });
-  set_op_threads(0);
   INFO("operator new: " << counts.cxx << ", malloc family: " << counts.c);
   CHECK(counts.total() == 0);
   CHECK(std::isfinite(loss_sum));

@@ -8,6 +8,7 @@
 
 #include "core/errors.hpp"
 #include "engine/lr_schedule.hpp"
+#include "tests/error_message.hpp"
 
 using namespace plangrad;
 using Catch::Matchers::Contains;
@@ -38,13 +39,7 @@ double max_relative_error(const LrSchedule& s, double base_lr, const std::vector
 }
 
 std::string usage_message(const std::string& text) {
-  try {
-    LrSchedule::parse(text);
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  FAIL("no UsageError for '" << text << "'");
-  return {};
+  return plangrad::testing::error_message<UsageError>([&] { LrSchedule::parse(text); });
 }
 
 }  // namespace
