@@ -3,29 +3,20 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/errors.hpp"
 #include "core/limits.hpp"
 #include "datasets/csv.hpp"
+#include "tests/error_message.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace plangrad;
+using plangrad::testing::error_message;
 using Catch::Matchers::Contains;
 
 namespace {
-
-std::string data_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  FAIL("expected a DataError");
-  return "";
-}
 
 CsvTable parse(const std::string& text) { return parse_csv(text, "t.csv"); }
 
@@ -60,23 +51,23 @@ TEST_CASE("a TSV file splits on tabs", "[csv]") {
 }
 
 TEST_CASE("malformed tables name the file, the line and the column", "[csv]") {
-  CHECK_THAT(data_error([] { parse("a,b\n1,2\n3\n"); }), Contains("t.csv, line 3") && Contains("1 fields") && Contains("has 2"));
-  CHECK_THAT(data_error([] { parse(""); }), Contains("empty file"));
-  CHECK_THAT(data_error([] { parse("a,b\n"); }), Contains("a header and no data rows"));
-  CHECK_THAT(data_error([] { parse("a,a\n1,2\n"); }), Contains("'a' appears twice"));
-  CHECK_THAT(data_error([] { parse("a,\n1,2\n"); }), Contains("header column 2 has no name"));
-  CHECK_THAT(data_error([] { parse("a,b\n1,\"2\n"); }), Contains("line 2") && Contains("never closed"));
-  CHECK_THAT(data_error([] { parse("a,b\n1,2\"x\n"); }), Contains("line 2") && Contains("quote inside an unquoted field"));
-  CHECK_THAT(data_error([] { parse("a,b\n1,\"2\"x\n"); }), Contains("text after a closing quote"));
+  CHECK_THAT(error_message<DataError>([] { parse("a,b\n1,2\n3\n"); }), Contains("t.csv, line 3") && Contains("1 fields") && Contains("has 2"));
+  CHECK_THAT(error_message<DataError>([] { parse(""); }), Contains("empty file"));
+  CHECK_THAT(error_message<DataError>([] { parse("a,b\n"); }), Contains("a header and no data rows"));
+  CHECK_THAT(error_message<DataError>([] { parse("a,a\n1,2\n"); }), Contains("'a' appears twice"));
+  CHECK_THAT(error_message<DataError>([] { parse("a,\n1,2\n"); }), Contains("header column 2 has no name"));
+  CHECK_THAT(error_message<DataError>([] { parse("a,b\n1,\"2\n"); }), Contains("line 2") && Contains("never closed"));
+  CHECK_THAT(error_message<DataError>([] { parse("a,b\n1,2\"x\n"); }), Contains("line 2") && Contains("quote inside an unquoted field"));
+  CHECK_THAT(error_message<DataError>([] { parse("a,b\n1,\"2\"x\n"); }), Contains("text after a closing quote"));
   const CsvTable t = parse("a,b\n1,2\n3,abc\n4,\n5,NA\n6,1e39\n");
-  CHECK_THAT(data_error([&] { numeric_columns(t, {1}); }), Contains("t.csv, line 3, column 'b'") && Contains("'abc' is not a number"));
+  CHECK_THAT(error_message<DataError>([&] { numeric_columns(t, {1}); }), Contains("t.csv, line 3, column 'b'") && Contains("'abc' is not a number"));
   const CsvTable missing = parse("a,b\n4,\n");
-  CHECK_THAT(data_error([&] { numeric_columns(missing, {1}); }), Contains("line 2, column 'b'") && Contains("missing value"));
+  CHECK_THAT(error_message<DataError>([&] { numeric_columns(missing, {1}); }), Contains("line 2, column 'b'") && Contains("missing value"));
   const CsvTable na = parse("a,b\n5,NA\n");
-  CHECK_THAT(data_error([&] { numeric_columns(na, {1}); }), Contains("missing value 'NA'"));
+  CHECK_THAT(error_message<DataError>([&] { numeric_columns(na, {1}); }), Contains("missing value 'NA'"));
   const CsvTable huge = parse("a,b\n6,1e39\n");
-  CHECK_THAT(data_error([&] { numeric_columns(huge, {1}); }), Contains("not a finite float"));
-  CHECK_THAT(data_error([&] { t.column("c"); }), Contains("no column 'c'") && Contains("'a', 'b'"));
+  CHECK_THAT(error_message<DataError>([&] { numeric_columns(huge, {1}); }), Contains("not a finite float"));
+  CHECK_THAT(error_message<DataError>([&] { t.column("c"); }), Contains("no column 'c'") && Contains("'a', 'b'"));
 }
 
 TEST_CASE("class labels: integers are indices, names are sorted", "[csv]") {
@@ -90,10 +81,10 @@ TEST_CASE("class labels: integers are indices, names are sorted", "[csv]") {
   CHECK(b.indices == std::vector<float>{2, 0, 1, 0});
   // A validation file's labels against the training classes: an unseen class is an error.
   const CsvTable val = parse("x,species\n1,setosa\n1,oak\n");
-  CHECK_THAT(data_error([&] { class_column(val, 1, b.names); }),
+  CHECK_THAT(error_message<DataError>([&] { class_column(val, 1, b.names); }),
              Contains("line 3, column 'species'") && Contains("'oak' is not one of the 3 classes"));
   const CsvTable blank = parse("x,y\n1,\n");
-  CHECK_THAT(data_error([&] { class_column(blank, 1); }), Contains("missing label"));
+  CHECK_THAT(error_message<DataError>([&] { class_column(blank, 1); }), Contains("missing label"));
 }
 
 TEST_CASE("a CSV file past the data limit is refused before it is read", "[csv][limits]") {
@@ -103,7 +94,7 @@ TEST_CASE("a CSV file past the data limit is refused before it is read", "[csv][
   Limits saved = limits(), small = saved;
   small.data_bytes = 500;
   set_limits(small);
-  const std::string msg = data_error([&] { read_csv(path); });
+  const std::string msg = error_message<DataError>([&] { read_csv(path); });
   set_limits(saved);
   CHECK_THAT(msg, Contains("big.csv") && Contains("--limit data-bytes="));
   CHECK(read_csv(path).rows() == 1);
