@@ -238,7 +238,10 @@ ModelDocument read_document(const JsonReader& root) {
   static const json kNone = json::object();
   const std::pair<const char*, ValueKind> stores[] = {{"parameters", ValueKind::Parameter},
                                                       {"state", ValueKind::State}};
-  for (const auto& [key, kind] : stores) {
+  for (const auto& store_entry : stores) {
+    // Not a structured binding: C++17 lambdas cannot capture those (clang refuses).
+    const char* const key = store_entry.first;
+    const ValueKind kind = store_entry.second;
     const std::optional<JsonReader> found = kind == ValueKind::Parameter ? root.member(key) : root.find(key);
     const JsonReader store = found ? *found : JsonReader(kNone, root.source(), "/state");
     auto& tensors = kind == ValueKind::Parameter ? doc.model.parameters : doc.model.state;
