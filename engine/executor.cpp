@@ -6,7 +6,10 @@
 #include <optional>
 #include <utility>
 
+#include "core/activity.hpp"
+#include "core/checked.hpp"
 #include "core/errors.hpp"
+#include "core/limits.hpp"
 
 namespace plangrad {
 
@@ -50,8 +53,13 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
     throw UsageError("the plan was made for " + std::to_string(plan_.elem_bytes) +
                      "-byte scalars; this executor runs " + std::to_string(sizeof(T)) + "-byte ones");
   Bound& b = *bound_;
+  const Activity activity("allocating a " + std::to_string(plan_.arena_bytes) + "-byte arena");
+  // A plan made in this process was checked against the limit; one built by hand was not.
+  if (plan_.arena_bytes > limits().arena_bytes)
+    throw ShapeError("a plan's arena of " + std::to_string(plan_.arena_bytes) + " bytes is more than " +
+                     limit_hint("arena-bytes", limits().arena_bytes));
   if (plan_.arena_bytes > 0) {
-    const std::size_t bytes = (plan_.arena_bytes + 63) / 64 * 64;
+    const std::size_t bytes = add_sizes(plan_.arena_bytes, 63) / 64 * 64;
     b.arena.reset(std::aligned_alloc(64, bytes));
     if (!b.arena) throw std::bad_alloc();
     std::memset(b.arena.get(), 0, bytes);  // touch every page now, not in the first step

@@ -1,4 +1,5 @@
 // assign_slots: which tensors share memory (in-place reuse).
+#include "core/checked.hpp"
 #include <algorithm>
 
 #include "planner/memory.hpp"
@@ -6,7 +7,7 @@
 namespace plangrad {
 
 std::size_t padded_bytes(const TensorInfo& t, std::size_t elem_bytes) {
-  return (numel(t.shape) * elem_bytes + 63) / 64 * 64;
+  return add_sizes(mul_sizes(numel(t.shape), elem_bytes), 63) / 64 * 64;
 }
 
 Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<Interval>& live,

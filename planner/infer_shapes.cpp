@@ -18,6 +18,8 @@ std::vector<Shape> infer_shapes(const IndexedGraph& g, const std::vector<int>& o
                          shape_str(info.declared) + ": plan it with a batch size");
       d = batch;
     }
+    if (info.role == ValueRole::Input) check_tensor_size(shapes[v], "input '" + info.name + "'");
+    else check_tensor_size(shapes[v], std::string(info.role == ValueRole::Parameter ? "parameter '" : "state '") + info.name + "'");
   }
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];

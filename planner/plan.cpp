@@ -5,8 +5,12 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
+#include "core/activity.hpp"
+#include "core/checked.hpp"
 #include "core/errors.hpp"
+#include "core/limits.hpp"
 
 namespace plangrad {
 
@@ -85,6 +89,8 @@ OffsetAssignment side_by_side(const std::vector<BufferRequest>& buffers) {
 }  // namespace
 
 Plan make_plan(const Graph& graph, const PlanRequest& request) {
+  const Activity activity(std::string("planning a ") + plan_kind_name(request.kind) + " step at batch " +
+                          std::to_string(request.batch));
   const auto start = std::chrono::steady_clock::now();
   Plan plan;
   plan.kind = request.kind;
@@ -99,10 +105,20 @@ Plan make_plan(const Graph& graph, const PlanRequest& request) {
   plan.slots = assign_slots(g, s, plan.live, plan.elem_bytes, request.reuse_memory);
 
   std::vector<BufferRequest> buffers;
-  for (std::size_t k = 0; k < plan.slots.bytes.size(); ++k)
+  // Every slot side by side, summed with checked arithmetic: a placement lies within it, so
+  // no offset it computes can wrap.
+  std::size_t all_bytes = 0;
+  for (std::size_t k = 0; k < plan.slots.bytes.size(); ++k) {
+    all_bytes = add_sizes(all_bytes, plan.slots.bytes[k]);
     buffers.push_back({plan.slots.bytes[k], 64, plan.slots.live[k].first, plan.slots.live[k].last});
+  }
   const OffsetAssignment placed = request.reuse_memory ? assign_offsets(buffers) : side_by_side(buffers);
   plan.arena_bytes = placed.arena_bytes;
+  if (plan.arena_bytes > all_bytes) throw std::logic_error("make_plan: an arena larger than its slots side by side");
+  if (plan.arena_bytes > limits().arena_bytes)
+    throw ShapeError(std::string("the ") + plan_kind_name(request.kind) + " plan at batch " + std::to_string(request.batch) +
+                     " needs an arena of " + std::to_string(plan.arena_bytes) + " bytes, more than " +
+                     limit_hint("arena-bytes", limits().arena_bytes));
   plan.offset.assign(s.tensors.size(), std::nullopt);
   for (std::size_t t = 0; t < s.tensors.size(); ++t)
     if (plan.slots.tensor_slot[t] >= 0) plan.offset[t] = placed.offsets[static_cast<std::size_t>(plan.slots.tensor_slot[t])];

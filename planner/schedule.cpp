@@ -1,5 +1,6 @@
 // The schedule's names and the helpers shared by the passes that build it.
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "planner/schedule.hpp"
@@ -45,7 +46,13 @@ int add_scratch(Schedule& s, SizeFn size, const NodeInfo& node, const std::vecto
   for (int t : in) in_shapes.push_back(s.tensors[static_cast<std::size_t>(t)].shape);
   const std::size_t n = size(in_shapes, node.attrs);
   if (n == 0) return -1;
-  return s.add_tensor({prefix + node.name + suffix, Shape{static_cast<Dim>(n)}, -1, role});
+  const std::string name = prefix + node.name + suffix;
+  if (n > static_cast<std::size_t>(std::numeric_limits<Dim>::max()))
+    throw ShapeError(node.op->name + " '" + node.name + "': scratch '" + name + "' of " + std::to_string(n) +
+                     " elements does not fit a shape");
+  const Shape shape{static_cast<Dim>(n)};
+  check_tensor_size(shape, node.op->name + " '" + node.name + "' scratch '" + name + "'");
+  return s.add_tensor({name, shape, -1, role});
 }
 
 const OpDef& in_op(const IndexedGraph& g, const Step& step) {
