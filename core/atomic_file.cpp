@@ -1,6 +1,7 @@
 #include "core/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <utility>
@@ -43,6 +45,22 @@ std::string unique_suffix() {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%ld-%u-%llx", static_cast<long>(::getpid()), counter.fetch_add(1), ticks);
   return buf;
+}
+
+// Removes the temporary files of `name` that a killed writer left in `dir`: those whose
+// writer process (the id the name starts with) no longer exists. A live writer's file is
+// left alone. Best effort: a file that cannot be read or removed stays.
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& name) {
+  const std::string prefix = "." + name + ".tmp-";
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string file = it->path().filename().string();
+    if (file.compare(0, prefix.size(), prefix) != 0) continue;
+    char* rest = nullptr;
+    const long pid = std::strtol(file.c_str() + prefix.size(), &rest, 10);
+    if (pid <= 0 || rest == nullptr || *rest != '-') continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) ::unlink(it->path().c_str());
+  }
 }
 
 // write(2) may write less than asked, and Linux writes at most about 2 GB per call.
@@ -96,6 +114,7 @@ void write_file_atomically(const std::string& path, std::initializer_list<std::s
   if (::fsync(directory.fd) != 0 && errno != EINVAL)
     fail(path, "the file is replaced, but the fsync of its directory '" + dir.string() + "' failed", errno);
   // The directory was opened read-only: closing it cannot lose data, so its result is moot.
+  remove_stale_temporaries(dir, target.filename().string());
 }
 
 }  // namespace plangrad

@@ -19,6 +19,8 @@ namespace plangrad {
 // rename removes the temporary file and leaves `path` as it was; the DataError reads
 // "<path>: cannot write: <step>: <reason>". Should only the directory's fsync fail, `path`
 // already holds the new bytes (the DataError says so) but may lose them in a crash.
+// After a write, the temporary files of `path` that killed writers left behind (their
+// process is gone) are removed.
 void write_file_atomically(const std::string& path, std::initializer_list<std::string_view> parts);
 
 inline void write_file_atomically(const std::string& path, std::string_view contents) {

@@ -3,6 +3,7 @@
 // DataError names the path and the step that failed.
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -117,4 +118,24 @@ TEST_CASE("atomic file: a failure leaves the target as it was and no temporary f
   }
   CHECK(read_text(target) == "old");
   CHECK(entries(dir) == expected_entries);
+}
+
+TEST_CASE("atomic file: a killed writer's temporary file goes at the next save", "[atomic_file]") {
+  TempDir dir;
+  const std::string target = dir.file("model.json");
+  // A child that exits at once: its id is then a process that no longer exists.
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  REQUIRE(gone > 0);
+  int status = 0;
+  REQUIRE(::waitpid(gone, &status, 0) == gone);
+  const std::string stale = dir.file(".model.json.tmp-" + std::to_string(gone) + "-0-1f");
+  const std::string live = dir.file(".model.json.tmp-" + std::to_string(::getpid()) + "-7-2f");
+  const std::string other = dir.file(".other.json.tmp-" + std::to_string(gone) + "-0-1f");
+  for (const std::string& f : {stale, live, other}) std::ofstream(f) << "partial";
+  write_file_atomically(target, "new");
+  CHECK(read_text(target) == "new");
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(fs::exists(live));   // a writer still running: not ours to remove
+  CHECK(fs::exists(other));  // another target's
 }
