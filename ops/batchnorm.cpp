@@ -47,6 +47,16 @@ std::vector<Shape> batchnorm_shape(const std::vector<Shape>& in, const Attrs& at
   return one_output(in[0]);
 }
 
+// A running variance is a variance: a negative one would make Eval mode take the square
+// root of a negative number.
+std::string batchnorm_check_data(std::size_t input, const float* data, std::size_t n) {
+  if (input != 4) return "";
+  for (std::size_t c = 0; c < n; ++c)
+    if (!(data[c] >= 0.0f))
+      return "running_var[" + std::to_string(c) + "] = " + std::to_string(data[c]) + " is negative";
+  return "";
+}
+
 // saved[0, C): the mean used per channel; saved[C, 2C): the inv_std used.
 std::size_t batchnorm_saved(const std::vector<Shape>& in, const Attrs&) {
   return 2 * static_cast<std::size_t>(bn_dims(in[0]).C);
@@ -282,6 +292,7 @@ const OpDef& batchnorm_op() {
     d.backward_inplace = true;
     d.writes_state = true;
     d.saved = batchnorm_saved;
+    d.check_data = batchnorm_check_data;
     PLANGRAD_SET_KERNELS(d, batchnorm_forward, batchnorm_backward);
     return d;
   }();

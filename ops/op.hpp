@@ -101,6 +101,12 @@ struct OpDef {
   // Does the forward write state inputs (batchnorm's running statistics in Train mode)?
   bool writes_state = false;
 
+  // What is wrong with the n values a model file gives parameter or state input `input`
+  // ("" when nothing): values that parse but mean nothing to the op, such as a negative
+  // running variance. Loaders call it; nullptr accepts any finite data.
+  using DataCheckFn = std::string (*)(std::size_t input, const float* data, std::size_t n);
+  DataCheckFn check_data = nullptr;
+
   SizeFn workspace = nullptr;  // scratch for the forward and for the backward step
   SizeFn saved = nullptr;      // memory kept from forward to backward
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/errors.hpp"
+#include "core/limits.hpp"
 
 namespace plangrad {
 
@@ -21,8 +22,17 @@ std::string json_pointer_token(const std::string& key) {
 }
 
 json parse_json(const std::string& text, const std::string& source) {
+  // Refused while parsing, before the document is built: a deeply nested value would
+  // otherwise exhaust the stack of whatever walks it recursively (a dump, a destructor).
+  const std::uint64_t max_depth = limits().json_depth;
+  const json::parser_callback_t depth_check = [&](int depth, json::parse_event_t event, json&) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+        static_cast<std::uint64_t>(depth) >= max_depth)
+      throw FormatError(source + ": JSON nested deeper than " + limit_hint("json-depth", max_depth));
+    return true;
+  };
   try {
-    return json::parse(text);
+    return json::parse(text, depth_check);
   } catch (const json::parse_error& e) {
     throw FormatError(source + ": malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
   } catch (const json::exception& e) {

@@ -2,18 +2,15 @@
 // into a Graph and its data, every problem named by its JSON path; whether the graph is
 // valid (names, arities, attributes, references, cycles, shapes) is for the planner's
 // passes to say, their errors placed at the path of the graph or of the failing node.
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <exception>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
-#include <sstream>
-#include <system_error>
 
+#include "core/activity.hpp"
 #include "core/errors.hpp"
+#include "core/file_io.hpp"
+#include "core/limits.hpp"
 #include "ops/op.hpp"
 #include "planner/passes.hpp"
 #include "serialization/json_reader.hpp"
@@ -24,14 +21,12 @@ namespace {
 
 using nlohmann::json;
 
-// Dimensions above this (and shapes with more elements) are refused: no real model is
-// that large, and the element count must not overflow.
-constexpr std::int64_t kMaxElements = std::int64_t{1} << 40;
-
+// A shape's element count (with a symbolic batch counted as 1) is checked as it is read:
+// it must neither wrap nor pass limits().tensor_elements.
 Shape read_shape(const JsonReader& r, bool allow_batch) {
   const json& j = r.array().value();
   Shape s;
-  std::int64_t elements = 1;
+  std::uint64_t elements = 1;
   for (std::size_t i = 0; i < j.size(); ++i) {
     const JsonReader d = r.element(i);
     if (j[i].is_null() || (j[i].is_string() && j[i].get_ref<const std::string&>() == "N")) {
@@ -42,8 +37,9 @@ Shape read_shape(const JsonReader& r, bool allow_batch) {
     if (j[i].is_string()) d.fail("expected a dimension (an integer, or \"N\" for the batch)");
     const std::int64_t v = d.integer();
     if (v < 0) d.fail("negative dimension " + std::to_string(v));
-    if (v > kMaxElements || (v > 0 && elements > kMaxElements / v)) r.fail("shape has too many elements");
-    elements *= v;
+    if (__builtin_mul_overflow(elements, static_cast<std::uint64_t>(v), &elements) ||
+        elements > limits().tensor_elements)
+      r.fail("shape has more elements than " + limit_hint("tensor-elements", limits().tensor_elements));
     s.push_back(v);
   }
   return s;
@@ -82,10 +78,19 @@ struct Decl {
   std::string path;
 };
 
+// A value or node name: a string no longer than limits().name_length.
+const std::string& read_name(const JsonReader& r) {
+  const std::string& name = r.string();
+  if (name.size() > limits().name_length)
+    r.fail("a name of " + std::to_string(name.size()) + " bytes, longer than " +
+           limit_hint("name-length", limits().name_length));
+  return name;
+}
+
 Node read_node(const JsonReader& e) {
   e.only_keys({"name", "op", "inputs", "outputs", "attrs"});
   Node node;
-  node.name = e.member("name").string();
+  node.name = read_name(e.member("name"));
   const JsonReader op_name = e.member("op");
   node.op = op_name.string();
   // The op's attribute schema is what decodes the attributes.
@@ -94,7 +99,7 @@ Node read_node(const JsonReader& e) {
   for (const auto& [key, names] : {std::pair<const char*, std::vector<std::string>*>{"inputs", &node.inputs},
                                    {"outputs", &node.outputs}}) {
     const JsonReader list = e.member(key);
-    for (std::size_t i = 0; i < list.size(); ++i) names->push_back(list.element(i).string());
+    for (std::size_t i = 0; i < list.size(); ++i) names->push_back(read_name(list.element(i)));
   }
   if (const std::optional<JsonReader> attrs = e.find("attrs")) {
     attrs->for_each_member([&](const std::string& name, const JsonReader& value) {
@@ -124,13 +129,15 @@ Graph read_graph(const JsonReader& jg, std::map<std::string, Decl>& decls) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       const JsonReader e = list->element(i);
       e.only_keys({"name", "shape"});
-      const std::string& name = e.member("name").string();
+      const std::string& name = read_name(e.member("name"));
       const JsonReader shape = e.member("shape");
       ValueDecl& v = graph.values.emplace_back(ValueDecl{name, kind, read_shape(shape, kind == ValueKind::Input)});
       decls.emplace(name, Decl{kind, v.shape, shape.path()});
     }
   }
   const JsonReader nodes = jg.member("nodes");
+  if (nodes.size() > limits().nodes)
+    nodes.fail(std::to_string(nodes.size()) + " nodes, more than " + limit_hint("nodes", limits().nodes));
   for (std::size_t n = 0; n < nodes.size(); ++n) graph.nodes.push_back(read_node(nodes.element(n)));
   const JsonReader outputs = jg.member("outputs");
   for (std::size_t i = 0; i < outputs.size(); ++i) graph.outputs.push_back(outputs.element(i).string());
@@ -257,26 +264,35 @@ ModelDocument read_document(const JsonReader& root) {
                    d.path.substr(0, d.path.size() - std::string("/shape").size()));
   }
 
+  // Data that parses but means nothing to the op reading it (a negative running variance).
+  for (const Node& node : doc.model.graph.nodes) {
+    const OpDef& op = find_op(node.op);  // index_graph checked that it exists
+    if (!op.check_data) continue;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+      const auto d = decls.find(node.inputs[i]);
+      if (d == decls.end()) continue;
+      const bool param = d->second.kind == ValueKind::Parameter;
+      const xt::xarray<float>& t = param ? doc.model.parameters.at(node.inputs[i]) : doc.model.state.at(node.inputs[i]);
+      const std::string problem = op.check_data(i, t.data(), t.size());
+      if (!problem.empty())
+        throw FormatError(root.source() + ": /" + (param ? "parameters/" : "state/") + json_pointer_token(node.inputs[i]) +
+                          ": " + node.op + " '" + node.name + "' cannot use it: " + problem);
+    }
+  }
   if (const std::optional<JsonReader> training = root.find("training")) doc.training = training->object().value();
   at_path(root.source(), "", [&] { doc.model.check(); });
   return doc;
 }
 
 std::string read_text_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw DataError("cannot read model file '" + path + "': it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw DataError("cannot open model file '" + path + "': " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw DataError("cannot read model file '" + path + "'");
-  return ss.str();
+  const Activity activity("reading model file '" + path + "'");
+  return read_regular_file(path, "model file", limits().model_file_bytes, "model-file-bytes");
 }
 
 }  // namespace
 
 ModelDocument model_document_from_json(const std::string& text, const std::string& source_name) {
+  const Activity activity("loading model '" + source_name + "'");
   const json root = parse_json(text, source_name);
   return read_document(JsonReader(root, source_name));
 }

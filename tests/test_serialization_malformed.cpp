@@ -106,7 +106,7 @@ std::vector<Case> cases() {
                    {"/graph/inputs/0/shape/0: expected a dimension"}));
   c.push_back(edit("huge shape", mlp,
                    [](json& d) { d["graph"]["inputs"][0]["shape"] = {4294967296LL, 4294967296LL}; },
-                   Err::Format, {"/graph/inputs/0/shape: shape has too many elements"}));
+                   Err::Format, {"/graph/inputs/0/shape: shape has more elements than the limit of"}));
   c.push_back(edit("unknown key in a declaration", mlp,
                    [](json& d) { d["graph"]["parameters"][1]["dtype"] = "float32"; }, Err::Format,
                    {"/graph/parameters/1/dtype: unknown key"}));
