@@ -77,12 +77,17 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
   TrainingState st;
   const JsonReader o = r.member("options").object();
   st.epochs = o.member("epochs").integer(1);
-  st.batch = o.member("batch").unsigned_integer();
+  const JsonReader batch = o.member("batch");
+  st.batch = batch.unsigned_integer();
+  if (st.batch < 1) batch.fail("the batch size must be at least 1, got 0");
   st.seed = o.member("seed").unsigned_integer();
   st.drop_last = o.member("drop_last").boolean();
   st.patience = o.member("patience").integer(0);
   st.schedule = o.member("schedule").string();
-  st.base_lr = o.member("base_lr").number();
+  const JsonReader base_lr = o.member("base_lr");
+  st.base_lr = base_lr.number();
+  if (!(st.base_lr > 0) || !std::isfinite(st.base_lr))
+    base_lr.fail("the learning rate must be positive and finite, got " + base_lr.value().dump());
 
   const JsonReader p = r.member("progress").object();
   st.epochs_done = p.member("epochs_done").integer(0);
@@ -98,10 +103,18 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
   const JsonReader b = r.member("batches").object();
   BatchIteratorState& bs = st.batches;
   bs.num_samples = b.member("num_samples").unsigned_integer();
-  bs.batch_size = b.member("batch_size").unsigned_integer();
+  const JsonReader batch_size = b.member("batch_size");
+  bs.batch_size = batch_size.unsigned_integer();
+  if (bs.batch_size != st.batch)
+    batch_size.fail("the batch iterator's batch size " + std::to_string(bs.batch_size) + " differs from the run's " +
+                    std::to_string(st.batch));
   bs.drop_last = b.member("drop_last").boolean();
   bs.epoch = b.member("epoch").unsigned_integer();
-  bs.position = b.member("position").unsigned_integer();
+  const JsonReader position = b.member("position");
+  bs.position = position.unsigned_integer();
+  if (bs.position > bs.num_samples)
+    position.fail("position " + std::to_string(bs.position) + " is past the " + std::to_string(bs.num_samples) +
+                  " samples");
   const JsonReader rng = b.member("rng");
   if (rng.size() != 4) rng.fail("expected a list of 4 hex strings");
   for (std::size_t i = 0; i < 4; ++i) {

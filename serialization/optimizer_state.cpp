@@ -61,6 +61,9 @@ OptimizerState optimizer_state_from_json(const JsonReader& r) {
   } else {
     kind.fail("unknown optimizer '" + name + "' (expected sgd, adam or adamw)");
   }
+  // The same ranges as the flags and the constructors: a checkpoint with a learning rate
+  // of -5 or a momentum of 5 would otherwise load and end the run in NaN.
+  if (const std::string problem = options_problem(s.options); !problem.empty()) options.fail(problem);
   r.member("parameters").for_each_member([&](const std::string& parameter, const JsonReader& p) {
     ParameterState& ps = s.parameters[parameter];
     ps.started = p.member("started").boolean();

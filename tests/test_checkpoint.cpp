@@ -92,7 +92,34 @@ TEST_CASE("checkpoint: the training state round-trips through JSON exactly", "[c
     j = training_state_to_json(st);
     j["version"] = 99;
     CHECK_THROWS_WITH(training_state_from_json(j, "c.json"), Contains("newer"));
+    // The very next version, so that an off-by-one in the check does not pass.
+    j["version"] = kCheckpointFormatVersion + 1;
+    CHECK_THROWS_WITH(training_state_from_json(j, "c.json"), Contains("c.json: /training/version") && Contains("newer"));
+    j["version"] = kCheckpointFormatVersion;
+    CHECK_NOTHROW(training_state_from_json(j, "c.json"));
     CHECK_THROWS_AS(training_state_from_json(nlohmann::json(), "m.json"), FormatError);
+  }
+  SECTION("values out of range are refused as strictly as flags, at their path") {
+    nlohmann::json j = training_state_to_json(st);
+    j["optimizer"]["learning_rate"] = -5.0;
+    CHECK_THROWS_WITH(training_state_from_json(j, "c.json"), Contains("c.json: /training/optimizer/options") &&
+                                                                 Contains("lr must be positive, got -5"));
+    j = training_state_to_json(st);
+    j["optimizer"]["options"]["beta1"] = 5.0;
+    CHECK_THROWS_WITH(training_state_from_json(j, "c.json"), Contains("c.json: /training/optimizer/options") &&
+                                                                 Contains("beta1"));
+    j = training_state_to_json(st);
+    j["options"]["batch"] = 0;
+    CHECK_THROWS_WITH(training_state_from_json(j, "c.json"), Contains("c.json: /training/options/batch: the batch size must be at least 1"));
+    j = training_state_to_json(st);
+    j["options"]["base_lr"] = 0.0;
+    CHECK_THROWS_WITH(training_state_from_json(j, "c.json"), Contains("c.json: /training/options/base_lr"));
+    j = training_state_to_json(st);
+    j["batches"]["batch_size"] = 7;
+    CHECK_THROWS_WITH(training_state_from_json(j, "c.json"), Contains("c.json: /training/batches/batch_size"));
+    j = training_state_to_json(st);
+    j["batches"]["position"] = 100000;
+    CHECK_THROWS_WITH(training_state_from_json(j, "c.json"), Contains("c.json: /training/batches/position"));
   }
   SECTION("a plain model file is not a checkpoint") {
     testing::TempDir dir;
