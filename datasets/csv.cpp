@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "core/activity.hpp"
 #include "core/errors.hpp"
 #include "core/file_io.hpp"
 #include "core/limits.hpp"
@@ -156,6 +157,7 @@ CsvTable parse_csv(const std::string& text, const std::string& source, char deli
 CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   char delimiter = options.delimiter;
   if (delimiter == 0) delimiter = ends_with(path, ".tsv") || ends_with(path, ".tab") ? '\t' : ',';
+  const Activity activity("reading data file '" + path + "'");
   const std::string text = read_regular_file(path, "data file", limits().data_bytes, "data-bytes");
   return parse_csv(text, path, delimiter);
 }

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "core/atomic_file.hpp"
+#include "core/activity.hpp"
 #include "core/errors.hpp"
 #include "core/file_io.hpp"
 #include "core/limits.hpp"
@@ -139,6 +140,7 @@ std::string dims_str(const std::vector<std::uint32_t>& dims) {
 // dimensions and fills `data` with exactly their product of bytes.
 std::vector<std::uint32_t> read_idx(const std::string& path, int rank, const char* kind,
                                     std::vector<std::uint8_t>& data) {
+  const Activity activity("reading data file '" + path + "'");
   ByteSource src(path);
   const std::uint32_t expected_magic = 0x800u | static_cast<std::uint32_t>(rank);
   const std::string expected = hex(expected_magic, 8) + ", " + kind;
