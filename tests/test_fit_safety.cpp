@@ -235,6 +235,9 @@ TEST_CASE("truncate_train_log: cut back to the checkpoint's epochs and a partial
   CHECK(read(path) == l1 + l2);
   CHECK(truncate_train_log(path, 0) == 2);
   CHECK(read(path).empty());
+  write(path, l1 + l2 + "{\"epoch\":3,\"lo");  // killed mid-write, every whole line kept
+  CHECK(truncate_train_log(path, 5) == 1);
+  CHECK(read(path) == l1 + l2);
 
   // Not a log (a model file named by mistake): refused, the file left as it was.
   const std::string model = "{\n  \"format\": \"plangrad-model\"\n}\n";
