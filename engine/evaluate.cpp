@@ -103,12 +103,12 @@ std::size_t Evaluator::columns() const { return full_->columns; }
 const Plan& Evaluator::plan() const { return full_->exec->plan(); }
 const Plan* Evaluator::remainder_plan() const { return rest_ ? &rest_->exec->plan() : nullptr; }
 
-void Evaluator::check(const DataView& data) const {
+void Evaluator::check(const DataView& data, const std::string& who) const {
   if (data.n != n_)
     throw UsageError("evaluate: the evaluator was made for " + std::to_string(n_) + " examples, the data has " +
                      std::to_string(data.n));
   if (!data.features || !data.targets) throw UsageError("evaluate: data without features or targets");
-  check_data(data, full_->x_len, full_->y_len, full_->label_classes, false, "evaluate");
+  check_data(data, full_->x_len, full_->y_len, full_->label_classes, false, who);
 }
 
 EvalResult Evaluator::run(const DataView& data) {

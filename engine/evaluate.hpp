@@ -111,8 +111,8 @@ class Evaluator {
   // DataError naming the example and data.source, before any batch runs.
   EvalResult run(const DataView& data);
   // What run() checks before its first batch, alone (fit checks its validation set once,
-  // before the first training step).
-  void check(const DataView& data) const;
+  // before the first training step); a data error starts with `who`.
+  void check(const DataView& data, const std::string& who = "evaluate") const;
 
   std::size_t batch() const { return batch_; }
   std::size_t columns() const;  // the logits' columns; 0 without logits

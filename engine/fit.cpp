@@ -128,7 +128,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   // and a loss that is not finite can only mean divergence.
   const BatchRunner& any = full ? *full : *rest;
   check_data(train, any.x_len, any.y_len, any.label_classes, true, "fit: the training data");
-  if (validate) validate->check(validation);
+  if (validate) validate->check(validation, "fit: the validation data");
   if (const std::string bad = first_non_finite(model); !bad.empty())
     throw DataError("fit: before the first step, the model's " + bad);
 

@@ -201,7 +201,7 @@ TEST_CASE("fit: a bad label is named by its example's index and its file, before
     val_labels(11) = -1;
     CHECK_THAT(message(kRoles, {train.points.data(), labels.data(), 100},
                        {test.points.data(), val_labels.data(), 20, "t10k-labels.idx"}),
-               Contains("example 11 of t10k-labels.idx: label -1 is not a class index"));
+               Contains("fit: the validation data: example 11 of t10k-labels.idx: label -1 is not a class index"));
   }
   SECTION("a training feature that is not finite") {
     xt::xtensor<float, 2> points = train.points;

@@ -192,15 +192,17 @@ int cmd_train(const Args& args) {
         if (a == f || a.rfind(std::string(f) + "=", 0) == 0)
           throw UsageError(std::string(f) + " cannot be given with --resume: the run continues with the checkpoint's");
   const std::string& model_path = flags.positional().front();
+  // The flag as the messages name it: the default --out was not typed.
+  const std::string out_flag = out.empty() ? "--out (default)" : "--out";
   if (out.empty()) out = default_out(model_path);
   if (!checkpoint_path.empty() && same_file(out, checkpoint_path))
-    throw UsageError("--out and --checkpoint both name " + out +
+    throw UsageError(out_flag + " and --checkpoint both name " + out +
                      ": the trained model would replace the checkpoint; give them different files");
   if (!log_path.empty())
-    for (const auto& [flag, path] : {std::pair<const char*, std::string>{"--out", out},
+    for (const auto& [flag, path] : {std::pair<std::string, std::string>{out_flag, out},
                                      {"--checkpoint", checkpoint_path}, {"the model file", model_path}})
       if (!path.empty() && same_file(log_path, path))
-        throw UsageError(std::string("--log and ") + flag + " both name " + log_path + "; give the log a file of its own");
+        throw UsageError("--log and " + flag + " both name " + log_path + "; give the log a file of its own");
 
   // The model and optimizer: fresh from MODEL.json, or both from the checkpoint.
   ModelDocument doc = load_model_document(model_path);
@@ -228,7 +230,7 @@ int cmd_train(const Args& args) {
     set_lr_schedule(options, LrSchedule::parse(schedule_text));
   }
   // Every file the run will write, checked before the data is read and the first step made.
-  check_output_file("--out", out, WriteMode::Replace);
+  check_output_file(out_flag, out, WriteMode::Replace);
   if (!checkpoint_path.empty()) check_output_file("--checkpoint", checkpoint_path, WriteMode::Replace);
   if (!log_path.empty()) check_output_file("--log", log_path, WriteMode::Open);
 
