@@ -1,5 +1,7 @@
 #include "engine/batch_runner.hpp"
 
+#include <algorithm>
+
 #include "core/errors.hpp"
 
 namespace plangrad {
@@ -43,6 +45,17 @@ BatchRunner::BatchRunner(Model& model, const ValueRoles& roles, PlanKind kind, s
                        " values; with the logits '" + roles.logits + "' " + shape_str(l.shape) + " it must hold " +
                        (columns == 1 ? std::string("0/1 labels, [N] or [N, 1]")
                                      : "class indices [N] or one-hot rows [N, " + std::to_string(columns) + "]"));
+  }
+  if (y_len != 1) return;
+  const auto fewer = [&](std::size_t c) { label_classes = label_classes ? std::min(label_classes, c) : c; };
+  if (columns >= 2) fewer(columns);
+  const Plan& plan = exec->plan();
+  for (const Node& node : model.graph.nodes) {
+    if (node.op != "softmax_cross_entropy" || node.inputs.size() != 2 || node.inputs[1] != roles.target) continue;
+    const int t = plan.tensor_of_value(node.inputs[0]);
+    if (t < 0) continue;  // pruned from this plan
+    const Shape& logits_shape = plan.schedule.tensors[static_cast<std::size_t>(t)].shape;
+    if (logits_shape.size() == 2 && logits_shape[1] > 0) fewer(static_cast<std::size_t>(logits_shape[1]));
   }
 }
 

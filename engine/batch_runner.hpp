@@ -27,6 +27,10 @@ struct BatchRunner {
   const float* logits = nullptr;     // nullptr without logits
   std::size_t columns = 0;           // the logits' columns
   const float* loss_value = nullptr;  // inference plans: the kept loss; nullptr without a loss
+  // When the target rows are class indices (one value each): the classes they must lie in,
+  // the fewest of the logits' columns (two or more) and the logits' columns of every
+  // softmax_cross_entropy in the plan that takes the target as its labels; 0 otherwise.
+  std::size_t label_classes = 0;
 
   void run() { exec->run(); }
   // The batch's loss after run(): the training plan's, or the kept value in an inference plan.

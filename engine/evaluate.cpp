@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "core/errors.hpp"
 #include "engine/batch_runner.hpp"
@@ -15,6 +16,13 @@ std::size_t argmax(const float* p, std::size_t k) {
   for (std::size_t j = 1; j < k; ++j)
     if (p[j] > p[best]) best = j;
   return best;
+}
+
+std::string number(double v) {
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
 }
 
 }  // namespace
@@ -40,6 +48,31 @@ std::size_t count_correct(const float* logits, std::size_t columns, const float*
     correct += predicted_class(logits + i * columns, columns) ==
                true_class(targets + i * target_len, target_len, columns, first_row + i);
   return correct;
+}
+
+void check_data(const DataView& data, std::size_t x_len, std::size_t y_len, std::size_t classes, bool finite,
+                const std::string& who) {
+  const auto fail = [&](std::size_t example, const std::string& what) {
+    throw DataError(who + ": example " + std::to_string(example) + (data.source.empty() ? "" : " of " + data.source) +
+                    ": " + what);
+  };
+  if (classes > 0 && y_len == 1) {
+    const auto c = static_cast<float>(classes);
+    for (std::size_t i = 0; i < data.n; ++i) {
+      const float t = data.targets[i];
+      if (!(t >= 0.0f && t < c) || t != std::floor(t))
+        fail(i, "label " + number(t) + " is not a class index in [0, " + std::to_string(classes) + ")");
+    }
+  }
+  if (!finite) return;
+  for (std::size_t i = 0; i < data.n; ++i) {
+    for (std::size_t j = 0; j < x_len; ++j)
+      if (!std::isfinite(data.features[i * x_len + j]))
+        fail(i, "feature " + std::to_string(j) + " is " + number(data.features[i * x_len + j]));
+    for (std::size_t j = 0; j < y_len; ++j)
+      if (!std::isfinite(data.targets[i * y_len + j]))
+        fail(i, "target " + std::to_string(j) + " is " + number(data.targets[i * y_len + j]));
+  }
 }
 
 std::size_t row_length(const Graph& graph, const std::string& name, const char* role, const char* who) {
@@ -70,11 +103,16 @@ std::size_t Evaluator::columns() const { return full_->columns; }
 const Plan& Evaluator::plan() const { return full_->exec->plan(); }
 const Plan* Evaluator::remainder_plan() const { return rest_ ? &rest_->exec->plan() : nullptr; }
 
-EvalResult Evaluator::run(const DataView& data) {
+void Evaluator::check(const DataView& data, const std::string& who) const {
   if (data.n != n_)
     throw UsageError("evaluate: the evaluator was made for " + std::to_string(n_) + " examples, the data has " +
                      std::to_string(data.n));
   if (!data.features || !data.targets) throw UsageError("evaluate: data without features or targets");
+  check_data(data, full_->x_len, full_->y_len, full_->label_classes, false, who);
+}
+
+EvalResult Evaluator::run(const DataView& data) {
+  check(data);
   EvalResult result;
   result.count = n_;
   double loss_sum = 0.0;

@@ -14,6 +14,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "core/model.hpp"
 #include "planner/plan.hpp"
@@ -35,10 +36,16 @@ struct ValueRoles {
 
 // A data set as the caller holds it: n rows of features and n rows of targets, each row
 // as long as the graph's input says. Only viewed; it must outlive the call that reads it.
+// `source` says where the data came from (a file), for the errors that name an example.
 struct DataView {
   const float* features = nullptr;
   const float* targets = nullptr;
-  std::size_t n = 0;  // 0: no data
+  std::size_t n = 0;   // 0: no data
+  std::string source;  // empty: not from a file
+
+  DataView() = default;
+  DataView(const float* features_, const float* targets_, std::size_t n_, std::string source_ = {})
+      : features(features_), targets(targets_), n(n_), source(std::move(source_)) {}
 };
 
 // The prediction, as PyTorch code computes it:
@@ -59,6 +66,14 @@ std::size_t true_class(const float* target, std::size_t target_len, std::size_t 
 // first_row numbers the rows in a DataError.
 std::size_t count_correct(const float* logits, std::size_t columns, const float* targets, std::size_t target_len,
                           std::size_t rows, std::size_t first_row = 0);
+
+// Checks a data set once, when it is bound to a model, so that bad data is reported by the
+// example's index in the set (and data.source), never by its row in a shuffled batch and
+// never from inside a step: `classes` > 0 (the targets are class indices, rows of one value,
+// BatchRunner::label_classes): every target is an integer in [0, classes); `finite`: every
+// feature and target is a finite number. A DataError starting with `who` otherwise.
+void check_data(const DataView& data, std::size_t x_len, std::size_t y_len, std::size_t classes, bool finite,
+                const std::string& who);
 
 // The number of classes `columns` logits tell apart: columns, or 2 for one logit.
 inline std::size_t classes_of(std::size_t columns) { return columns == 1 ? 2 : columns; }
@@ -92,8 +107,12 @@ class Evaluator {
   Evaluator& operator=(const Evaluator&) = delete;
 
   // data.n must be the n the Evaluator was made for (a UsageError otherwise). A target that
-  // is not a class of the logits is a DataError (from the loss op, or naming the row).
+  // is not a class of the logits (or of a softmax_cross_entropy that reads it) is a
+  // DataError naming the example and data.source, before any batch runs.
   EvalResult run(const DataView& data);
+  // What run() checks before its first batch, alone (fit checks its validation set once,
+  // before the first training step); a data error starts with `who`.
+  void check(const DataView& data, const std::string& who = "evaluate") const;
 
   std::size_t batch() const { return batch_; }
   std::size_t columns() const;  // the logits' columns; 0 without logits

@@ -1,6 +1,8 @@
 #include "engine/fit.hpp"
 
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <memory>
 
 #include "core/errors.hpp"
@@ -24,6 +26,28 @@ void check_options(const FitOptions& o, const DataView& train) {
                      std::to_string(train.n) + " training examples leaves no batch");
   if (!o.lr_schedule && o.lr_schedule_name != "constant")
     throw UsageError("fit: the learning-rate schedule '" + o.lr_schedule_name + "' has a name but no function");
+}
+
+// "nan", "inf", "-inf" or the number.
+std::string number(double v) {
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+// The first parameter or state value that is not finite, as "parameter 'fc1.weight' holds
+// nan at index 3"; empty when every one is finite.
+std::string first_non_finite(const Model& model) {
+  for (const auto* group : {&model.parameters, &model.state})
+    for (const auto& [name, tensor] : *group) {
+      const float* p = tensor.data();
+      for (std::size_t i = 0; i < tensor.size(); ++i)
+        if (!std::isfinite(p[i]))
+          return std::string(group == &model.parameters ? "parameter" : "state") + " '" + name + "' holds " +
+                 number(p[i]) + " at index " + std::to_string(i);
+    }
+  return {};
 }
 
 }  // namespace
@@ -100,9 +124,20 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
                                            options.eval_batch ? options.eval_batch : std::size_t{1000});
   const bool accuracy = !roles.logits.empty();
 
+  // The data, once, before the first step: a bad label is reported by its index in the set,
+  // and a loss that is not finite can only mean divergence.
+  const BatchRunner& any = full ? *full : *rest;
+  check_data(train, any.x_len, any.y_len, any.label_classes, true, "fit: the training data");
+  if (validate) validate->check(validation, "fit: the validation data");
+  if (const std::string bad = first_non_finite(model); !bad.empty())
+    throw DataError("fit: before the first step, the model's " + bad);
+
   ProgressPrinter progress(options.progress, options.epochs);
   TrainLog log;
-  if (!options.log_path.empty()) log = TrainLog(options.log_path, options.resume != nullptr);
+  if (!options.log_path.empty()) {
+    if (options.resume) truncate_train_log(options.log_path, st.epochs_done);
+    log = TrainLog(options.log_path, options.resume != nullptr);
+  }
 
   FitResult result;
   const auto checkpoint = [&] {
@@ -121,6 +156,21 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     return result;
   };
 
+  // Divergence: nothing more is logged or checkpointed, so the last checkpoint stays the
+  // last good state; the model is left as the failing step made it.
+  const auto diverged = [&](std::int64_t epoch, double loss, const std::string& what) {
+    progress.end_bar();
+    throw TrainingDiverged("training diverged at epoch " + std::to_string(epoch) + ", step " +
+                               std::to_string(st.steps) + " (" + what + ")",
+                           epoch, st.steps, loss, st.epochs_done);
+  };
+  // Checked before every checkpoint: a non-finite weight with a finite loss (a relu can hide
+  // one) must not reach a checkpoint, which could not hold it anyway.
+  const auto check_weights = [&](std::int64_t epoch, double loss) {
+    const std::string bad = first_non_finite(model);
+    if (!bad.empty()) diverged(epoch, loss, bad);
+  };
+
   InterruptGuard interrupt(options.handle_sigint);
   const std::size_t per_epoch = options.drop_last ? train.n / batch * batch : train.n;
   Span<const std::size_t> b;
@@ -137,11 +187,14 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
       gather_rows(train.targets, train.n, r.y_len, b, r.y);
       r.run();
       ++st.steps;
-      st.epoch_loss_sum += static_cast<double>(r.loss()) * static_cast<double>(b.size());
+      const float loss = r.loss();
+      if (!std::isfinite(loss)) diverged(epoch + 1, loss, "loss = " + number(loss));
+      st.epoch_loss_sum += static_cast<double>(loss) * static_cast<double>(b.size());
       st.epoch_samples += b.size();
       if (accuracy) st.epoch_correct += count_correct(r.logits, r.columns, r.y, r.y_len, b.size());
       progress.step(static_cast<std::size_t>(st.epoch_samples), st.epoch_loss_sum);
       if (InterruptGuard::requested()) {
+        check_weights(epoch + 1, loss);
         st.epoch_seconds += since(start);
         checkpoint();
         progress.interrupted(epoch + 1, st.steps);
@@ -163,6 +216,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     }
     s.seconds = st.epoch_seconds + since(start);
     s.steps = st.steps;
+    check_weights(epoch + 1, s.train_loss);
 
     st.epochs_done = epoch + 1;
     st.epoch_loss_sum = 0;

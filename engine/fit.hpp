@@ -56,7 +56,9 @@ struct FitOptions {
   std::function<double(double base_lr, std::int64_t epoch)> lr_schedule;
   std::string lr_schedule_name = "constant";
   // One JSON object per epoch (JSONL, engine/train_log.hpp); empty: none. Appended to on
-  // resume. A log that cannot be opened or written is a DataError naming it.
+  // resume, after cutting it back to the epochs the resumed state holds
+  // (truncate_train_log), so that the log agrees with the checkpoint. A log that cannot be
+  // opened or written is a DataError naming it.
   std::string log_path;
   Progress progress = Progress::Auto;
   // Called after every epoch; return false to stop the run there (FitStatus::Stopped).
@@ -127,8 +129,18 @@ struct FitResult {
 // use its definitions; roles.logits empty: no accuracy; validation.n == 0: no validation.
 // UsageError for a role that is not
 // a graph value or does not fit (names it), options that do not (batch 0, epochs < 1, ...),
-// or a resume state for another data set size or batch; DataError for a label out of range
-// and for a log that cannot be written.
+// or a resume state for another data set size or batch; DataError for a log that cannot be
+// written, and, before the first step (engine/evaluate.hpp: check_data), for a label that
+// is not a class index or a training value that is not finite, naming the example's index
+// in its set and the set's DataView::source.
+//
+// Divergence: a step whose loss is not finite (NaN, infinite), or a parameter or state
+// value that is not finite at an epoch's end (checked before every checkpoint), throws
+// TrainingDiverged (core/errors.hpp) with the epoch, the step and the loss. Nothing is
+// logged or checkpointed after the last good epoch end, so the last checkpoint on disk is
+// the state to go back to; the model and optimizer in memory are left as the failing step
+// made them, not usable. An exception rather than a FitStatus so that a caller that does not
+// handle it cannot go on to save or use the broken model.
 FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles, const DataView& train,
               const DataView& validation, const FitOptions& options);
 

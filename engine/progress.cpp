@@ -77,6 +77,13 @@ void ProgressPrinter::interrupted(std::int64_t epoch, std::int64_t steps) {
   std::fflush(out_);
 }
 
+void ProgressPrinter::end_bar() {
+  if (!drew_) return;
+  std::fputc('\n', out_);
+  drew_ = false;
+  std::fflush(out_);
+}
+
 void ProgressPrinter::early_stopped(std::int64_t epochs_without_improvement) {
   if (mode_ == Progress::Off) return;
   std::fprintf(out_, "early stopping: no improvement for %lld epochs\n",

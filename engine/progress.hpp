@@ -34,6 +34,8 @@ class ProgressPrinter {
   // The epoch's line, over the bar if one was drawn.
   void epoch_end(const EpochStats& stats);
   void interrupted(std::int64_t epoch, std::int64_t steps);
+  // Ends a bar left on the line, so that what comes next (an error) starts a line of its own.
+  void end_bar();
   void early_stopped(std::int64_t epochs_without_improvement);
 
   Progress mode() const { return mode_; }

@@ -1,8 +1,14 @@
 #include "engine/train_log.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +39,37 @@ std::string train_log_line(const EpochStats& s) {
   line["seconds"] = number(s.seconds);
   line["steps"] = s.steps;
   return line.dump();
+}
+
+std::size_t truncate_train_log(const std::string& path, std::int64_t epochs_done) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot read", errno);
+  constexpr std::uint64_t kWhole = UINT64_MAX;
+  std::uint64_t pos = 0, keep = kWhole;  // keep: the bytes that stay
+  std::size_t cut = 0, number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (in.eof()) {  // no newline: a line cut short
+      keep = std::min(keep, pos);
+      ++cut;
+      break;
+    }
+    if (line.find_first_not_of(" \t\r") != std::string::npos) {
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_object() || !j.contains("epoch") || !j["epoch"].is_number_integer())
+        throw DataError(path + ": line " + std::to_string(number) +
+                        " is not a line of a training log (a JSON object with an integer \"epoch\"); "
+                        "the log is left as it is");
+      if (keep == kWhole && j["epoch"].get<std::int64_t>() > epochs_done) keep = pos;
+    }
+    if (keep != kWhole) ++cut;
+    pos += line.size() + 1;
+  }
+  if (in.bad()) fail(path, "cannot read", errno);
+  if (keep != kWhole && ::truncate(path.c_str(), static_cast<off_t>(keep)) != 0) fail(path, "cannot truncate", errno);
+  return cut;
 }
 
 TrainLog::TrainLog(const std::string& path, bool append) : path_(path) {

@@ -6,6 +6,8 @@
 // a DataError naming the file, never a silently shorter log.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -15,6 +17,15 @@ namespace plangrad {
 
 // The line for one epoch, without the newline.
 std::string train_log_line(const EpochStats& stats);
+
+// Before a resumed run appends to its log: cuts the log back to what the checkpoint holds,
+// the lines up to the first whose epoch is above `epochs_done` (a run killed after writing
+// an epoch's line and before saving its checkpoint runs that epoch again), and a partial
+// last line (killed mid-write). Returns the lines cut. A missing file, or one that is not
+// a regular file (a pipe, a terminal), is left alone; so is a file with a line that is not
+// a log line (a JSON object with an integer "epoch"): a DataError naming the file and the
+// line, since it may not be a log at all.
+std::size_t truncate_train_log(const std::string& path, std::int64_t epochs_done);
 
 class TrainLog {
  public:

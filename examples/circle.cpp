@@ -27,6 +27,7 @@
 #include "engine/executor.hpp"
 #include "engine/fit.hpp"
 #include "cli/flags.hpp"
+#include "cli/output_paths.hpp"
 #include "networks/models.hpp"
 #include "serialization/model_json.hpp"
 
@@ -116,6 +117,9 @@ int main(int argc, char** argv) try {
   const std::string save_path = flags.get("--save", "");
   const std::string plot_dir = flags.get("--plot-data", "");
   flags.finish();
+  // Before training: a typo in an output path must not cost the run.
+  if (!save_path.empty()) check_output_file("--save", save_path, WriteMode::Replace);
+  if (!plot_dir.empty()) check_output_dir("--plot-data", plot_dir);
 
   const CircleData train = make_circle(kPoints, seed);
   const CircleData test = make_circle(kPoints, seed + 1000);

@@ -38,6 +38,7 @@
 #include "engine/executor.hpp"
 #include "engine/fit.hpp"
 #include "cli/flags.hpp"
+#include "cli/output_paths.hpp"
 #include "networks/models.hpp"
 #include "serialization/model_json.hpp"
 
@@ -136,6 +137,8 @@ int main(int argc, char** argv) try {
   if (!normalize && !load_path.empty())
     throw UsageError("--no-normalize is for a fresh model (a loaded model keeps its own graph)");
   flags.finish();
+  // Before the data is read and the model trained: a typo in --save must not cost the run.
+  if (!save_path.empty()) check_output_file("--save", save_path, WriteMode::Replace);
 
   // The data checked against the model (engine/eval_roles.hpp): the images against its
   // image input, the labels against the classes of its logits -- a loaded model's, or

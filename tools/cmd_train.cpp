@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <xtensor/xview.hpp>
@@ -19,6 +20,7 @@
 #include "engine/eval_roles.hpp"
 #include "engine/fit.hpp"
 #include "cli/flags.hpp"
+#include "cli/output_paths.hpp"
 #include "engine/optimizer.hpp"
 #include "engine/lr_schedule.hpp"
 #include "serialization/checkpoint.hpp"
@@ -60,14 +62,19 @@ const char* const kHelp =
     "                     --out, --progress, --limit and --eval-batch may be given), bit for bit\n"
     "                     as if it had never stopped\n"
     "  --log FILE         one JSON line per epoch: epoch, loss, train_accuracy, val_loss,\n"
-    "                     val_accuracy, lr, seconds, steps (appended to on --resume);\n"
-    "                     scripts/plot_run.sh FILE OUT.png draws it\n"
+    "                     val_accuracy, lr, seconds, steps. On --resume it is first cut back to\n"
+    "                     the checkpoint's epochs, then appended to; scripts/plot_run.sh FILE\n"
+    "                     OUT.png draws it\n"
     "  --out FILE         where the trained model goes; default MODEL.trained.json beside MODEL.json\n"
     "                     (MODEL.json itself is never overwritten unless named here)\n"
     "  --progress         auto (default): a progress bar with rate and ETA on a terminal, else one\n"
     "                     line per epoch\n"
+    "--out, --checkpoint and --log are checked before the data is read: each one's folder must\n"
+    "exist and take a new file, and no two may name the same file (exit 2).\n"
     "Ctrl-C finishes the current step, writes the checkpoint (with --checkpoint) and the model to\n"
-    "--out, and exits with status 130. The last line printed is a JSON summary.\n";
+    "--out, and exits with status 130. A loss that is not a finite number (divergence: try a\n"
+    "smaller --lr) stops the run at that step with exit 1, naming the last good checkpoint; after\n"
+    "it, neither the checkpoint nor --out is written. The last line printed is a JSON summary.\n";
 
 std::string default_out(const std::string& model_path) {
   std::filesystem::path p(model_path);
@@ -111,6 +118,28 @@ std::unique_ptr<Optimizer<float>> make_optimizer_from_flags(const Model& model, 
     return std::make_unique<AdamW<float>>(model, o);
   }
   throw UsageError("--optimizer must be sgd, adam or adamw, got '" + kind + "'");
+}
+
+// The labels file load_image_set read (the plain file wins over .gz), named in errors about
+// an example.
+std::string labels_file(const std::string& dir, Split split) {
+  const std::filesystem::path plain = std::filesystem::path(dir) / mnist_labels_name(split);
+  return std::filesystem::exists(plain) ? plain.string() : plain.string() + ".gz";
+}
+
+// Where a diverged run leaves the user: which checkpoint holds the last good state.
+std::string after_divergence(const TrainingDiverged& e, const std::string& checkpoint_path,
+                             const Checkpoint* resumed, const std::string& out) {
+  std::string where;
+  if (checkpoint_path.empty())
+    where = "no checkpoint was kept (--checkpoint FILE keeps one after every epoch)";
+  else if (resumed && e.epochs_done == resumed->state.epochs_done)
+    where = "the last good checkpoint is " + checkpoint_path + " (the one this run resumed, untouched)";
+  else if (!resumed && e.epochs_done == 0)
+    where = "no checkpoint was written: the first epoch did not finish";
+  else
+    where = "the last good checkpoint is " + checkpoint_path + " (after epoch " + std::to_string(e.epochs_done) + ")";
+  return std::string(e.what()) + "; " + where + "; the model was not saved to " + out;
 }
 
 // The first `limit` examples of a set (0: all).
@@ -163,7 +192,17 @@ int cmd_train(const Args& args) {
         if (a == f || a.rfind(std::string(f) + "=", 0) == 0)
           throw UsageError(std::string(f) + " cannot be given with --resume: the run continues with the checkpoint's");
   const std::string& model_path = flags.positional().front();
+  // The flag as the messages name it: the default --out was not typed.
+  const std::string out_flag = out.empty() ? "--out (default)" : "--out";
   if (out.empty()) out = default_out(model_path);
+  if (!checkpoint_path.empty() && same_file(out, checkpoint_path))
+    throw UsageError(out_flag + " and --checkpoint both name " + out +
+                     ": the trained model would replace the checkpoint; give them different files");
+  if (!log_path.empty())
+    for (const auto& [flag, path] : {std::pair<std::string, std::string>{out_flag, out},
+                                     {"--checkpoint", checkpoint_path}, {"the model file", model_path}})
+      if (!path.empty() && same_file(log_path, path))
+        throw UsageError("--log and " + flag + " both name " + log_path + "; give the log a file of its own");
 
   // The model and optimizer: fresh from MODEL.json, or both from the checkpoint.
   ModelDocument doc = load_model_document(model_path);
@@ -190,6 +229,11 @@ int cmd_train(const Args& args) {
     options.patience = patience;
     set_lr_schedule(options, LrSchedule::parse(schedule_text));
   }
+  // Every file the run will write, checked before the data is read and the first step made.
+  check_output_file(out_flag, out, WriteMode::Replace);
+  if (!checkpoint_path.empty()) check_output_file("--checkpoint", checkpoint_path, WriteMode::Replace);
+  if (!log_path.empty()) check_output_file("--log", log_path, WriteMode::Open);
+
   options.eval_batch = eval_batch;
   options.log_path = log_path;
   options.progress = progress;
@@ -218,8 +262,15 @@ int cmd_train(const Args& args) {
     std::fflush(stdout);
   }
 
-  const FitResult r = fit(model, *optimizer, roles, {train.images.data(), train.labels.data(), train.size()},
-                          {test.images.data(), test.labels.data(), test.size()}, options);
+  FitResult r;
+  try {
+    r = fit(model, *optimizer, roles,
+            {train.images.data(), train.labels.data(), train.size(), labels_file(dir, Split::Train)},
+            {test.images.data(), test.labels.data(), test.size(), labels_file(dir, Split::Test)}, options);
+  } catch (const TrainingDiverged& e) {
+    throw TrainingDiverged(after_divergence(e, checkpoint_path, ckpt ? &*ckpt : nullptr, out), e.epoch, e.step,
+                           e.loss, e.epochs_done);
+  }
   save_model_document(doc, out);
 
   double seconds = 0;
