@@ -23,6 +23,7 @@
 #include "engine/executor.hpp"
 #include "engine/fit.hpp"
 #include "engine/train_log.hpp"
+#include "tests/error_message.hpp"
 #include "tests/example_graphs.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -185,7 +186,7 @@ TEST_CASE("fit: a bad label is named by its example's index and its file, before
     return true;
   };
   const auto message = [&](const ValueRoles& roles, const DataView& tr, const DataView& va) {
-    return testing::data_error_message([&] { fit(model, sgd, roles, tr, va, o); });
+    return testing::error_message<DataError>([&] { fit(model, sgd, roles, tr, va, o); });
   };
 
   SECTION("training labels: against the logits' classes, or the softmax_cross_entropy's without logits") {
@@ -218,7 +219,7 @@ TEST_CASE("evaluate: a bad label is named by its example's index and its file", 
   xt::xtensor<float, 1> labels = test.labels;
   labels(13) = 7;
   const Model model = small_classifier(1);
-  CHECK_THAT(testing::data_error_message(
+  CHECK_THAT(testing::error_message<DataError>(
                  [&] { evaluate(model, kRoles, {test.points.data(), labels.data(), 20, "labels.idx"}, 8); }),
              Contains("evaluate: example 13 of labels.idx: label 7 is not a class index in [0, 2)"));
 }
@@ -242,7 +243,7 @@ TEST_CASE("truncate_train_log: cut back to the checkpoint's epochs and a partial
   // Not a log (a model file named by mistake): refused, the file left as it was.
   const std::string model = "{\n  \"format\": \"plangrad-model\"\n}\n";
   write(path, model);
-  CHECK_THAT(testing::data_error_message([&] { truncate_train_log(path, 0); }),
+  CHECK_THAT(testing::error_message<DataError>([&] { truncate_train_log(path, 0); }),
              Contains(path + ": line 1 is not a line of a training log"));
   CHECK(read(path) == model);
 
