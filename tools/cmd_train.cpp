@@ -36,7 +36,7 @@ const char* const kHelp =
     "usage: plangrad train MODEL.json --data DIR [--epochs 10] [--batch 64]\n"
     "                      [--optimizer sgd|adam|adamw] [--lr LR] [--momentum M] [--nesterov]\n"
     "                      [--weight-decay W] [--schedule constant|step:S[:G]|cosine:T[:warmup=K]]\n"
-    "                      [--patience P] [--drop-last] [--seed 1] [--limit N] [--eval-batch 1000]\n"
+    "                      [--patience P] [--drop-last] [--seed 1] [--subset N] [--eval-batch 1000]\n"
     "                      [--checkpoint FILE [--resume]] [--log FILE] [--out FILE]\n"
     "                      [--progress auto|bar|lines|off]\n"
     "Trains a classifier on an IDX data set: DIR holds train-images-idx3-ubyte and\n"
@@ -55,11 +55,11 @@ const char* const kHelp =
     "                     cosine:T_MAX[:warmup=K][:eta_min=X] (cosine:50:warmup=5)\n"
     "  --patience P       stop when the validation loss has not improved for P epochs (0: off)\n"
     "  --drop-last        skip the last, shorter batch of each epoch\n"
-    "  --limit N          use only the first N examples of each split (a quick run)\n"
+    "  --subset N         use only the first N examples of each split (a quick run)\n"
     "  --checkpoint FILE  write the model and the whole training state to FILE after every epoch\n"
     "                     (atomically) and on Ctrl-C. With --resume, continue the run FILE holds:\n"
     "                     its model, optimizer, batch order and options (only --epochs, --log,\n"
-    "                     --out, --progress, --limit and --eval-batch may be given), bit for bit\n"
+    "                     --out, --progress, --subset and --eval-batch may be given), bit for bit\n"
     "                     as if it had never stopped\n"
     "  --log FILE         one JSON line per epoch: epoch, loss, train_accuracy, val_loss,\n"
     "                     val_accuracy, lr, seconds, steps. On --resume it is first cut back to\n"
@@ -163,7 +163,7 @@ int cmd_train(const Args& args) {
   const std::string log_path = flags.get("--log", "");
   std::string out = flags.get("--out", "");
   const Progress progress = parse_progress(flags.get("--progress", "auto"));
-  const auto limit = static_cast<std::size_t>(flags.get_int("--limit", 0, 0, INT64_MAX));
+  const auto limit = static_cast<std::size_t>(flags.get_int("--subset", 0, 0, INT64_MAX));
   const auto eval_batch = static_cast<std::size_t>(flags.get_int("--eval-batch", 1000, 1, 1 << 24));
   const auto epochs = flags.get_int("--epochs", -1, 1, 1000000);  // -1: not given
   // The recipe: only for a fresh run (a resumed one takes it from the checkpoint).

@@ -53,6 +53,9 @@ plangrad::cli::Args take_limits(plangrad::cli::Args args) {
       continue;
     }
     const auto eq = spec.find('=');
+    if (eq == std::string::npos && !spec.empty() && spec.find_first_not_of("0123456789") == std::string::npos)
+      throw plangrad::UsageError("flag --limit takes NAME=VALUE, a resource limit; to train on the first " + spec +
+                                 " examples, use --subset " + spec);
     const std::string value = eq == std::string::npos ? "" : spec.substr(eq + 1);
     std::size_t used = 0;
     unsigned long long v = 0;
