@@ -68,9 +68,9 @@ std::size_t batchnorm_saved(const std::vector<Shape>& in, const Attrs&) {
 //   dgamma/dbeta outputs): the adds of one n are independent across channels, and each
 //   channel still sums in the order n = 0, 1, ... (the same rounding as a serial loop).
 // - [N, C, S]: kLanes independent partial sums along each contiguous run of S values, in
-//   double: a channel of a CNN holds N*H*W values (100k at batch 128), and a float sum of
-//   that many drifts by 1e-5 relative, enough to move the gradients of every layer before
-//   the batchnorm by a percent. PyTorch's CPU kernel sums in double as well.
+//   double: a channel of a CNN holds N*H*W values, and a float sum of that many drifts
+//   enough to move the gradients of every layer before the batchnorm (tests/
+//   test_precision.cpp). PyTorch's CPU kernel sums in double as well.
 constexpr Dim kLanes = 8;
 
 // sum_{n,s} f(i) over channel c of x viewed as [N, C, S], i the flat index, in double.
