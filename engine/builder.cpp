@@ -37,23 +37,20 @@ Value GraphBuilder::input(const std::string& name, Shape shape) {
 }
 
 Value GraphBuilder::parameter(const std::string& name, Shape shape, Init init) {
-  claim(name);
-  for (Dim d : shape)
-    if (d < 0) throw ShapeError("parameter '" + name + "': invalid shape " + shape_str(shape));
-  check_tensor_size(shape, "parameter '" + name + "'");
-  graph_.values.push_back({name, ValueKind::Parameter, shape});
-  inits_.push_back(init);
-  nominal_[0][name] = nominal_[1][name] = shape;
-  shapes_[name] = std::move(shape);
-  return {name};
+  return stored(name, ValueKind::Parameter, std::move(shape), init);
 }
 
 Value GraphBuilder::state(const std::string& name, Shape shape, Init init) {
+  return stored(name, ValueKind::State, std::move(shape), init);
+}
+
+Value GraphBuilder::stored(const std::string& name, ValueKind kind, Shape shape, Init init) {
   claim(name);
+  const std::string what = std::string(kind_name(kind)) + " '" + name + "'";
   for (Dim d : shape)
-    if (d < 0) throw ShapeError("state '" + name + "': invalid shape " + shape_str(shape));
-  check_tensor_size(shape, "state '" + name + "'");
-  graph_.values.push_back({name, ValueKind::State, shape});
+    if (d < 0) throw ShapeError(what + ": invalid shape " + shape_str(shape));
+  check_tensor_size(shape, what);
+  graph_.values.push_back({name, kind, shape});
   inits_.push_back(init);
   nominal_[0][name] = nominal_[1][name] = shape;
   shapes_[name] = std::move(shape);

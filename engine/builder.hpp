@@ -70,6 +70,8 @@ class GraphBuilder {
  private:
   std::string unique_name(const std::string& requested, const std::string& op);
   void claim(const std::string& name);
+  // A parameter or state value: a shape with no symbolic batch, and an initializer.
+  Value stored(const std::string& name, ValueKind kind, Shape shape, Init init);
 
   Graph graph_;
   // Every value's shape at both kNominalBatches (ops/op.hpp), and merged (kBatchDim).

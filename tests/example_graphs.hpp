@@ -23,6 +23,32 @@ inline Model small_classifier(std::uint64_t seed) {
   return b.build(seed);
 }
 
+// A binary classifier with one logit "logit" [N, 1] = x0 - x1 (weights set, bias 0) on
+// x [N, 2], binary cross-entropy "loss". Its target is "y" [N, 1], or, with
+// `labels_input`, "labels" [N] as a model file for `plangrad eval` declares it (the logit
+// then flattened to [N] for the loss).
+inline Model one_logit_classifier(bool labels_input) {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 2});
+  Value logit = b.dense(x, 1, "logit");
+  if (labels_input) {
+    Value labels = b.input("labels", {kBatchDim});
+    Value flat = b.op("reshape", {logit}, {{"shape", std::vector<std::int64_t>{-1}}}, "logit_flat");
+    b.output(b.binary_cross_entropy_with_logits(flat, labels, "loss"));
+  } else {
+    Value y = b.input("y", {kBatchDim, 1});
+    b.output(b.binary_cross_entropy_with_logits(logit, y, "loss"));
+  }
+  b.output(logit);
+  Model m = b.build(1);
+  xt::xarray<float> w = xt::zeros<float>({2, 1});
+  w(0, 0) = 1.0f;
+  w(1, 0) = -1.0f;
+  m.parameter("logit.weight") = w;
+  m.parameter("logit.bias") = xt::xarray<float>{0.0f};
+  return m;
+}
+
 // x[N,2] -> (dense 25, relu) x3 -> dense 2 "logits" -> softmax_cross_entropy(labels[N]) "loss"
 inline Model circle_mlp(std::uint64_t seed) {
   GraphBuilder b;

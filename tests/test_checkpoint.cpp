@@ -31,6 +31,7 @@
 using namespace plangrad;
 using plangrad::testing::same_bits;
 using plangrad::testing::small_classifier;
+using plangrad::testing::read_text;
 using Catch::Matchers::Contains;
 using nlohmann::json;
 
@@ -252,13 +253,6 @@ std::string format_message(const json& optimizer) {
     return e.what();
   }
   return "<no FormatError thrown>";
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace

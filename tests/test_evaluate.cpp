@@ -211,31 +211,12 @@ TEST_CASE("true_class: class indices, one-hot rows, 0/1 labels; anything else is
 
 namespace {
 
-// A binary classifier as a model file would declare it for `plangrad eval`: images x [N, 2],
-// labels [N], one logit "logit" [N, 1] = x0 - x1, flattened to [N] for binary
-// cross-entropy against the labels.
-Model one_logit_classifier() {
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, 2}), labels = b.input("labels", {kBatchDim});
-  Value logit = b.dense(x, 1, "logit");
-  Value flat = b.op("reshape", {logit}, {{"shape", std::vector<std::int64_t>{-1}}}, "logit_flat");
-  b.output(b.binary_cross_entropy_with_logits(flat, labels, "loss"));
-  b.output(logit);
-  Model m = b.build(1);
-  xt::xarray<float> w = xt::zeros<float>({2, 1});
-  w(1, 0) = -1.0f;
-  w(0, 0) = 1.0f;
-  m.parameter("logit.weight") = w;
-  m.parameter("logit.bias") = xt::xarray<float>{0.0f};
-  return m;
-}
-
 double bce(double x, double t) { return std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::abs(x))); }
 
 }  // namespace
 
 TEST_CASE("evaluate: a one-logit binary classifier is right when the logit's sign is the label", "[evaluate]") {
-  const Model model = one_logit_classifier();
+  const Model model = testing::one_logit_classifier(/*labels_input=*/true);
   const EvalRoles roles = eval_roles(model.graph);
   CHECK(roles.logits == "logit");
   CHECK(roles.loss == "loss");

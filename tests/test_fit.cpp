@@ -240,17 +240,7 @@ TEST_CASE("fit: roles and options that do not fit are UsageErrors naming them", 
 TEST_CASE("fit: a one-logit model's accuracy is the logit's sign, in training and validation", "[fit]") {
   // x [N, 2] -> "logit" [N, 1] = x0 - x1 against 0/1 targets "y" [N, 1]. A learning rate
   // too small to change a weight keeps the logits as set, so the counts are known.
-  GraphBuilder b;
-  Value x = b.input("x", {kBatchDim, 2}), y = b.input("y", {kBatchDim, 1});
-  Value logit = b.dense(x, 1, "logit");
-  b.output(b.binary_cross_entropy_with_logits(logit, y, "loss"));
-  b.output(logit);
-  Model model = b.build(1);
-  xt::xarray<float> w = xt::zeros<float>({2, 1});
-  w(1, 0) = -1.0f;
-  w(0, 0) = 1.0f;
-  model.parameter("logit.weight") = w;
-  model.parameter("logit.bias") = xt::xarray<float>{0.0f};
+  Model model = testing::one_logit_classifier(/*labels_input=*/false);
   // Logits +2, -1, +1, -3, +0.5 with labels 1, 0, 0, 1, 0: right, right, wrong, wrong,
   // wrong: 2/5, where class 0 for every row would score 3/5. Validation adds logit -4 with
   // label 0: 3/6 against 4/6.

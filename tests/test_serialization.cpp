@@ -32,12 +32,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Same declarations, same nodes (in any order), same outputs, same data, bit for bit.
 void require_same_model(const Model& a, const Model& b) {
