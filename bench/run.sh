@@ -43,7 +43,7 @@ if [ -f "$build/CMakeCache.txt" ]; then
 else
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DPLANGRAD_BUILD_TESTS=OFF >/dev/null
 fi
-cmake --build "$build" --target bench_workloads -j2 >/dev/null
+cmake --build "$build" --target plangrad_bench_workloads -j2 >/dev/null
 bin="$build/bench_workloads"
 
 py=/usr/bin/python3

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh circle >/dev/null
+bash scripts/build.sh plangrad_circle >/dev/null
 ./build/circle "$@"

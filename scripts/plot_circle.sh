@@ -13,7 +13,7 @@ fi
 out=$1
 shift
 circle=${CIRCLE:-$root/build/circle}
-[ -x "$circle" ] || { echo "$0: no circle program at $circle; build it first (scripts/build.sh circle)" >&2; exit 1; }
+[ -x "$circle" ] || { echo "$0: no circle program at $circle; build it first (scripts/build.sh plangrad_circle)" >&2; exit 1; }
 command -v gnuplot >/dev/null || { echo "$0: gnuplot is missing (scripts/setup.sh --plots)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# plangrad as other projects take it in; CI runs this after the test suite.
+#   scripts/test_install.sh [BUILD]   (BUILD: a configured, built tree; default build/)
+# 1. `cmake --install` of BUILD (the static library) into a temporary prefix; the consumer
+#    project (tests/consumer) built against it with find_package, and run;
+# 2. the same consumer built with pkg-config alone (g++ $(pkg-config ...)), and run;
+# 3. a shared-library build (BUILD_SHARED_LIBS=ON), installed: its SONAME, its exports
+#    (plangrad's symbols only), and the consumer against it, run;
+# 4. a project taking plangrad in with add_subdirectory (tests/consumer_subdir): its own
+#    object compiled without plangrad's flags, none of plangrad's tests or examples built.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build=${1:-build}
+work=$(mktemp -d "${TMPDIR:-/tmp}/plangrad-install-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+jobs=${JOBS:-2}
+fail() { echo "test_install: $*" >&2; exit 1; }
+
+echo "== 1. static library, find_package"
+cmake --install "$build" --prefix "$work/static" >/dev/null
+cmake -S tests/consumer -B "$work/c-static" -DCMAKE_PREFIX_PATH="$work/static" >/dev/null
+cmake --build "$work/c-static" -j "$jobs" >/dev/null
+"$work/c-static/consumer" "$work/static-model.json" | tee "$work/out"
+grep -q "consumer ok" "$work/out" || fail "the find_package consumer did not run"
+[ -x "$work/static/bin/plangrad" ] || fail "the plangrad program was not installed"
+"$work/static/bin/plangrad" help >/dev/null
+
+echo "== 2. static library, pkg-config"
+export PKG_CONFIG_PATH="$work/static/lib/pkgconfig"
+pkg-config --exists plangrad || fail "pkg-config does not find plangrad.pc"
+# shellcheck disable=SC2046
+g++ -O1 tests/consumer/main.cpp -o "$work/c-pkg" $(pkg-config --cflags --libs --static plangrad)
+"$work/c-pkg" "$work/pkg-model.json" | grep -q "consumer ok" || fail "the pkg-config consumer did not run"
+
+echo "== 3. shared library"
+cmake -S . -B "$work/b-shared" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DPLANGRAD_BUILD_TESTS=OFF \
+  -DPLANGRAD_BUILD_EXAMPLES=OFF -DPLANGRAD_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build "$work/b-shared" -j "$jobs" >/dev/null
+cmake --install "$work/b-shared" --prefix "$work/shared" >/dev/null
+lib=$(ls "$work"/shared/lib/libplangrad.so.*.*.* | head -1)
+soname=$(readelf -d "$lib" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+echo "SONAME $soname"
+case "$soname" in libplangrad.so.0.2) ;; *) fail "unexpected SONAME '$soname'";; esac
+foreign=$(nm -D --defined-only "$lib" | awk '{print $3}' | c++filt | grep -v 'plangrad::' | grep -v '^$' || true)
+[ -z "$foreign" ] || fail "the shared library exports more than plangrad's symbols: $(echo "$foreign" | head -5)"
+echo "exports: $(nm -D --defined-only "$lib" | wc -l) symbols, all plangrad::"
+cmake -S tests/consumer -B "$work/c-shared" -DCMAKE_PREFIX_PATH="$work/shared" >/dev/null
+cmake --build "$work/c-shared" -j "$jobs" >/dev/null
+ldd "$work/c-shared/consumer" | grep -q "$work/shared/lib/libplangrad.so" || fail "the consumer does not use the shared library"
+"$work/c-shared/consumer" "$work/shared-model.json" | grep -q "consumer ok" || fail "the shared-library consumer did not run"
+
+echo "== 4. add_subdirectory"
+cmake -S tests/consumer_subdir -B "$work/c-subdir" -DPLANGRAD_SOURCE="$root" >/dev/null
+entry=$(grep '"command"' "$work/c-subdir/compile_commands.json" | grep 'consumer/main.cpp' || true)
+[ -n "$entry" ] || fail "no compile command for the consumer's main.cpp"
+for flag in -march=native -Wall -Wextra -Wpedantic -fsanitize; do
+  case "$entry" in *"$flag"*) fail "plangrad's $flag reached the consumer's target: $entry";; esac
+done
+if cmake --build "$work/c-subdir" --target help | grep -q 'plangrad_circle\|plangrad_tests\|plangrad_bench'; then
+  fail "a sub-project build has plangrad's examples, tests or benchmarks"
+fi
+cmake --build "$work/c-subdir" -j "$jobs" >/dev/null
+"$work/c-subdir/consumer" "$work/subdir-model.json" | grep -q "consumer ok" || fail "the add_subdirectory consumer did not run"
+echo "test_install: all four ways work"
