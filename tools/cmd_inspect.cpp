@@ -3,7 +3,7 @@
 
 #include "core/errors.hpp"
 #include "cli/flags.hpp"
-#include "serialization/model_json.hpp"
+#include "serialization/checkpoint_json.hpp"
 #include "serialization/model_summary.hpp"
 #include "tools/commands.hpp"
 
@@ -24,9 +24,10 @@ int cmd_inspect(const Args& args) {
                      std::to_string(flags.positional().size()) + " arguments");
   const ModelDocument doc = load_model_document(flags.positional().front());
   std::fputs(model_table(doc.model).c_str(), stdout);
-  if (doc.training.is_object())
-    std::printf("training:   %zu entries (%s)\n", doc.training.size(),
-                doc.training.empty() ? "" : doc.training.begin().key().c_str());
+  const nlohmann::json training = training_json(doc.training, flags.positional().front());
+  if (training.is_object())
+    std::printf("training:   %zu entries (%s)\n", training.size(),
+                training.empty() ? "" : training.begin().key().c_str());
   return 0;
 }
 

@@ -13,7 +13,6 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
-#include <xtensor/xview.hpp>
 
 #include "datasets/idx.hpp"
 #include "core/errors.hpp"
@@ -23,7 +22,7 @@
 #include "cli/output_paths.hpp"
 #include "engine/optimizer.hpp"
 #include "engine/lr_schedule.hpp"
-#include "serialization/checkpoint.hpp"
+#include "serialization/checkpoint_json.hpp"
 #include "serialization/model_json.hpp"
 #include "tools/commands.hpp"
 
@@ -145,8 +144,9 @@ std::string after_divergence(const TrainingDiverged& e, const std::string& check
 // The first `limit` examples of a set (0: all).
 void truncate(ImageSet& set, std::size_t limit) {
   if (limit == 0 || limit >= set.size()) return;
-  set.images = xt::xtensor<float, 2>(xt::view(set.images, xt::range(0, limit), xt::all()));
-  set.labels = xt::xtensor<float, 1>(xt::view(set.labels, xt::range(0, limit)));
+  const std::size_t row = static_cast<std::size_t>(set.images.dim(1));
+  set.images = Tensor<float>({static_cast<Dim>(limit), set.images.dim(1)}, set.images.data(), limit * row);
+  set.labels = Tensor<float>({static_cast<Dim>(limit)}, set.labels.data(), limit);
 }
 
 }  // namespace
@@ -206,8 +206,9 @@ int cmd_train(const Args& args) {
 
   // The model and optimizer: fresh from MODEL.json, or both from the checkpoint.
   ModelDocument doc = load_model_document(model_path);
-  if (doc.training.is_object() && doc.training.value("format", "") == kCheckpointFormatName)
-    doc.training = nullptr;  // a checkpoint's state does not belong in the trained model
+  const nlohmann::json training = training_json(doc.training, model_path);
+  if (training.is_object() && training.value("format", "") == kCheckpointFormatName)
+    doc.training.clear();  // a checkpoint's state does not belong in the trained model
   std::optional<Checkpoint> ckpt;
   std::unique_ptr<Optimizer<float>> optimizer;
   FitOptions options;
