@@ -1,6 +1,7 @@
 // Tensor<T>: plangrad's owning tensor, what a Model keeps its parameters and state in and
 // what the data sets hand out. A shape and its numel(shape) values, contiguous and
-// row-major, 64-byte aligned. Deliberately small: no arithmetic, no views, no
+// row-major, 64-byte aligned; copies are deep, and a moved-from tensor may only be
+// assigned to or destroyed. Deliberately small: no arithmetic, no views, no
 // broadcasting; a kernel sees it through ref() (core/tensor.hpp's TensorRef), a user who
 // wants expressions through core/xtensor_interop.hpp. Including this costs only standard
 // headers, so the public headers that hold tensors stay cheap to compile.

@@ -22,12 +22,11 @@ int cmd_inspect(const Args& args) {
   if (flags.positional().size() != 1)
     throw UsageError("expected one model file (plangrad inspect MODEL.json), got " +
                      std::to_string(flags.positional().size()) + " arguments");
-  const ModelDocument doc = load_model_document(flags.positional().front());
+  const JsonModelDocument doc = load_json_model_document(flags.positional().front());
   std::fputs(model_table(doc.model).c_str(), stdout);
-  const nlohmann::json training = training_json(doc.training, flags.positional().front());
-  if (training.is_object())
-    std::printf("training:   %zu entries (%s)\n", training.size(),
-                training.empty() ? "" : training.begin().key().c_str());
+  if (doc.training.is_object())
+    std::printf("training:   %zu entries (%s)\n", doc.training.size(),
+                doc.training.empty() ? "" : doc.training.begin().key().c_str());
   return 0;
 }
 

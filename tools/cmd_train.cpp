@@ -205,10 +205,9 @@ int cmd_train(const Args& args) {
         throw UsageError("--log and " + flag + " both name " + log_path + "; give the log a file of its own");
 
   // The model and optimizer: fresh from MODEL.json, or both from the checkpoint.
-  ModelDocument doc = load_model_document(model_path);
-  const nlohmann::json training = training_json(doc.training, model_path);
-  if (training.is_object() && training.value("format", "") == kCheckpointFormatName)
-    doc.training.clear();  // a checkpoint's state does not belong in the trained model
+  JsonModelDocument doc = load_json_model_document(model_path);
+  if (doc.training.is_object() && doc.training.value("format", "") == kCheckpointFormatName)
+    doc.training = nullptr;  // a checkpoint's state does not belong in the trained model
   std::optional<Checkpoint> ckpt;
   std::unique_ptr<Optimizer<float>> optimizer;
   FitOptions options;
@@ -272,7 +271,7 @@ int cmd_train(const Args& args) {
     throw TrainingDiverged(after_divergence(e, checkpoint_path, ckpt ? &*ckpt : nullptr, out), e.epoch, e.step,
                            e.loss, e.epochs_done);
   }
-  save_model_document(doc, out);
+  save_model_document(doc.model, doc.training, out);
 
   double seconds = 0;
   for (const EpochStats& s : r.history) seconds += s.seconds;
