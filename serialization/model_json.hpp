@@ -21,8 +21,8 @@ inline constexpr const char* kModelFormatName = "plangrad-model";
 inline constexpr int kModelFormatVersion = 1;
 
 // A model and what the document carries besides it. `training` is the document's
-// "training" object (optimizer state, metadata) as JSON text, compact, with its keys in
-// order; empty when absent. Plain text so that this header needs no JSON library: parse
+// "training" object (optimizer state, metadata) as JSON text, compact, with its keys
+// sorted; empty when absent. Plain text so that this header needs no JSON library: parse
 // it with any. Writing takes any text that is one JSON object (else a FormatError) and
 // writes it indented like the rest of the document.
 struct ModelDocument {
