@@ -1,7 +1,5 @@
 #include "core/model.hpp"
 
-#include <xtensor/xmanipulation.hpp>
-
 #include "core/errors.hpp"
 
 namespace plangrad {
@@ -14,22 +12,24 @@ auto& lookup(Map& map, const std::string& name, const char* what) {
   return it->second;
 }
 
-template <class A>
-Shape shape_of(const A& a) {
-  return Shape(a.shape().begin(), a.shape().end());
+template <class U, class T>
+Tensor<U> cast_tensor(const Tensor<T>& t) {
+  Tensor<U> out(t.shape());
+  for (std::size_t i = 0; i < t.size(); ++i) out[i] = static_cast<U>(t[i]);
+  return out;
 }
 }  // namespace
 
 template <class T>
-xt::xarray<T>& BasicModel<T>::parameter(const std::string& name) {
+Tensor<T>& BasicModel<T>::parameter(const std::string& name) {
   return lookup(parameters, name, "parameter");
 }
 template <class T>
-const xt::xarray<T>& BasicModel<T>::parameter(const std::string& name) const {
+const Tensor<T>& BasicModel<T>::parameter(const std::string& name) const {
   return lookup(parameters, name, "parameter");
 }
 template <class T>
-xt::xarray<T>& BasicModel<T>::state_tensor(const std::string& name) {
+Tensor<T>& BasicModel<T>::state_tensor(const std::string& name) {
   return lookup(state, name, "state tensor");
 }
 
@@ -50,9 +50,9 @@ void BasicModel<T>::check() const {
     auto it = store.find(v.name);
     if (it == store.end())
       throw GraphError(std::string(kind_name(v.kind)) + " '" + v.name + "' has no data");
-    if (shape_of(it->second) != v.shape)
+    if (it->second.shape() != v.shape)
       throw ShapeError(std::string(kind_name(v.kind)) + " '" + v.name + "' is declared " +
-                       shape_str(v.shape) + " but its data is " + shape_str(shape_of(it->second)));
+                       shape_str(v.shape) + " but its data is " + shape_str(it->second.shape()));
   }
   if (declared_params != parameters.size() || declared_state != state.size())
     throw GraphError("model holds data for parameters or state the graph does not declare");
@@ -63,8 +63,8 @@ template <class U>
 BasicModel<U> BasicModel<T>::cast() const {
   BasicModel<U> out;
   out.graph = graph;
-  for (const auto& [name, p] : parameters) out.parameters.emplace(name, xt::cast<U>(p));
-  for (const auto& [name, s] : state) out.state.emplace(name, xt::cast<U>(s));
+  for (const auto& [name, p] : parameters) out.parameters.emplace(name, cast_tensor<U>(p));
+  for (const auto& [name, s] : state) out.state.emplace(name, cast_tensor<U>(s));
   return out;
 }
 

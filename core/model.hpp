@@ -6,22 +6,22 @@
 #include <cstddef>
 #include <map>
 #include <string>
-#include <xtensor/xarray.hpp>
 
 #include "core/graph.hpp"
+#include "core/tensor_storage.hpp"
 
 namespace plangrad {
 
 template <class T>
 struct BasicModel {
   Graph graph;
-  std::map<std::string, xt::xarray<T>> parameters;
-  std::map<std::string, xt::xarray<T>> state;
+  std::map<std::string, Tensor<T>> parameters;
+  std::map<std::string, Tensor<T>> state;
 
   // A GraphError naming the parameter (or state) when it is not there.
-  xt::xarray<T>& parameter(const std::string& name);
-  const xt::xarray<T>& parameter(const std::string& name) const;
-  xt::xarray<T>& state_tensor(const std::string& name);
+  Tensor<T>& parameter(const std::string& name);
+  const Tensor<T>& parameter(const std::string& name) const;
+  Tensor<T>& state_tensor(const std::string& name);
 
   std::size_t parameter_count() const;  // trainable scalars
 

@@ -14,15 +14,15 @@ float circle_label(float x, float y) {
 CircleData make_circle(std::size_t n, std::uint64_t seed) {
   if (n == 0) throw UsageError("make_circle: the number of points must be positive");
   CircleData data;
-  data.points = xt::xtensor<float, 2>::from_shape({n, 2});
-  data.labels = xt::xtensor<float, 1>::from_shape({n});
+  data.points = Tensor<float>({static_cast<Dim>(n), 2});
+  data.labels = Tensor<float>({static_cast<Dim>(n)});
   Rng rng(seed);
   for (std::size_t i = 0; i < n; ++i) {
     const float x = static_cast<float>(rng.uniform());
     const float y = static_cast<float>(rng.uniform());
-    data.points(i, 0) = x;
-    data.points(i, 1) = y;
-    data.labels(i) = circle_label(x, y);
+    data.points[2 * i] = x;
+    data.points[2 * i + 1] = y;
+    data.labels[i] = circle_label(x, y);
   }
   return data;
 }

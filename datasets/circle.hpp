@@ -6,7 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <xtensor/xtensor.hpp>
+
+#include "core/tensor_storage.hpp"
 
 namespace plangrad {
 
@@ -14,8 +15,8 @@ inline constexpr double kCircleCentre = 0.5;
 inline constexpr double kCircleRadiusSquared = 0.15915494309189535;  // 1 / (2 pi)
 
 struct CircleData {
-  xt::xtensor<float, 2> points;  // [n, 2]: x, y in [0, 1]
-  xt::xtensor<float, 1> labels;  // [n]: 1 inside the disk, 0 outside
+  Tensor<float> points;  // [n, 2]: x, y in [0, 1]
+  Tensor<float> labels;  // [n]: 1 inside the disk, 0 outside
 
   std::size_t size() const { return labels.size(); }
 };

@@ -246,13 +246,13 @@ ImageSet to_image_set(const IdxImages& raw, const std::vector<std::uint8_t>& lab
   set.cols = raw.cols;
   set.num_classes = num_classes;
   const std::size_t pixels = raw.rows * raw.cols;
-  set.images = xt::xtensor<float, 2>::from_shape({raw.count, pixels});
+  set.images = Tensor<float>({static_cast<Dim>(raw.count), static_cast<Dim>(pixels)});
   float* dst = set.images.data();
   for (std::size_t i = 0; i < raw.pixels.size(); ++i) {
     dst[i] = static_cast<float>(raw.pixels[i]) / 255.0f;
   }
-  set.labels = xt::xtensor<float, 1>::from_shape({labels.size()});
-  for (std::size_t i = 0; i < labels.size(); ++i) set.labels(i) = static_cast<float>(labels[i]);
+  set.labels = Tensor<float>({static_cast<Dim>(labels.size())});
+  for (std::size_t i = 0; i < labels.size(); ++i) set.labels[i] = static_cast<float>(labels[i]);
   return set;
 }
 

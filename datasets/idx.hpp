@@ -14,7 +14,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
-#include <xtensor/xtensor.hpp>
+
+#include "core/tensor_storage.hpp"
 
 namespace plangrad {
 
@@ -33,8 +34,8 @@ struct IdxImages {
 
 // A labelled image set ready for a graph: one flattened image per row.
 struct ImageSet {
-  xt::xtensor<float, 2> images;  // [n, rows * cols], pixel / 255 in [0, 1]
-  xt::xtensor<float, 1> labels;  // [n], class indices 0 .. num_classes - 1 as floats
+  Tensor<float> images;  // [n, rows * cols], pixel / 255 in [0, 1]
+  Tensor<float> labels;  // [n], class indices 0 .. num_classes - 1 as floats
   std::size_t rows = 0;
   std::size_t cols = 0;
   std::size_t num_classes = 0;

@@ -129,12 +129,12 @@ std::size_t class_index(float label, std::size_t index, std::size_t num_classes,
 
 }  // namespace
 
-xt::xtensor<float, 2> one_hot(const xt::xtensor<float, 1>& labels, std::size_t num_classes) {
+Tensor<float> one_hot(const Tensor<float>& labels, std::size_t num_classes) {
   if (num_classes == 0) throw UsageError("one_hot: the number of classes must be positive");
   const std::size_t n = labels.size();
-  xt::xtensor<float, 2> out = xt::zeros<float>({n, num_classes});
+  Tensor<float> out({static_cast<Dim>(n), static_cast<Dim>(num_classes)});
   for (std::size_t i = 0; i < n; ++i) {
-    out(i, class_index(labels(i), i, num_classes, "one_hot")) = 1.0f;
+    out[i * num_classes + class_index(labels[i], i, num_classes, "one_hot")] = 1.0f;
   }
   return out;
 }

@@ -6,10 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <vector>
-#include <xtensor/xtensor.hpp>
 
 #include "core/random.hpp"
 #include "core/tensor.hpp"
+#include "core/tensor_storage.hpp"
 
 namespace plangrad {
 
@@ -79,7 +79,7 @@ void gather_rows(const T* src, std::size_t num_rows, std::size_t row_len,
 
 // [n] class indices -> [n, num_classes] one-hot rows. A label that is not an integer in
 // [0, num_classes) is a DataError naming it and its index.
-xt::xtensor<float, 2> one_hot(const xt::xtensor<float, 1>& labels, std::size_t num_classes);
+Tensor<float> one_hot(const Tensor<float>& labels, std::size_t num_classes);
 // The same for a batch, into dst[indices.size(), num_classes], allocating nothing.
 void gather_one_hot(const float* labels, std::size_t num_labels, Span<const std::size_t> indices,
                     std::size_t num_classes, float* dst);

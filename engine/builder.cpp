@@ -156,8 +156,7 @@ Model GraphBuilder::build(std::uint64_t seed) const {
   for (std::size_t i = 0; i < graph_.values.size(); ++i) {
     const ValueDecl& v = graph_.values[i];
     if (v.kind == ValueKind::Input) continue;
-    std::vector<std::size_t> shape(v.shape.begin(), v.shape.end());
-    xt::xarray<float> data = xt::xarray<float>::from_shape(shape);
+    Tensor<float> data(v.shape);
     fill_init(inits_[i], v.shape, data.data(), rng);
     (v.kind == ValueKind::Parameter ? model.parameters : model.state).emplace(v.name, std::move(data));
   }

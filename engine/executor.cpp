@@ -81,9 +81,9 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
     auto it = store.find(info.name);
     if (it == store.end())
       throw GraphError(std::string("model has no data for ") + role_name(info.role) + " '" + info.name + "'");
-    if (Shape(it->second.shape().begin(), it->second.shape().end()) != info.shape)
+    if (it->second.shape() != info.shape)
       throw ShapeError(std::string(role_name(info.role)) + " '" + info.name + "' is " +
-                       shape_str(Shape(it->second.shape().begin(), it->second.shape().end())) +
+                       shape_str(it->second.shape()) +
                        " but the plan expects " + shape_str(info.shape));
     ref.data = it->second.data();
   }

@@ -124,7 +124,7 @@ int main(int argc, char** argv) try {
   const CircleData train = make_circle(kPoints, seed);
   const CircleData test = make_circle(kPoints, seed + 1000);
   // The sets as the graph's target "y" takes them: one-hot rows (mlp) or the 0/1 labels (bn).
-  const xt::xtensor<float, 2> train_one_hot = one_hot(train.labels, 2), test_one_hot = one_hot(test.labels, 2);
+  const Tensor<float> train_one_hot = one_hot(train.labels, 2), test_one_hot = one_hot(test.labels, 2);
   const float* train_targets = r.targets == 2 ? train_one_hot.data() : train.labels.data();
   const float* test_targets = r.targets == 2 ? test_one_hot.data() : test.labels.data();
   Model model = r.model == "mlp" ? models::circle_mlp().build(seed) : models::circle_bn().build(seed);

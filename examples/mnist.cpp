@@ -30,6 +30,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/batches.hpp"
 #include "datasets/idx.hpp"
 #include "core/errors.hpp"
@@ -76,8 +78,10 @@ std::string basename_of(std::string path) {
 // A loaded model's kind: the one its document records (mnist --save writes it), else "cnn"
 // when it convolves.
 std::string model_kind(const ModelDocument& doc) {
-  if (doc.training.is_object() && doc.training.contains("model")) {
-    const nlohmann::json& kind = doc.training["model"];
+  // ModelDocument::training is the JSON text of the document's "training" object.
+  const nlohmann::json training = doc.training.empty() ? nlohmann::json() : nlohmann::json::parse(doc.training);
+  if (training.is_object() && training.contains("model")) {
+    const nlohmann::json& kind = training["model"];
     if (kind == "mlp" || kind == "cnn") return kind.get<std::string>();
   }
   for (const Node& node : doc.model.graph.nodes)
@@ -222,8 +226,8 @@ int main(int argc, char** argv) try {
   const double samples_per_second = train_seconds > 0 ? static_cast<double>(samples) / train_seconds : 0.0;
 
   if (!save_path.empty()) {
-    doc.training = {{"example", "mnist"}, {"model", model_name}, {"dataset", dataset},
-                    {"test_accuracy", test_accuracy}};
+    doc.training = nlohmann::json{{"example", "mnist"}, {"model", model_name}, {"dataset", dataset},
+                                  {"test_accuracy", test_accuracy}}.dump();
     save_model_document(doc, save_path);
   }
   // The result line, through nlohmann::json so that any directory name is quoted right.

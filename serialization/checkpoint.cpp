@@ -1,4 +1,4 @@
-#include "serialization/checkpoint.hpp"
+#include "serialization/checkpoint_json.hpp"
 
 #include <cinttypes>
 #include <cmath>
@@ -10,7 +10,6 @@
 #include "core/errors.hpp"
 #include "engine/lr_schedule.hpp"
 #include "serialization/json_reader.hpp"
-#include "serialization/model_json.hpp"
 #include "serialization/optimizer_state.hpp"
 
 namespace plangrad {
@@ -130,12 +129,11 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
 }
 
 void save_checkpoint(const std::string& path, const Model& model, const TrainingState& state) {
-  ModelDocument doc{model, training_state_to_json(state)};
-  save_model_document(doc, path);
+  save_model_document(model, training_state_to_json(state), path);
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  ModelDocument doc = load_model_document(path);
+  JsonModelDocument doc = load_json_model_document(path);
   TrainingState state = training_state_from_json(doc.training, path);
   return {std::move(doc.model), std::move(state)};
 }

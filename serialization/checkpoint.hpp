@@ -27,13 +27,12 @@
 //                   "parameters": {name: {"started": bool, "buffers": {name: [numbers]}}}}
 //   }
 //
-// (the "optimizer" object in detail: serialization/optimizer_state.hpp).
+// (the "optimizer" object in detail: serialization/optimizer_state.hpp; the state as a
+// JSON value, for the library and its tests: serialization/checkpoint_json.hpp).
 #pragma once
 
 #include <functional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/fit.hpp"
 #include "core/model.hpp"
@@ -42,11 +41,6 @@ namespace plangrad {
 
 inline constexpr const char* kCheckpointFormatName = "plangrad-checkpoint";
 inline constexpr int kCheckpointFormatVersion = 1;
-
-nlohmann::json training_state_to_json(const TrainingState& state);
-// FormatError "<source>: /training/<path>: <what>" (serialization/json_reader.hpp) for
-// anything missing or of the wrong type, an unknown format name or a newer version.
-TrainingState training_state_from_json(const nlohmann::json& training, const std::string& source_name);
 
 // The model and the state as one model document, written atomically (save_model_document):
 // the file is the old checkpoint or the whole new one, never a mix.
@@ -57,7 +51,7 @@ struct Checkpoint {
   TrainingState state;
 };
 // DataError for a missing file; FormatError for a bad model, or a model file without a
-// checkpoint's "training" object.
+// checkpoint's "training" object, or a state that is not one (naming its JSON path).
 Checkpoint load_checkpoint(const std::string& path);
 
 // A FitOptions::checkpoint callback that saves to `path` (save_checkpoint).

@@ -13,8 +13,6 @@
 
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "core/model.hpp"
 
 namespace plangrad {
@@ -23,10 +21,13 @@ inline constexpr const char* kModelFormatName = "plangrad-model";
 inline constexpr int kModelFormatVersion = 1;
 
 // A model and what the document carries besides it. `training` is the document's
-// "training" object (optimizer state, metadata), kept verbatim; null when absent.
+// "training" object (optimizer state, metadata) as JSON text, compact, with its keys
+// sorted; empty when absent. Plain text so that this header needs no JSON library: parse
+// it with any. Writing takes any text that is one JSON object (else a FormatError) and
+// writes it indented like the rest of the document.
 struct ModelDocument {
   Model model;
-  nlohmann::json training;
+  std::string training;
 };
 
 std::string model_to_json(const Model& model);

@@ -14,7 +14,7 @@
 #include "ops/op.hpp"
 #include "planner/passes.hpp"
 #include "serialization/json_reader.hpp"
-#include "serialization/model_json.hpp"
+#include "serialization/checkpoint_json.hpp"
 
 namespace plangrad {
 namespace {
@@ -144,7 +144,7 @@ Graph read_graph(const JsonReader& jg, std::map<std::string, Decl>& decls) {
   return graph;
 }
 
-xt::xarray<float> read_tensor(const JsonReader& r, const Decl& decl) {
+Tensor<float> read_tensor(const JsonReader& r, const Decl& decl) {
   r.only_keys({"shape", "dtype", "data"});
   const JsonReader shape = r.member("shape");
   const Shape s = read_shape(shape, false);
@@ -158,7 +158,7 @@ xt::xarray<float> read_tensor(const JsonReader& r, const Decl& decl) {
   if (values.size() != n)
     data.fail(std::to_string(values.size()) + " values for shape " + shape_str(s) + " (" + std::to_string(n) +
               " expected)");
-  xt::xarray<float> t = xt::xarray<float>::from_shape(std::vector<std::size_t>(s.begin(), s.end()));
+  Tensor<float> t(s);
   float* out = t.data();
   constexpr double kMax = static_cast<double>(std::numeric_limits<float>::max());
   for (std::size_t i = 0; i < n; ++i) {
@@ -222,7 +222,7 @@ void check_graph(const Graph& graph, const std::string& source) {
   rethrow_at(source, "/graph/nodes/" + std::to_string(order[fails - 1]), error);
 }
 
-ModelDocument read_document(const JsonReader& root) {
+JsonModelDocument read_document(const JsonReader& root) {
   root.object();
   const JsonReader format = root.member("format");
   if (format.string() != kModelFormatName)
@@ -236,7 +236,7 @@ ModelDocument read_document(const JsonReader& root) {
   if (version < 1) version_field.fail("unsupported format version " + std::to_string(version));
   root.only_keys({"format", "version", "graph", "parameters", "state", "training"});
 
-  ModelDocument doc;
+  JsonModelDocument doc;
   std::map<std::string, Decl> decls;
   doc.model.graph = read_graph(root.member("graph").object(), decls);
   check_graph(doc.model.graph, root.source());
@@ -272,7 +272,7 @@ ModelDocument read_document(const JsonReader& root) {
       const auto d = decls.find(node.inputs[i]);
       if (d == decls.end()) continue;
       const bool param = d->second.kind == ValueKind::Parameter;
-      const xt::xarray<float>& t = param ? doc.model.parameters.at(node.inputs[i]) : doc.model.state.at(node.inputs[i]);
+      const Tensor<float>& t = param ? doc.model.parameters.at(node.inputs[i]) : doc.model.state.at(node.inputs[i]);
       const std::string problem = op.check_data(i, t.data(), t.size());
       if (!problem.empty())
         throw FormatError(root.source() + ": /" + (param ? "parameters/" : "state/") + json_pointer_token(node.inputs[i]) +
@@ -291,20 +291,38 @@ std::string read_text_file(const std::string& path) {
 
 }  // namespace
 
-ModelDocument model_document_from_json(const std::string& text, const std::string& source_name) {
+JsonModelDocument json_model_document_from_json(const std::string& text, const std::string& source_name) {
   const Activity activity("loading model '" + source_name + "'");
   const json root = parse_json(text, source_name);
   return read_document(JsonReader(root, source_name));
 }
 
+JsonModelDocument load_json_model_document(const std::string& path) {
+  return json_model_document_from_json(read_text_file(path), path);
+}
+
+ModelDocument model_document_from_json(const std::string& text, const std::string& source_name) {
+  JsonModelDocument doc = json_model_document_from_json(text, source_name);
+  return {std::move(doc.model), training_text(doc.training)};
+}
+
+json training_json(const std::string& text, const std::string& source_name) {
+  if (text.empty()) return json();
+  json training = parse_json(text, source_name);
+  JsonReader(training, source_name, "/training").object();
+  return training;
+}
+
+std::string training_text(const json& training) { return training.is_null() ? std::string() : training.dump(); }
+
 Model model_from_json(const std::string& text, const std::string& source_name) {
-  return std::move(model_document_from_json(text, source_name).model);
+  return std::move(json_model_document_from_json(text, source_name).model);
 }
 
 ModelDocument load_model_document(const std::string& path) {
   return model_document_from_json(read_text_file(path), path);
 }
 
-Model load_model(const std::string& path) { return load_model_document(path).model; }
+Model load_model(const std::string& path) { return std::move(load_json_model_document(path).model); }
 
 }  // namespace plangrad

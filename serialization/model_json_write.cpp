@@ -6,7 +6,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/errors.hpp"
-#include "serialization/model_json.hpp"
+#include "serialization/checkpoint_json.hpp"
 
 namespace plangrad {
 
@@ -74,14 +74,14 @@ std::string decls_json(const Graph& g, ValueKind kind) {
   return block(items, '[', ']', "    ");
 }
 
-std::string tensors_json(const std::map<std::string, xt::xarray<float>>& tensors, const char* what) {
+std::string tensors_json(const std::map<std::string, Tensor<float>>& tensors, const char* what) {
   std::vector<std::string> items;
   for (const auto& [name, t] : tensors) {
     std::string s = quoted(name) + ": {\"shape\": " +
-                    dims_json(Shape(t.shape().begin(), t.shape().end())) +
+                    dims_json(t.shape()) +
                     ", \"dtype\": \"float32\", \"data\": [";
     s.reserve(s.size() + t.size() * 16);
-    const float* data = t.data();  // xarray storage is contiguous row-major
+    const float* data = t.data();
     for (std::size_t i = 0; i < t.size(); ++i) {
       if (!std::isfinite(data[i]))
         throw FormatError(std::string(what) + " '" + name + "' holds a non-finite value at index " +
@@ -140,11 +140,17 @@ std::string write_document(const Model& m, const json& training) {
 
 }  // namespace
 
+std::string model_to_json(const Model& model, const json& training) { return write_document(model, training); }
+
 std::string model_to_json(const ModelDocument& document) {
-  return write_document(document.model, document.training);
+  return write_document(document.model, training_json(document.training, "ModelDocument::training"));
 }
 
 std::string model_to_json(const Model& model) { return write_document(model, json()); }
+
+void save_model_document(const Model& model, const json& training, const std::string& path) {
+  write_file_atomically(path, write_document(model, training));
+}
 
 void save_model_document(const ModelDocument& document, const std::string& path) {
   write_file_atomically(path, model_to_json(document));

@@ -41,11 +41,8 @@ inline Model one_logit_classifier(bool labels_input) {
   }
   b.output(logit);
   Model m = b.build(1);
-  xt::xarray<float> w = xt::zeros<float>({2, 1});
-  w(0, 0) = 1.0f;
-  w(1, 0) = -1.0f;
-  m.parameter("logit.weight") = w;
-  m.parameter("logit.bias") = xt::xarray<float>{0.0f};
+  m.parameter("logit.weight") = Tensor<float>({2, 1}, {1.0f, -1.0f});
+  m.parameter("logit.bias") = Tensor<float>({1}, {0.0f});
   return m;
 }
 

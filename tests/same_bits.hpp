@@ -13,6 +13,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "core/tensor.hpp"
+#include "core/tensor_storage.hpp"
 
 namespace plangrad::testing {
 
@@ -33,7 +34,12 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
   return a.size() == b.size() && same_bits(a.data(), b.data(), a.size());
 }
 
-// Arrays and tensor views must also have the same shape.
+// Tensors, arrays and tensor views must also have the same shape.
+template <class T>
+bool same_bits(const Tensor<T>& a, const Tensor<T>& b) {
+  return a.shape() == b.shape() && same_bits(a.data(), b.data(), a.size());
+}
+
 template <class T>
 bool same_bits(const xt::xarray<T>& a, const xt::xarray<T>& b) {
   return a.shape() == b.shape() && same_bits(a.data(), b.data(), a.size());
@@ -46,8 +52,7 @@ bool same_bits(const TensorRef<const T>& a, const TensorRef<const T>& b) {
 
 // Named tensors (a model's parameters or state): the same names, each with the same bits.
 template <class T>
-bool same_bits(const std::map<std::string, xt::xarray<T>>& a,
-               const std::map<std::string, xt::xarray<T>>& b) {
+bool same_bits(const std::map<std::string, Tensor<T>>& a, const std::map<std::string, Tensor<T>>& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
     return x.first == y.first && same_bits(x.second, y.second);
   });

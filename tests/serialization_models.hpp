@@ -40,8 +40,8 @@ inline Model ser_cnn(std::uint64_t seed = 7) {
   Value f = b.op("flatten", {p}, {}, "flat");
   b.output(b.dense(f, 3, "fc"));
   Model m = b.build(seed);
-  m.state.at("bn.running_mean") = xt::xarray<float>({0.3125f, -0.7f});
-  m.state.at("bn.running_var") = xt::xarray<float>({2.5f, 0.123456789f});
+  m.state.at("bn.running_mean") = Tensor<float>({2}, {0.3125f, -0.7f});
+  m.state.at("bn.running_var") = Tensor<float>({2}, {2.5f, 0.123456789f});
   return m;
 }
 

@@ -214,9 +214,9 @@ TEST_CASE("gather_rows copies a batch's rows into the caller's buffer", "[batche
 }
 
 TEST_CASE("one-hot targets, whole or gathered for a batch", "[batches]") {
-  const xt::xtensor<float, 1> labels = {2, 0, 1, 2};
-  const xt::xtensor<float, 2> t = one_hot(labels, 3);
-  const xt::xtensor<float, 2> expected = {{0, 0, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+  const Tensor<float> labels({4}, {2, 0, 1, 2});
+  const Tensor<float> t = one_hot(labels, 3);
+  const Tensor<float> expected({4, 3}, {0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1});
   CHECK(t == expected);
 
   const std::vector<std::size_t> idx = {1, 3};
@@ -225,12 +225,12 @@ TEST_CASE("one-hot targets, whole or gathered for a batch", "[batches]") {
   CHECK(dst == std::vector<float>{1, 0, 0, 0, 0, 1});
 
   CHECK_THAT(error_message<DataError>([&] {
-               one_hot(xt::xtensor<float, 1>{0, 3}, 3);
+               one_hot(Tensor<float>({2}, {0, 3}), 3);
              }),
              Contains("label 3.000000 at index 1 is not a class index in [0, 2]"));
-  CHECK_THAT(error_message<DataError>([&] { one_hot(xt::xtensor<float, 1>{0.5f}, 3); }),
+  CHECK_THAT(error_message<DataError>([&] { one_hot(Tensor<float>({1}, {0.5f}), 3); }),
              Contains("label 0.500000 at index 0"));
-  CHECK_THAT(error_message<DataError>([&] { one_hot(xt::xtensor<float, 1>{-1}, 3); }),
+  CHECK_THAT(error_message<DataError>([&] { one_hot(Tensor<float>({1}, {-1}), 3); }),
              Contains("index 0"));
   const std::vector<std::size_t> out_of_range = {4};
   CHECK_THAT(error_message<DataError>(

@@ -20,7 +20,7 @@
 #include "core/errors.hpp"
 #include "engine/fit.hpp"
 #include "engine/lr_schedule.hpp"
-#include "serialization/checkpoint.hpp"
+#include "serialization/checkpoint_json.hpp"
 #include "serialization/json_reader.hpp"
 #include "serialization/model_json.hpp"
 #include "serialization/optimizer_state.hpp"

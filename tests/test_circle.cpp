@@ -75,7 +75,7 @@ TEST_CASE("circle labels are 1 exactly inside the disk of radius 1/sqrt(2 pi)", 
 
 TEST_CASE("circle labels one-hot encode to [n, 2]", "[circle]") {
   const CircleData d = make_circle(50, 3);
-  const xt::xtensor<float, 2> t = one_hot(d.labels, 2);
+  const Tensor<float> t = one_hot(d.labels, 2);
   REQUIRE(t.shape()[0] == 50);
   REQUIRE(t.shape()[1] == 2);
   for (std::size_t i = 0; i < 50; ++i) {
@@ -90,7 +90,7 @@ TEST_CASE("circle networks: the Evaluator counts what the example means by right
   // position, the bn model when its logit is positive exactly for label 1. A few epochs of
   // training first, so that both networks tell the classes apart.
   const CircleData set = make_circle(300, 5);
-  const xt::xtensor<float, 2> one_hot_rows = one_hot(set.labels, 2);
+  const Tensor<float> one_hot_rows = one_hot(set.labels, 2);
   for (const bool bn : {false, true}) {
     CAPTURE(bn);
     Model model = bn ? models::circle_bn().build(3) : models::circle_mlp().build(3);

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
-#include <xtensor/xarray.hpp>
 
 #include "engine/builder.hpp"
 #include "core/errors.hpp"
@@ -34,8 +33,8 @@ Model identity_classifier() {
   b.output(b.softmax_cross_entropy(logits, labels, "loss"));
   b.output(logits);
   Model m = b.build(1);
-  m.parameter("fc.weight") = xt::xarray<float>{{1.0f, 0.0f}, {0.0f, 1.0f}};
-  m.parameter("fc.bias") = xt::xarray<float>{0.0f, 0.0f};
+  m.parameter("fc.weight") = Tensor<float>({2, 2}, {1.0f, 0.0f, 0.0f, 1.0f});
+  m.parameter("fc.bias") = Tensor<float>({2}, {0.0f, 0.0f});
   return m;
 }
 
@@ -74,8 +73,8 @@ TEST_CASE("evaluate: batchnorm runs in Eval mode on its running statistics", "[e
   b.output(logits);
   Model model = b.build(1);
   // y = (x - mean) / sqrt(var + eps): column 0 is (x0 - 1) / 2, column 1 is x1 + 1.
-  model.state_tensor("bn.running_mean") = xt::xarray<float>{1.0f, -1.0f};
-  model.state_tensor("bn.running_var") = xt::xarray<float>{4.0f, 1.0f};
+  model.state_tensor("bn.running_mean") = Tensor<float>({2}, {1.0f, -1.0f});
+  model.state_tensor("bn.running_var") = Tensor<float>({2}, {4.0f, 1.0f});
   const std::vector<float> images = {1 + 2 * kLn3, -1,   // y = (ln 3, 0), label 0: right, ln(4/3)
                                      1, -1 + kLn3};      // y = (0, ln 3), label 0: wrong, ln 4
   const std::vector<float> labels = {0, 0};
@@ -86,8 +85,8 @@ TEST_CASE("evaluate: batchnorm runs in Eval mode on its running statistics", "[e
     CHECK(r.loss == Approx((std::log(4.0 / 3.0) + std::log(4.0)) / 2).epsilon(1e-5));
   }
   // The running statistics are read, never updated.
-  const xt::xarray<float>& running_mean = model.state.at("bn.running_mean");
-  const xt::xarray<float>& running_var = model.state.at("bn.running_var");
+  const Tensor<float>& running_mean = model.state.at("bn.running_mean");
+  const Tensor<float>& running_var = model.state.at("bn.running_var");
   CHECK(running_mean(0) == 1.0f);
   CHECK(running_mean(1) == -1.0f);
   CHECK(running_var(0) == 4.0f);
@@ -101,8 +100,8 @@ TEST_CASE("evaluate: a 4-D image input takes the same flat rows", "[evaluate]") 
   Value logits = b.dense(b.op("flatten", {x}, {}, "flatten"), 2, "fc");
   b.output(b.softmax_cross_entropy(logits, digits, "loss"));
   Model model = b.build(1);
-  model.parameter("fc.weight") = xt::xarray<float>{{1, 0}, {0, 0}, {0, 0}, {0, 1}};
-  model.parameter("fc.bias") = xt::xarray<float>{0, 0};
+  model.parameter("fc.weight") = Tensor<float>({4, 2}, {1, 0, 0, 0, 0, 0, 0, 1});
+  model.parameter("fc.bias") = Tensor<float>({2}, {0, 0});
   const EvalRoles roles = eval_roles(model.graph);
   CHECK(roles.input == "images");
   CHECK(roles.target == "digits");
@@ -253,10 +252,10 @@ Model twenty_classes() {
   b.output(b.softmax_cross_entropy(logits, labels, "loss"));
   b.output(logits);
   Model m = b.build(1);
-  xt::xarray<float> w = xt::zeros<float>({4, 20});
+  Tensor<float> w({4, 20});
   for (std::size_t k = 0; k < 4; ++k) w(k, 10 + k) = 1.0f;
   m.parameter("fc.weight") = w;
-  m.parameter("fc.bias") = xt::zeros<float>({20});
+  m.parameter("fc.bias") = Tensor<float>({20});
   return m;
 }
 

@@ -68,8 +68,8 @@ TEST_CASE("a tiny network's values and gradients match the hand computation", "[
   Value act = b.relu(b.dense(x, 2, "fc"), "act");
   b.output(b.mse_loss(act, t, "loss"));
   BasicModel<double> model = b.build(0).cast<double>();
-  model.parameter("fc.weight") = {{0.5, -1.0}, {0.25, 0.5}};
-  model.parameter("fc.bias") = {0.1, -0.2};
+  model.parameter("fc.weight") = Tensor<double>({2, 2}, {0.5, -1.0, 0.25, 0.5});
+  model.parameter("fc.bias") = Tensor<double>({2}, {0.1, -0.2});
 
   Executor<double> ex(model, plan_for<double>(model.graph, PlanKind::Gradients, 0, true, {"fc", "act"}, {"x"}));
   const double xs[] = {1.0, 2.0}, ts[] = {0.6, 0.5};
@@ -262,7 +262,7 @@ TEST_CASE("a training plan updates the model that an inference executor sees", "
   for (const auto& [name, p] : model.parameters) {
     INFO(name);
     const std::vector<float> g = copy_of(grads.grad(name));
-    const xt::xarray<float>& w0 = before.parameter(name);
+    const Tensor<float>& w0 = before.parameter(name);
     REQUIRE(p.size() == g.size());
     double moved = 0;
     for (std::size_t i = 0; i < g.size(); ++i) {
@@ -334,7 +334,7 @@ TEST_CASE("executor errors are typed and named", "[executor][errors]") {
     REQUIRE_THROWS_WITH(Executor<float>(broken, plan_for<float>(model.graph, PlanKind::Inference, 10)),
                         Contains("'fc2.bias'"));
     Model reshaped = model;
-    reshaped.parameter("fc2.bias") = xt::xarray<float>::from_shape({26});
+    reshaped.parameter("fc2.bias") = Tensor<float>({26});
     REQUIRE_THROWS_AS(Executor<float>(reshaped, plan_for<float>(model.graph, PlanKind::Inference, 10)), ShapeError);
     REQUIRE_THROWS_WITH(Executor<float>(reshaped, plan_for<float>(model.graph, PlanKind::Inference, 10)),
                         Contains("'fc2.bias'") && Contains("[26]") && Contains("[25]"));

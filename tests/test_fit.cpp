@@ -60,7 +60,7 @@ FitOptions quiet(std::int64_t epochs, std::size_t batch, std::uint64_t seed) {
 
 TEST_CASE("fit: the circle MLP with one-hot MSE targets learns", "[fit]") {
   const CircleData train = make_circle(1000, 1), test = make_circle(500, 2);
-  const xt::xtensor<float, 2> train_y = one_hot(train.labels, 2), test_y = one_hot(test.labels, 2);
+  const Tensor<float> train_y = one_hot(train.labels, 2), test_y = one_hot(test.labels, 2);
   Model model = mse_mlp(1);
   SGD<float> sgd(model, {0.1, 0.9, 0.0});
   const FitResult r = fit(model, sgd, {"x", "y", "loss", "out"}, {train.points.data(), train_y.data(), 1000},

@@ -176,7 +176,7 @@ TEST_CASE("fit: an epoch's loss is the mean over its examples, the shorter last 
 
 TEST_CASE("fit: a bad label is named by its example's index and its file, before the first step", "[fit][data]") {
   const CircleData train = make_circle(100, 1), test = make_circle(20, 2);
-  xt::xtensor<float, 1> labels = train.labels, val_labels = test.labels;
+  Tensor<float> labels = train.labels, val_labels = test.labels;
   Model model = small_classifier(1);
   SGD<float> sgd(model, {0.1});
   int epochs = 0;
@@ -205,7 +205,7 @@ TEST_CASE("fit: a bad label is named by its example's index and its file, before
                Contains("fit: the validation data: example 11 of t10k-labels.idx: label -1 is not a class index"));
   }
   SECTION("a training feature that is not finite") {
-    xt::xtensor<float, 2> points = train.points;
+    Tensor<float> points = train.points;
     points(64, 1) = std::numeric_limits<float>::quiet_NaN();
     CHECK_THAT(message(kRoles, {points.data(), labels.data(), 100}, {}),
                Contains("fit: the training data: example 64: feature 1 is nan"));
@@ -216,7 +216,7 @@ TEST_CASE("fit: a bad label is named by its example's index and its file, before
 
 TEST_CASE("evaluate: a bad label is named by its example's index and its file", "[evaluate][data]") {
   const CircleData test = make_circle(20, 2);
-  xt::xtensor<float, 1> labels = test.labels;
+  Tensor<float> labels = test.labels;
   labels(13) = 7;
   const Model model = small_classifier(1);
   CHECK_THAT(testing::error_message<DataError>(

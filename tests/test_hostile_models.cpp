@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "core/errors.hpp"
 #include "core/limits.hpp"
 #include "engine/executor.hpp"

@@ -117,8 +117,7 @@ TEST_CASE("IDX images and labels round-trip through a plain file", "[idx]") {
   CHECK(set.rows == 3);
   CHECK(set.cols == 4);
   CHECK(set.num_classes == 10);
-  REQUIRE(set.images.shape()[0] == 5);
-  REQUIRE(set.images.shape()[1] == 12);
+  REQUIRE(set.images.shape() == Shape{5, 12});
   for (std::size_t i = 0; i < 5; ++i) {
     CHECK(set.labels(i) == static_cast<float>(kSampleLabels[i]));
     for (std::size_t j = 0; j < 12; ++j) {
@@ -346,10 +345,9 @@ TEST_CASE(
     REQUIRE(set.size() == count);
     CHECK(set.rows == 28);
     CHECK(set.cols == 28);
-    REQUIRE(set.images.shape()[0] == count);
-    REQUIRE(set.images.shape()[1] == 784);
+    REQUIRE(set.images.shape() == Shape{static_cast<Dim>(count), 784});
     std::array<std::size_t, 10> per_class{};
-    for (std::size_t i = 0; i < count; ++i) ++per_class[static_cast<std::size_t>(set.labels(i))];
+    for (std::size_t i = 0; i < count; ++i) ++per_class[static_cast<std::size_t>(set.labels[i])];
     for (std::size_t c = 0; c < 10; ++c) CHECK(per_class[c] == count / 10);
     CHECK(*std::min_element(set.images.begin(), set.images.end()) == 0.0f);
     CHECK(*std::max_element(set.images.begin(), set.images.end()) == 1.0f);

@@ -78,14 +78,12 @@ const std::vector<std::vector<double>> kAdamWDefaults = {{0.4899500003333333, -1
 template <class T>
 BasicModel<T> one_parameter(const std::vector<double>& w) {
   BasicModel<T> m;
-  xt::xarray<T> a = xt::zeros<T>({w.size()});
-  for (std::size_t i = 0; i < w.size(); ++i) a(i) = static_cast<T>(w[i]);
-  m.parameters["w"] = a;
+  m.parameters["w"] = Tensor<T>({static_cast<Dim>(w.size())}, std::vector<T>(w.begin(), w.end()));
   return m;
 }
 
 template <class T>
-std::vector<T> values(const xt::xarray<T>& a) {
+std::vector<T> values(const Tensor<T>& a) {
   return std::vector<T>(a.begin(), a.end());
 }
 
@@ -94,7 +92,7 @@ template <class T>
 void step(Optimizer<T>& opt, BasicModel<T>& model, const std::map<std::string, std::vector<T>>& grads) {
   opt.begin_step();
   for (const auto& [name, g] : grads) {
-    xt::xarray<T>& p = model.parameter(name);
+    Tensor<T>& p = model.parameter(name);
     const Shape shape{static_cast<Dim>(p.size())};
     opt.update(opt.slot(name), TensorRef<T>{p.data(), shape}, TensorRef<const T>{g.data(), shape});
   }
@@ -107,7 +105,7 @@ std::vector<std::vector<double>> run(Optimizer<T>& opt, BasicModel<T>& model,
   std::vector<std::vector<double>> rows;
   for (const auto& g : grads) {
     step<T>(opt, model, {{"w", std::vector<T>(g.begin(), g.end())}});
-    const xt::xarray<T>& w = model.parameter("w");
+    const Tensor<T>& w = model.parameter("w");
     rows.emplace_back(w.begin(), w.end());
   }
   return rows;
@@ -358,7 +356,7 @@ namespace {
 template <class T>
 BasicModel<T> two_parameters() {
   BasicModel<T> m = one_parameter<T>(kW0);
-  m.parameters["b"] = xt::xarray<T>{T(0.25), T(-0.75)};
+  m.parameters["b"] = Tensor<T>({2}, {T(0.25), T(-0.75)});
   return m;
 }
 
@@ -462,7 +460,7 @@ TEST_CASE("a snapshot holds the step, rate, options, started flags and exact buf
   // keeps an empty buffer, as in PyTorch).
   sgd.begin_step();
   const std::vector<float> g = {0.1f, 0.2f, 0.3f};
-  xt::xarray<float>& w = m.parameter("w");
+  Tensor<float>& w = m.parameter("w");
   sgd.update(sgd.slot("w"), TensorRef<float>{w.data(), {3}}, TensorRef<const float>{g.data(), {3}});
   s = sgd.state();
   CHECK(s.step == 1);
@@ -603,7 +601,7 @@ TEST_CASE("misuse of an optimizer is a typed error", "[optimizer][errors]") {
   BasicModel<double> m = one_parameter<double>(kW0);
   Adam<double> adam(m, AdamOptions{});
   const std::vector<double> g = {1, 2, 3};
-  xt::xarray<double>& w = m.parameter("w");
+  Tensor<double>& w = m.parameter("w");
   CHECK_THAT(usage_message([&] {
                adam.update(adam.slot("w"), TensorRef<double>{w.data(), {3}}, TensorRef<const double>{g.data(), {3}});
              }),

@@ -89,8 +89,8 @@ void check_running_stats(const Shape& x_shape, const std::vector<double>& mean, 
   const Value rv = b.state("running_var", {3}, init::constant(1));
   b.op("batchnorm", {x, gamma, beta, rm, rv}, {}, "y");
   Model model = b.build(1);
-  model.state_tensor("running_mean") = xt::xarray<float>{0.5f, -1.0f, 2.0f};
-  model.state_tensor("running_var") = xt::xarray<float>{1.0f, 2.0f, 0.5f};
+  model.state_tensor("running_mean") = Tensor<float>({3}, {0.5f, -1.0f, 2.0f});
+  model.state_tensor("running_var") = Tensor<float>({3}, {1.0f, 2.0f, 0.5f});
   PlanRequest r;
   r.kind = PlanKind::Inference;
   r.mode = static_cast<int>(Mode::Train);

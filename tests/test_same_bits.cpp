@@ -30,11 +30,16 @@ TEST_CASE("same_bits compares bits, not values", "[same_bits]") {
   CHECK_FALSE(same_bits(a.data(), a.data() + 1, 1));
 }
 
-TEST_CASE("same_bits on arrays and views needs the same shape", "[same_bits]") {
-  const xt::xarray<float> row = {{1.0f, 2.0f, 3.0f, 4.0f}}, square = {{1.0f, 2.0f}, {3.0f, 4.0f}};
-  CHECK(same_bits(row, xt::xarray<float>{{1.0f, 2.0f, 3.0f, 4.0f}}));
+TEST_CASE("same_bits on tensors, arrays and views needs the same shape", "[same_bits]") {
+  const Tensor<float> row({1, 4}, {1.0f, 2.0f, 3.0f, 4.0f}), square({2, 2}, {1.0f, 2.0f, 3.0f, 4.0f});
+  CHECK(same_bits(row, Tensor<float>({1, 4}, {1.0f, 2.0f, 3.0f, 4.0f})));
   CHECK_FALSE(same_bits(row, square));  // the same four floats
-  CHECK_FALSE(same_bits(square, xt::xarray<float>{{1.0f, 2.0f}, {3.0f, -4.0f}}));
+  CHECK_FALSE(same_bits(square, Tensor<float>({2, 2}, {1.0f, 2.0f, 3.0f, -4.0f})));
+  CHECK_FALSE(same_bits(Tensor<float>({1}, {0.0f}), Tensor<float>({1}, {-0.0f})));
+
+  const xt::xarray<float> xrow = {{1.0f, 2.0f, 3.0f, 4.0f}}, xsquare = {{1.0f, 2.0f}, {3.0f, 4.0f}};
+  CHECK(same_bits(xrow, xt::xarray<float>{{1.0f, 2.0f, 3.0f, 4.0f}}));
+  CHECK_FALSE(same_bits(xrow, xsquare));
 
   std::vector<double> v{1.0, 2.0, 3.0, 4.0}, w = v;
   const TensorRef<const double> a{v.data(), {2, 2}}, b{w.data(), {2, 2}}, flat{w.data(), {4}};
@@ -45,12 +50,13 @@ TEST_CASE("same_bits on arrays and views needs the same shape", "[same_bits]") {
 }
 
 TEST_CASE("same_bits on named tensors needs the same names and bits", "[same_bits]") {
-  using Named = std::map<std::string, xt::xarray<float>>;
-  const Named a{{"b", {0.5f}}, {"w", {{1.0f, 2.0f}}}};
-  CHECK(same_bits(a, Named{{"b", {0.5f}}, {"w", {{1.0f, 2.0f}}}}));
-  CHECK_FALSE(same_bits(a, Named{{"b", {0.5f}}, {"w", {{1.0f, 2.5f}}}}));
-  CHECK_FALSE(same_bits(a, Named{{"bias", {0.5f}}, {"w", {{1.0f, 2.0f}}}}));
-  CHECK_FALSE(same_bits(a, Named{{"b", {0.5f}}}));
-  CHECK_FALSE(same_bits(Named{{"b", {0.5f}}}, a));
+  using Named = std::map<std::string, Tensor<float>>;
+  const Tensor<float> b({1}, {0.5f}), w({1, 2}, {1.0f, 2.0f});
+  const Named a{{"b", b}, {"w", w}};
+  CHECK(same_bits(a, Named{{"b", b}, {"w", Tensor<float>({1, 2}, {1.0f, 2.0f})}}));
+  CHECK_FALSE(same_bits(a, Named{{"b", b}, {"w", Tensor<float>({1, 2}, {1.0f, 2.5f})}}));
+  CHECK_FALSE(same_bits(a, Named{{"bias", b}, {"w", w}}));
+  CHECK_FALSE(same_bits(a, Named{{"b", b}}));
+  CHECK_FALSE(same_bits(Named{{"b", b}}, a));
   CHECK(same_bits(Named{}, Named{}));
 }

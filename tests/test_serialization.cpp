@@ -19,6 +19,7 @@
 #include "engine/executor.hpp"
 #include "planner/plan.hpp"
 #include "serialization/model_json.hpp"
+#include "tests/error_message.hpp"
 #include "tests/serialization_models.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/same_bits.hpp"
@@ -200,7 +201,7 @@ TEST_CASE("serialization: the example in docs/model-format.md loads and is what 
   const ModelDocument d = model_document_from_json(example, "docs/model-format.md");
   CHECK(d.model.parameter_count() == 2 * 3 + 3 + 3 * 1 + 1);
   CHECK(d.model.graph.outputs == std::vector<std::string>{"fc2"});
-  CHECK(d.training["optimizer"]["name"] == "sgd");
+  CHECK(json::parse(d.training)["optimizer"]["name"] == "sgd");
   CHECK(model_to_json(d) == example);
   // And it is the model the builder makes (the doc's values are set by hand).
   Model built = ser_mlp();
@@ -213,15 +214,27 @@ TEST_CASE("serialization: the example in docs/model-format.md loads and is what 
 
 TEST_CASE("serialization: the training object is kept verbatim", "[serialization]") {
   TempDir dir;
-  ModelDocument d{ser_mlp(), json::parse(R"({"optimizer": {"name": "adam", "beta1": 0.9,
-      "m": {"fc1.weight": [0.1, 1e-30]}}, "epoch": 12, "notes": "\u00e9t\u00e9", "flags": [true, null]})")};
+  const json training = json::parse(R"({"optimizer": {"name": "adam", "beta1": 0.9,
+      "m": {"fc1.weight": [0.1, 1e-30]}}, "epoch": 12, "notes": "\u00e9t\u00e9", "flags": [true, null]})");
+  ModelDocument d{ser_mlp(), training.dump()};
   save_model_document(d, dir.file("m.json"));
   const ModelDocument back = load_model_document(dir.file("m.json"));
-  CHECK(back.training == d.training);
+  CHECK(back.training == d.training);  // compact text, keys sorted
+  CHECK(json::parse(back.training) == training);
   CHECK(model_to_json(back) == model_to_json(d));
-  CHECK(load_model_document(dir.file("m.json")).training["epoch"] == 12);
+  CHECK(json::parse(load_model_document(dir.file("m.json")).training)["epoch"] == 12);
   // A model saved without one has none.
-  CHECK(model_document_from_json(model_to_json(ser_mlp()), "<memory>").training.is_null());
+  CHECK(model_document_from_json(model_to_json(ser_mlp()), "<memory>").training.empty());
+}
+
+TEST_CASE("serialization: the training text is any one JSON object", "[serialization]") {
+  // Spacing and key order are the writer's, not the text's.
+  CHECK(model_to_json(ModelDocument{ser_mlp(), " { \"b\" :[1,2], \"a\": {} } "}) ==
+        model_to_json(ModelDocument{ser_mlp(), R"({"a":{},"b":[1,2]})"}));
+  CHECK_THAT(error_message<FormatError>([] { model_to_json(ModelDocument{ser_mlp(), "[1, 2]"}); }),
+             Contains("ModelDocument::training: /training: expected an object, got an array"));
+  CHECK_THAT(error_message<FormatError>([] { model_to_json(ModelDocument{ser_mlp(), "{\"a\": 1"}); }),
+             Contains("ModelDocument::training: malformed JSON"));
 }
 
 TEST_CASE("serialization: save_model is atomic and load_model names the file", "[serialization]") {

@@ -40,7 +40,7 @@ void feed(Executor<float>& ex, std::int64_t batch, bool labels) {
 }
 
 // The parameters after `steps` SGD steps at `threads` threads.
-std::map<std::string, xt::xarray<float>> train(int threads, int steps, std::size_t* workspace = nullptr) {
+std::map<std::string, Tensor<float>> train(int threads, int steps, std::size_t* workspace = nullptr) {
   const OpThreads t(threads);
   Model model = models::mnist_cnn().build(5);
   // SGD: an update proportional to the gradient (Adam's would turn a rounding-level
@@ -70,7 +70,7 @@ TEST_CASE("the MNIST CNN trains to the same bits at a given thread count", "[thr
     INFO(name);
     CHECK(same_bits(w, again.at(name)));
     // Close to the 1-thread weights: only dw's summation order differs.
-    const xt::xarray<float>& w1 = one.at(name);
+    const Tensor<float>& w1 = one.at(name);
     REQUIRE(w.size() == w1.size());
     for (std::size_t i = 0; i < w.size(); ++i) CHECK(std::abs(w.data()[i] - w1.data()[i]) <= 1e-4f);
     differs = differs || !same_bits(w, w1);
@@ -97,7 +97,7 @@ TEST_CASE("the MNIST CNN infers the 1-thread bits at 2 threads", "[threads]") {
 TEST_CASE("the MNIST MLP trains to the 1-thread bits at 2 threads", "[threads]") {
   // Its split kernels are the wide GEMMs (by column blocks) and the SGD update of the
   // 784x256 weight (by elements): neither changes a bit.
-  std::map<std::string, xt::xarray<float>> weights[2];
+  std::map<std::string, Tensor<float>> weights[2];
   bool split = false;
   for (int threads : {1, 2}) {
     const OpThreads t(threads);

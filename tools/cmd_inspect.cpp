@@ -3,7 +3,7 @@
 
 #include "core/errors.hpp"
 #include "cli/flags.hpp"
-#include "serialization/model_json.hpp"
+#include "serialization/checkpoint_json.hpp"
 #include "serialization/model_summary.hpp"
 #include "tools/commands.hpp"
 
@@ -22,7 +22,7 @@ int cmd_inspect(const Args& args) {
   if (flags.positional().size() != 1)
     throw UsageError("expected one model file (plangrad inspect MODEL.json), got " +
                      std::to_string(flags.positional().size()) + " arguments");
-  const ModelDocument doc = load_model_document(flags.positional().front());
+  const JsonModelDocument doc = load_json_model_document(flags.positional().front());
   std::fputs(model_table(doc.model).c_str(), stdout);
   if (doc.training.is_object())
     std::printf("training:   %zu entries (%s)\n", doc.training.size(),

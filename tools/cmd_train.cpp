@@ -13,7 +13,6 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
-#include <xtensor/xview.hpp>
 
 #include "datasets/idx.hpp"
 #include "core/errors.hpp"
@@ -23,7 +22,7 @@
 #include "cli/output_paths.hpp"
 #include "engine/optimizer.hpp"
 #include "engine/lr_schedule.hpp"
-#include "serialization/checkpoint.hpp"
+#include "serialization/checkpoint_json.hpp"
 #include "serialization/model_json.hpp"
 #include "tools/commands.hpp"
 
@@ -145,8 +144,9 @@ std::string after_divergence(const TrainingDiverged& e, const std::string& check
 // The first `limit` examples of a set (0: all).
 void truncate(ImageSet& set, std::size_t limit) {
   if (limit == 0 || limit >= set.size()) return;
-  set.images = xt::xtensor<float, 2>(xt::view(set.images, xt::range(0, limit), xt::all()));
-  set.labels = xt::xtensor<float, 1>(xt::view(set.labels, xt::range(0, limit)));
+  const std::size_t row = static_cast<std::size_t>(set.images.dim(1));
+  set.images = Tensor<float>({static_cast<Dim>(limit), set.images.dim(1)}, set.images.data(), limit * row);
+  set.labels = Tensor<float>({static_cast<Dim>(limit)}, set.labels.data(), limit);
 }
 
 }  // namespace
@@ -205,7 +205,7 @@ int cmd_train(const Args& args) {
         throw UsageError("--log and " + flag + " both name " + log_path + "; give the log a file of its own");
 
   // The model and optimizer: fresh from MODEL.json, or both from the checkpoint.
-  ModelDocument doc = load_model_document(model_path);
+  JsonModelDocument doc = load_json_model_document(model_path);
   if (doc.training.is_object() && doc.training.value("format", "") == kCheckpointFormatName)
     doc.training = nullptr;  // a checkpoint's state does not belong in the trained model
   std::optional<Checkpoint> ckpt;
@@ -271,7 +271,7 @@ int cmd_train(const Args& args) {
     throw TrainingDiverged(after_divergence(e, checkpoint_path, ckpt ? &*ckpt : nullptr, out), e.epoch, e.step,
                            e.loss, e.epochs_done);
   }
-  save_model_document(doc, out);
+  save_model_document(doc.model, doc.training, out);
 
   double seconds = 0;
   for (const EpochStats& s : r.history) seconds += s.seconds;
