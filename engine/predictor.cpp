@@ -28,8 +28,9 @@ struct Predictor::State {
     const float* out = nullptr;
   };
 
-  // The plan of one head at one batch size and its idle executors. `idle` has room for
-  // every executor made for it, so giving one back never allocates.
+  // The plan of one head at one batch size and its idle executors. An executor given back
+  // was in `idle` before, or was made by the call giving it back: only such a call can
+  // need more room in `idle`, so a warm call never allocates here.
   struct Pool {
     std::shared_ptr<const Plan> plan;
     std::vector<std::unique_ptr<Runner>> idle;
@@ -71,7 +72,7 @@ class Predictor::State::Lease {
       : state_(state), pool_(pool), runner_(std::move(runner)) {}
   ~Lease() {
     std::lock_guard<std::mutex> lock(state_.mutex);
-    pool_.idle.push_back(std::move(runner_));  // within the capacity reserved when it was made
+    pool_.idle.push_back(std::move(runner_));
   }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
@@ -125,7 +126,6 @@ auto Predictor::State::make_runner(Head head, std::size_t n) const -> std::pair<
   std::lock_guard<std::mutex> lock(mutex);
   Pool& pool = pools[key];
   if (!pool.plan) pool.plan = plan;
-  pool.idle.reserve(pool.made + 1);
   ++pool.made;
   return {std::move(runner), &pool};
 }
