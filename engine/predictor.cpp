@@ -28,9 +28,9 @@ struct Predictor::State {
     const float* out = nullptr;
   };
 
-  // The plan of one head at one batch size and its idle executors. An executor given back
-  // was in `idle` before, or was made by the call giving it back: only such a call can
-  // need more room in `idle`, so a warm call never allocates here.
+  // The plan of one head at one batch size and its idle executors. `idle` has room for
+  // every executor made for it (reserved as each is made), so giving one back, in a
+  // destructor, neither allocates nor throws.
   struct Pool {
     std::shared_ptr<const Plan> plan;
     std::vector<std::unique_ptr<Runner>> idle;
@@ -126,6 +126,7 @@ auto Predictor::State::make_runner(Head head, std::size_t n) const -> std::pair<
   std::lock_guard<std::mutex> lock(mutex);
   Pool& pool = pools[key];
   if (!pool.plan) pool.plan = plan;
+  pool.idle.reserve(pool.made + 1);
   ++pool.made;
   return {std::move(runner), &pool};
 }
