@@ -146,6 +146,8 @@ PredictorRoles predictor_roles(const Graph& graph, const PredictorOptions& optio
   r.input_size = 1;
   for (std::size_t d = 1; d < declared.size(); ++d)
     r.input_size = mul_sizes(r.input_size, static_cast<std::size_t>(declared[d]));
+  if (r.input_size == 0)
+    throw UsageError("Predictor: the input " + quoted_with_shape(r.input, declared) + " has no values per example");
   const Shape& out_shape = facts.at[0][static_cast<std::size_t>(out)];
   r.output_size = 1;
   for (std::size_t d = 1; d < out_shape.size(); ++d)

@@ -199,6 +199,14 @@ TEST_CASE("Predictor finds the input and the output, or names the candidates", "
     options.output = "x";
     CHECK_THAT(error_message<UsageError>([&] { Predictor p(model, options); }), Contains("'x' is not computed by a node"));
   }
+  SECTION("an input with no values per example") {
+    GraphBuilder b;
+    const Value x = b.input("x", {kBatchDim, 0});
+    b.output(b.relu(x, "y"));
+    const Model model = b.build(1);
+    CHECK_THAT(error_message<UsageError>([&] { Predictor p(model); }),
+               Contains("the input 'x' [N, 0] has no values per example"));
+  }
   SECTION("an input without the batch first") {
     GraphBuilder b;
     const Value x = b.input("x", {5, 3});
