@@ -1,4 +1,4 @@
-// plangrad in one include: declare a network, plan it, train it, save and load it.
+// plangrad in one include: declare a network, plan it, train it, save and load it, predict.
 //   #include <plangrad/plangrad.hpp>
 // The individual headers are installed beside it (<plangrad/engine/builder.hpp>, ...).
 #pragma once
@@ -13,6 +13,8 @@
 #include "engine/fit.hpp"
 #include "engine/lr_schedule.hpp"
 #include "engine/optimizer.hpp"
+#include "engine/predictor.hpp"
 #include "planner/plan.hpp"
 #include "serialization/checkpoint.hpp"
+#include "serialization/load_predictor.hpp"
 #include "serialization/model_json.hpp"

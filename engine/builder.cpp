@@ -113,6 +113,9 @@ Value GraphBuilder::sigmoid(const Value& x, std::string name) {
   return op("sigmoid", {x}, {}, std::move(name));
 }
 Value GraphBuilder::tanh(const Value& x, std::string name) { return op("tanh", {x}, {}, std::move(name)); }
+Value GraphBuilder::softmax(const Value& x, std::string name) {
+  return op("softmax", {x}, {}, std::move(name));
+}
 Value GraphBuilder::mse_loss(const Value& prediction, const Value& target, std::string name) {
   return op("mse_loss", {prediction, target}, {}, std::move(name));
 }

@@ -48,6 +48,9 @@ class GraphBuilder {
   Value relu(const Value& x, std::string name = "");
   Value sigmoid(const Value& x, std::string name = "");
   Value tanh(const Value& x, std::string name = "");
+  // Probabilities along the last axis (torch.softmax(x, -1)): an output for prediction;
+  // a loss takes the logits (softmax_cross_entropy), not these.
+  Value softmax(const Value& x, std::string name = "");
   Value mse_loss(const Value& prediction, const Value& target, std::string name = "");
   Value softmax_cross_entropy(const Value& logits, const Value& labels, std::string name = "");
   Value binary_cross_entropy_with_logits(const Value& logits, const Value& targets,

@@ -46,7 +46,9 @@ class ThreadPool {
     job_ = job;
     ctx_ = ctx;
     parts_ = parts;
-    pending_.store(parts - 1, std::memory_order_relaxed);
+    // Every worker answers, those that sit this job out too: each reads parts_ (and the
+    // job) before it answers, and the next run() writes them only after all have answered.
+    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -95,10 +97,8 @@ class ThreadPool {
       seen = generation_.load(std::memory_order_acquire);
       if (stop_) return;
       // Workers beyond this job's parts (a later job asked for fewer) sit it out.
-      if (id < parts_) {
-        run_part(job_, ctx_, id, parts_);
-        pending_.fetch_sub(1, std::memory_order_release);
-      }
+      if (id < parts_) run_part(job_, ctx_, id, parts_);
+      pending_.fetch_sub(1, std::memory_order_release);
     }
   }
 

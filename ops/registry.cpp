@@ -13,6 +13,7 @@
 #include "ops/op.hpp"
 #include "ops/pool.hpp"
 #include "ops/reshape.hpp"
+#include "ops/softmax.hpp"
 
 namespace plangrad {
 namespace {
@@ -35,6 +36,7 @@ std::vector<const OpDef*> builtin_ops() {
       &flatten_op(),
       &reshape_op(),
       &normalize_op(),
+      &softmax_op(),
   };
 }
 

@@ -21,10 +21,12 @@
 #include <string.h>  // strdup
 #include <new>
 #include <string>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
 #include "engine/executor.hpp"
+#include "engine/predictor.hpp"
 #include "networks/models.hpp"
 #include "engine/optimizer.hpp"
 #include "planner/plan.hpp"
@@ -333,5 +335,82 @@ TEST_CASE("100 inference runs allocate nothing", "[zero_alloc]") {
     INFO("operator new: " << counts.cxx << ", malloc family: " << counts.c);
     CHECK(counts.total() == 0);
     CHECK(std::isfinite(sum));
+  }
+}
+
+// A Predictor allocates when a call is the first of its batch size (a plan, an executor) and
+// never after: the pooled executor is taken and given back under a lock, within capacity.
+TEST_CASE("Predictor calls allocate nothing once warm", "[zero_alloc]") {
+  REQUIRE(g_one_blas_thread);
+  const std::size_t sizes[] = {1, 7, 64};
+  for (const Example& e : kExamples) {
+    INFO(e.name);
+    const Model model = e.make(5);
+    const Predictor p(model);
+    const std::vector<float> x = random_batch<float>(64, e.features, e.classes, 11).x;
+    std::vector<float> out(64 * e.classes);
+    std::vector<std::size_t> classes(64);
+    for (const std::size_t n : sizes) {  // the first call of each size and kind
+      p.predict(x.data(), n, out.data());
+      p.probabilities(x.data(), n, out.data());
+      p.classes(x.data(), n, classes.data());
+    }
+    double sum = 0;
+    const Counts counts = count_allocations([&] {
+      for (int call = 0; call < 30; ++call) {
+        const std::size_t n = sizes[call % 3];
+        p.predict(x.data(), n, out.data());
+        sum += out[n - 1];
+        p.probabilities(x.data(), n, out.data());
+        sum += out[0];
+        p.classes(x.data(), n, classes.data());
+        sum += static_cast<double>(classes[n - 1]);
+      }
+    });
+    INFO("operator new: " << counts.cxx << ", malloc family: " << counts.c);
+    CHECK(counts.total() == 0);
+    CHECK(std::isfinite(sum));
+  }
+}
+
+// Calls from several threads at once: each takes an executor of its own from the pool,
+// which warm_up filled for as many callers as there are threads. The MNIST MLP's calls are
+// long enough (about a millisecond at 64 examples) for the threads' calls to overlap.
+TEST_CASE("Predictor calls from 4 threads at once allocate nothing once warm", "[zero_alloc]") {
+  REQUIRE(g_one_blas_thread);
+  constexpr int kThreads = 4;
+  const Model model = models::mnist_mlp().build(6);
+  const Predictor p(model);
+  const std::size_t sizes[] = {1, 7, 64};
+  for (const std::size_t n : sizes) {
+    p.warm_up(n, kThreads);
+    p.warm_up(n, kThreads, true);
+  }
+  const std::vector<float> x = random_batch<float>(64, 784, 10, 12).x;
+  std::vector<std::vector<float>> out(kThreads, std::vector<float>(64 * 10));
+  std::atomic<bool> go{false};
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;  // started before the count: a thread's start allocates
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      while (!go.load()) std::this_thread::yield();
+      float* o = out[static_cast<std::size_t>(t)].data();
+      for (int call = 0; call < 60; ++call) {
+        const std::size_t n = sizes[static_cast<std::size_t>(call + t) % 3];
+        if (call % 2) p.probabilities(x.data(), n, o);
+        else p.predict(x.data(), n, o);
+      }
+      ++done;
+    });
+  const Counts counts = count_allocations([&] {
+    go = true;
+    while (done.load() < kThreads) std::this_thread::yield();
+  });
+  for (std::thread& t : threads) t.join();
+  INFO("operator new: " << counts.cxx << ", malloc family: " << counts.c);
+  CHECK(counts.total() == 0);
+  for (const std::size_t n : sizes) {
+    CHECK(p.executors(n) == kThreads);  // none made during the count
+    CHECK(p.executors(n, true) == kThreads);
   }
 }
