@@ -7,7 +7,9 @@
 # 3. a shared-library build (BUILD_SHARED_LIBS=ON), installed: its SONAME, its exports
 #    (plangrad's symbols only), and the consumer against it, run;
 # 4. a project taking plangrad in with add_subdirectory (tests/consumer_subdir): its own
-#    object compiled without plangrad's flags, none of plangrad's tests or examples built.
+#    object compiled without plangrad's flags, none of plangrad's tests or examples built;
+# 5. docs/tutorial.md's project, its two files cut out of the page, built against the
+#    static installation and run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -62,4 +64,16 @@ if cmake --build "$work/c-subdir" --target help | grep -q 'plangrad_circle\|plan
 fi
 cmake --build "$work/c-subdir" -j "$jobs" >/dev/null
 "$work/c-subdir/consumer" "$work/subdir-model.json" | grep -q "consumer ok" || fail "the add_subdirectory consumer did not run"
-echo "test_install: all four ways work"
+echo "== 5. docs/tutorial.md"
+mkdir -p "$work/tutorial"
+extract() { sed -n "/<!-- tutorial:$1:begin -->/,/<!-- tutorial:$1:end -->/p" docs/tutorial.md | sed '1,2d;$d' | sed '$d'; }
+extract cmake > "$work/tutorial/CMakeLists.txt"
+extract main > "$work/tutorial/main.cpp"
+[ -s "$work/tutorial/CMakeLists.txt" ] && [ -s "$work/tutorial/main.cpp" ] || fail "the tutorial's files are not marked in docs/tutorial.md"
+cmake -S "$work/tutorial" -B "$work/tutorial/build" -DCMAKE_PREFIX_PATH="$work/static" >/dev/null
+cmake --build "$work/tutorial/build" >/dev/null
+(cd "$work/tutorial/build" && ./circle_app) | tee "$work/tutorial.out"
+grep -q "^test accuracy 0\.97" "$work/tutorial.out" || fail "the tutorial's model did not reach the accuracy the page states"
+grep -q "^centre 1, corner 0, edge 0$" "$work/tutorial.out" || fail "the tutorial's predictions are not what the page states"
+[ -s "$work/tutorial/build/circle.json" ] || fail "the tutorial did not save its model"
+echo "test_install: all five ways work"
