@@ -140,10 +140,10 @@ OpDef activation(const char* name) {
   d.backward_reads_out = {true};
   d.inplace = true;
   d.backward_inplace = true;
-  d.f32 = {&act_forward<Act, float>, &act_backward<Act, float>};
-  d.f64 = {&act_forward<Act, double>, &act_backward<Act, double>};
-  d.after_bias.f32 = {&bias_act_forward<Act, float>, &bias_act_backward<Act, float>};
-  d.after_bias.f64 = {&bias_act_forward<Act, double>, &bias_act_backward<Act, double>};
+  d.f32 = dispatch_kernels<float, &act_forward<Act, float>, &act_backward<Act, float>>();
+  d.f64 = dispatch_kernels<double, &act_forward<Act, double>, &act_backward<Act, double>>();
+  d.after_bias.f32 = dispatch_kernels<float, &bias_act_forward<Act, float>, &bias_act_backward<Act, float>>();
+  d.after_bias.f64 = dispatch_kernels<double, &bias_act_forward<Act, double>, &bias_act_backward<Act, double>>();
   return d;
 }
 
