@@ -47,3 +47,33 @@ Isa choose_isa(const char* requested, Isa best);
 #else
 #define PLANGRAD_KERNEL_DISPATCH 0
 #endif
+
+namespace plangrad {
+
+namespace kernel_paths {
+#if PLANGRAD_KERNEL_DISPATCH
+template <class F>
+[[gnu::target(PLANGRAD_TARGET_AVX2), gnu::flatten]] void run_avx2(const F& f) {
+  f();
+}
+template <class F>
+[[gnu::target(PLANGRAD_TARGET_AVX512), gnu::flatten]] void run_avx512(const F& f) {
+  f();
+}
+#endif
+}  // namespace kernel_paths
+
+// f() compiled for the process's path: f's body, and what it calls directly, inlined into
+// a copy compiled for AVX2 or AVX-512 (ops/op.hpp does the same for op kernels). For the
+// element-wise loops that are no op kernel: the optimizers' updates.
+template <class F>
+void on_kernel_path(const F& f) {
+#if PLANGRAD_KERNEL_DISPATCH
+  const Isa isa = kernel_isa();
+  if (isa == Isa::avx512) return kernel_paths::run_avx512(f);
+  if (isa == Isa::avx2) return kernel_paths::run_avx2(f);
+#endif
+  f();
+}
+
+}  // namespace plangrad

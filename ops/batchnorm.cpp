@@ -228,6 +228,7 @@ void batchnorm_backward(const OpArgs<T>& a) {
     if (!dx_ref) return;
     T* dx = dx_ref.data;
     const bool acc = a.accumulates(0);
+    const double inv_m = 1.0 / double(M);
     // dx may alias dy, but never dgamma/dbeta: element i is read before it is written.
     for (Dim n = 0; n < d.N; ++n)
       for (Dim c = 0; c < C; ++c) {
@@ -236,7 +237,7 @@ void batchnorm_backward(const OpArgs<T>& a) {
         T g;
         if (train) {
           const T xhat = (x[i] - mean[c]) * inv_std[c];
-          g = k * T(double(dy[i]) - double(sum_dy[c]) / double(M) - double(xhat) * (double(sum_dy_xhat[c]) / double(M)));
+          g = k * T(double(dy[i]) - double(sum_dy[c]) * inv_m - double(xhat) * (double(sum_dy_xhat[c]) * inv_m));
         } else {
           g = k * dy[i];
         }

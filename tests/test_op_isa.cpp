@@ -4,9 +4,11 @@
 // process's path below is each of them in turn; tests/isa_bits.cpp compares whole training
 // runs across the paths.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "kernels/small_gemm.hpp"
 #include "ops/op.hpp"
 #include "tests/error_message.hpp"
+#include "tests/kernel_harness.hpp"
 #include "tests/same_bits.hpp"
 
 using namespace plangrad;
@@ -115,4 +118,58 @@ TEST_CASE("an element-wise kernel gives the same bits on every path", "[isa]") {
     CHECK(same_bits(run<double>(kernel_for<double, &elementwise<double>>(isa), xd), want_d));
   }
   CHECK(kernel_for<float, nullptr>(Isa::avx512) == nullptr);
+}
+
+namespace {
+
+// The float op `op` on xs, through its kernel on this process's path.
+std::vector<float> float_forward(const char* op, const std::vector<float>& xs) {
+  plangrad::testing::KernelCall<float> call(op, {Shape{static_cast<Dim>(xs.size())}});
+  std::vector<float> x = xs, y(xs.size());
+  call.forward({x.data()}, {y.data()});
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("float sigmoid and tanh are within 2 ulp of the exact values", "[isa][sigmoid][tanh]") {
+  // Their float kernels are plain arithmetic (ops/activations.cpp), compiled for each path.
+  std::vector<float> xs;
+  for (float x = -100.0f; x <= 100.0f; x += 0.0137f) xs.push_back(x);
+  for (float x = -1.0f; x <= 1.0f; x += 1.0f / 4096) xs.push_back(x);
+  for (const float x : {0.0f, 1e-30f, -1e-30f, 1e-7f, 0.625f, -0.625f, 88.0f, 88.5f, -87.6f, -88.5f, 1000.0f, -1000.0f})
+    xs.push_back(x);
+  const std::vector<float> sig = float_forward("sigmoid", xs), th = float_forward("tanh", xs);
+  const double ulp = std::ldexp(1.0, -23);  // of a float in [1, 2)
+  double worst_sig = 0, worst_tanh = 0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const double x = xs[i];
+    const double s = 1.0 / (1.0 + std::exp(-x)), t = std::tanh(x);
+    INFO("x " << xs[i] << " sigmoid " << sig[i] << " (exact " << s << "), tanh " << th[i] << " (exact " << t << ")");
+    // Relative to the exact value; below the smallest normal float (sigmoid under -87) any
+    // value there, 0 included, will do.
+    const double tiny = std::numeric_limits<float>::min();
+    const double es = std::abs(s) < tiny && std::abs(sig[i]) < tiny ? 0.0 : std::abs(sig[i] - s) / std::abs(s);
+    const double et = std::abs(th[i] - t) / std::max(std::abs(t), tiny);
+    CHECK(es <= 2 * ulp);
+    CHECK(et <= 2 * ulp);
+    worst_sig = std::max(worst_sig, es);
+    worst_tanh = std::max(worst_tanh, et);
+  }
+  INFO("worst relative errors: sigmoid " << worst_sig / ulp << " ulp, tanh " << worst_tanh / ulp << " ulp");
+  CHECK(worst_sig > 0);  // the comparison sees rounding at all
+  // Saturation, infinities and NaN.
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> special = {inf, -inf, nan, 1000.0f, -1000.0f};
+  const std::vector<float> s2 = float_forward("sigmoid", special), t2 = float_forward("tanh", special);
+  CHECK(s2[0] == 1.0f);
+  CHECK(s2[1] == 0.0f);
+  CHECK(std::isnan(s2[2]));
+  CHECK(s2[3] == 1.0f);
+  CHECK(s2[4] == 0.0f);
+  CHECK(t2[0] == 1.0f);
+  CHECK(t2[1] == -1.0f);
+  CHECK(std::isnan(t2[2]));
+  CHECK(t2[3] == 1.0f);
+  CHECK(t2[4] == -1.0f);
 }
