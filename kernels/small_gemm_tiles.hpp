@@ -348,8 +348,8 @@ PLANGRAD_GEMM_FN void column_blocks(const GemmCall& g, Idx first, Idx last) {
       // pack[k][j] = op(B)[k0 + k, j0 + j] = B[(j0 + j) * K + k0 + k]; columns past nr
       // are never loaded (masked), so they are left alone.
       const float* src = g.B + j0 * K + k0;
-      for (Idx k = 0; k < kc; ++k)
-        for (Idx j = 0; j < nr; ++j) pack[k * kBlockCols + j] = src[j * K + k];
+      for (Idx j = 0; j < nr; ++j)  // B's rows read in order
+        for (Idx k = 0; k < kc; ++k) pack[k * kBlockCols + j] = src[j * K + k];
       // Later k blocks add onto what the first one wrote.
       row_tiles<V, TransA>(M, K, j0, nr, k0, kc, g.alpha, g.A, pack, kBlockCols, k0 == 0 ? g.beta : 1.0f, g.C,
                            N);
