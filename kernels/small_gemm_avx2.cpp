@@ -22,8 +22,11 @@ struct Ymm2 {
   struct Reg {
     __m256 lo, hi;
   };
+  // A lane is on when its sign bit is set (vmaskmovps). Masked loads and stores cost
+  // more than plain ones: `all` (16 lanes on, the common case) takes the plain ones.
   struct Mask {
-    __m256i lo, hi;  // a lane is on when its sign bit is set (vmaskmovps)
+    __m256i lo, hi;
+    bool all;
   };
   // Each V is two of the 16 registers: 6 x 1 (12) in a row tile, 4 (8) in a row-vector
   // pass, 2 x 2 (8) in a dot tile, 1 x 4 (8) in a column tile.
@@ -35,12 +38,18 @@ struct Ymm2 {
   PLANGRAD_GEMM_FN static Mask lanes(Idx n) {
     const __m256i count = _mm256_set1_epi32(static_cast<int>(std::clamp<Idx>(n, 0, 16)));
     return {_mm256_cmpgt_epi32(count, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
-            _mm256_cmpgt_epi32(count, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15))};
+            _mm256_cmpgt_epi32(count, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15)), n >= 16};
   }
-  PLANGRAD_GEMM_FN static Reg load(Mask m, const float* p) {
+  PLANGRAD_GEMM_FN static Reg load(const Mask& m, const float* p) {
+    if (m.all) return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
     return {_mm256_maskload_ps(p, m.lo), _mm256_maskload_ps(p + 8, m.hi)};
   }
-  PLANGRAD_GEMM_FN static void store(Mask m, float* p, Reg x) {
+  PLANGRAD_GEMM_FN static void store(const Mask& m, float* p, Reg x) {
+    if (m.all) {
+      _mm256_storeu_ps(p, x.lo);
+      _mm256_storeu_ps(p + 8, x.hi);
+      return;
+    }
     _mm256_maskstore_ps(p, m.lo, x.lo);
     _mm256_maskstore_ps(p + 8, m.hi, x.hi);
   }
