@@ -58,9 +58,9 @@ inline float exp_float(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float e = p * r * r + r + 1.0f;
-  std::int32_t bits;
-  std::memcpy(&bits, &t, sizeof bits);  // t's low mantissa bits hold n
-  const std::int32_t scale_bits = (bits - 0x4B400000 + 127) << 23;
+  std::uint32_t bits;
+  std::memcpy(&bits, &t, sizeof bits);  // t's low mantissa bits hold n (unsigned: NaN wraps)
+  const std::uint32_t scale_bits = (bits - 0x4B400000u + 127u) << 23;
   float scale;
   std::memcpy(&scale, &scale_bits, sizeof scale);
   const float y = e * scale;
