@@ -3,9 +3,10 @@
 // the backward reads, whether the output may overwrite the input, scratch sizes).
 //
 // Adding an op: one file pair in ops/ that defines `const OpDef& my_op();` and one line in
-// ops/registry.cpp. Kernels are templates instantiated for float and double (most ops
-// through PLANGRAD_SET_KERNELS, below); the backward sits right beside its forward with its
-// math in a comment.
+// ops/registry.cpp. Kernels are templates instantiated for float and double, set through
+// PLANGRAD_SET_KERNELS or dispatch_kernels (below), which compile them once more for each
+// kernel path (kernels/isa.hpp); the backward sits right beside its forward with its math
+// in a comment.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +18,7 @@
 #include "core/errors.hpp"
 #include "core/graph.hpp"
 #include "core/tensor.hpp"
+#include "kernels/isa.hpp"
 
 namespace plangrad {
 
@@ -143,12 +145,54 @@ inline const Kernels<float>& OpDef::after_bias_kernels<float>() const { return a
 template <>
 inline const Kernels<double>& OpDef::after_bias_kernels<double>() const { return after_bias.f64; }
 
+// A kernel compiled for each path: F itself on the generic path, and wrappers that inline
+// F's whole body (flatten), compiled for the AVX2 and the AVX-512 target, on the others.
+// What F reaches only through a function pointer (a thread pool's parts) is not inlined
+// and runs baseline code: slower, never different bits, since nothing is contracted into
+// an FMA (-ffp-contract=off) and vectorizing an element-wise loop changes no rounding.
+namespace kernel_paths {
+#if PLANGRAD_KERNEL_DISPATCH
+template <class T, KernelFn<T> F>
+[[gnu::target(PLANGRAD_TARGET_AVX2), gnu::flatten]] void avx2(const OpArgs<T>& a) {
+  F(a);
+}
+template <class T, KernelFn<T> F>
+[[gnu::target(PLANGRAD_TARGET_AVX512), gnu::flatten]] void avx512(const OpArgs<T>& a) {
+  F(a);
+}
+#endif
+}  // namespace kernel_paths
+
+// F as compiled for `isa` (nullptr stays nullptr).
+template <class T, KernelFn<T> F>
+KernelFn<T> kernel_for(Isa isa) {
+  if constexpr (F == nullptr) {
+    return nullptr;
+  } else {
+#if PLANGRAD_KERNEL_DISPATCH
+    if (isa == Isa::avx512) return &kernel_paths::avx512<T, F>;
+    if (isa == Isa::avx2) return &kernel_paths::avx2<T, F>;
+#else
+    (void)isa;
+#endif
+    return F;
+  }
+}
+
+// A forward and backward kernel as compiled for the process's path (kernel_isa()), as an
+// OpDef holds them: d.f32 = dispatch_kernels<float, &fwd<float>, &bwd<float>>().
+template <class T, KernelFn<T> Fwd, KernelFn<T> Bwd>
+Kernels<T> dispatch_kernels() {
+  const Isa isa = kernel_isa();
+  return Kernels<T>{kernel_for<T, Fwd>(isa), kernel_for<T, Bwd>(isa)};
+}
+
 // Fills OpDef::f32 and OpDef::f64 from a pair of kernel templates, as ops/matmul.cpp does:
 //   PLANGRAD_SET_KERNELS(d, matmul_forward, matmul_backward);
-#define PLANGRAD_SET_KERNELS(def, fwd, bwd)                  \
-  do {                                                       \
-    (def).f32 = ::plangrad::Kernels<float>{&fwd<float>, &bwd<float>};     \
-    (def).f64 = ::plangrad::Kernels<double>{&fwd<double>, &bwd<double>};  \
+#define PLANGRAD_SET_KERNELS(def, fwd, bwd)                                                  \
+  do {                                                                                       \
+    (def).f32 = ::plangrad::dispatch_kernels<float, &fwd<float>, &bwd<float>>();             \
+    (def).f64 = ::plangrad::dispatch_kernels<double, &fwd<double>, &bwd<double>>();          \
   } while (0)
 
 // A ShapeError naming `what` ("matmul 'fc1' output 'y'", "input 'x'") when `shape` has a
