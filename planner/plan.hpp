@@ -60,7 +60,7 @@ struct PlanStats {
   /// Tensors given no memory because fuse merged away every step that touched them.
   std::size_t fused_steps = 0;  ///< steps that run an add_bias and an activation together
   double planning_ms = 0.0;     ///< make_plan's wall time
-  std::string strategy;         ///< how offsets were assigned ("naive" without reuse_memory)
+  std::string strategy;         ///< which offset heuristic won ("naive" without reuse_memory)
 };
 
 /// What each pass produced; the executor reads the schedule and the offsets.
