@@ -5,7 +5,7 @@
 
 namespace plangrad {
 
-// "plangrad 0.1.0 (kernels: avx512)": the version (core/version.hpp, PLANGRAD_VERSION) and
+// "plangrad 0.2.0 (kernels: avx512)": the version (core/version.hpp, PLANGRAD_VERSION) and
 // the kernel path this process runs (kernels/isa.hpp). Throws UsageError as kernel_isa()
 // does when PLANGRAD_ISA asks for a path there is not.
 std::string version();

@@ -5,6 +5,7 @@
 #   scripts/setup.sh --data     also the packages behind the real data sets
 #   scripts/setup.sh --bench    also Debian's PyTorch for the side-by-side benchmark
 #   scripts/setup.sh --emulator also qemu-user, for scripts/test_emulated.sh
+#   scripts/setup.sh --docs     also Doxygen, for the API reference (scripts/docs.sh)
 set -euo pipefail
 
 packages=(
@@ -20,7 +21,8 @@ for arg in "$@"; do
     --bench) packages+=(python3-torch) ;;
     --plots) packages+=(gnuplot-nox graphviz) ;;
     --emulator) packages+=(qemu-user) ;;
-    *) echo "setup.sh: unknown option '$arg' (expected --data, --bench, --plots or --emulator)" >&2; exit 2 ;;
+    --docs) packages+=(doxygen) ;;
+    *) echo "setup.sh: unknown option '$arg' (expected --data, --bench, --plots, --emulator or --docs)" >&2; exit 2 ;;
   esac
 done
 
