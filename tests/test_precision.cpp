@@ -7,6 +7,7 @@
 #include <random>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/builder.hpp"
@@ -17,6 +18,16 @@
 using namespace plangrad;
 
 namespace {
+
+// The largest |float - double| of a tensor, and the largest |double| to judge it by.
+std::pair<double, double> deviation(const std::vector<double>& g32, const std::vector<double>& g64) {
+  double worst = 0.0, scale = 0.0;
+  for (std::size_t i = 0; i < g64.size(); ++i) {
+    worst = std::max(worst, std::abs(g32[i] - g64[i]));
+    scale = std::max(scale, std::abs(g64[i]));
+  }
+  return {worst, scale};
+}
 
 constexpr std::int64_t kBatch = 128;
 
@@ -58,12 +69,7 @@ TEST_CASE("the CNN's float gradients at batch 128 match a float64 run to 1e-4", 
     for (double g : g64) global = std::max(global, std::abs(g));
   REQUIRE(global > 0.0);
   for (const auto& [name, g64] : f64) {
-    const std::vector<double>& g32 = f32.at(name);
-    double worst = 0.0, scale = 0.0;
-    for (std::size_t i = 0; i < g64.size(); ++i) {
-      worst = std::max(worst, std::abs(g32[i] - g64[i]));
-      scale = std::max(scale, std::abs(g64[i]));
-    }
+    const auto [worst, scale] = deviation(f32.at(name), g64);
     INFO(name << ": max |float - double| " << worst << ", max |double| " << scale);
     // A convolution's bias right before a batchnorm has a gradient of exactly zero (the
     // batchnorm subtracts the channel mean): there the float result is rounding noise,
@@ -121,12 +127,7 @@ TEST_CASE("batchnorm's channel sums over 100k values far from zero stay accurate
   const auto f32 = batchnorm_gradients<float>();
   const auto f64 = batchnorm_gradients<double>();
   for (const auto& [name, g64] : f64) {
-    const std::vector<double>& g32 = f32.at(name);
-    double worst = 0.0, scale = 0.0;
-    for (std::size_t i = 0; i < g64.size(); ++i) {
-      worst = std::max(worst, std::abs(g32[i] - g64[i]));
-      scale = std::max(scale, std::abs(g64[i]));
-    }
+    const auto [worst, scale] = deviation(f32.at(name), g64);
     INFO(name << ": max |float - double| " << worst << ", max |double| " << scale);
     REQUIRE(scale > 0.0);
     // The statistics to a few of float's ulps; the gradients, which float's rounding of
