@@ -2,8 +2,9 @@
 /// What a shared libplangrad exports. The library is compiled with hidden visibility, so
 /// only what a public header declares between PLANGRAD_PUBLIC_BEGIN and
 /// PLANGRAD_PUBLIC_END leaves the shared object: the API of plangrad.hpp and the headers
-/// it includes. Kernels, planner internals, readers and the third-party code inside stay
-/// local, and a program cannot come to depend on them. In a program compiled with default
+/// it includes, and the data sets (datasets/circle.hpp, idx.hpp, csv.hpp). Kernels, the
+/// JSON and flag parsers, file helpers and the third-party code inside stay local, and a
+/// program cannot come to depend on them. In a program compiled with default
 /// visibility the markers change nothing.
 #pragma once
 
