@@ -7,6 +7,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/visibility.hpp"
+
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// The base of every error plangrad throws: catch it for any of them.
@@ -56,3 +59,4 @@ struct TrainingDiverged : Error {
 };
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "core/tensor.hpp"
+#include "core/visibility.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// One attribute's value: an integer, a number, a string or a list of integers.
@@ -92,3 +94,4 @@ struct Graph {
 };
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -6,7 +6,9 @@
 
 #include "core/random.hpp"
 #include "core/tensor.hpp"
+#include "core/visibility.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// How a parameter or state value is initialized: a Kind (the functions in plangrad::init
@@ -52,3 +54,4 @@ template <class T>
 void fill_init(const Init& init, const Shape& shape, T* data, Rng& rng);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <string>
 
+#include "core/visibility.hpp"
+
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// The bounds, one per kind of size; the process's are limits().
@@ -36,3 +39,4 @@ void set_limit(Limits& limits, const std::string& name, std::uint64_t value);
 std::string limit_hint(const std::string& name, std::uint64_t value);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

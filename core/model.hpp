@@ -10,7 +10,9 @@
 
 #include "core/graph.hpp"
 #include "core/tensor_storage.hpp"
+#include "core/visibility.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// A graph and its parameters and state, in scalar type T (Model: float).
@@ -42,3 +44,4 @@ struct BasicModel {
 using Model = BasicModel<float>;
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

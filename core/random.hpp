@@ -8,6 +8,9 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/visibility.hpp"
+
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// xoshiro256** seeded by splitmix64, with its own uniform, normal and integer draws.
@@ -76,3 +79,4 @@ class Rng {
 };
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

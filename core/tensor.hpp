@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/visibility.hpp"
+
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// One dimension of a shape; kBatchDim (negative) marks a symbolic batch.
@@ -72,3 +75,4 @@ struct TensorRef {
 };
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

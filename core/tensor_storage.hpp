@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "core/tensor.hpp"
+#include "core/visibility.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// The allocator of Tensor's values: each block starts on a cache line (the alignment the
@@ -131,3 +133,4 @@ class Tensor {
 };
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

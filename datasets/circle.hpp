@@ -8,7 +8,9 @@
 #include <cstdint>
 
 #include "core/tensor_storage.hpp"
+#include "core/visibility.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 inline constexpr double kCircleCentre = 0.5;
@@ -31,3 +33,4 @@ float circle_label(float x, float y);
 CircleData make_circle(std::size_t n, std::uint64_t seed);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "core/visibility.hpp"
+
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 struct CsvOptions {
@@ -65,3 +68,4 @@ ClassColumn class_column(const CsvTable& table, std::size_t col);
 ClassColumn class_column(const CsvTable& table, std::size_t col, const std::vector<std::string>& names);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "core/tensor_storage.hpp"
+#include "core/visibility.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 inline constexpr std::uint32_t kIdxImagesMagic = 0x00000803;  // ubyte, 3 dimensions
@@ -72,3 +74,4 @@ void write_idx_labels(const std::string& path, const std::uint8_t* labels, std::
 void write_idx_labels(const std::string& path, const std::vector<std::uint8_t>& labels);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

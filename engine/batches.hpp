@@ -11,7 +11,9 @@
 #include "core/random.hpp"
 #include "core/tensor.hpp"
 #include "core/tensor_storage.hpp"
+#include "core/visibility.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// Everything a BatchIterator is, as plain values: enough to rebuild it exactly.
@@ -91,3 +93,4 @@ void gather_one_hot(const float* labels, std::size_t num_labels, Span<const std:
                     std::size_t num_classes, float* dst);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

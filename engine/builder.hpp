@@ -23,7 +23,9 @@
 #include "core/graph.hpp"
 #include "core/init.hpp"
 #include "core/model.hpp"
+#include "core/visibility.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// A handle to a value in the graph being built.
@@ -108,3 +110,4 @@ class GraphBuilder {
 };
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

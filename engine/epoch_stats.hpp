@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/visibility.hpp"
+
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// One epoch's figures (see the file's description).
@@ -21,3 +24,4 @@ struct EpochStats {
 };
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -18,8 +18,10 @@
 #include <utility>
 
 #include "core/model.hpp"
+#include "core/visibility.hpp"
 #include "planner/plan.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// Which graph values play which part, in evaluation and in training (fit). Every named
@@ -137,3 +139,4 @@ EvalResult evaluate(const Model& model, const float* images, const float* labels
                     std::size_t batch);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

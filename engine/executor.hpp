@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "core/visibility.hpp"
 #include "engine/optimizer.hpp"
 #include "ops/op.hpp"
 #include "planner/plan.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// Runs a Plan on a model in scalar type T (see the file's description).
@@ -63,3 +65,4 @@ class Executor {
 };
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

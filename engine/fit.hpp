@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "core/visibility.hpp"
 #include "engine/batches.hpp"
 #include "core/model.hpp"
 #include "engine/epoch_stats.hpp"
@@ -35,6 +36,7 @@
 #include "engine/optimizer.hpp"
 #include "engine/progress.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 struct TrainingState;
@@ -171,3 +173,4 @@ void set_lr_schedule(FitOptions& options, const S& schedule) {
 }
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -16,6 +16,9 @@
 #include <cstdint>
 #include <string>
 
+#include "core/visibility.hpp"
+
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// A learning-rate schedule (see the file's description): a kind and its fields.
@@ -82,3 +85,4 @@ struct LrSchedule {
 };
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

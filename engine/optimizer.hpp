@@ -19,7 +19,9 @@
 
 #include "core/model.hpp"
 #include "core/tensor.hpp"
+#include "core/visibility.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// SGD's options: plain SGD unless momentum, weight decay or Nesterov is set.
@@ -243,3 +245,4 @@ template <class T>
 std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const OptimizerState& state);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

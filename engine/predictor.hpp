@@ -27,8 +27,10 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "core/visibility.hpp"
 #include "engine/predictor_roles.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// A model's predictions, from any number of threads (see the file's description).
@@ -101,3 +103,4 @@ class Predictor {
 };
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -7,7 +7,9 @@
 #include <string>
 
 #include "core/graph.hpp"
+#include "core/visibility.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// Which values a Predictor feeds and reads; empty: found by convention.
@@ -42,3 +44,4 @@ PredictorRoles predictor_roles(const Graph& graph, const PredictorOptions& optio
 Graph with_probabilities(const Graph& graph, const PredictorRoles& roles, std::string* value);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

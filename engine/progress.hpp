@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "core/visibility.hpp"
 #include "engine/epoch_stats.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// What fit shows (FitOptions::progress).
@@ -58,3 +60,4 @@ class ProgressPrinter {
 };
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

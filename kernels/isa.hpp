@@ -11,6 +11,9 @@
 // build passes -ffp-contract=off). The element-wise ops give the same bits on all three.
 #pragma once
 
+#include "core/visibility.hpp"
+
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 // In order: each path needs everything the one before it needs.
@@ -36,6 +39,7 @@ bool cpu_supports(Isa isa);
 Isa choose_isa(const char* requested, Isa best);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END
 
 // The target attributes of the AVX2 and AVX-512 kernels, and what cpu_supports checks:
 // x86-64-v3 and x86-64-v4 as feature lists (an attribute naming an arch instead would

@@ -19,8 +19,10 @@
 #include "core/errors.hpp"
 #include "core/graph.hpp"
 #include "core/tensor.hpp"
+#include "core/visibility.hpp"
 #include "kernels/isa.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// Train: batchnorm normalizes with batch statistics and updates running statistics.
@@ -249,3 +251,4 @@ std::vector<Shape> infer_output_shapes(const OpDef& op, const std::string& node,
                                        const std::vector<Shape>& in, const Attrs& attrs);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

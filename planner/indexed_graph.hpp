@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "core/graph.hpp"
+#include "core/visibility.hpp"
 #include "ops/op.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 enum class ValueRole : std::uint8_t { Input, Parameter, State, Intermediate };
@@ -69,3 +71,4 @@ std::vector<Shape> infer_shapes(const IndexedGraph& g, const std::vector<int>& o
 std::vector<Shape> symbolic_shapes(const IndexedGraph& g, const std::vector<int>& order);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "core/visibility.hpp"
 #include "planner/schedule.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 struct Interval {
@@ -67,3 +69,4 @@ std::string check_offsets(const std::vector<BufferRequest>& buffers,
                           const OffsetAssignment& assignment);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "core/visibility.hpp"
 #include "planner/passes.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// What a plan computes.
@@ -94,3 +96,4 @@ std::string plan_table(const Plan& plan);
 std::string plan_json(const Plan& plan);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

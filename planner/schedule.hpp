@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "core/visibility.hpp"
 #include "planner/indexed_graph.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 enum class TensorRole : std::uint8_t { Input, Parameter, State, Activation, Gradient, Workspace, Saved };
@@ -98,3 +100,4 @@ Schedule fuse(const IndexedGraph& g, Schedule s);
 const OpDef& in_op(const IndexedGraph& g, const Step& step);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -35,9 +35,11 @@
 #include <functional>
 #include <string>
 
+#include "core/visibility.hpp"
 #include "engine/fit.hpp"
 #include "core/model.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// The "format" of a checkpoint's "training" object.
@@ -67,3 +69,4 @@ std::function<void(const Model&, const TrainingState&)> checkpoint_writer(const 
 FitOptions resume_options(const TrainingState& state);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

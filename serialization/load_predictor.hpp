@@ -6,8 +6,10 @@
 
 #include <string>
 
+#include "core/visibility.hpp"
 #include "engine/predictor.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// load_model(path) (serialization/model_json.hpp: its FormatErrors, limits and checks),
@@ -15,3 +17,4 @@ namespace plangrad {
 Predictor load_predictor(const std::string& path, PredictorOptions options = {});
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END

@@ -17,7 +17,9 @@
 #include <string>
 
 #include "core/model.hpp"
+#include "core/visibility.hpp"
 
+PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
 /// The "format" of a model document.
@@ -59,3 +61,4 @@ Model load_model(const std::string& path);
 ModelDocument load_model_document(const std::string& path);
 
 }  // namespace plangrad
+PLANGRAD_PUBLIC_END
