@@ -104,7 +104,7 @@ def main():
             val_loss, val_acc = evaluate(x_test, y_test, label_test)
             _, train_acc = evaluate(x_train, y_train, label_train)
             log.write(json.dumps({"epoch": epoch, "loss": sum(losses) / len(losses), "val_loss": val_loss,
-                                  "train_accuracy": train_acc, "val_accuracy": val_acc}) + "\n")
+                                  "train_accuracy": train_acc, "val_accuracy": val_acc}, separators=(",", ":")) + "\n")
     if log:
         log.close()
     _, train_acc = evaluate(x_train, y_train, label_train)
