@@ -6,7 +6,7 @@
 #   3. the ball task with convolutions (ball --recipe paper)
 #   4. MNIST 8k/2k and Fashion-MNIST, MLP and CNN (mnist, scripts/torch_mnist.py)
 #   5. regression on the diabetes data (issue 14's example; the row says "not yet" until
-#      that example and its PyTorch script exist: see regression_row below)
+#      that example and its PyTorch script exist: see regression_task below)
 # For 1-3 the examples generate the points (--write-data) and PyTorch trains on exactly
 # those (scripts/torch_repro.py); for 4 both read the same IDX files.
 #
@@ -286,7 +286,7 @@ distribution of runs, not the same runs.
    with the training images' mean and standard deviation. MNIST is the 8,000/2,000 split of
    real digits, Fashion-MNIST the full 60,000/10,000.
 5. **Regression**: issue 14 builds the diabetes regression example and its PyTorch script;
-   `scripts/reproduce.sh` fills this row from them once they exist (`regression_row`).
+   `scripts/reproduce.sh` fills this row from them once they exist (`regression_task`).
 
 EOF
   echo "Seeds: ${#seeds[@]} for 1-3, 4a and 4c; ${#seeds_mnist_cnn[@]} for the MNIST CNN (4b) and ${#seeds_fashion_cnn[@]} for the"
