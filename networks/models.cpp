@@ -54,6 +54,21 @@ GraphBuilder circle_bn() {
   return b;
 }
 
+GraphBuilder ball_cnn() {
+  GraphBuilder b;
+  const Init torch = init::torch_default();
+  Value x = b.input("x", {kBatchDim, 3, 4, 4});
+  Value y = b.input("y", {kBatchDim, 1});
+  Value h = b.relu(conv2d(b, x, 3, 5, 3, 1, "conv1"));
+  h = b.relu(conv2d(b, h, 5, 1, 3, 1, "conv2"));
+  h = b.op("flatten", {h}, {}, "flatten");
+  h = b.relu(b.dense(h, 10, "fc1", torch, torch));
+  Value logit = b.dense(h, 1, "logit", torch, torch);
+  b.output(b.binary_cross_entropy_with_logits(logit, y, "loss"));
+  b.output(logit);
+  return b;
+}
+
 GraphBuilder mnist_mlp() { return mlp(784, {256, 128}, 10); }
 
 GraphBuilder mnist_mlp(const InputStats& stats) { return mlp(784, {256, 128}, 10, &stats); }

@@ -32,6 +32,11 @@ GraphBuilder circle_mlp();
 // Circle, 2-100-50-20-1 with dense -> batchnorm -> ReLU on the three hidden layers; one
 // logit "logit" [N, 1] against the 0/1 label "y" [N, 1] (binary cross-entropy on logits).
 GraphBuilder circle_bn();
+// The ball task (networks/ball.hpp): images "x" [N, 3, 4, 4] (the bytes of [N, 48]), conv
+// 3 -> 5 (3x3, padding 1) -> ReLU, conv 5 -> 1 (3x3, padding 1) -> ReLU, flatten [N, 16],
+// dense 16 -> 10 -> ReLU, dense 10 -> 1: one logit "logit" [N, 1] against the 0/1 label
+// "y" [N, 1] (binary cross-entropy on logits, as circle_bn).
+GraphBuilder ball_cnn();
 // Input standardization statistics: the graph's first node computes (x - mean) / std
 // (the normalize op), so a saved model carries its preprocessing.
 struct InputStats {

@@ -2,7 +2,7 @@
 # Trains the circle example and draws its decision boundary with gnuplot: the regions the
 # model calls inside / outside, the true circle, the training points (filled) and the test
 # points (open), and every misclassified point marked with a red cross.
-#   scripts/plot_circle.sh OUT.png [circle flags, e.g. --model bn --seed 2]
+#   scripts/plot_circle.sh OUT.png [circle flags, e.g. --recipe paper-bn --seed 2]
 # Needs a build (build/circle) and gnuplot (scripts/setup.sh --plots).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +18,7 @@ command -v gnuplot >/dev/null || { echo "$0: gnuplot is missing (scripts/setup.s
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 summary=$("$circle" "$@" --plot-data "$tmp" | tail -n 1)
-title=$(echo "$summary" | sed -n 's/.*"model":"\([a-z]*\)".*"test_accuracy":\([0-9.]*\).*/circle, model \1: test accuracy \2/p')
+title=$(echo "$summary" | sed -n 's/.*"recipe":"\([a-z-]*\)".*"test_accuracy":\([0-9.]*\).*/circle, recipe \1: test accuracy \2/p')
 gnuplot <<GNUPLOT
 set terminal pngcairo size 760,760 font "DejaVu Sans,11"
 set output "$out.tmp.png"
