@@ -232,10 +232,10 @@ inside PyTorch's range on the same recipe. Times are each framework's training l
 $(row 1 "circle, MLP 2-25-25-25-2, SGD lr 0.1, batch 100, 250 epochs" "97.8% train, 95.9% test, < 1 s")
 $(row 2 "circle, batchnorm MLP 2-100-50-20-1, lr 2e-3, L2 0.05, batch 64, 1000 epochs" "about 97.7% (some runs near 74%)")
 $(row 3 "ball, conv 3->5->1 + dense 16-10-1, lr 3e-3, L2 0.05, batch 64, 1000 epochs" "about 70%")
-$(row 4a "MNIST 8,000/2,000, MLP 784-256-128-10, SGD momentum, 10 epochs" "README: 96.55% (seed 1)")
-$(row 4b "MNIST 8,000/2,000, CNN, Adam, 5 epochs" "README: 97.55% (seed 1)")
-$(row 4c "Fashion-MNIST, MLP, 5 epochs" "README: 87.23% (seed 1)")
-$(row 4d "Fashion-MNIST, CNN, 2 epochs" "README: 89.02% (seed 1)")
+$(row 4a "MNIST 8,000/2,000, MLP 784-256-128-10, SGD momentum, 10 epochs" "none (PyTorch is the reference)")
+$(row 4b "MNIST 8,000/2,000, CNN, Adam, 5 epochs" "none (PyTorch is the reference)")
+$(row 4c "Fashion-MNIST, MLP, 5 epochs" "none (PyTorch is the reference)")
+$(row 4d "Fashion-MNIST, CNN, 2 epochs" "none (PyTorch is the reference)")
 EOF
   if regression_ready; then
     echo "| 5 | diabetes regression, test RMSE (lower is better) | issue 14 | $(stats 5 plangrad 4 "") | $(stats 5 pytorch 4 "") | $(within 5) | $(seconds_mean 5 plangrad) | $(seconds_mean 5 pytorch) | $(seed_count 5 plangrad) |"
