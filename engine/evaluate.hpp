@@ -1,6 +1,7 @@
-// evaluate: the one definition of a prediction and the one evaluation loop. Every accuracy
-// and evaluation loss plangrad reports comes from here: fit's training and validation
-// figures (engine/fit.hpp), `plangrad eval` and `plangrad train`, and the examples.
+// evaluate: the one definition of a prediction and the one evaluation loop. Every accuracy,
+// evaluation loss and metric (engine/metrics.hpp: precision, recall, ROC AUC; RMSE, MAE,
+// R²) plangrad reports comes from here: fit's training and validation figures
+// (engine/fit.hpp), `plangrad eval` and `plangrad train`, and the examples.
 //
 //   Evaluator eval(model, {"x", "labels", "loss", "logits"}, test_n, 1000);  // plans made here
 //   EvalResult r = eval.run({test_x, test_labels, test_n});                 // no allocation
@@ -15,8 +16,10 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/model.hpp"
+#include "engine/metrics.hpp"
 #include "planner/plan.hpp"
 
 namespace plangrad {
@@ -32,6 +35,9 @@ struct ValueRoles {
   std::string target;
   std::string loss;    // a scalar, the mean over the batch. Evaluation: empty = no loss figure
   std::string logits;  // [N, C] with C >= 2, or [N, 1] (one logit); empty: no accuracy
+  // Regression: [N, K] values compared with the target rows [N, K] (RMSE, MAE, R²);
+  // empty: none. May name the logits too (one-hot targets scored both ways).
+  std::string prediction = {};
 };
 
 // A data set as the caller holds it: n rows of features and n rows of targets, each row
@@ -84,11 +90,16 @@ inline std::size_t classes_of(std::size_t columns) { return columns == 1 ? 2 : c
 std::size_t row_length(const Graph& graph, const std::string& name, const char* role, const char* who);
 
 struct EvalResult {
-  double accuracy = std::numeric_limits<double>::quiet_NaN();  // correct / count; NaN without logits
-  double loss = std::numeric_limits<double>::quiet_NaN();      // the mean of the per-example losses
-                                                               // (batches weighted by size); NaN without a loss
+  static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
+  double accuracy = kNone;  // correct / count; NaN without logits
+  double loss = kNone;      // the mean of the per-example losses (batches weighted by size); NaN without a loss
   std::size_t count = 0;
   std::size_t correct = 0;  // rows whose predicted_class is their true_class
+  // One logit (a binary classifier, class 1 positive; engine/metrics.hpp); NaN otherwise.
+  double precision = kNone, recall = kNone;
+  double auc = kNone;  // ROC AUC of the logits; NaN also when the set holds one class only
+  // With a prediction role (regression), in the target's units; NaN otherwise.
+  double rmse = kNone, mae = kNone, r2 = kNone;
 };
 
 struct BatchRunner;
@@ -116,6 +127,7 @@ class Evaluator {
 
   std::size_t batch() const { return batch_; }
   std::size_t columns() const;  // the logits' columns; 0 without logits
+  std::size_t prediction_columns() const;  // the prediction's columns; 0 without one
   const Plan& plan() const;                // the full batches'
   const Plan* remainder_plan() const;      // the last, shorter batch's; nullptr when batch divides n
 
@@ -123,6 +135,12 @@ class Evaluator {
   ValueRoles roles_;
   std::size_t n_, batch_;
   std::unique_ptr<BatchRunner> full_, rest_;
+  // Made once, for run() to allocate nothing: one logit's scores, truths and sort order
+  // (ROC AUC), and the regression sums.
+  std::vector<float> scores_;
+  std::vector<unsigned char> truths_;
+  std::vector<std::size_t> order_;
+  RegressionMetrics regression_;
 };
 
 // One pass: an Evaluator made and run once. The model is only read.
