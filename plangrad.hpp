@@ -1,7 +1,20 @@
-// plangrad in one include: declare a network, plan it, train it, save and load it, predict.
-//   #include <plangrad/plangrad.hpp>
-// The individual headers are installed beside it (<plangrad/engine/builder.hpp>, ...).
+/// \file
+/// plangrad in one include: declare a network, plan it, train it, save and load it, predict.
+/// \code
+///   #include <plangrad/plangrad.hpp>
+/// \endcode
+/// The individual headers are installed beside it (`<plangrad/engine/builder.hpp>`, ...).
 #pragma once
+
+/// \mainpage plangrad API reference
+/// plangrad.hpp includes every public header. A network is declared with GraphBuilder,
+/// planned with make_plan and run by an Executor; fit trains it, Evaluator and evaluate
+/// measure it, Predictor predicts with it; save_model and load_model (model files) and
+/// save_checkpoint and load_checkpoint keep it. An op of one's own is an OpDef given to
+/// register_op (ops/op.hpp). Errors are the types in core/errors.hpp.
+
+/// \namespace plangrad
+/// Everything plangrad declares.
 
 #include "core/errors.hpp"
 #include "core/limits.hpp"

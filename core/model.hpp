@@ -1,6 +1,7 @@
-// A Model is a graph plus the data it owns: trainable parameters and persistent state
-// (batchnorm running statistics). Executors view this storage; they never copy it, so
-// a model trained by one executor is seen at once by another (an inference plan, say).
+/// \file
+/// A Model is a graph plus the data it owns: trainable parameters and persistent state
+/// (batchnorm running statistics). Executors view this storage; they never copy it, so
+/// a model trained by one executor is seen at once by another (an inference plan, say).
 #pragma once
 
 #include <cstddef>
@@ -12,28 +13,32 @@
 
 namespace plangrad {
 
+/// A graph and its parameters and state, in scalar type T (Model: float).
 template <class T>
 struct BasicModel {
-  Graph graph;
-  std::map<std::string, Tensor<T>> parameters;
-  std::map<std::string, Tensor<T>> state;
+  Graph graph;                                  ///< the network
+  std::map<std::string, Tensor<T>> parameters;  ///< trainable values, by the graph's value names
+  std::map<std::string, Tensor<T>> state;       ///< persistent values (batchnorm running statistics)
 
-  // A GraphError naming the parameter (or state) when it is not there.
+  /// A GraphError naming the parameter (or state) when it is not there.
   Tensor<T>& parameter(const std::string& name);
+  /// \copydoc parameter(const std::string&)
   const Tensor<T>& parameter(const std::string& name) const;
+  /// \copydoc parameter(const std::string&)
   Tensor<T>& state_tensor(const std::string& name);
 
-  std::size_t parameter_count() const;  // trainable scalars
+  std::size_t parameter_count() const;  ///< trainable scalars
 
-  // Every parameter and state declaration has data of its declared shape, and no data
-  // lacks a declaration. Throws ShapeError / GraphError naming the first mismatch.
+  /// Every parameter and state declaration has data of its declared shape, and no data
+  /// lacks a declaration. Throws ShapeError / GraphError naming the first mismatch.
   void check() const;
 
-  // The same model in another scalar type (double for gradient checks).
+  /// The same model in another scalar type (double for gradient checks).
   template <class U>
   BasicModel<U> cast() const;
 };
 
+/// The model in float, what training, evaluation, prediction and model files use.
 using Model = BasicModel<float>;
 
 }  // namespace plangrad

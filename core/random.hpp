@@ -1,7 +1,8 @@
-// The one random number generator: every random choice in plangrad takes a seed and goes
-// through it. Its mapping from bits to numbers is written here (not left to <random>'s
-// distributions, which differ between standard libraries), so a seed means the same
-// numbers everywhere.
+/// \file
+/// The one random number generator: every random choice in plangrad takes a seed and goes
+/// through it. Its mapping from bits to numbers is written here (not left to `<random>`'s
+/// distributions, which differ between standard libraries), so a seed means the same
+/// numbers everywhere.
 #pragma once
 
 #include <cmath>
@@ -9,10 +10,13 @@
 
 namespace plangrad {
 
+/// xoshiro256** seeded by splitmix64, with its own uniform, normal and integer draws.
 class Rng {
  public:
+  /// The generator of `seed`: the same seed, the same numbers.
   explicit Rng(std::uint64_t seed = 0) { reseed(seed); }
 
+  /// Starts over as Rng(seed) would.
   void reseed(std::uint64_t seed) {
     // splitmix64 expands the seed into xoshiro256**'s state
     for (auto& s : state_) {
@@ -24,7 +28,7 @@ class Rng {
     }
   }
 
-  // xoshiro256**
+  /// xoshiro256**
   std::uint64_t next() {
     const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
     const std::uint64_t t = state_[1] << 17;
@@ -37,27 +41,31 @@ class Rng {
     return result;
   }
 
-  // Uniform in [0, 1), 53 random bits.
+  /// Uniform in [0, 1), 53 random bits.
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  /// Uniform in [lo, hi): lo + (hi - lo) * uniform().
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  // Standard normal by Box–Muller (one draw per call; the pair's second half is dropped
-  // so that the state is a function of the call count alone).
+  /// Standard normal by Box–Muller (one draw per call; the pair's second half is dropped
+  /// so that the state is a function of the call count alone).
   double normal() {
     const double u1 = 1.0 - uniform();  // (0, 1]
     const double u2 = uniform();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
-  // Uniform integer in [0, n), n > 0 (Lemire's multiply-shift; the bias for n << 2^64 is
-  // far below anything a shuffle could show).
+  /// Uniform integer in [0, n), n > 0 (Lemire's multiply-shift; the bias for n << 2^64 is
+  /// far below anything a shuffle could show).
   std::uint64_t below(std::uint64_t n) {
     __extension__ using u128 = unsigned __int128;
     return static_cast<std::uint64_t>((static_cast<u128>(next()) * n) >> 64);
   }
 
+  /// The generator's four words: enough to continue it exactly (set_state).
   struct State {
-    std::uint64_t s[4];
+    std::uint64_t s[4];  ///< xoshiro256**'s state
   };
+  /// A snapshot of the generator.
   State state() const { return {{state_[0], state_[1], state_[2], state_[3]}}; }
+  /// Continues from a snapshot: the same numbers as the generator it was taken from.
   void set_state(const State& st) {
     for (int i = 0; i < 4; ++i) state_[i] = st.s[i];
   }

@@ -1,16 +1,17 @@
-// GraphBuilder: declare a network in C++ so that it reads like the network.
-//
-//   GraphBuilder b;
-//   auto x = b.input("x", {100, 2});
-//   auto y = b.input("y", {100, 2});
-//   auto h = b.relu(b.dense(x, 25, "fc1"));
-//   auto out = b.tanh(b.dense(h, 2, "fc2"));
-//   auto loss = b.mse_loss(out, y, "loss");
-//   Model model = b.build(/*seed=*/42);
-//
-// Shapes are inferred as nodes are added, so a mismatch is reported at the line that
-// caused it, naming the node. Nodes without a name get "<op>_<k>". Inputs may leave the
-// batch dimension symbolic (kBatchDim); plans bind it (PlanRequest::batch).
+/// \file
+/// GraphBuilder: declare a network in C++ so that it reads like the network.
+/// \code
+///   GraphBuilder b;
+///   auto x = b.input("x", {100, 2});
+///   auto y = b.input("y", {100, 2});
+///   auto h = b.relu(b.dense(x, 25, "fc1"));
+///   auto out = b.tanh(b.dense(h, 2, "fc2"));
+///   auto loss = b.mse_loss(out, y, "loss");
+///   Model model = b.build(/*seed=*/42);
+/// \endcode
+/// Shapes are inferred as nodes are added, so a mismatch is reported at the line that
+/// caused it, naming the node. Nodes without a name get "<op>_<k>". Inputs may leave the
+/// batch dimension symbolic (kBatchDim); plans bind it (PlanRequest::batch).
 #pragma once
 
 #include <cstdint>
@@ -25,49 +26,70 @@
 
 namespace plangrad {
 
-// A handle to a value in the graph being built.
+/// A handle to a value in the graph being built.
 struct Value {
-  std::string name;
+  std::string name;  ///< the value's name in the graph
 };
 
+/// Declares a graph node by node (see the file's description); build() makes the Model.
+/// Every method that adds a value throws GraphError for a name already taken or an
+/// unknown input value, and ShapeError for shapes the op does not take, naming the node.
 class GraphBuilder {
  public:
+  /// A graph input, fed at every run; kBatchDim in `shape` leaves the batch to the plan.
   Value input(const std::string& name, Shape shape);
+  /// A trainable parameter of a fixed shape (no kBatchDim), initialized by build().
   Value parameter(const std::string& name, Shape shape, Init init);
+  /// Persistent, untrained state of a fixed shape (batchnorm's running statistics),
+  /// initialized by build().
   Value state(const std::string& name, Shape shape, Init init);
 
-  // Any registered op: one output, or all of them with op_outputs.
+  /// Any registered op: one output, or all of them with op_outputs.
   Value op(const std::string& op, const std::vector<Value>& inputs, Attrs attrs = {},
            std::string name = "");
+  /// \copydoc op
   std::vector<Value> op_outputs(const std::string& op, const std::vector<Value>& inputs,
                                 Attrs attrs = {}, std::string name = "");
 
+  /// a [N, K] times b [K, M] (the matmul op, docs/ops.md).
   Value matmul(const Value& a, const Value& b, std::string name = "");
+  /// x [..., F] plus bias [F] on every row (the add_bias op).
   Value add_bias(const Value& x, const Value& bias, std::string name = "");
+  /// a + b, element-wise, of one shape (the add op).
   Value add(const Value& a, const Value& b, std::string name = "");
+  /// max(x, 0), element-wise (the relu op).
   Value relu(const Value& x, std::string name = "");
+  /// 1 / (1 + exp(-x)), element-wise (the sigmoid op).
   Value sigmoid(const Value& x, std::string name = "");
+  /// tanh(x), element-wise (the tanh op).
   Value tanh(const Value& x, std::string name = "");
-  // Probabilities along the last axis (torch.softmax(x, -1)): an output for prediction;
-  // a loss takes the logits (softmax_cross_entropy), not these.
+  /// Probabilities along the last axis (torch.softmax(x, -1)): an output for prediction;
+  /// a loss takes the logits (softmax_cross_entropy), not these.
   Value softmax(const Value& x, std::string name = "");
+  /// The mean over all elements of (prediction - target)^2, a scalar (the mse_loss op).
   Value mse_loss(const Value& prediction, const Value& target, std::string name = "");
+  /// The mean cross-entropy of logits [N, C] against class indices [N], a scalar (the
+  /// softmax_cross_entropy op).
   Value softmax_cross_entropy(const Value& logits, const Value& labels, std::string name = "");
+  /// The mean binary cross-entropy of logits against 0..1 targets of the same shape, a
+  /// scalar (the binary_cross_entropy_with_logits op).
   Value binary_cross_entropy_with_logits(const Value& logits, const Value& targets,
                                          std::string name = "");
 
-  // x[N, in] -> x W + b with W [in, units] named "<name>.weight" and b [units] named
-  // "<name>.bias"; the matmul node is "<name>.matmul" and the output value is "<name>".
+  /// x[N, in] -> x W + b with W [in, units] named "<name>.weight" and b [units] named
+  /// "<name>.bias"; the matmul node is "<name>.matmul" and the output value is "<name>".
   Value dense(const Value& x, Dim units, std::string name = "",
               Init weight_init = init::glorot_uniform(), Init bias_init = init::zeros());
 
-  // Marks a value as one the graph offers by default (a loss, logits).
+  /// Marks a value as one the graph offers by default (a loss, logits).
   void output(const Value& v);
 
+  /// The value's shape, kBatchDim where it follows the batch; a GraphError for an unknown value.
   const Shape& shape(const Value& v) const;
+  /// The graph declared so far.
   const Graph& graph() const { return graph_; }
 
-  // The graph with its parameters and state initialized from `seed`, in declaration order.
+  /// The graph with its parameters and state initialized from `seed`, in declaration order.
   Model build(std::uint64_t seed) const;
 
  private:

@@ -1,6 +1,7 @@
-// Executor: runs a Plan on a model. It allocates the plan's arena once, makes every view
-// and every kernel's argument block once, and then runs steps with no heap allocation:
-// forward, the backward steps in reverse order, and the optimizer's updates.
+/// \file
+/// Executor: runs a Plan on a model. It allocates the plan's arena once, makes every view
+/// and every kernel's argument block once, and then runs steps with no heap allocation:
+/// forward, the backward steps in reverse order, and the optimizer's updates.
 #pragma once
 
 #include <cstddef>
@@ -15,34 +16,42 @@
 
 namespace plangrad {
 
+/// Runs a Plan on a model in scalar type T (see the file's description).
 template <class T>
 class Executor {
  public:
-  // The model (and optimizer, for training plans) must outlive the executor; parameters
-  // and state are used in place, never copied.
+  /// The model (and optimizer, for training plans) must outlive the executor; parameters
+  /// and state are used in place, never copied.
   Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer = nullptr);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  // A writable view of an input's buffer in the arena; write it before run().
+  /// A writable view of an input's buffer in the arena; write it before run(). A
+  /// GraphError when the plan has no input `name`.
   TensorRef<T> input(const std::string& name);
-  // Copies n values into an input; a DataError when n does not match its size.
+  /// Copies n values into an input; a DataError when n does not match its size (a
+  /// GraphError, as input()'s, for no such input).
   void set_input(const std::string& name, const T* data, std::size_t n);
 
-  // One pass over the plan: forward (+ backward + update).
+  /// One pass over the plan: forward (+ backward + update). A UsageError for a training
+  /// plan without an optimizer.
   void run();
 
-  // Values the plan keeps (requested outputs, the loss) and, in gradient plans, the
-  // gradients of parameters and requested inputs. A GraphError names a value the plan
-  // does not keep.
+  /// Values the plan keeps (requested outputs, the loss) and, in gradient plans, the
+  /// gradients of parameters and requested inputs. A GraphError names a value the plan
+  /// does not keep.
   TensorRef<const T> value(const std::string& name) const;
+  /// \copydoc value
   TensorRef<const T> grad(const std::string& name) const;
+  /// The loss after a run; a GraphError when the plan has none.
   T loss() const;
 
-  const Plan& plan() const { return plan_; }
-  BasicModel<T>& model() { return model_; }
-  Optimizer<T>* optimizer() const { return optimizer_; }
+  const Plan& plan() const { return plan_; }                ///< the plan it runs
+  BasicModel<T>& model() { return model_; }                 ///< the model it runs on
+  Optimizer<T>* optimizer() const { return optimizer_; }    ///< nullptr: none
+  /// Another optimizer (or nullptr) for the updates from the next run(); it must be bound
+  /// to this model (a GraphError for a parameter it has no state for).
   void set_optimizer(Optimizer<T>* optimizer);
 
  private:

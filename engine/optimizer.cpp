@@ -1,5 +1,6 @@
 #include "engine/optimizer.hpp"
 
+#include "kernels/isa.hpp"
 #include "kernels/parallel.hpp"
 
 #include <algorithm>
@@ -173,13 +174,17 @@ void SGD<T>::update(std::size_t slot, const TensorRef<T>& param, const TensorRef
   const T* g = grad.data;
   const std::size_t n = param.size();
   if (options_.momentum == 0) {
-    for (std::size_t i = 0; i < n; ++i) w[i] -= lr * (g[i] + wd * w[i]);
+    on_kernel_path([=] {
+      for (std::size_t i = 0; i < n; ++i) w[i] -= lr * (g[i] + wd * w[i]);
+    });
     return;
   }
   T* v = velocity_[slot].data();
   const bool first = !started_[slot], nesterov = options_.nesterov;
-  parallel_chunks(threads_for_elements(static_cast<long>(n)), static_cast<long>(n), 1L << 14, [=](long b, long e) {
-    momentum_step(w + b, v + b, g + b, static_cast<std::size_t>(e - b), lr, wd, mu, first, nesterov);
+  on_kernel_path([=] {
+    parallel_chunks(threads_for_elements(static_cast<long>(n)), static_cast<long>(n), 1L << 14, [=](long b, long e) {
+      momentum_step(w + b, v + b, g + b, static_cast<std::size_t>(e - b), lr, wd, mu, first, nesterov);
+    });
   });
   started_[slot] = 1;
 }
@@ -275,14 +280,16 @@ void Adam<T>::update(std::size_t slot, const TensorRef<T>& param, const TensorRe
   T* m = exp_avg_[slot].data();
   T* v = exp_avg_sq_[slot].data();
   const std::size_t n = param.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (decay_weights) w[i] = w[i] * decay;
-    const T gi = l2 ? g[i] + wd * w[i] : g[i];
-    m[i] = m[i] * beta1 + one_minus_beta1 * gi;
-    v[i] = v[i] * beta2 + one_minus_beta2 * gi * gi;
-    const T denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
-    w[i] = w[i] + neg_step_size * m[i] / denom;
-  }
+  on_kernel_path([=] {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (decay_weights) w[i] = w[i] * decay;
+      const T gi = l2 ? g[i] + wd * w[i] : g[i];
+      m[i] = m[i] * beta1 + one_minus_beta1 * gi;
+      v[i] = v[i] * beta2 + one_minus_beta2 * gi * gi;
+      const T denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
+      w[i] = w[i] + neg_step_size * m[i] / denom;
+    }
+  });
 }
 
 template <class T>

@@ -17,6 +17,8 @@
 #include <algorithm>
 #include <atomic>
 
+#include "kernels/isa.hpp"
+
 namespace plangrad {
 
 // The threads kernels split their work between: OpenBLAS's count (OPENBLAS_NUM_THREADS)
@@ -34,9 +36,13 @@ int op_threads();
 void run_parts(int n, void (*job)(const void* ctx, int p, int n), const void* ctx);
 
 // run_parts for a callable f(p, n).
+// The parts run on the kernel path (kernels/isa.hpp), as the kernel that asked for them.
 template <class F>
 void parallel_parts(int n, const F& f) {
-  run_parts(n, [](const void* ctx, int p, int parts) { (*static_cast<const F*>(ctx))(p, parts); }, &f);
+  run_parts(n, [](const void* ctx, int p, int parts) {
+    const F& part = *static_cast<const F*>(ctx);
+    on_kernel_path([&part, p, parts] { part(p, parts); });
+  }, &f);
 }
 
 // Element-wise work below this many elements is not worth handing to other threads.
@@ -66,9 +72,11 @@ void parallel_chunks(int threads, long count, long grain, const F& f) {
   } job{f, count, grain};
   run_parts(threads, [](const void* ctx, int, int) {
     Job& j = *static_cast<Job*>(const_cast<void*>(ctx));
-    for (long b = j.next.fetch_add(j.grain, std::memory_order_relaxed); b < j.count;
-         b = j.next.fetch_add(j.grain, std::memory_order_relaxed))
-      j.f(b, std::min(b + j.grain, j.count));
+    on_kernel_path([&j] {
+      for (long b = j.next.fetch_add(j.grain, std::memory_order_relaxed); b < j.count;
+           b = j.next.fetch_add(j.grain, std::memory_order_relaxed))
+        j.f(b, std::min(b + j.grain, j.count));
+    });
   }, &job);
 }
 

@@ -1,7 +1,6 @@
 // A float32 GEMM for small matrices that needs no heap and never packs A: register-tiled
-// AVX-512 (when the build targets it; a plain C++ loop nest otherwise). Three tile kinds:
-// rows of C by 32 columns (vectors along N); for narrow C (N <= 12), dot products (vectors
-// along K, A not transposed) or columns of C by 4 (vectors along M, A transposed).
+// kernels for the AVX-512 and AVX2 paths (kernels/small_gemm_tiles.hpp; the two give the
+// same bits) and a plain C++ loop nest for the generic path (kernels/isa.hpp chooses).
 // kernels/blas.cpp sends the float GEMMs below a size threshold here instead of OpenBLAS,
 // whose packing costs more than the product itself at these sizes (bench/gemm_bench.cpp
 // compares the two). Row-tiled products of more than one 32-column block and 2^21
@@ -10,6 +9,7 @@
 #pragma once
 
 #include "core/tensor.hpp"
+#include "kernels/isa.hpp"
 
 namespace plangrad {
 
@@ -20,14 +20,28 @@ namespace plangrad {
 // the pointers' alignment. No heap allocation: op(B) is copied, transposed, into a fixed
 // 32 KiB stack buffer when trans_b (in blocks) and when C is narrow (N <= 12, whole
 // op(B) up to 8192 elements). Every operand is read within its bounds only.
+// Runs the process's kernel path (kernel_isa()).
 void small_sgemm(bool trans_a, bool trans_b, Dim M, Dim N, Dim K, float alpha, const float* A,
                  const float* B, float beta, float* C);
 
-// The portable loop nest (what small_sgemm runs without AVX-512); exposed for the tests.
+// small_sgemm on a given path, for the tests and benchmarks that compare them; the CPU
+// must support it (cpu_supports).
+void small_sgemm_on(Isa isa, bool trans_a, bool trans_b, Dim M, Dim N, Dim K, float alpha, const float* A,
+                    const float* B, float beta, float* C);
+
+// The generic path's loop nest; M, N, K > 0.
 void small_sgemm_portable(bool trans_a, bool trans_b, Dim M, Dim N, Dim K, float alpha,
                           const float* A, const float* B, float beta, float* C);
 
-// True when small_sgemm runs the AVX-512 kernel in this build.
+#if PLANGRAD_KERNEL_DISPATCH
+// The AVX-512 and AVX2 paths' kernels (kernels/small_gemm_avx512.cpp, _avx2.cpp); M, N, K > 0.
+void small_sgemm_avx512(bool trans_a, bool trans_b, Dim M, Dim N, Dim K, float alpha, const float* A,
+                        const float* B, float beta, float* C);
+void small_sgemm_avx2(bool trans_a, bool trans_b, Dim M, Dim N, Dim K, float alpha, const float* A,
+                      const float* B, float beta, float* C);
+#endif
+
+// True when small_sgemm runs the AVX-512 kernel in this process.
 bool small_sgemm_uses_avx512();
 
 }  // namespace plangrad

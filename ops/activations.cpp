@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
 
 // GCC 12 warns inside its own AVX-512 intrinsics once they are inlined (the undefined
 // pass-through operand of _mm512_undefined_ps; GCC bug 105593, fixed in GCC 13).
@@ -17,7 +21,7 @@
 namespace plangrad {
 namespace {
 
-// y[i] = f(x[i]) with f written on xsimd batches (as wide as the build targets). The
+// y[i] = f(x[i]) with f written on xsimd batches (as wide as the build's flags). The
 // tail goes through the same batch function from a padded copy, so every element gets
 // the same formula, whatever its position: results do not depend on the tensor's length.
 template <class T, class F>
@@ -32,6 +36,51 @@ void map_batches(const T* x, T* y, std::size_t n, F&& f) {
     f(Batch::load_unaligned(tail)).store_unaligned(tail);
     std::copy(tail, tail + (n - i), y + i);
   }
+}
+
+// exp, sigmoid and tanh in float as plain arithmetic on one element (Cephes' expf and
+// tanhf), which the compiler vectorizes at each kernel path's width: the same bits on every
+// path, since nothing is fused into an FMA. (xsimd's batches have the build's width, SSE2
+// in the default build, and its FMA use differs between paths.) Double keeps xsimd.
+//
+// exp: x = n ln2 + r with |r| <= ln2/2, exp(r) by a polynomial, 2^n built from exponent
+// bits. 0 below -87.6 (where 2^n would be subnormal), +inf above 88 (past the range
+// where n fits an exponent).
+inline float exp_float(float x) {
+  const float xc = x < -87.6f ? -87.6f : x > 88.0f ? 88.0f : x;
+  const float t = xc * 1.44269504088896341f + 12582912.0f;  // round(x log2 e) + 1.5 * 2^23
+  const float n = t - 12582912.0f;
+  const float r = (xc - n * 0.693359375f) - n * -2.12194440e-4f;  // ln 2 in two parts
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float e = p * r * r + r + 1.0f;
+  std::uint32_t bits;
+  std::memcpy(&bits, &t, sizeof bits);  // t's low mantissa bits hold n (unsigned: NaN wraps)
+  const std::uint32_t scale_bits = (bits - 0x4B400000u + 127u) << 23;
+  float scale;
+  std::memcpy(&scale, &scale_bits, sizeof scale);
+  const float y = e * scale;
+  return x > 88.0f ? std::numeric_limits<float>::infinity() : x < -87.6f ? 0.0f : y;
+}
+
+inline float sigmoid_float(float x) { return 1.0f / (1.0f + exp_float(-x)); }
+
+// x + x^3 P(x^2) below 0.625 in magnitude, where 1 - 2 / (exp(2|x|) + 1) would cancel.
+inline float tanh_float(float x) {
+  const float ax = std::abs(x);
+  const float z = x * x;
+  float p = -5.70498872745e-3f;
+  p = p * z + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  const float small = p * z * x + x;
+  const float large = 1.0f - 2.0f / (exp_float(ax + ax) + 1.0f);
+  return ax < 0.625f ? small : x < 0.0f ? -large : large;
 }
 
 std::vector<Shape> same_shape(const std::vector<Shape>& in, const Attrs&) { return one_output(in[0]); }
@@ -54,10 +103,14 @@ struct Relu {
 struct Sigmoid {
   template <class T>
   static void map(const T* x, T* y, std::size_t n) {
-    map_batches(x, y, n, [](const xsimd::batch<T>& v) {
-      const xsimd::batch<T> one(T(1));
-      return one / (one + xsimd::exp(-v));
-    });
+    if constexpr (std::is_same_v<T, float>) {
+      for (std::size_t i = 0; i < n; ++i) y[i] = sigmoid_float(x[i]);
+    } else {
+      map_batches(x, y, n, [](const xsimd::batch<T>& v) {
+        const xsimd::batch<T> one(T(1));
+        return one / (one + xsimd::exp(-v));
+      });
+    }
   }
   template <class T>
   static T grad(T y, T dy) { return dy * y * (T(1) - y); }
@@ -67,7 +120,11 @@ struct Sigmoid {
 struct Tanh {
   template <class T>
   static void map(const T* x, T* y, std::size_t n) {
-    map_batches(x, y, n, [](const xsimd::batch<T>& v) { return xsimd::tanh(v); });
+    if constexpr (std::is_same_v<T, float>) {
+      for (std::size_t i = 0; i < n; ++i) y[i] = tanh_float(x[i]);
+    } else {
+      map_batches(x, y, n, [](const xsimd::batch<T>& v) { return xsimd::tanh(v); });
+    }
   }
   template <class T>
   static T grad(T y, T dy) { return dy * (T(1) - y * y); }
@@ -140,10 +197,10 @@ OpDef activation(const char* name) {
   d.backward_reads_out = {true};
   d.inplace = true;
   d.backward_inplace = true;
-  d.f32 = {&act_forward<Act, float>, &act_backward<Act, float>};
-  d.f64 = {&act_forward<Act, double>, &act_backward<Act, double>};
-  d.after_bias.f32 = {&bias_act_forward<Act, float>, &bias_act_backward<Act, float>};
-  d.after_bias.f64 = {&bias_act_forward<Act, double>, &bias_act_backward<Act, double>};
+  d.f32 = dispatch_kernels<float, &act_forward<Act, float>, &act_backward<Act, float>>();
+  d.f64 = dispatch_kernels<double, &act_forward<Act, double>, &act_backward<Act, double>>();
+  d.after_bias.f32 = dispatch_kernels<float, &bias_act_forward<Act, float>, &bias_act_backward<Act, float>>();
+  d.after_bias.f64 = dispatch_kernels<double, &bias_act_forward<Act, double>, &bias_act_backward<Act, double>>();
   return d;
 }
 

@@ -193,6 +193,10 @@ void batchnorm_forward(const OpArgs<T>& a) {
 //   Eval  (mean, inv_std are constants):      dx = dy gamma_c inv_std_c
 //   Train (mean, inv_std depend on all M values of channel c):
 //         dx = (gamma_c inv_std_c / M) (M dy - sum_{n,s} dy - xhat sum_{n,s} dy xhat)
+//            = gamma_c inv_std_c (dy - mean_{n,s} dy - xhat mean_{n,s} dy xhat)
+//         with the bracket in double: its terms nearly cancel wherever dy is 0 (after a
+//         relu or a max-pool), and a float product xhat * mean rounded before the
+//         subtraction loses most of the result there. In double the product is exact.
 // mean and inv_std come from `saved`. Both sums are complete before dx is written, and dx
 // touches only channel c, so dx may alias dy.
 template <class T>
@@ -224,6 +228,7 @@ void batchnorm_backward(const OpArgs<T>& a) {
     if (!dx_ref) return;
     T* dx = dx_ref.data;
     const bool acc = a.accumulates(0);
+    const double inv_m = 1.0 / double(M);
     // dx may alias dy, but never dgamma/dbeta: element i is read before it is written.
     for (Dim n = 0; n < d.N; ++n)
       for (Dim c = 0; c < C; ++c) {
@@ -232,7 +237,7 @@ void batchnorm_backward(const OpArgs<T>& a) {
         T g;
         if (train) {
           const T xhat = (x[i] - mean[c]) * inv_std[c];
-          g = k / T(M) * (T(M) * dy[i] - sum_dy[c] - xhat * sum_dy_xhat[c]);
+          g = k * T(double(dy[i]) - double(sum_dy[c]) * inv_m - double(xhat) * (double(sum_dy_xhat[c]) * inv_m));
         } else {
           g = k * dy[i];
         }
@@ -243,8 +248,10 @@ void batchnorm_backward(const OpArgs<T>& a) {
   for_channels(d, [&](Dim c0, Dim c1) {
     for (Dim c = c0; c < c1; ++c) {
       const T mc = mean[c], ic = inv_std[c];
-      const T sum_dy = T(channel_sum(d, c, [dy](Dim i) { return dy[i]; }));
-      const T sum_dy_xhat = T(channel_sum(d, c, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; }));
+      const double sum_dy_d = channel_sum(d, c, [dy](Dim i) { return dy[i]; });
+      const double sum_dy_xhat_d = channel_sum(d, c, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; });
+      const T sum_dy = T(sum_dy_d), sum_dy_xhat = T(sum_dy_xhat_d);
+      const double mean_dy = sum_dy_d / double(M), mean_dy_xhat = sum_dy_xhat_d / double(M);
       if (dgamma_ref) {
         T& g = dgamma_ref.data[c];
         g = a.accumulates(1) ? g + sum_dy_xhat : sum_dy_xhat;
@@ -263,7 +270,7 @@ void batchnorm_backward(const OpArgs<T>& a) {
           T g;
           if (train) {
             const T xhat = (x[i] - mean[c]) * inv_std[c];
-            g = k / T(M) * (T(M) * dy[i] - sum_dy - xhat * sum_dy_xhat);
+            g = k * T(double(dy[i]) - mean_dy - double(xhat) * mean_dy_xhat);
           } else {
             g = k * dy[i];
           }

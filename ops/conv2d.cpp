@@ -327,8 +327,8 @@ OpDef conv2d_def(const char* name) {
   d.backward_reads_in = HasBias ? std::vector<bool>{true, true, false} : std::vector<bool>{true, true};
   d.backward_reads_out = {false};
   d.workspace = conv2d_workspace;
-  d.f32 = Kernels<float>{&conv2d_forward<float, HasBias>, &conv2d_backward<float, HasBias>};
-  d.f64 = Kernels<double>{&conv2d_forward<double, HasBias>, &conv2d_backward<double, HasBias>};
+  d.f32 = dispatch_kernels<float, &conv2d_forward<float, HasBias>, &conv2d_backward<float, HasBias>>();
+  d.f64 = dispatch_kernels<double, &conv2d_forward<double, HasBias>, &conv2d_backward<double, HasBias>>();
   return d;
 }
 

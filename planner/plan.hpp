@@ -1,5 +1,6 @@
-// Plan: everything an executor needs to run a graph — the steps, every tensor's place in
-// one arena, and the statistics of that arena.
+/// \file
+/// Plan: everything an executor needs to run a graph — the steps, every tensor's place in
+/// one arena, and the statistics of that arena.
 #pragma once
 
 #include <cstddef>
@@ -12,71 +13,84 @@
 
 namespace plangrad {
 
+/// What a plan computes.
 enum class PlanKind {
-  Inference,  // forward only
-  Gradients,  // forward + backward; parameter (and requested input) gradients readable
-  Training,   // forward + backward + an optimizer update per parameter
+  Inference,  ///< forward only
+  Gradients,  ///< forward + backward; parameter (and requested input) gradients readable
+  Training,   ///< forward + backward + an optimizer update per parameter
 };
+/// "inference", "gradients", "training".
 const char* plan_kind_name(PlanKind kind);
 
+/// What make_plan is asked for.
 struct PlanRequest {
-  PlanKind kind = PlanKind::Inference;
-  // Train or Eval; by default Eval for inference plans and Train otherwise.
-  int mode = -1;  // -1: default, else static_cast<int>(Mode)
-  // Values to keep readable after a run. For inference plans, what to compute (default:
-  // the graph's outputs).
+  PlanKind kind = PlanKind::Inference;  ///< what the plan computes
+  /// Train or Eval; by default Eval for inference plans and Train otherwise.
+  int mode = -1;  ///< -1: default, else static_cast<int>(Mode)
+  /// Values to keep readable after a run. For inference plans, what to compute (default:
+  /// the graph's outputs).
   std::vector<std::string> outputs;
-  // The scalar to differentiate (gradient and training plans; default: the graph's first
-  // output).
+  /// The scalar to differentiate (gradient and training plans; default: the graph's first
+  /// output).
   std::string loss;
-  // Inputs whose gradient is wanted as well (gradient plans).
+  /// Inputs whose gradient is wanted as well (gradient plans).
   std::vector<std::string> input_gradients;
-  // Binds a symbolic batch dimension in input shapes.
+  /// Binds a symbolic batch dimension in input shapes.
   std::int64_t batch = 0;
-  // false: every tensor its own buffer, no in-place ops (the naive baseline).
+  /// false: every tensor its own buffer, no in-place ops (the naive baseline).
   bool reuse_memory = true;
-  // false: every node its own steps; true: an add_bias and the activation after it run as
-  // one step (planner/fuse.cpp). Either way a run computes the same bits.
+  /// false: every node its own steps; true: an add_bias and the activation after it run as
+  /// one step (planner/fuse.cpp). Either way a run computes the same bits.
   bool fuse = true;
-  std::size_t elem_bytes = sizeof(float);
+  std::size_t elem_bytes = sizeof(float);  ///< bytes per scalar: sizeof(float) or sizeof(double)
 };
 
+/// The plan's memory, against the naive layout and the lower bound, and its planning time.
 struct PlanStats {
-  std::size_t naive_bytes = 0;        // every tensor its own buffer
-  std::size_t arena_bytes = 0;        // what this plan allocates
-  std::size_t lower_bound_bytes = 0;  // the most bytes live at any one step
-  // Tensors not external; slots of memory they share; tensors sharing a slot with another;
-  // tensors given no memory because fuse merged away every step that touched them.
+  std::size_t naive_bytes = 0;        ///< every tensor its own buffer
+  std::size_t arena_bytes = 0;        ///< what this plan allocates
+  std::size_t lower_bound_bytes = 0;  ///< the most bytes live at any one step
+  /// Tensors not external.
   std::size_t tensors = 0, slots = 0, inplace = 0, fused_away = 0;
-  std::size_t fused_steps = 0;  // steps that run an add_bias and an activation together
-  double planning_ms = 0.0;
-  std::string strategy;
+  /// \var slots
+  /// Slots of memory they share.
+  /// \var inplace
+  /// Tensors sharing a slot with another.
+  /// \var fused_away
+  /// Tensors given no memory because fuse merged away every step that touched them.
+  std::size_t fused_steps = 0;  ///< steps that run an add_bias and an activation together
+  double planning_ms = 0.0;     ///< make_plan's wall time
+  std::string strategy;         ///< which offset heuristic won ("naive" without reuse_memory)
 };
 
-// What each pass produced; the executor reads the schedule and the offsets.
+/// What each pass produced; the executor reads the schedule and the offsets.
 struct Plan {
-  PlanKind kind = PlanKind::Inference;
-  Mode mode = Mode::Eval;
-  std::size_t elem_bytes = sizeof(float);
-  IndexedGraph graph;
-  Schedule schedule;
-  std::vector<Interval> live;  // per tensor
-  Slots slots;
-  // Per tensor, its placement: a byte offset in the arena, or none (external tensors,
-  // which live in the model, and tensors no step touches).
+  PlanKind kind = PlanKind::Inference;     ///< as requested
+  Mode mode = Mode::Eval;                  ///< Train or Eval, resolved
+  std::size_t elem_bytes = sizeof(float);  ///< bytes per scalar
+  IndexedGraph graph;                      ///< the validated graph, by index, with shapes
+  Schedule schedule;                       ///< the steps, forward then backward and updates
+  std::vector<Interval> live;  ///< per tensor
+  Slots slots;                 ///< the memory slots tensors share
+  /// Per tensor, its placement: a byte offset in the arena, or none (external tensors,
+  /// which live in the model, and tensors no step touches).
   std::vector<std::optional<std::size_t>> offset;
-  std::size_t arena_bytes = 0;
-  PlanStats stats;
+  std::size_t arena_bytes = 0;  ///< the arena an executor allocates
+  PlanStats stats;              ///< the figures plan_table prints
 
-  int tensor_of_value(const std::string& name) const;  // -1 when the plan has none
-  int tensor_of_grad(const std::string& name) const;   // -1 when the plan has none
-  bool kept(int tensor) const;                          // readable after a run
+  int tensor_of_value(const std::string& name) const;  ///< -1 when the plan has none
+  int tensor_of_grad(const std::string& name) const;   ///< -1 when the plan has none
+  bool kept(int tensor) const;                          ///< readable after a run
 };
 
+/// Runs the planner's passes on `graph` for `request`. A GraphError for a graph that does
+/// not validate or a request it cannot meet (no loss, no outputs, unknown names), a
+/// ShapeError for shapes that do not fit or an arena past limits().arena_bytes.
 Plan make_plan(const Graph& graph, const PlanRequest& request);
 
-// The step table and the statistics, as text or as one JSON document.
+/// The step table and the statistics, as text or as one JSON document.
 std::string plan_table(const Plan& plan);
+/// \copydoc plan_table
 std::string plan_json(const Plan& plan);
 
 }  // namespace plangrad

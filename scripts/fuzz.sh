@@ -20,7 +20,7 @@ cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Rel
   -DPLANGRAD_NATIVE=OFF -DPLANGRAD_SANITIZE=ON -DPLANGRAD_FUZZ=ON >/dev/null
 for t in $targets; do
   case $t in fuzz_model|fuzz_idx) ;; *) echo "fuzz.sh: unknown target '$t'" >&2; exit 2;; esac
-  cmake --build "$build" --target "$t" -j "$jobs"
+  cmake --build "$build" --target "plangrad_$t" -j "$jobs"
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/plangrad-fuzz-XXXXXX")

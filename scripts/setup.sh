@@ -4,6 +4,8 @@
 #   scripts/setup.sh            build + test dependencies
 #   scripts/setup.sh --data     also the packages behind the real data sets
 #   scripts/setup.sh --bench    also Debian's PyTorch for the side-by-side benchmark
+#   scripts/setup.sh --emulator also qemu-user, for scripts/test_emulated.sh
+#   scripts/setup.sh --docs     also Doxygen, for the API reference (scripts/docs.sh)
 set -euo pipefail
 
 packages=(
@@ -18,7 +20,9 @@ for arg in "$@"; do
              command -v npm >/dev/null 2>&1 || packages+=(npm) ;;
     --bench) packages+=(python3-torch) ;;
     --plots) packages+=(gnuplot-nox graphviz) ;;
-    *) echo "setup.sh: unknown option '$arg' (expected --data, --bench or --plots)" >&2; exit 2 ;;
+    --emulator) packages+=(qemu-user) ;;
+    --docs) packages+=(doxygen) ;;
+    *) echo "setup.sh: unknown option '$arg' (expected --data, --bench, --plots, --emulator or --docs)" >&2; exit 2 ;;
   esac
 done
 

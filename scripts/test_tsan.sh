@@ -13,7 +13,7 @@ flags="-fsanitize=thread -fno-omit-frame-pointer"
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread \
   -DPLANGRAD_BUILD_BENCHMARKS=OFF -DPLANGRAD_INSTALL=OFF >/dev/null
-cmake --build "$dir" -j2 --target plangrad_tests op_tests
+cmake --build "$dir" -j2 --target plangrad_tests plangrad_op_tests
 # One BLAS thread, as in CI (OpenBLAS is not instrumented): the threads under test are the
 # callers' and the kernels' pool's (kernels/parallel.cpp).
 export OPENBLAS_NUM_THREADS=1

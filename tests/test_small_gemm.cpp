@@ -247,3 +247,50 @@ TEST_CASE("a row vector times a matrix gives the row tile's bits", "[small_gemm]
         for (const bool ta : {false, true}) check(&small_sgemm, ta, false, 1, N, K, 0.5f, beta, 400 + static_cast<std::uint64_t>(N + K));
       }
 }
+
+TEST_CASE("small_sgemm's AVX2 and AVX-512 kernels give the same bits", "[small_gemm][isa]") {
+  // kernels/small_gemm_tiles.hpp: each element summed in the same order with the same FMAs
+  // on both paths, whatever their tile sizes. Every tile edge, K across the packing blocks,
+  // both narrow kinds, the row vector, a threaded product; each path is also checked
+  // against the double product.
+  if (!cpu_supports(Isa::avx2)) {
+    WARN("this CPU has no AVX2: nothing to compare");
+    return;
+  }
+  struct Case {
+    bool ta, tb;
+    Dim M, N, K;
+  };
+  std::vector<Case> cases;
+  for (Dim M : {1, 2, 5, 7, 8, 9, 17})
+    for (Dim N : {1, 3, 12, 13, 16, 17, 31, 33, 64, 129})
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) cases.push_back({ta, tb, M, N, 19});
+  for (Dim K : {1, 255, 257, 600}) cases.push_back({false, true, 9, 35, K});
+  for (const WorkloadShape& s : kWorkloadShapes) cases.push_back({s.ta, s.tb, s.M, s.N, s.K});
+  const bool avx512 = cpu_supports(Isa::avx512);
+  Rng rng(77);
+  for (const Case& c : cases)
+    for (const float beta : {0.0f, 0.75f}) {
+      INFO("ta " << c.ta << " tb " << c.tb << " M " << c.M << " N " << c.N << " K " << c.K << " beta " << beta);
+      Operands o = make_operands(c.M, c.N, c.K, 1.0f, rng);
+      const std::size_t mn = static_cast<std::size_t>(c.M * c.N);
+      std::vector<float> y2(o.C.begin(), o.C.begin() + static_cast<std::ptrdiff_t>(mn)), y512 = y2;
+      small_sgemm_on(Isa::avx2, c.ta, c.tb, c.M, c.N, c.K, 1.25f, o.A.data(), o.B.data(), beta, y2.data());
+      if (!avx512) continue;
+      small_sgemm_on(Isa::avx512, c.ta, c.tb, c.M, c.N, c.K, 1.25f, o.A.data(), o.B.data(), beta, y512.data());
+      REQUIRE(same_bits(y2, y512));
+    }
+  std::uint64_t seed = 500000;
+  check_random_shapes([](bool ta, bool tb, Dim M, Dim N, Dim K, float alpha, const float* A, const float* B, float beta,
+                         float* C) { small_sgemm_on(Isa::avx2, ta, tb, M, N, K, alpha, A, B, beta, C); },
+                      9, 20, seed);
+  const OpThreads t(2);
+  std::vector<float> y2(128 * 300), y512(128 * 300);
+  Operands o = make_operands(128, 300, 784, 0.0f, rng);
+  small_sgemm_on(Isa::avx2, false, false, 128, 300, 784, 1.0f, o.A.data(), o.B.data(), 0.0f, y2.data());
+  if (avx512) {
+    small_sgemm_on(Isa::avx512, false, false, 128, 300, 784, 1.0f, o.A.data(), o.B.data(), 0.0f, y512.data());
+    CHECK(same_bits(y2, y512));
+  }
+}

@@ -10,6 +10,7 @@
 #include "core/activity.hpp"
 #include "core/errors.hpp"
 #include "core/limits.hpp"
+#include "kernels/version.hpp"
 #include "tools/commands.hpp"
 
 namespace {
@@ -29,7 +30,8 @@ const Command kCommands[] = {
 int usage(std::FILE* out) {
   std::fprintf(out, "usage: plangrad <command> [options] [--limit NAME=VALUE ...]\n\ncommands:\n");
   for (const Command& c : kCommands) std::fprintf(out, "  %-14s %s\n", c.name, c.summary);
-  std::fprintf(out, "\n`plangrad <command> --help` describes a command's options.\n");
+  std::fprintf(out, "\n`plangrad <command> --help` describes a command's options; `plangrad --version`\n"
+                   "prints the version and the kernel path (PLANGRAD_ISA=avx512|avx2|generic lowers it).\n");
   std::fprintf(out, "Every command takes --limit NAME=VALUE to raise a resource limit; the names:");
   for (const char* const* n = plangrad::limit_names(); *n; ++n) std::fprintf(out, " %s", *n);
   std::fprintf(out, " (docs/cli.md).\n");
@@ -110,6 +112,15 @@ int main(int argc, char** argv) {
   if (name == "help" || name == "--help" || name == "-h") {
     usage(stdout);
     return flush_stdout("help") ? 0 : 1;
+  }
+  if (name == "--version" || name == "version") {
+    try {
+      std::printf("%s\n", plangrad::version().c_str());
+    } catch (const plangrad::UsageError& e) {
+      std::fprintf(stderr, "plangrad: %s\n", e.what());
+      return 2;
+    }
+    return flush_stdout("--version") ? 0 : 1;
   }
   for (const Command& c : kCommands)
     if (name == c.name) return run(c, plangrad::cli::Args(argv + 2, argv + argc));

@@ -28,9 +28,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 # Runs the command, keeping its output in $out and its exit status in $rc.
 run() { out=$("$@" 2>&1); rc=$?; echo "$ $*"; echo "$out"; }
 expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
-expect_out() { echo "$out" | grep -q -e "$1" || fail "the output lacks '$1'"; }
+expect_out() { echo "$out" | grep -e "$1" >/dev/null || fail "the output lacks '$1'"; }
 # Nothing was trained: fit prints one line per epoch with --progress lines.
-expect_no_training() { echo "$out" | grep -q '^epoch ' && fail "training ran before the error"; return 0; }
+expect_no_training() { echo "$out" | grep '^epoch ' >/dev/null && fail "training ran before the error"; return 0; }
 train() { run "$cli" train "$model" --data "$data" --progress lines "$@"; }
 # The "epoch" numbers of a log, space-separated; every line must be one JSON object.
 log_epochs() {
