@@ -98,18 +98,14 @@ struct EvalResult {
   double loss = kNone;      ///< the mean of the per-example losses (batches weighted by size); NaN without a loss
   std::size_t count = 0;    ///< the examples evaluated
   std::size_t correct = 0;  ///< rows whose predicted_class is their true_class
-  /// \name One logit
-  /// A binary classifier, class 1 positive (engine/metrics.hpp); NaN otherwise. The ROC AUC
-  /// is NaN also when the set holds one class only.
-  ///@{
-  double precision = kNone, recall = kNone;
-  double auc = kNone;
-  ///@}
-  /// \name Regression
-  /// With a prediction role, in the target's units; NaN otherwise.
-  ///@{
-  double rmse = kNone, mae = kNone, r2 = kNone;
-  ///@}
+  // One logit (a binary classifier, class 1 positive; engine/metrics.hpp); NaN otherwise.
+  double precision = kNone;  ///< one logit: tp / (tp + fp)
+  double recall = kNone;     ///< one logit: tp / (tp + fn)
+  double auc = kNone;        ///< one logit: ROC AUC; NaN also when the set holds one class only
+  // With a prediction role (regression), in the target's units; NaN otherwise.
+  double rmse = kNone;  ///< regression: root mean squared error
+  double mae = kNone;   ///< regression: mean absolute error
+  double r2 = kNone;    ///< regression: R², the mean over target columns
 };
 
 struct BatchRunner;

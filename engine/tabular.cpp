@@ -1,6 +1,7 @@
 #include "engine/tabular.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/errors.hpp"
 
@@ -27,7 +28,46 @@ bool one_hot_rows(const std::vector<float>& v, std::size_t k) {
   return true;
 }
 
+// Column means and standard deviations of rows x cols values, into the state tensors named
+// by a standardize node's mean and std inputs.
+void set_column_stats(Model& model, const Node& node, const float* v, std::size_t rows, std::size_t cols) {
+  std::vector<float> mean(cols), sd(cols);
+  for (std::size_t c = 0; c < cols; ++c) {
+    double sum = 0;
+    for (std::size_t r = 0; r < rows; ++r) sum += v[r * cols + c];
+    const double m = sum / static_cast<double>(rows);
+    double ss = 0;
+    for (std::size_t r = 0; r < rows; ++r) ss += (v[r * cols + c] - m) * (v[r * cols + c] - m);
+    const auto s = static_cast<float>(std::sqrt(ss / static_cast<double>(rows)));
+    mean[c] = static_cast<float>(m);
+    // A constant column (or one whose spread float cannot hold) is left unscaled.
+    sd[c] = std::isnormal(s) ? s : 1.0f;
+  }
+  const auto n = static_cast<Dim>(cols);
+  model.state_tensor(node.inputs[1]) = Tensor<float>({n}, mean);
+  model.state_tensor(node.inputs[2]) = Tensor<float>({n}, sd);
+}
+
+const Node& node_named(const Graph& graph, const std::string& name) {
+  for (const Node& node : graph.nodes)
+    if (node.name == name) return node;
+  throw UsageError("the graph has no node '" + name + "'");
+}
+
 }  // namespace
+
+void fit_standardization(Model& model, const TaskRoles& roles, const TabularData& train) {
+  if (roles.input_standardize.empty())
+    throw UsageError("--standardize needs a standardize node on the model's input '" + roles.input +
+                     "' (its mean and std as state), which the model has not; `plangrad new mlp` makes models "
+                     "with one");
+  if (train.size() == 0) throw UsageError("--standardize needs training rows");
+  set_column_stats(model, node_named(model.graph, roles.input_standardize), train.features.data(), train.size(),
+                   roles.features);
+  if (!roles.target_standardize.empty() && !train.targets.empty())
+    set_column_stats(model, node_named(model.graph, roles.target_standardize), train.targets.data(), train.size(),
+                     roles.target_columns);
+}
 
 DataSchema make_schema(const CsvTable& train, const TaskRoles& roles, const std::vector<std::string>& targets,
                        const std::vector<std::string>& features) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model.hpp"
 #include "core/tensor_storage.hpp"
 #include "datasets/csv.hpp"
 #include "engine/evaluate.hpp"
@@ -65,5 +66,12 @@ struct TabularData {
 };
 TabularData tabular_data(const CsvTable& table, const TaskRoles& roles, const DataSchema& schema,
                          bool with_targets = true);
+
+// Feature scaling carried by the model: sets the state of the model's standardize nodes
+// (TaskRoles::input_standardize, and for a regression target_standardize) to each column's
+// mean and standard deviation over `train` (the population's, as scikit-learn's
+// StandardScaler; a constant column gets std 1), in double, stored as float. A model
+// without a standardize node on its input is a UsageError saying how to make one.
+void fit_standardization(Model& model, const TaskRoles& roles, const TabularData& train);
 
 }  // namespace plangrad

@@ -19,6 +19,21 @@ std::string names_of(const std::vector<std::string>& names) {
   return s;
 }
 
+// The standardize node (inverse 0) that `value` is the output of (`of_input` false) or
+// the input of (`of_input` true), its mean and std state; nullptr when there is none.
+const Node* standardize_of(const Graph& graph, const std::string& value, bool of_input) {
+  for (const Node& node : graph.nodes) {
+    if (node.op != "standardize" || (node.attrs.has("inverse") && node.attrs.get_int("inverse") != 0)) continue;
+    if (of_input ? node.inputs[0] != value : node.outputs.front() != value) continue;
+    for (std::size_t i = 1; i < 3; ++i) {
+      const ValueDecl* d = graph.find_value(node.inputs[i]);
+      if (!d || d->kind != ValueKind::State) return nullptr;
+    }
+    return &node;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 const char* task_name(Task task) {
@@ -69,6 +84,13 @@ TaskRoles task_roles(const Graph& graph) {
   r.loss_op = loss->op;
   const std::string& out = loss->inputs.at(0);
   r.target = loss->inputs.at(1);
+  // A regression may compare standardized values: the loss reads standardize(y), and the
+  // prediction in y's units is the inverse standardize of the loss's first input.
+  const Node* target_std = loss->op == "mse_loss" ? standardize_of(graph, r.target, false) : nullptr;
+  if (target_std) {
+    r.target = target_std->inputs[0];
+    r.target_standardize = target_std->name;
+  }
   const ValueDecl* target = graph.find_value(r.target);
   if (!target || target->kind != ValueKind::Input)
     throw UsageError("the loss '" + r.loss + "' compares '" + out + "' with '" + r.target +
@@ -100,6 +122,19 @@ TaskRoles task_roles(const Graph& graph) {
                        r.loss + "' takes " + described);
     r.task = Task::Regression;
     r.prediction = out;
+    if (target_std) {
+      const Node* inverse = nullptr;
+      for (const Node& node : graph.nodes)
+        if (node.op == "standardize" && node.inputs[0] == out && node.inputs[1] == target_std->inputs[1] &&
+            node.inputs[2] == target_std->inputs[2] && node.attrs.has("inverse") && node.attrs.get_int("inverse") == 1)
+          inverse = &node;
+      if (!inverse)
+        throw UsageError("the loss '" + r.loss + "' compares '" + out + "' with the standardized target '" +
+                         loss->inputs[1] + "'; the graph needs an inverse standardize node of '" + out +
+                         "' with the same mean and std ('" + target_std->inputs[1] + "', '" + target_std->inputs[2] +
+                         "'), the prediction in the target's units");
+      r.prediction = inverse->outputs.front();
+    }
     r.columns = r.target_columns = static_cast<std::size_t>(o[1]);
   }
 
@@ -115,6 +150,7 @@ TaskRoles task_roles(const Graph& graph) {
     throw UsageError("the features input '" + r.input + "' is " + shape_str(r.input_shape) +
                      "; it must be [N, F] (or an image [N, C, H, W]) with N the symbolic batch");
   r.features = numel(Shape(r.input_shape.begin() + 1, r.input_shape.end()));
+  if (const Node* n = standardize_of(graph, r.input, true)) r.input_standardize = n->name;
   return r;
 }
 

@@ -7,6 +7,10 @@
 //                                                        binary: one logit, the target the
 //                                                        0/1 label (class 1 positive)
 //   mse_loss(prediction [N, K], y [N, K])                regression: K target values
+//   mse_loss(p [N, K], standardize(y))                   regression on standardized
+//                                                        targets; the prediction is
+//                                                        standardize(p, inverse=1), same
+//                                                        mean and std, in y's units
 // The loss is the graph's first scalar output (or, when it declares none, its one loss
 // node) and must be computed by one of these ops; its second input is the target, which
 // must be a graph input, and the features are the graph's one other input, [N, F] or an
@@ -34,6 +38,10 @@ struct TaskRoles : ValueRoles {
   std::size_t target_columns = 0;  // values per target row: 1 (class indices, one 0/1 label) or K
   std::size_t columns = 0;         // the logits' columns (C, or 1), or the prediction's (K)
   std::size_t classes = 0;         // classification: C; binary: 2; regression: 0
+  // The standardize nodes (with mean and std as state) that `plangrad train --standardize`
+  // fits: the one reading the features input, the one the loss reads the target through;
+  // empty when there is none.
+  std::string input_standardize, target_standardize;
 };
 
 TaskRoles task_roles(const Graph& graph);
