@@ -184,7 +184,7 @@ TEST_CASE("a seeded split: disjoint, complete, sorted, sized by the fraction", "
   CHECK(std::is_sorted(s.kept.begin(), s.kept.end()));
   CHECK(split_rows(442, 0.2, 7).held_out == s.held_out);
   CHECK(split_rows(442, 0.2, 8).held_out != s.held_out);
-  // The first rows held out for seed 7, as scripts/torch_regression.py draws them too.
+  // The first rows held out for seed 7, as scripts/torch_tabular.py draws them too.
   CHECK(std::vector<std::size_t>(s.held_out.begin(), s.held_out.begin() + 5) == std::vector<std::size_t>{2, 7, 9, 29, 30});
   CHECK(split_rows(3, 0.01, 1).held_out.size() == 1);
   CHECK(split_rows(3, 0.99, 1).kept.size() == 1);

@@ -95,14 +95,14 @@ diabetes)  # regression in the target's units, standardized targets
   # Predictions in the target's units (25 .. 346), not standardized ones.
   awk 'NR > 1 && ($1 < 0 || $1 > 400) { exit 1 } NR > 1 { s += $1 } END { exit !(s / (NR - 1) > 100) }' \
     "$work/pred.csv" || fail "predictions not in the target's units" ;;
-regression_example)  # examples/regression.cpp's recipe on the diabetes data (docs/regression.md)
+regression_example)  # examples/regression.cpp's recipe on the diabetes data (docs/tabular.md)
   real_data
   [ -n "$regression" ] || fail "no regression program"
   run "$regression" --data "$work/data/diabetes.csv" --seed 1 --save "$work/diabetes.json"
   expect_rc 0
   expect_figure test_rmse "<=" 56
   expect_figure test_r2 ">=" 0.45
-  expect_out '"test_rows":88,"first_test_row":0,"test_row_sum":17300'  # the split torch_regression.py makes
+  expect_out '"test_rows":88,"first_test_row":0,"test_row_sum":17300'  # the split torch_tabular.py makes
   run "$cli" predict "$work/diabetes.json" --data "$work/data/diabetes.csv" --features age,sex,bmi,bp,s1,s2,s3,s4,s5,s6
   expect_rc 0
   expect_out "^y$" ;;  # no stored columns: named after the model's target input
