@@ -120,6 +120,20 @@ circle)  # the circle MLP (one-hot float targets [N, 2]) from a CSV, scored as a
   expect_rc 0
   expect_out "^model .*regression, features 'x' \\[N, 2\\], target 'y'"
   expect_figure accuracy ">=" 0.75 ;;
+resume)  # a run on a table, stopped and resumed from its checkpoint, ends as the unbroken run
+  toy
+  printf 'a,b,y\n' >"$work/big.csv"
+  awk 'BEGIN { for (i = 0; i < 40; ++i) printf "%d,%d,%s\n", i % 7, (i * 3) % 5, (i % 7 > 2) ? "dog" : "cat" }' \
+    >>"$work/big.csv"
+  set -- --data "$work/big.csv" --target y --split 0.25 --standardize
+  train "$work/toy.json" "$@" --seed 3 --optimizer adam --batch 4 --epochs 4 --out "$work/whole.json"
+  expect_rc 0
+  train "$work/toy.json" "$@" --seed 3 --optimizer adam --batch 4 --epochs 2 --checkpoint "$work/run.ckpt" \
+    --out "$work/half.json"
+  expect_rc 0
+  train "$work/toy.json" "$@" --epochs 4 --checkpoint "$work/run.ckpt" --resume --out "$work/resumed.json"
+  expect_rc 0
+  cmp "$work/whole.json" "$work/resumed.json" || fail "the resumed run differs from the unbroken one" ;;
 new_help)
   run "$cli" new --help
   expect_rc 0
