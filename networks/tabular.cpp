@@ -68,4 +68,35 @@ GraphBuilder tabular_mlp(const TabularMlp& spec) {
   return b;
 }
 
+GraphBuilder image_cnn(const ImageCnn& spec) {
+  if (spec.channels < 1 || spec.height < 1 || spec.width < 1)
+    throw UsageError("an image needs at least one channel and one pixel, got " + std::to_string(spec.channels) + "x" +
+                     std::to_string(spec.height) + "x" + std::to_string(spec.width));
+  for (const Dim w : spec.widths)
+    if (w < 1) throw UsageError("a convolution block needs at least one channel, got " + std::to_string(w));
+  if (spec.classes < 2) throw UsageError("a classifier tells at least 2 classes apart, got " + std::to_string(spec.classes));
+  GraphBuilder b;
+  Value h = b.input("x", {kBatchDim, spec.channels, spec.height, spec.width});
+  const Value labels = b.input("labels", {kBatchDim});
+  Dim channels = spec.channels, height = spec.height, width = spec.width;
+  for (std::size_t i = 0; i < spec.widths.size(); ++i) {
+    const std::string k = std::to_string(i + 1);
+    if (height < 2 || width < 2)
+      throw UsageError("block " + k + " pools " + std::to_string(height) + "x" + std::to_string(width) +
+                       " pixels by 2x2, which leaves none: fewer --channels widths, or larger images");
+    h = conv2d(b, h, channels, spec.widths[i], 3, 1, "conv" + k);
+    if (spec.batchnorm) h = batchnorm(b, h, spec.widths[i], "bn" + k);
+    h = max_pool2(b, b.relu(h), "pool" + k);
+    channels = spec.widths[i];
+    height /= 2;
+    width /= 2;
+  }
+  h = b.op("flatten", {h}, {}, "flatten");
+  const Init torch = init::torch_default();
+  const Value logits = b.dense(h, spec.classes, "logits", torch, torch);
+  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
+  b.output(logits);
+  return b;
+}
+
 }  // namespace plangrad::models

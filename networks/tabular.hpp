@@ -1,4 +1,4 @@
-// The MLP `plangrad new mlp` writes, for tabular data: its inputs are named as
+// The networks `plangrad new` writes. The MLP (`new mlp`), for tabular data: its inputs are named as
 // `plangrad train --data FILE.csv` fills them (engine/task_roles.hpp reads the task from
 // the loss), and it carries its feature scaling (a standardize node whose mean and std
 // `train --standardize` fits):
@@ -35,5 +35,21 @@ struct TabularMlp {
 
 // A UsageError names the field that is out of range.
 GraphBuilder tabular_mlp(const TabularMlp& spec);
+
+// The CNN `plangrad new cnn` writes, for images (IDX folders, or tables of pixel columns):
+//   "x" [N, C, H, W] -> [conv 3x3 pad 1 "convI" -> batchnorm "bnI" (optional) -> ReLU
+//   -> 2x2 max-pool "poolI"] per channel width -> flatten -> dense "logits" [N, K];
+//   "labels" [N]; softmax_cross_entropy "loss"; outputs "loss", "logits"
+// (networks/models.hpp's MNIST CNN is this with C, H, W = 1, 28, 28, widths 16, 32,
+// batchnorm, 10 classes).
+struct ImageCnn {
+  Dim channels = 1, height = 0, width = 0;  // the image, each >= 1
+  std::vector<Dim> widths;                  // output channels per block, each >= 1
+  bool batchnorm = false;
+  Dim classes = 0;  // K >= 2
+};
+// A UsageError names the field that is out of range, or the block whose pooling leaves no
+// pixel.
+GraphBuilder image_cnn(const ImageCnn& spec);
 
 }  // namespace plangrad::models

@@ -4,6 +4,7 @@
 #   wine.csv           178 wines, 13 measurements, "class" 0, 1 or 2 (three cultivars)
 #   breast_cancer.csv  569 tumours, 30 measurements, "diagnosis" malignant or benign
 #   diabetes.csv       442 patients, 10 measurements (raw units), "progression" a year later
+#   digits.csv         1797 handwritten digits, 8x8 pixels "p0" .. "p63" (0 .. 16), "digit"
 # No Python: the files are read as text. Used by scripts/prepare_data.sh (into data/) and by
 # the tests (tests/cli/tabular.sh).
 #   scripts/tabular_data.sh OUT_DIR [SKLEARN_DATA_DIR]
@@ -11,7 +12,7 @@ set -euo pipefail
 
 out=$1
 src=${2:-/usr/lib/python3/dist-packages/sklearn/datasets/data}
-for f in wine_data.csv breast_cancer.csv diabetes_data_raw.csv.gz diabetes_target.csv.gz; do
+for f in wine_data.csv breast_cancer.csv diabetes_data_raw.csv.gz diabetes_target.csv.gz digits.csv.gz; do
   if [ ! -f "$src/$f" ]; then
     echo "tabular_data.sh: $src/$f is missing (is python3-sklearn installed? scripts/setup.sh --data)" >&2
     exit 1
@@ -43,3 +44,8 @@ mv "$out/breast_cancer.csv.tmp" "$out/breast_cancer.csv"
               <(gzip -dc "$src/diabetes_target.csv.gz" | awk '{ printf "%g\n", $1 }') | tr ' ' ','; } \
   >"$out/diabetes.csv.tmp"
 mv "$out/diabetes.csv.tmp" "$out/diabetes.csv"
+
+# digits: no header line; 64 pixels, then the digit.
+{ for i in $(seq 0 63); do printf 'p%d,' "$i"; done; echo digit
+  gzip -dc "$src/digits.csv.gz"; } >"$out/digits.csv.tmp"
+mv "$out/digits.csv.tmp" "$out/digits.csv"

@@ -155,3 +155,21 @@ TEST_CASE("new mlp's networks check their specification", "[tabular]") {
   CHECK(m.state.count("bn2.running_var") == 1);
   CHECK(m.parameter_count() == 3 * 5 + 5 + 2 * 5 + 5 * 4 + 4 + 2 * 4 + 4 * 2 + 2);
 }
+
+TEST_CASE("new cnn's network: blocks of conv, batchnorm, relu and pooling, then dense logits", "[tabular]") {
+  models::ImageCnn spec;
+  spec.channels = 3;
+  spec.height = 8;
+  spec.width = 6;
+  spec.widths = {4, 5};
+  spec.batchnorm = true;
+  spec.classes = 7;
+  const Model m = models::image_cnn(spec).build(1);
+  // conv1 3->4, conv2 4->5 (3x3 kernels), two batchnorms, dense 5*2*1 -> 7.
+  CHECK(m.parameter_count() == (4 * 3 * 9 + 4) + (5 * 4 * 9 + 5) + 2 * 4 + 2 * 5 + (5 * 2 * 1 * 7 + 7));
+  const TaskRoles r = task_roles(m.graph);
+  CHECK(r.task == Task::Classification);
+  CHECK(r.features == 3 * 8 * 6);
+  spec.widths = {4, 5, 6};  // 8x6 -> 4x3 -> 2x1 -> no pixel
+  CHECK_THAT(error_message<UsageError>([&] { models::image_cnn(spec); }), Contains("block 3 pools 2x1 pixels"));
+}

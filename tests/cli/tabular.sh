@@ -32,7 +32,7 @@ expect_figure() {
 real_data() {
   bash "$here/../../scripts/tabular_data.sh" "$work/data" >/dev/null 2>&1 || { echo "SKIP: no python3-sklearn data"; exit 77; }
 }
-new() { run "$cli" new mlp "$@"; expect_rc 0; }
+new() { kind=$1; shift; run "$cli" new "$kind" "$@"; expect_rc 0; }
 train() { run "$cli" train "$@" --progress off; }
 
 # A small table and a classifier for it: columns a, b (features) and y (the label).
@@ -51,7 +51,7 @@ bad_data() {  # CONTENT: a toy table with other rows; training must fail, exit 1
 case $case in
 wine)  # 3 classes, integer labels; a small MLP reaches 0.94 held-out accuracy (PyTorch: docs/tabular.md)
   real_data
-  new --features 13 --hidden 16 --task classification --classes 3 --seed 1 "$work/wine.json"
+  new mlp --features 13 --hidden 16 --task classification --classes 3 --seed 1 "$work/wine.json"
   train "$work/wine.json" --data "$work/data/wine.csv" --target class --split 0.2 --seed 1 --standardize \
     --optimizer adam --lr 0.01 --epochs 30 --batch 16 --out "$work/wine.trained.json"
   expect_rc 0
@@ -71,7 +71,7 @@ wine)  # 3 classes, integer labels; a small MLP reaches 0.94 held-out accuracy (
   [ "$agree" -ge 170 ] || fail "predict's classes agree with the labels on $agree of 178 rows" ;;
 breast_cancer)  # binary, string labels (benign < malignant: malignant is class 1, the positive)
   real_data
-  new --features 30 --hidden 16 --task binary --seed 1 "$work/cancer.json"
+  new mlp --features 30 --hidden 16 --task binary --seed 1 "$work/cancer.json"
   train "$work/cancer.json" --data "$work/data/breast_cancer.csv" --target diagnosis --split 0.2 --seed 1 \
     --standardize --optimizer adam --epochs 30 --out "$work/cancer.trained.json"
   expect_rc 0
@@ -83,7 +83,7 @@ breast_cancer)  # binary, string labels (benign < malignant: malignant is class 
   expect_out "^malignant,0\\.[0-9e-]*,[01]\\.[0-9e-]*$" ;;
 diabetes)  # regression in the target's units, standardized targets
   real_data
-  new --features 10 --hidden 64,32 --task regression --seed 1 "$work/diabetes.json"
+  new mlp --features 10 --hidden 64,32 --task regression --seed 1 "$work/diabetes.json"
   train "$work/diabetes.json" --data "$work/data/diabetes.csv" --target progression --split 0.2 --seed 1 \
     --standardize --optimizer adam --epochs 100 --batch 32 --out "$work/diabetes.trained.json"
   expect_rc 0
@@ -134,10 +134,27 @@ resume)  # a run on a table, stopped and resumed from its checkpoint, ends as th
   train "$work/toy.json" "$@" --epochs 4 --checkpoint "$work/run.ckpt" --resume --out "$work/resumed.json"
   expect_rc 0
   cmp "$work/whole.json" "$work/resumed.json" || fail "the resumed run differs from the unbroken one" ;;
+cnn_digits)  # new cnn on 8x8 digit images, trained from their 64 pixel columns
+  real_data
+  new cnn --image 1x8x8 --classes 10 --channels 8,16 --seed 1 "$work/cnn.json"
+  expect_out "CNN for 1x8x8 images -> 8 channels -> 16 channels -> 10 classes"
+  train "$work/cnn.json" --data "$work/data/digits.csv" --target digit --split 0.2 --seed 1 --optimizer adam \
+    --epochs 5 --batch 32 --out "$work/cnn.trained.json"
+  expect_rc 0
+  expect_figure val_accuracy ">=" 0.9 ;;
+new_cnn_bad)
+  run "$cli" new cnn --image 1x4x4 --classes 3 --channels 4,4,4 "$work/m.json"
+  expect_rc 2
+  expect_out "block 3 pools 1x1 pixels by 2x2, which leaves none"
+  run "$cli" new cnn --image 28x28 --classes 3 "$work/m.json"
+  expect_rc 2
+  expect_out "--image takes CxHxW"
+  expect_absent "$work/m.json" ;;
 new_help)
   run "$cli" new --help
   expect_rc 0
-  for task in classification binary regression; do expect_out "plangrad new mlp .*--task $task"; done ;;
+  for task in classification binary regression; do expect_out "plangrad new mlp .*--task $task"; done
+  expect_out "plangrad new cnn --image 1x28x28" ;;
 new_exists)
   toy
   run "$cli" new mlp --features 2 --task binary "$work/toy.json"
