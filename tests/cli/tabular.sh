@@ -120,6 +120,23 @@ circle)  # the circle MLP (one-hot float targets [N, 2]) from a CSV, scored as a
   expect_rc 0
   expect_out "^model .*regression, features 'x' \\[N, 2\\], target 'y'"
   expect_figure accuracy ">=" 0.75 ;;
+predict_stdout_full)  # predictions that cannot be written are an error, not exit 0
+  toy
+  train "$work/toy.json" --data "$work/toy.csv" --target y --epochs 1 --out "$work/trained.json"
+  expect_rc 0
+  [ -w /dev/full ] || { echo "SKIP: no /dev/full"; exit 77; }
+  out=$("$cli" predict "$work/trained.json" --data "$work/toy.csv" 2>&1 >/dev/full); rc=$?
+  echo "$out"
+  expect_rc 1
+  expect_out "cannot write" ;;
+tsv)  # a .tsv file is read with tabs, quoted fields and all
+  printf 'a\tb\t"the label"\n1\t2\tcat\n2\t1\t"dog, big"\n3\t4\tcat\n4\t3\t"dog, big"\n' >"$work/toy.tsv"
+  "$cli" new mlp --features 2 --task classification --classes 2 "$work/toy.json" >/dev/null || fail "new mlp"
+  train "$work/toy.json" --data "$work/toy.tsv" --target "the label" --epochs 1 --out "$work/trained.json"
+  expect_rc 0
+  run "$cli" predict "$work/trained.json" --data "$work/toy.tsv"
+  expect_rc 0
+  expect_out '^the label,prob_cat,"prob_dog, big"$' ;;
 resume)  # a run on a table, stopped and resumed from its checkpoint, ends as the unbroken run
   toy
   printf 'a,b,y\n' >"$work/big.csv"
