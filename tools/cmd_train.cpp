@@ -36,13 +36,13 @@ constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
 
 const char* const kHelp =
     "usage: plangrad train MODEL.json --data DIR [--epochs 10] [--batch 64]\n"
-    "       plangrad train MODEL.json --data FILE.csv --target COL[,COL...] [--features COL,...]\n"
-    "                      [--val FILE.csv | --split FRACTION] [--standardize] [options as above]\n"
     "                      [--optimizer sgd|adam|adamw] [--lr LR] [--momentum M] [--nesterov]\n"
     "                      [--weight-decay W] [--schedule constant|step:S[:G]|cosine:T[:warmup=K]]\n"
     "                      [--patience P] [--drop-last] [--seed 1] [--subset N] [--eval-batch 1000]\n"
     "                      [--checkpoint FILE [--resume]] [--log FILE] [--out FILE]\n"
     "                      [--progress auto|bar|lines|off]\n"
+    "       plangrad train MODEL.json --data FILE.csv --target COL[,COL...] [--features COL,...]\n"
+    "                      [--val FILE.csv | --split FRACTION] [--standardize] [options as above]\n"
     "Trains a classifier on an IDX data set: DIR holds train-images-idx3-ubyte and\n"
     "train-labels-idx1-ubyte (training) and t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte\n"
     "(validation after every epoch), each plain or .gz. The model follows `plangrad eval`'s\n"
