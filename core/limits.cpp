@@ -11,11 +11,12 @@ Limits& current() {
 }
 
 const char* const kNames[] = {"tensor-elements", "arena-bytes", "model-file-bytes", "json-depth",
-                              "nodes", "name-length", "data-bytes", nullptr};
+                              "nodes", "name-length", "data-bytes", "line-bytes", nullptr};
 
 std::uint64_t Limits::*const kFields[] = {&Limits::tensor_elements, &Limits::arena_bytes,
                                           &Limits::model_file_bytes, &Limits::json_depth,
-                                          &Limits::nodes, &Limits::name_length, &Limits::data_bytes};
+                                          &Limits::nodes, &Limits::name_length, &Limits::data_bytes,
+                                          &Limits::line_bytes};
 
 }  // namespace
 

@@ -22,6 +22,7 @@ struct Limits {
   std::uint64_t nodes = 1'000'000;                         ///< nodes of a graph read from a file
   std::uint64_t name_length = 1024;                        ///< bytes of a value or node name
   std::uint64_t data_bytes = std::uint64_t{1} << 30;       ///< a data file, decompressed: 1 GiB
+  std::uint64_t line_bytes = std::uint64_t{1} << 24;       ///< one record of a CSV file: 16 MiB
 };
 
 /// The process's limits. Set them before loading or planning; reading them is safe from

@@ -23,6 +23,8 @@ BatchRunner::BatchRunner(Model& model, const ValueRoles& roles, PlanKind kind, s
     if (!roles.loss.empty()) request.outputs.push_back(roles.loss);
   }
   if (!roles.logits.empty()) request.outputs.push_back(roles.logits);
+  if (!training && !roles.prediction.empty() && roles.prediction != roles.logits)
+    request.outputs.push_back(roles.prediction);
   exec = std::make_unique<Executor<float>>(model, make_plan(model.graph, request), optimizer);
 
   x = exec->input(roles.input).data;
@@ -45,6 +47,15 @@ BatchRunner::BatchRunner(Model& model, const ValueRoles& roles, PlanKind kind, s
                        " values; with the logits '" + roles.logits + "' " + shape_str(l.shape) + " it must hold " +
                        (columns == 1 ? std::string("0/1 labels, [N] or [N, 1]")
                                      : "class indices [N] or one-hot rows [N, " + std::to_string(columns) + "]"));
+  }
+  if (!training && !roles.prediction.empty()) {
+    const TensorRef<const float> p = exec->value(roles.prediction);
+    if (p.rank() != 2 || p.dim(0) != static_cast<Dim>(batch) || static_cast<std::size_t>(p.dim(1)) != y_len)
+      throw UsageError(prefix + "the prediction '" + roles.prediction + "' must be [N, " + std::to_string(y_len) +
+                       "], as the target '" + roles.target + "' is, got " + shape_str(p.shape) + " at batch " +
+                       std::to_string(batch));
+    prediction = p.data;
+    prediction_columns = y_len;
   }
   if (y_len != 1) return;
   const auto fewer = [&](std::size_t c) { label_classes = label_classes ? std::min(label_classes, c) : c; };

@@ -14,8 +14,8 @@ namespace plangrad {
 
 struct BatchRunner {
   // kind Training: optimizer steps on roles.loss, which must be named. kind Inference:
-  // Eval mode, computing roles.loss and roles.logits (whichever are named); the target is
-  // fed only when there is a loss to compute. UsageErrors start with `who`, name the role
+  // Eval mode, computing roles.loss, roles.logits and roles.prediction (whichever are
+  // named); the target is fed only when there is a loss to compute. UsageErrors start with `who`, name the role
   // and say what it must be.
   BatchRunner(Model& model, const ValueRoles& roles, PlanKind kind, std::size_t batch, Optimizer<float>* optimizer,
               const char* who);
@@ -27,6 +27,8 @@ struct BatchRunner {
   const float* logits = nullptr;     // nullptr without logits
   std::size_t columns = 0;           // the logits' columns
   const float* loss_value = nullptr;  // inference plans: the kept loss; nullptr without a loss
+  const float* prediction = nullptr;  // inference plans: roles.prediction; nullptr without one
+  std::size_t prediction_columns = 0;
   // When the target rows are class indices (one value each): the classes they must lie in,
   // the fewest of the logits' columns (two or more) and the logits' columns of every
   // softmax_cross_entropy in the plan that takes the target as its labels; 0 otherwise.

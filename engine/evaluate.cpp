@@ -90,16 +90,23 @@ Evaluator::Evaluator(Model& model, const ValueRoles& roles, std::size_t n, std::
     : roles_(roles), n_(n), batch_(std::min(batch, n)) {
   if (n == 0) throw UsageError("evaluate: no examples");
   if (batch == 0) throw UsageError("evaluate: the batch size must be positive");
-  if (roles.logits.empty() && roles.loss.empty())
-    throw UsageError("evaluate: nothing to measure: name the logits, the loss, or both");
+  if (roles.logits.empty() && roles.loss.empty() && roles.prediction.empty())
+    throw UsageError("evaluate: nothing to measure: name the logits, the loss or the prediction");
   full_ = std::make_unique<BatchRunner>(model, roles, PlanKind::Inference, batch_, nullptr, "evaluate");
   if (n_ % batch_)
     rest_ = std::make_unique<BatchRunner>(model, roles, PlanKind::Inference, n_ % batch_, nullptr, "evaluate");
+  if (full_->columns == 1) {
+    scores_.resize(n_);
+    truths_.resize(n_);
+    order_.resize(n_);
+  }
+  if (full_->prediction) regression_ = RegressionMetrics(full_->prediction_columns);
 }
 
 Evaluator::~Evaluator() = default;
 
 std::size_t Evaluator::columns() const { return full_->columns; }
+std::size_t Evaluator::prediction_columns() const { return full_->prediction_columns; }
 const Plan& Evaluator::plan() const { return full_->exec->plan(); }
 const Plan* Evaluator::remainder_plan() const { return rest_ ? &rest_->exec->plan() : nullptr; }
 
@@ -116,18 +123,40 @@ EvalResult Evaluator::run(const DataView& data) {
   EvalResult result;
   result.count = n_;
   double loss_sum = 0.0;
+  const bool binary = full_->columns == 1, regression = full_->prediction != nullptr;
+  BinaryCounts counts;
+  if (regression) regression_.begin(data.targets, n_);
   for (std::size_t first = 0; first < n_; first += batch_) {
     const std::size_t rows = std::min(batch_, n_ - first);
     BatchRunner& r = rows == batch_ ? *full_ : *rest_;
+    const float* targets = data.targets + first * r.y_len;
     std::copy_n(data.features + first * r.x_len, rows * r.x_len, r.x);
-    if (r.y) std::copy_n(data.targets + first * r.y_len, rows * r.y_len, r.y);
+    if (r.y) std::copy_n(targets, rows * r.y_len, r.y);
     r.run();
     if (r.loss_value) loss_sum += static_cast<double>(*r.loss_value) * static_cast<double>(rows);
-    if (r.logits) result.correct += count_correct(r.logits, r.columns, data.targets + first * r.y_len, r.y_len, rows, first);
+    if (r.logits) result.correct += count_correct(r.logits, r.columns, targets, r.y_len, rows, first);
+    if (binary)
+      for (std::size_t i = 0; i < rows; ++i) {
+        const std::size_t truth = true_class(targets + i, 1, 1, first + i);
+        scores_[first + i] = r.logits[i];
+        truths_[first + i] = static_cast<unsigned char>(truth);
+        counts.add(predicted_class(r.logits + i, 1), truth);
+      }
+    if (regression) regression_.add(r.prediction, targets, rows);
   }
   const double n = static_cast<double>(n_);
   if (!roles_.loss.empty()) result.loss = loss_sum / n;
   if (!roles_.logits.empty()) result.accuracy = static_cast<double>(result.correct) / n;
+  if (binary) {
+    result.precision = counts.precision();
+    result.recall = counts.recall();
+    result.auc = roc_auc(scores_.data(), truths_.data(), n_, order_.data());
+  }
+  if (regression) {
+    result.rmse = regression_.rmse();
+    result.mae = regression_.mae();
+    result.r2 = regression_.r2();
+  }
   return result;
 }
 

@@ -1,7 +1,8 @@
 /// \file
-/// evaluate: the one definition of a prediction and the one evaluation loop. Every accuracy
-/// and evaluation loss plangrad reports comes from here: fit's training and validation
-/// figures (engine/fit.hpp), `plangrad eval` and `plangrad train`, and the examples.
+/// evaluate: the one definition of a prediction and the one evaluation loop. Every accuracy,
+/// evaluation loss and metric (engine/metrics.hpp: precision, recall, ROC AUC; RMSE, MAE,
+/// R²) plangrad reports comes from here: fit's training and validation figures
+/// (engine/fit.hpp), `plangrad eval` and `plangrad train`, and the examples.
 /// \code
 ///   Evaluator eval(model, {"x", "labels", "loss", "logits"}, test_n, 1000);  // plans made here
 ///   EvalResult r = eval.run({test_x, test_labels, test_n});                 // no allocation
@@ -16,9 +17,11 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/model.hpp"
 #include "core/visibility.hpp"
+#include "engine/metrics.hpp"
 #include "planner/plan.hpp"
 
 PLANGRAD_PUBLIC_BEGIN
@@ -35,6 +38,9 @@ struct ValueRoles {
   std::string target;
   std::string loss;    ///< a scalar, the mean over the batch. Evaluation: empty = no loss figure
   std::string logits;  ///< [N, C] with C >= 2, or [N, 1] (one logit); empty: no accuracy
+  /// Regression: [N, K] values compared with the target rows [N, K] (RMSE, MAE, R²);
+  /// empty: none. May name the logits too (one-hot targets scored both ways).
+  std::string prediction = {};
 };
 
 /// A data set as the caller holds it: n rows of features and n rows of targets, each row
@@ -89,11 +95,19 @@ std::size_t row_length(const Graph& graph, const std::string& name, const char* 
 
 /// What an evaluation measured.
 struct EvalResult {
-  double accuracy = std::numeric_limits<double>::quiet_NaN();  ///< correct / count; NaN without logits
-  double loss = std::numeric_limits<double>::quiet_NaN();      ///< the mean of the per-example losses
-                                                               ///< (batches weighted by size); NaN without a loss
+  static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();  ///< not measured
+  double accuracy = kNone;  ///< correct / count; NaN without logits
+  double loss = kNone;      ///< the mean of the per-example losses (batches weighted by size); NaN without a loss
   std::size_t count = 0;    ///< the examples evaluated
   std::size_t correct = 0;  ///< rows whose predicted_class is their true_class
+  // One logit (a binary classifier, class 1 positive; engine/metrics.hpp); NaN otherwise.
+  double precision = kNone;  ///< one logit: tp / (tp + fp)
+  double recall = kNone;     ///< one logit: tp / (tp + fn)
+  double auc = kNone;        ///< one logit: ROC AUC; NaN also when the set holds one class only
+  // With a prediction role (regression), in the target's units; NaN otherwise.
+  double rmse = kNone;  ///< regression: root mean squared error
+  double mae = kNone;   ///< regression: mean absolute error
+  double r2 = kNone;    ///< regression: R², the mean over target columns
 };
 
 struct BatchRunner;
@@ -121,6 +135,7 @@ class Evaluator {
 
   std::size_t batch() const { return batch_; }  ///< the full batches' rows
   std::size_t columns() const;  ///< the logits' columns; 0 without logits
+  std::size_t prediction_columns() const;  ///< the prediction's columns; 0 without one
   const Plan& plan() const;                ///< the full batches'
   const Plan* remainder_plan() const;      ///< the last, shorter batch's; nullptr when batch divides n
 
@@ -128,6 +143,12 @@ class Evaluator {
   ValueRoles roles_;
   std::size_t n_, batch_;
   std::unique_ptr<BatchRunner> full_, rest_;
+  // Made once, for run() to allocate nothing: one logit's scores, truths and sort order
+  // (ROC AUC), and the regression sums.
+  std::vector<float> scores_;
+  std::vector<unsigned char> truths_;
+  std::vector<std::size_t> order_;
+  RegressionMetrics regression_;
 };
 
 /// One pass: an Evaluator made and run once. The model is only read.

@@ -213,6 +213,12 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
       const EvalResult v = validate->run(validation);
       s.val_loss = v.loss;
       s.val_accuracy = v.accuracy;
+      s.val_precision = v.precision;
+      s.val_recall = v.recall;
+      s.val_auc = v.auc;
+      s.val_rmse = v.rmse;
+      s.val_mae = v.mae;
+      s.val_r2 = v.r2;
     }
     s.seconds = st.epoch_seconds + since(start);
     s.steps = st.steps;

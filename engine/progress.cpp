@@ -65,6 +65,8 @@ void ProgressPrinter::epoch_end(const EpochStats& s) {
   if (std::isfinite(s.train_accuracy)) std::fprintf(out_, "  acc %.4f", s.train_accuracy);
   if (std::isfinite(s.val_loss)) std::fprintf(out_, "  val_loss %.5f", s.val_loss);
   if (std::isfinite(s.val_accuracy)) std::fprintf(out_, "  val_acc %.4f", s.val_accuracy);
+  if (std::isfinite(s.val_auc)) std::fprintf(out_, "  val_auc %.4f", s.val_auc);
+  if (std::isfinite(s.val_rmse)) std::fprintf(out_, "  val_rmse %.5g  val_r2 %.4f", s.val_rmse, s.val_r2);
   std::fprintf(out_, "  lr %.4g  %.2fs\n", s.lr, s.seconds);
   std::fflush(out_);
 }

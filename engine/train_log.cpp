@@ -35,6 +35,11 @@ std::string train_log_line(const EpochStats& s) {
   line["train_accuracy"] = number(s.train_accuracy);
   line["val_loss"] = number(s.val_loss);
   line["val_accuracy"] = number(s.val_accuracy);
+  // The other validation figures only where measured: a classifier's lines keep their keys.
+  for (const auto& [key, v] : {std::pair<const char*, double>{"val_precision", s.val_precision},
+                               {"val_recall", s.val_recall}, {"val_auc", s.val_auc}, {"val_rmse", s.val_rmse},
+                               {"val_mae", s.val_mae}, {"val_r2", s.val_r2}})
+    if (std::isfinite(v)) line[key] = v;
   line["lr"] = number(s.lr);
   line["seconds"] = number(s.seconds);
   line["steps"] = s.steps;

@@ -1,7 +1,9 @@
 // fit's JSONL log: one JSON object per epoch, on a line of its own, with the keys
 //   epoch, loss, train_accuracy, val_loss, val_accuracy, lr, seconds, steps
 // in that order (docs/cli.md, `plangrad train --log`; scripts/plot_run.sh reads it). A
-// number that is not finite (no validation data, no logits) is null. Each line is flushed
+// number that is not finite (no validation data, no logits) is null. The validation
+// set's other figures (val_precision, val_recall, val_auc; val_rmse, val_mae, val_r2) come
+// after val_accuracy, only when measured. Each line is flushed
 // as it is written, so a run that stops leaves whole lines; a write or flush that fails is
 // a DataError naming the file, never a silently shorter log.
 #pragma once

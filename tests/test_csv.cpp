@@ -2,6 +2,8 @@
 // the file, the line and the column.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -98,4 +100,94 @@ TEST_CASE("a CSV file past the data limit is refused before it is read", "[csv][
   set_limits(saved);
   CHECK_THAT(msg, Contains("big.csv") && Contains("--limit data-bytes="));
   CHECK(read_csv(path).rows() == 1);
+}
+
+TEST_CASE("a line longer than the line-bytes limit names its line and column", "[csv][limits]") {
+  Limits saved = limits(), small = saved;
+  small.line_bytes = 64;
+  set_limits(small);
+  const std::string wide = "a,b\n1,2\n3," + std::string(100, '4') + "\n";
+  const std::string msg = error_message<DataError>([&] { parse(wide); });
+  const std::string header = error_message<DataError>([&] { parse(std::string(100, 'h') + "\n1\n"); });
+  set_limits(saved);
+  CHECK_THAT(msg, Contains("t.csv, line 3, column 'b'") && Contains("a line longer than 64 bytes") &&
+                      Contains("--limit line-bytes="));
+  CHECK_THAT(header, Contains("t.csv, line 1, column 1") && Contains("a line longer than 64 bytes"));
+  CHECK(parse(wide).cell(1, 1).size() == 100);  // within the default limit
+}
+
+TEST_CASE("a file of one 2 GB line is reported as a long line, not read whole", "[csv][limits]") {
+  testing::TempDir dir;
+  const std::string path = dir.file("one-line.csv");
+  std::ofstream(path) << "a,b,c";
+  std::filesystem::resize_file(path, std::uintmax_t{2} << 30);  // sparse: no disk taken
+  const std::string msg = error_message<DataError>([&] { read_csv(path); });
+  CHECK_THAT(msg, Contains("one-line.csv, line 1, column 3") && Contains("a line longer than 16777216 bytes") &&
+                      Contains("--limit line-bytes="));
+  // Within the data limit, the line limit still stops the read at its first 16 MiB.
+  Limits saved = limits(), big = saved;
+  big.data_bytes = std::uint64_t{3} << 30;
+  set_limits(big);
+  const std::string within = error_message<DataError>([&] { read_csv(path); });
+  set_limits(saved);
+  CHECK_THAT(within, Contains("one-line.csv, line 1, column 3") && Contains("a line longer than"));
+}
+
+TEST_CASE("a file read in pieces parses as the same text whole", "[csv]") {
+  testing::TempDir dir;
+  const std::string path = dir.file("pieces.csv");
+  std::string text = "name,\"value, quoted\"\r\n";
+  for (int i = 0; i < 20000; ++i) text += "\"row " + std::to_string(i) + "\"\"\"," + std::to_string(i) + "\r\n";
+  std::ofstream(path, std::ios::binary) << text;
+  const CsvTable whole = parse_csv(text, path), read = read_csv(path);
+  REQUIRE(read.rows() == 20000);
+  CHECK(read.header == whole.header);
+  CHECK(read.lines == whole.lines);
+  CHECK(read.cell(19999, 0) == "row 19999\"");
+  CHECK(read.cell(12345, 1) == "12345");
+  for (std::size_t r = 0; r < read.rows(); r += 997) CHECK(read.cell(r, 0) == whole.cell(r, 0));
+}
+
+TEST_CASE("malformed headers and empty files name the line", "[csv]") {
+  CHECK_THAT(error_message<DataError>([] { parse(""); }), Contains("t.csv, line 1: empty file"));
+  CHECK_THAT(error_message<DataError>([] { parse("\n\n"); }), Contains("t.csv, line 1: empty file"));
+  CHECK_THAT(error_message<DataError>([] { parse("a,b\n"); }), Contains("t.csv, line 2: a header and no data rows"));
+  CHECK_THAT(error_message<DataError>([] { parse("a,b\n1,2,3\n"); }), Contains("t.csv, line 2: 3 fields"));
+  const CsvTable t = parse("\n\nx,y\n1,2\n");  // the header is the first record
+  CHECK(t.header_line == 3);
+  CHECK(t.lines == std::vector<std::size_t>{4});
+  CHECK_THAT(error_message<DataError>([&] { t.column("z"); }), Contains("t.csv, line 3: no column 'z'"));
+  CHECK_THAT(error_message<DataError>([&] { t.columns({"x", "x"}); }),
+             Contains("t.csv, line 3, column 'x': the column is named twice"));
+}
+
+TEST_CASE("a subset keeps its rows' fields and lines", "[csv]") {
+  const CsvTable t = parse("a,b\n1,x\n2,y\n3,z\n");
+  const CsvTable s = t.subset({2, 0});
+  CHECK(s.header == t.header);
+  REQUIRE(s.rows() == 2);
+  CHECK(s.cell(0, 1) == "z");
+  CHECK(s.cell(1, 0) == "1");
+  CHECK(s.lines == std::vector<std::size_t>{4, 2});
+  CHECK_THAT(error_message<DataError>([&] { class_column(s, 1, {"x", "y"}); }), Contains("t.csv, line 4, column 'b'"));
+}
+
+TEST_CASE("a seeded split: disjoint, complete, sorted, sized by the fraction", "[csv][split]") {
+  const RowSplit s = split_rows(442, 0.2, 7);
+  CHECK(s.held_out.size() == 88);  // round(88.4)
+  CHECK(s.kept.size() == 354);
+  std::vector<std::size_t> all = s.held_out;
+  all.insert(all.end(), s.kept.begin(), s.kept.end());
+  std::sort(all.begin(), all.end());
+  for (std::size_t i = 0; i < all.size(); ++i) REQUIRE(all[i] == i);
+  CHECK(std::is_sorted(s.held_out.begin(), s.held_out.end()));
+  CHECK(std::is_sorted(s.kept.begin(), s.kept.end()));
+  CHECK(split_rows(442, 0.2, 7).held_out == s.held_out);
+  CHECK(split_rows(442, 0.2, 8).held_out != s.held_out);
+  // The first rows held out for seed 7, as scripts/torch_tabular.py draws them too.
+  CHECK(std::vector<std::size_t>(s.held_out.begin(), s.held_out.begin() + 5) == std::vector<std::size_t>{2, 7, 9, 29, 30});
+  CHECK(split_rows(3, 0.01, 1).held_out.size() == 1);
+  CHECK(split_rows(3, 0.99, 1).kept.size() == 1);
+  CHECK_THROWS_AS(split_rows(10, 1.0, 1), UsageError);
+  CHECK_THROWS_AS(split_rows(1, 0.5, 1), UsageError);
 }

@@ -1,5 +1,6 @@
-// plangrad train MODEL.json --data DIR: trains a classifier loaded from a model file on an
-// IDX data set (the train split; the test split validates every epoch) with fit
+// plangrad train MODEL.json --data DIR|FILE.csv: trains a model loaded from a model file on
+// an IDX data set (the train split; the test split validates every epoch) or on a table's
+// columns (tools/table_data.hpp: --target, --features, --val, --split, --standardize) with fit
 // (engine/fit.hpp), optionally checkpointing every epoch and resuming from a checkpoint
 // (serialization/checkpoint.hpp), and saves the trained model. The graph's values play the
 // parts `plangrad eval` documents (engine/eval_roles.hpp).
@@ -24,7 +25,9 @@
 #include "engine/lr_schedule.hpp"
 #include "serialization/checkpoint_json.hpp"
 #include "serialization/model_json.hpp"
+#include "serialization/data_schema.hpp"
 #include "tools/commands.hpp"
+#include "tools/table_data.hpp"
 
 namespace plangrad::cli {
 namespace {
@@ -38,13 +41,29 @@ const char* const kHelp =
     "                      [--patience P] [--drop-last] [--seed 1] [--subset N] [--eval-batch 1000]\n"
     "                      [--checkpoint FILE [--resume]] [--log FILE] [--out FILE]\n"
     "                      [--progress auto|bar|lines|off]\n"
+    "       plangrad train MODEL.json --data FILE.csv --target COL[,COL...] [--features COL,...]\n"
+    "                      [--val FILE.csv | --split FRACTION] [--standardize] [options as above]\n"
     "Trains a classifier on an IDX data set: DIR holds train-images-idx3-ubyte and\n"
     "train-labels-idx1-ubyte (training) and t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte\n"
     "(validation after every epoch), each plain or .gz. The model follows `plangrad eval`'s\n"
     "conventions (N is the symbolic batch): the one [N, rows*cols] or [N, 1, rows, cols] input\n"
     "takes the images, the one [N] input the labels, the scalar output is the loss that is\n"
     "minimized, and the [N, classes] logits (or one logit, [N, 1]) give the accuracy.\n"
+    "A CSV (or .tsv) file with a header row trains any model whose loss is softmax\n"
+    "cross-entropy (classification), binary cross-entropy on one logit (binary) or MSE\n"
+    "(regression; `plangrad new mlp` makes such models): the --features columns (default: all\n"
+    "but the targets) fill its one [N, F] input, the --target column its labels (class names\n"
+    "mapped to indices; integer labels are the indices) or K target columns its [N, K] target.\n"
+    "The columns and class names are stored in the trained model for eval and predict.\n"
     "\n"
+    "  --target COLS      the column(s) to predict (CSV); may be left out to retrain a model that\n"
+    "                     stores its columns\n"
+    "  --features COLS    the input columns, in the model's order (CSV); default all but --target\n"
+    "  --val FILE         validation rows from another file (CSV)\n"
+    "  --split F          hold out the fraction F of the rows, chosen by --seed, for validation\n"
+    "                     (CSV; `plangrad eval --split F --seed S` evaluates the same rows)\n"
+    "  --standardize      fit each feature's mean and standard deviation (and a regression\n"
+    "                     target's) on the training rows into the model's standardize nodes\n"
     "  --epochs E         epochs in all (a resumed run counts the ones already done); default 10\n"
     "  --batch B          mini-batch size; default 64. The batch order is shuffled from --seed\n"
     "  --optimizer        sgd (default; --momentum, --nesterov), adam or adamw, as torch.optim\n"
@@ -141,6 +160,13 @@ std::string after_divergence(const TrainingDiverged& e, const std::string& check
   return std::string(e.what()) + "; " + where + "; the model was not saved to " + out;
 }
 
+// Whether `flag` was typed (as "--flag" or "--flag=...").
+bool flags_given(const Args& args, const std::string& flag) {
+  for (const std::string& a : args)
+    if (a == flag || a.rfind(flag + "=", 0) == 0) return true;
+  return false;
+}
+
 // The first `limit` examples of a set (0: all).
 void truncate(ImageSet& set, std::size_t limit) {
   if (limit == 0 || limit >= set.size()) return;
@@ -179,12 +205,23 @@ int cmd_train(const Args& args) {
   const auto patience = flags.get_int("--patience", 0, 0, 1000000);
   const bool drop_last = flags.has("--drop-last");
   const auto seed = static_cast<std::uint64_t>(flags.get_int("--seed", 1, 0, INT64_MAX));
+  TableFlags table;
+  read_column_flags(flags, table);
+  table.val = flags.get("--val", "");
+  table.split = flags.get_double("--split", 0.0, 0.0, 1.0);
+  table.standardize = flags.has("--standardize");
   flags.finish();
 
   if (flags.positional().size() != 1)
     throw UsageError("expected one model file (plangrad train MODEL.json --data DIR), got " +
                      std::to_string(flags.positional().size()) + " arguments");
-  if (dir.empty()) throw UsageError("--data DIR is required: the directory holding the IDX files");
+  if (dir.empty()) throw UsageError("--data DIR|FILE.csv is required: the directory holding the IDX files, or a table");
+  const bool is_table = is_table_file(dir);
+  if (!is_table && table.any())
+    throw UsageError("--target, --features, --val, --split and --standardize are for a table (--data FILE.csv); " + dir +
+                     " is a folder of IDX files");
+  if ((table.split <= 0.0 || table.split >= 1.0) && flags_given(args, "--split"))
+    throw UsageError("--split takes the fraction of the rows held out for validation, between 0 and 1 (exclusive)");
   if (resume && checkpoint_path.empty()) throw UsageError("--resume needs --checkpoint FILE: the run to continue");
   if (resume)
     for (const char* f : recipe_flags)
@@ -240,18 +277,33 @@ int cmd_train(const Args& args) {
   if (!checkpoint_path.empty()) options.checkpoint = checkpoint_writer(checkpoint_path);
 
   Model& model = doc.model;
-  const EvalRoles roles = eval_roles(model.graph);
-  ImageSet train = load_image_set(dir, Split::Train, roles);
-  ImageSet test = load_image_set(dir, Split::Test, roles);
-  truncate(train, limit);
-  truncate(test, limit);
+  ModelData data;
+  ImageSet train, test;
+  DataView train_view, val_view;
+  if (is_table) {
+    // A resumed run splits the rows by the seed it started with.
+    data = table_training_data(model, doc.training, model_path, dir, table, options.seed, limit);
+    train_view = data.train.view();
+    val_view = data.val.view();
+  } else {
+    const EvalRoles roles = eval_roles(model.graph);
+    train = load_image_set(dir, Split::Train, roles);
+    test = load_image_set(dir, Split::Test, roles);
+    truncate(train, limit);
+    truncate(test, limit);
+    data.roles = roles;
+    data.model_line = model_path + ": images '" + roles.input + "' " + shape_str(roles.input_shape) + ", labels '" +
+                      roles.target + "', logits '" + roles.logits + "' (" + std::to_string(roles.classes) +
+                      " classes), loss '" + roles.loss + "'";
+    data.data_line = dir + ": " + std::to_string(train.size()) + " training, " + std::to_string(test.size()) +
+                     " validation images of " + std::to_string(train.rows) + "x" + std::to_string(train.cols);
+    train_view = {train.images.data(), train.labels.data(), train.size(), labels_file(dir, Split::Train)};
+    val_view = {test.images.data(), test.labels.data(), test.size(), labels_file(dir, Split::Test)};
+  }
 
   if (progress != Progress::Off) {
-    std::printf("model     %s: images '%s' %s, labels '%s', logits '%s' (%zu classes), loss '%s'\n",
-                model_path.c_str(), roles.input.c_str(), shape_str(roles.input_shape).c_str(), roles.target.c_str(),
-                roles.logits.c_str(), roles.classes, roles.loss.c_str());
-    std::printf("data      %s: %zu training, %zu validation images of %zux%zu\n", dir.c_str(), train.size(),
-                test.size(), train.rows, train.cols);
+    std::printf("model     %s\n", data.model_line.c_str());
+    std::printf("data      %s\n", data.data_line.c_str());
     std::printf("training  %s, lr %g, schedule %s, batch %zu, %lld epochs, seed %llu%s\n", optimizer->kind(),
                 resume ? ckpt->state.base_lr : optimizer->learning_rate(), options.lr_schedule_name.c_str(),
                 options.batch, static_cast<long long>(options.epochs), static_cast<unsigned long long>(options.seed),
@@ -264,13 +316,12 @@ int cmd_train(const Args& args) {
 
   FitResult r;
   try {
-    r = fit(model, *optimizer, roles,
-            {train.images.data(), train.labels.data(), train.size(), labels_file(dir, Split::Train)},
-            {test.images.data(), test.labels.data(), test.size(), labels_file(dir, Split::Test)}, options);
+    r = fit(model, *optimizer, data.roles, train_view, val_view, options);
   } catch (const TrainingDiverged& e) {
     throw TrainingDiverged(after_divergence(e, checkpoint_path, ckpt ? &*ckpt : nullptr, out), e.epoch, e.step,
                            e.loss, e.epochs_done);
   }
+  if (data.schema) set_data_schema(doc.training, *data.schema);
   save_model_document(doc.model, doc.training, out);
 
   double seconds = 0;
@@ -289,6 +340,11 @@ int cmd_train(const Args& args) {
     line["train_accuracy"] = num(s.train_accuracy);
     line["val_loss"] = num(s.val_loss);
     line["val_accuracy"] = num(s.val_accuracy);
+    const std::pair<const char*, double> more[] = {{"val_precision", s.val_precision}, {"val_recall", s.val_recall},
+                                                   {"val_roc_auc", s.val_auc},         {"val_rmse", s.val_rmse},
+                                                   {"val_mae", s.val_mae},             {"val_r2", s.val_r2}};
+    for (const auto& [name, v] : more)
+      if (!std::isnan(v)) line[name] = num(v);
   }
   if (!checkpoint_path.empty()) line["checkpoint"] = checkpoint_path;
   if (r.status == FitStatus::Interrupted) {

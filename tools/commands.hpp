@@ -22,5 +22,7 @@ int cmd_dot(const Args& args);
 int cmd_eval(const Args& args);
 int cmd_train(const Args& args);
 int cmd_prepare_mnist(const Args& args);
+int cmd_predict(const Args& args);
+int cmd_new(const Args& args);
 
 }  // namespace plangrad::cli

