@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fails on any #include "folder/..." that the layer table in DEVELOPERS.md does not allow:
-# includes only go down the layers, never up or sideways. CI runs it.
+# includes only go down the layers, never up or sideways; and on a public header without
+# its export markers (below). CI runs it.
 #   scripts/check_layers.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +47,26 @@ while IFS= read -r file; do
              sed 's/^\([0-9]*\):[^"]*"\([^"]*\)".*/\1:\2/' || true)
 done < <(git ls-files '*.cpp' '*.hpp' '*.h')
 
+# The public headers -- plangrad.hpp, what it includes, and the data sets' -- mark what a
+# shared library exports (core/visibility.hpp): one that declares anything in plangrad's
+# namespace without the markers would leave its functions hidden, and a program calling
+# them would not link.
+queue=(plangrad.hpp datasets/circle.hpp datasets/idx.hpp datasets/csv.hpp)
+declare -A public=()
+while [ ${#queue[@]} -gt 0 ]; do
+  header=${queue[0]}
+  queue=("${queue[@]:1}")
+  [ -n "${public[$header]:-}" ] && continue
+  public[$header]=1
+  [ "$header" = core/version.hpp ] && continue
+  if grep -q '^namespace plangrad' "$header" && ! grep -q '^PLANGRAD_PUBLIC_BEGIN$' "$header"; then
+    echo "check_layers: $header is a public header without PLANGRAD_PUBLIC_BEGIN / END (core/visibility.hpp)" >&2
+    status=1
+  fi
+  while read -r target; do queue+=("$target"); done < <(sed -n 's/^#include "\(.*\)"$/\1/p' "$header")
+done
+
 if [ "$status" -eq 0 ]; then
-  echo "check_layers: $checked includes follow the layer table"
+  echo "check_layers: $checked includes follow the layer table; ${#public[@]} public headers mark their exports"
 fi
 exit "$status"
