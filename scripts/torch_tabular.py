@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import math
+import time
 
 import torch
 
@@ -120,12 +121,14 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(xtr_n, ytr_n), batch_size=a.batch,
                                          shuffle=True)
+    start = time.perf_counter()
     for _ in range(a.epochs):
         for xb, yb in loader:
             opt.zero_grad()
             loss_fn(model(xb), yb).backward()
             opt.step()
-    line = {"example": "torch_tabular", "task": a.task, "seed": a.seed, "epochs": a.epochs}
+    line = {"example": "torch_tabular", "task": a.task, "seed": a.seed, "epochs": a.epochs,
+            "train_seconds": time.perf_counter() - start}
     with torch.no_grad():
         out = model(xte_n)
     if a.task == "regression":
