@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 
-
 namespace plangrad {
 
 void BinaryCounts::add(std::size_t predicted, std::size_t truth) {
@@ -28,12 +27,18 @@ double roc_auc(const float* scores, const unsigned char* truths, std::size_t n, 
   const std::size_t negatives = n - positives;
   if (positives == 0 || negatives == 0) return std::numeric_limits<double>::quiet_NaN();
   for (std::size_t i = 0; i < n; ++i) order[i] = i;
-  std::sort(order, order + n, [&](std::size_t a, std::size_t b) { return scores[a] < scores[b]; });
-  // The positives' ranks (from 1), a run of equal scores sharing its mean rank.
+  // NaN (a diverged model) ranks lowest, the NaNs tied: std::sort needs a strict weak
+  // order, which `<` alone is not once a NaN is among the scores.
+  std::sort(order, order + n, [&](std::size_t a, std::size_t b) {
+    const bool nan_a = std::isnan(scores[a]), nan_b = std::isnan(scores[b]);
+    return nan_a != nan_b ? nan_a : scores[a] < scores[b];
+  });
+  // The positives' ranks (from 1), a run of equal scores (or of NaNs) sharing its mean rank.
   double rank_sum = 0;
   for (std::size_t first = 0; first < n;) {
     std::size_t last = first + 1;
-    while (last < n && scores[order[last]] == scores[order[first]]) ++last;
+    const float v = scores[order[first]];
+    while (last < n && (scores[order[last]] == v || (std::isnan(v) && std::isnan(scores[order[last]])))) ++last;
     const double mean_rank = (static_cast<double>(first + 1) + static_cast<double>(last)) / 2.0;
     for (std::size_t k = first; k < last; ++k)
       if (truths[order[k]]) rank_sum += mean_rank;

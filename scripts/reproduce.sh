@@ -191,7 +191,7 @@ stats() {  # stats ID FRAMEWORK COLUMN: "mean [min, max]" over the seeds, or "-"
     }' "$results"
 }
 seconds_mean() {
-  awk -v id="$1" -v fw="$2" '$1 == id && $2 == fw { s += $6; n++ } END { if (n) printf "%.2f", s / n; else printf "-" }' "$results"
+  awk -v id="$1" -v fw="$2" '$1 == id && $2 == fw { s += $6; n++ } END { if (n) { m = s / n; printf (m < 0.1 ? "%.3f" : "%.2f"), m } else printf "-" }' "$results"
 }
 seed_count() { awk -v id="$1" -v fw="$2" '$1 == id && $2 == fw { n++ } END { printf "%d", n }' "$results"; }
 # "yes" when plangrad's mean lies within PyTorch's range; else how far outside.

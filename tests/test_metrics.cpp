@@ -64,6 +64,11 @@ TEST_CASE("binary counts and ROC AUC as scikit-learn computes them", "[metrics]"
   CHECK(roc_auc(s, up, 4, order.data()) == 1.0);
   CHECK(roc_auc(s, down, 4, order.data()) == 0.0);
   CHECK(std::isnan(roc_auc(s, one, 4, order.data())));
+  // NaN scores (a diverged model) rank below every number, tied: ranks 1.5, 1.5, 3, 4 for
+  // NaN, NaN, 0.2, 0.8; the positives (0.8 and a NaN) at 4 and 1.5.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float with_nan[] = {nan, 0.2f, 0.8f, nan};
+  CHECK(roc_auc(with_nan, up, 4, order.data()) == 0.625);
   CHECK(BinaryCounts{}.precision() == 0.0);
   CHECK(BinaryCounts{}.recall() == 0.0);
 }
