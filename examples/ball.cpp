@@ -29,6 +29,12 @@ using namespace plangrad;
 
 namespace {
 
+// The usage line, for --help and after a usage error.
+const char* const kUsage =
+    "usage: ball [--recipe paper] [--epochs N] [--seed S] [--lr LR] [--weight-decay WD] [--save FILE]\n"
+    "            [--log FILE] [--write-data DIR]\n";
+
+
 constexpr std::size_t kPoints = 1000;
 
 struct Recipe {
@@ -47,6 +53,10 @@ Recipe recipe(const std::string& name) {
 
 int main(int argc, char** argv) try {
   Flags flags(argc, argv);
+  if (flags.has("--help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   Recipe r = recipe(flags.get("--recipe", "paper"));
   r.adam.lr = flags.get_double("--lr", r.adam.lr, 1e-12, 1e6);
   r.adam.weight_decay = flags.get_double("--weight-decay", r.adam.weight_decay, 0.0, 1e6);
@@ -104,9 +114,7 @@ int main(int argc, char** argv) try {
               r.name.c_str(), test_acc, train_acc, train_seconds, static_cast<long long>(result.steps));
   return 0;
 } catch (const UsageError& e) {
-  std::fprintf(stderr, "ball: %s\nusage: ball [--recipe paper] [--epochs N] [--seed S] [--lr LR] [--weight-decay WD] "
-               "[--save FILE] [--log FILE] [--write-data DIR]\n",
-               e.what());
+  std::fprintf(stderr, "ball: %s\n%s", e.what(), kUsage);
   return 2;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "ball: %s\n", e.what());

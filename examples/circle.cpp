@@ -44,6 +44,12 @@ using namespace plangrad;
 
 namespace {
 
+// The usage line, for --help and after a usage error.
+const char* const kUsage =
+    "usage: circle [--recipe mlp|bn|paper-bn] [--epochs N] [--seed S] [--save FILE] [--lr LR] [--momentum M]\n"
+    "              [--weight-decay WD] [--plot-data DIR] [--log FILE] [--write-data DIR]\n";
+
+
 constexpr std::size_t kPoints = 1000;
 const AdamOptions kPaperOptimizer{2e-3, 0.9, 0.999, 1e-8, 0.05 / kPoints};
 
@@ -131,6 +137,10 @@ void write_plot_data(Model& model, const Recipe& r, const CircleData& train, con
 
 int main(int argc, char** argv) try {
   Flags flags(argc, argv);
+  if (flags.has("--help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   const std::string model_flag = flags.get("--model", ""), recipe_flag = flags.get("--recipe", "");
   if (!model_flag.empty() && !recipe_flag.empty()) throw UsageError("--model and --recipe name the same thing: give one");
   if (!model_flag.empty() && model_flag != "mlp" && model_flag != "bn")
@@ -206,9 +216,7 @@ int main(int argc, char** argv) try {
               r.model.c_str(), r.name.c_str(), test_acc, train_acc, train_seconds, steps);
   return 0;
 } catch (const UsageError& e) {
-  std::fprintf(stderr, "circle: %s\nusage: circle [--recipe mlp|bn|paper-bn] [--epochs N] [--seed S] [--save FILE] "
-               "[--lr LR] [--momentum M] [--weight-decay WD] [--plot-data DIR] [--log FILE] [--write-data DIR]\n",
-               e.what());
+  std::fprintf(stderr, "circle: %s\n%s", e.what(), kUsage);
   return 2;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "circle: %s\n", e.what());

@@ -48,6 +48,12 @@ using namespace plangrad;
 
 namespace {
 
+// The usage line, for --help and after a usage error.
+const char* const kUsage =
+    "usage: mnist --data DIR [--model mlp|cnn] [--epochs E] [--batch 128] [--optimizer sgd|adam] [--lr LR]\n"
+    "             [--momentum 0.9] [--seed S] [--save FILE] [--load FILE] [--plan-stats] [--no-normalize]\n";
+
+
 constexpr Dim kEvalChunk = 1000;
 
 // Memory figures of a plan: its arena against the most bytes live at one step (the lower
@@ -102,6 +108,10 @@ models::InputStats pixel_stats(const ImageSet& set) {
 
 int main(int argc, char** argv) try {
   Flags flags(argc, argv);
+  if (flags.has("--help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   const std::string data_dir = flags.get("--data", "");
   if (data_dir.empty()) throw UsageError("--data DIR is required");
   const std::string load_path = flags.get("--load", "");
@@ -249,11 +259,7 @@ int main(int argc, char** argv) try {
   std::printf("%s\n", result.dump().c_str());
   return 0;
 } catch (const UsageError& e) {
-  std::fprintf(stderr,
-               "mnist: %s\nusage: mnist --data DIR [--model mlp|cnn] [--epochs E] [--batch 128] "
-               "[--optimizer sgd|adam] [--lr LR] [--momentum 0.9] [--seed S] [--save FILE] [--load FILE] "
-               "[--plan-stats] [--no-normalize]\n",
-               e.what());
+  std::fprintf(stderr, "mnist: %s\n%s", e.what(), kUsage);
   return 2;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "mnist: %s\n", e.what());

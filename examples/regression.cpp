@@ -34,6 +34,12 @@ using namespace plangrad;
 
 namespace {
 
+// The usage line, for --help and after a usage error.
+const char* const kUsage =
+    "usage: regression [--data data/diabetes.csv] [--target progression] [--test 0.2] [--seed 1]\n"
+    "                  [--epochs 30] [--batch 32] [--lr 0.001] [--hidden 64,32] [--save FILE]\n";
+
+
 std::vector<Dim> widths(const std::string& text) {
   std::vector<Dim> out;
   std::size_t start = 0;
@@ -51,6 +57,10 @@ std::vector<Dim> widths(const std::string& text) {
 
 int run(int argc, char** argv) {
   Flags flags(argc, argv);
+  if (flags.has("--help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   const std::string data = flags.get("--data", "data/diabetes.csv");
   const std::string target = flags.get("--target", "progression");
   const double test = flags.get_double("--test", 0.2, 1e-6, 1 - 1e-6);
@@ -113,7 +123,7 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "regression: %s\n", e.what());
+    std::fprintf(stderr, "regression: %s\n%s", e.what(), kUsage);
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "regression: %s\n", e.what());
