@@ -113,6 +113,9 @@ Value GraphBuilder::sigmoid(const Value& x, std::string name) {
   return op("sigmoid", {x}, {}, std::move(name));
 }
 Value GraphBuilder::tanh(const Value& x, std::string name) { return op("tanh", {x}, {}, std::move(name)); }
+Value GraphBuilder::leaky_relu(const Value& x, double alpha, std::string name) {
+  return op("leaky_relu", {x}, {{"alpha", alpha}}, std::move(name));
+}
 Value GraphBuilder::softmax(const Value& x, std::string name) {
   return op("softmax", {x}, {}, std::move(name));
 }

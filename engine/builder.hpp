@@ -65,6 +65,9 @@ class GraphBuilder {
   Value sigmoid(const Value& x, std::string name = "");
   /// tanh(x), element-wise (the tanh op).
   Value tanh(const Value& x, std::string name = "");
+  /// x where x > 0, alpha x elsewhere, element-wise (the leaky_relu op; PyTorch's default
+  /// slope 0.01). A ShapeError for a negative or non-finite alpha.
+  Value leaky_relu(const Value& x, double alpha = 0.01, std::string name = "");
   /// Probabilities along the last axis (torch.softmax(x, -1)): an output for prediction;
   /// a loss takes the logits (softmax_cross_entropy), not these.
   Value softmax(const Value& x, std::string name = "");

@@ -7,6 +7,7 @@
 #include "ops/add.hpp"
 #include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
+#include "ops/leaky_relu.hpp"
 #include "ops/losses.hpp"
 #include "ops/matmul.hpp"
 #include "ops/normalize.hpp"
@@ -39,6 +40,7 @@ std::vector<const OpDef*> builtin_ops() {
       &normalize_op(),
       &softmax_op(),
       &standardize_op(),
+      &leaky_relu_op(),
   };
 }
 
