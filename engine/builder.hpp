@@ -68,6 +68,9 @@ class GraphBuilder {
   /// x where x > 0, alpha x elsewhere, element-wise (the leaky_relu op; PyTorch's default
   /// slope 0.01). A ShapeError for a negative or non-finite alpha.
   Value leaky_relu(const Value& x, double alpha = 0.01, std::string name = "");
+  /// x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), element-wise (the gelu op: PyTorch's
+  /// gelu with approximate='tanh').
+  Value gelu(const Value& x, std::string name = "");
   /// Probabilities along the last axis (torch.softmax(x, -1)): an output for prediction;
   /// a loss takes the logits (softmax_cross_entropy), not these.
   Value softmax(const Value& x, std::string name = "");

@@ -7,6 +7,7 @@
 #include "ops/add.hpp"
 #include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
+#include "ops/gelu.hpp"
 #include "ops/leaky_relu.hpp"
 #include "ops/losses.hpp"
 #include "ops/matmul.hpp"
@@ -41,6 +42,7 @@ std::vector<const OpDef*> builtin_ops() {
       &softmax_op(),
       &standardize_op(),
       &leaky_relu_op(),
+      &gelu_op(),
   };
 }
 
