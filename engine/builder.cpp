@@ -120,6 +120,9 @@ Value GraphBuilder::gelu(const Value& x, std::string name) { return op("gelu", {
 Value GraphBuilder::softmax(const Value& x, std::string name) {
   return op("softmax", {x}, {}, std::move(name));
 }
+Value GraphBuilder::log_softmax(const Value& x, std::string name) {
+  return op("log_softmax", {x}, {}, std::move(name));
+}
 Value GraphBuilder::mse_loss(const Value& prediction, const Value& target, std::string name) {
   return op("mse_loss", {prediction, target}, {}, std::move(name));
 }

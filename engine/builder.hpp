@@ -74,6 +74,9 @@ class GraphBuilder {
   /// Probabilities along the last axis (torch.softmax(x, -1)): an output for prediction;
   /// a loss takes the logits (softmax_cross_entropy), not these.
   Value softmax(const Value& x, std::string name = "");
+  /// Log probabilities along the last axis (torch.log_softmax(x, -1)), finite where
+  /// log(softmax(x)) would be log 0 (the log_softmax op).
+  Value log_softmax(const Value& x, std::string name = "");
   /// The mean over all elements of (prediction - target)^2, a scalar (the mse_loss op).
   Value mse_loss(const Value& prediction, const Value& target, std::string name = "");
   /// The mean cross-entropy of logits [N, C] against class indices [N], a scalar (the

@@ -9,6 +9,7 @@
 #include "ops/conv2d.hpp"
 #include "ops/gelu.hpp"
 #include "ops/leaky_relu.hpp"
+#include "ops/log_softmax.hpp"
 #include "ops/losses.hpp"
 #include "ops/matmul.hpp"
 #include "ops/normalize.hpp"
@@ -43,6 +44,7 @@ std::vector<const OpDef*> builtin_ops() {
       &standardize_op(),
       &leaky_relu_op(),
       &gelu_op(),
+      &log_softmax_op(),
   };
 }
 
