@@ -123,6 +123,9 @@ Value GraphBuilder::softmax(const Value& x, std::string name) {
 Value GraphBuilder::log_softmax(const Value& x, std::string name) {
   return op("log_softmax", {x}, {}, std::move(name));
 }
+Value GraphBuilder::global_avg_pool2d(const Value& x, std::string name) {
+  return op("global_avg_pool2d", {x}, {}, std::move(name));
+}
 Value GraphBuilder::mse_loss(const Value& prediction, const Value& target, std::string name) {
   return op("mse_loss", {prediction, target}, {}, std::move(name));
 }

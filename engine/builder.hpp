@@ -77,6 +77,9 @@ class GraphBuilder {
   /// Log probabilities along the last axis (torch.log_softmax(x, -1)), finite where
   /// log(softmax(x)) would be log 0 (the log_softmax op).
   Value log_softmax(const Value& x, std::string name = "");
+  /// x [N, C, H, W] -> [N, C], the mean of each (image, channel) plane (the
+  /// global_avg_pool2d op; PyTorch's x.mean((2, 3))).
+  Value global_avg_pool2d(const Value& x, std::string name = "");
   /// The mean over all elements of (prediction - target)^2, a scalar (the mse_loss op).
   Value mse_loss(const Value& prediction, const Value& target, std::string name = "");
   /// The mean cross-entropy of logits [N, C] against class indices [N], a scalar (the

@@ -8,6 +8,7 @@
 #include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/gelu.hpp"
+#include "ops/global_avg_pool2d.hpp"
 #include "ops/leaky_relu.hpp"
 #include "ops/log_softmax.hpp"
 #include "ops/losses.hpp"
@@ -45,6 +46,7 @@ std::vector<const OpDef*> builtin_ops() {
       &leaky_relu_op(),
       &gelu_op(),
       &log_softmax_op(),
+      &global_avg_pool2d_op(),
   };
 }
 
