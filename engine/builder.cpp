@@ -126,6 +126,15 @@ Value GraphBuilder::log_softmax(const Value& x, std::string name) {
 Value GraphBuilder::global_avg_pool2d(const Value& x, std::string name) {
   return op("global_avg_pool2d", {x}, {}, std::move(name));
 }
+Value GraphBuilder::avg_pool2d(const Value& x, std::vector<std::int64_t> kernel, std::vector<std::int64_t> stride,
+                               std::vector<std::int64_t> padding, bool count_include_pad, std::string name) {
+  return op("avg_pool2d", {x},
+            {{"kernel", std::move(kernel)},
+             {"stride", std::move(stride)},
+             {"padding", std::move(padding)},
+             {"count_include_pad", std::int64_t{count_include_pad ? 1 : 0}}},
+            std::move(name));
+}
 Value GraphBuilder::mse_loss(const Value& prediction, const Value& target, std::string name) {
   return op("mse_loss", {prediction, target}, {}, std::move(name));
 }

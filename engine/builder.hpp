@@ -77,6 +77,13 @@ class GraphBuilder {
   /// Log probabilities along the last axis (torch.log_softmax(x, -1)), finite where
   /// log(softmax(x)) would be log 0 (the log_softmax op).
   Value log_softmax(const Value& x, std::string name = "");
+  /// x [N, C, H, W] -> [N, C, OH, OW], the mean of each kernel window (the avg_pool2d op,
+  /// PyTorch's F.avg_pool2d): `kernel` [kh, kw], `stride` (empty: the kernel), `padding`
+  /// [ph, pw] at most half the kernel, padding cells counted in the divisor when
+  /// `count_include_pad` (PyTorch's default). A ShapeError for a window that does not fit.
+  Value avg_pool2d(const Value& x, std::vector<std::int64_t> kernel, std::vector<std::int64_t> stride = {},
+                   std::vector<std::int64_t> padding = {0, 0}, bool count_include_pad = true,
+                   std::string name = "");
   /// x [N, C, H, W] -> [N, C], the mean of each (image, channel) plane (the
   /// global_avg_pool2d op; PyTorch's x.mean((2, 3))).
   Value global_avg_pool2d(const Value& x, std::string name = "");

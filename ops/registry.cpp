@@ -5,6 +5,7 @@
 #include "core/limits.hpp"
 #include "ops/activations.hpp"
 #include "ops/add.hpp"
+#include "ops/avg_pool2d.hpp"
 #include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/gelu.hpp"
@@ -47,6 +48,7 @@ std::vector<const OpDef*> builtin_ops() {
       &gelu_op(),
       &log_softmax_op(),
       &global_avg_pool2d_op(),
+      &avg_pool2d_op(),
   };
 }
 
