@@ -160,6 +160,18 @@ Value GraphBuilder::dense(const Value& x, Dim units, std::string name, Init weig
   return add_bias(matmul(x, w, name + ".matmul"), b, name);
 }
 
+Value GraphBuilder::layer_norm(const Value& x, double eps, std::string name) {
+  const Shape& xs = shape(x);
+  if (xs.empty() || xs.back() == kBatchDim)
+    throw ShapeError("layer_norm '" + name + "': input '" + x.name + "' " + shape_str(xs) +
+                     " needs a fixed last dimension");
+  name = unique_name(name, "layer_norm");
+  const Dim d = xs.back();
+  const Value gamma = parameter(name + ".weight", {d}, init::constant(1.0));
+  const Value beta = parameter(name + ".bias", {d}, init::zeros());
+  return op("layer_norm", {x, gamma, beta}, {{"eps", eps}}, name);
+}
+
 void GraphBuilder::output(const Value& v) {
   shape(v);  // must exist
   graph_.outputs.push_back(v.name);

@@ -87,6 +87,10 @@ class GraphBuilder {
   /// x [N, C, H, W] -> [N, C], the mean of each (image, channel) plane (the
   /// global_avg_pool2d op; PyTorch's x.mean((2, 3))).
   Value global_avg_pool2d(const Value& x, std::string name = "");
+  /// x [..., D] normalized over its last axis, times a gain plus a bias (the layer_norm op,
+  /// PyTorch's nn.LayerNorm(D)): gamma [D] named "<name>.weight" (ones) and beta [D] named
+  /// "<name>.bias" (zeros) are new parameters; the output value is "<name>".
+  Value layer_norm(const Value& x, double eps = 1e-5, std::string name = "");
   /// The mean over all elements of (prediction - target)^2, a scalar (the mse_loss op).
   Value mse_loss(const Value& prediction, const Value& target, std::string name = "");
   /// The mean cross-entropy of logits [N, C] against class indices [N], a scalar (the

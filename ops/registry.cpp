@@ -10,6 +10,7 @@
 #include "ops/conv2d.hpp"
 #include "ops/gelu.hpp"
 #include "ops/global_avg_pool2d.hpp"
+#include "ops/layer_norm.hpp"
 #include "ops/leaky_relu.hpp"
 #include "ops/log_softmax.hpp"
 #include "ops/losses.hpp"
@@ -49,6 +50,7 @@ std::vector<const OpDef*> builtin_ops() {
       &log_softmax_op(),
       &global_avg_pool2d_op(),
       &avg_pool2d_op(),
+      &layer_norm_op(),
   };
 }
 
