@@ -1,7 +1,8 @@
 // The ops of the small-network toolbox (leaky_relu, gelu, log_softmax, avg_pool2d,
 // global_avg_pool2d, layer_norm) in one network declared with their GraphBuilder methods:
 // planned, run by the executor, its whole-graph gradient checked in double against central
-// differences, and planned against naive memory bit for bit in float.
+// differences, planned against naive memory bit for bit in float, and through the JSON
+// model format and back.
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -11,6 +12,7 @@
 #include "engine/builder.hpp"
 #include "engine/executor.hpp"
 #include "planner/plan.hpp"
+#include "serialization/model_json.hpp"
 #include "tests/example_graphs.hpp"
 #include "tests/same_bits.hpp"
 
@@ -133,4 +135,17 @@ TEST_CASE("the toolbox ops in one network: planned and naive memory give the sam
     CHECK(same_bits(copy_of(a.grad(name)), copy_of(b.grad(name))));
   }
   CHECK(same_bits(copy_of(a.grad("x")), copy_of(b.grad("x"))));
+}
+
+TEST_CASE("the toolbox ops in one network: the JSON model format keeps their attributes", "[serialization][toolbox]") {
+  const Model model = toolbox_net(4);
+  const std::string text = model_to_json(model);
+  const Model back = model_from_json(text, "toolbox.json");
+  CHECK(back.graph.nodes.size() == model.graph.nodes.size());
+  for (std::size_t i = 0; i < model.graph.nodes.size(); ++i) {
+    INFO(model.graph.nodes[i].name);
+    CHECK(back.graph.nodes[i].op == model.graph.nodes[i].op);
+    CHECK(back.graph.nodes[i].attrs == model.graph.nodes[i].attrs);
+  }
+  CHECK(model_to_json(back) == text);
 }
