@@ -113,8 +113,27 @@ Value GraphBuilder::sigmoid(const Value& x, std::string name) {
   return op("sigmoid", {x}, {}, std::move(name));
 }
 Value GraphBuilder::tanh(const Value& x, std::string name) { return op("tanh", {x}, {}, std::move(name)); }
+Value GraphBuilder::leaky_relu(const Value& x, double alpha, std::string name) {
+  return op("leaky_relu", {x}, {{"alpha", alpha}}, std::move(name));
+}
+Value GraphBuilder::gelu(const Value& x, std::string name) { return op("gelu", {x}, {}, std::move(name)); }
 Value GraphBuilder::softmax(const Value& x, std::string name) {
   return op("softmax", {x}, {}, std::move(name));
+}
+Value GraphBuilder::log_softmax(const Value& x, std::string name) {
+  return op("log_softmax", {x}, {}, std::move(name));
+}
+Value GraphBuilder::global_avg_pool2d(const Value& x, std::string name) {
+  return op("global_avg_pool2d", {x}, {}, std::move(name));
+}
+Value GraphBuilder::avg_pool2d(const Value& x, std::vector<std::int64_t> kernel, std::vector<std::int64_t> stride,
+                               std::vector<std::int64_t> padding, bool count_include_pad, std::string name) {
+  return op("avg_pool2d", {x},
+            {{"kernel", std::move(kernel)},
+             {"stride", std::move(stride)},
+             {"padding", std::move(padding)},
+             {"count_include_pad", std::int64_t{count_include_pad ? 1 : 0}}},
+            std::move(name));
 }
 Value GraphBuilder::mse_loss(const Value& prediction, const Value& target, std::string name) {
   return op("mse_loss", {prediction, target}, {}, std::move(name));
@@ -139,6 +158,18 @@ Value GraphBuilder::dense(const Value& x, Dim units, std::string name, Init weig
   const Value w = parameter(name + ".weight", {in, units}, weight_init);
   const Value b = parameter(name + ".bias", {units}, bias_init);
   return add_bias(matmul(x, w, name + ".matmul"), b, name);
+}
+
+Value GraphBuilder::layer_norm(const Value& x, double eps, std::string name) {
+  const Shape& xs = shape(x);
+  if (xs.empty() || xs.back() == kBatchDim)
+    throw ShapeError("layer_norm '" + name + "': input '" + x.name + "' " + shape_str(xs) +
+                     " needs a fixed last dimension");
+  name = unique_name(name, "layer_norm");
+  const Dim d = xs.back();
+  const Value gamma = parameter(name + ".weight", {d}, init::constant(1.0));
+  const Value beta = parameter(name + ".bias", {d}, init::zeros());
+  return op("layer_norm", {x, gamma, beta}, {{"eps", eps}}, name);
 }
 
 void GraphBuilder::output(const Value& v) {

@@ -65,9 +65,32 @@ class GraphBuilder {
   Value sigmoid(const Value& x, std::string name = "");
   /// tanh(x), element-wise (the tanh op).
   Value tanh(const Value& x, std::string name = "");
+  /// x where x > 0, alpha x elsewhere, element-wise (the leaky_relu op; PyTorch's default
+  /// slope 0.01). A ShapeError for a negative or non-finite alpha.
+  Value leaky_relu(const Value& x, double alpha = 0.01, std::string name = "");
+  /// x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), element-wise (the gelu op: PyTorch's
+  /// gelu with approximate='tanh').
+  Value gelu(const Value& x, std::string name = "");
   /// Probabilities along the last axis (torch.softmax(x, -1)): an output for prediction;
   /// a loss takes the logits (softmax_cross_entropy), not these.
   Value softmax(const Value& x, std::string name = "");
+  /// Log probabilities along the last axis (torch.log_softmax(x, -1)), finite where
+  /// log(softmax(x)) would be log 0 (the log_softmax op).
+  Value log_softmax(const Value& x, std::string name = "");
+  /// x [N, C, H, W] -> [N, C, OH, OW], the mean of each kernel window (the avg_pool2d op,
+  /// PyTorch's F.avg_pool2d): `kernel` [kh, kw], `stride` (empty: the kernel), `padding`
+  /// [ph, pw] at most half the kernel, padding cells counted in the divisor when
+  /// `count_include_pad` (PyTorch's default). A ShapeError for a window that does not fit.
+  Value avg_pool2d(const Value& x, std::vector<std::int64_t> kernel, std::vector<std::int64_t> stride = {},
+                   std::vector<std::int64_t> padding = {0, 0}, bool count_include_pad = true,
+                   std::string name = "");
+  /// x [N, C, H, W] -> [N, C], the mean of each (image, channel) plane (the
+  /// global_avg_pool2d op; PyTorch's x.mean((2, 3))).
+  Value global_avg_pool2d(const Value& x, std::string name = "");
+  /// x [..., D] normalized over its last axis, times a gain plus a bias (the layer_norm op,
+  /// PyTorch's nn.LayerNorm(D)): gamma [D] named "<name>.weight" (ones) and beta [D] named
+  /// "<name>.bias" (zeros) are new parameters; the output value is "<name>".
+  Value layer_norm(const Value& x, double eps = 1e-5, std::string name = "");
   /// The mean over all elements of (prediction - target)^2, a scalar (the mse_loss op).
   Value mse_loss(const Value& prediction, const Value& target, std::string name = "");
   /// The mean cross-entropy of logits [N, C] against class indices [N], a scalar (the

@@ -5,8 +5,14 @@
 #include "core/limits.hpp"
 #include "ops/activations.hpp"
 #include "ops/add.hpp"
+#include "ops/avg_pool2d.hpp"
 #include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
+#include "ops/gelu.hpp"
+#include "ops/global_avg_pool2d.hpp"
+#include "ops/layer_norm.hpp"
+#include "ops/leaky_relu.hpp"
+#include "ops/log_softmax.hpp"
 #include "ops/losses.hpp"
 #include "ops/matmul.hpp"
 #include "ops/normalize.hpp"
@@ -39,6 +45,12 @@ std::vector<const OpDef*> builtin_ops() {
       &normalize_op(),
       &softmax_op(),
       &standardize_op(),
+      &leaky_relu_op(),
+      &gelu_op(),
+      &log_softmax_op(),
+      &global_avg_pool2d_op(),
+      &avg_pool2d_op(),
+      &layer_norm_op(),
   };
 }
 
