@@ -19,23 +19,10 @@ struct AvgPoolDims {
 // The window geometry from x's shape and the attributes (ShapeErrors as max_pool2d's, and
 // PyTorch's bound: padding at most half the kernel, so every window holds a real cell).
 AvgPoolDims avg_pool_dims(const Shape& x, const Attrs& attrs) {
-  expect_rank(x, 4, "x");
-  for (std::size_t i = 1; i < 4; ++i)
-    if (x[i] <= 0) throw ShapeError("x " + shape_str(x) + " must have positive C, H and W");
   AvgPoolDims d;
+  d.g = pool_window(x, attrs);
   d.N = x[0];
   d.C = x[1];
-  d.g.h = x[2];
-  d.g.w = x[3];
-  read_pair(attrs, "kernel", d.g.kh, d.g.kw);
-  if (attrs.get_ints("stride").empty()) {
-    d.g.sh = d.g.kh;
-    d.g.sw = d.g.kw;
-  } else {
-    read_pair(attrs, "stride", d.g.sh, d.g.sw);
-  }
-  read_pair(attrs, "padding", d.g.ph, d.g.pw);
-  finish_window(d.g, x, "x");
   if (mul_dims(2, d.g.ph) > d.g.kh || mul_dims(2, d.g.pw) > d.g.kw)
     throw ShapeError("padding " + ints_str({d.g.ph, d.g.pw}) + " must be at most half the kernel " +
                      ints_str({d.g.kh, d.g.kw}));

@@ -40,6 +40,25 @@ void finish_window(Window2d& g, const Shape& x, const char* role) {
   g.ow = (padded_w - g.kw) / g.sw + 1;
 }
 
+Window2d pool_window(const Shape& x, const Attrs& attrs) {
+  expect_rank(x, 4, "x");
+  for (std::size_t i = 1; i < 4; ++i)
+    if (x[i] <= 0) throw ShapeError("x " + shape_str(x) + " must have positive C, H and W");
+  Window2d g;
+  g.h = x[2];
+  g.w = x[3];
+  read_pair(attrs, "kernel", g.kh, g.kw);
+  if (attrs.get_ints("stride").empty()) {
+    g.sh = g.kh;
+    g.sw = g.kw;
+  } else {
+    read_pair(attrs, "stride", g.sh, g.sw);
+  }
+  read_pair(attrs, "padding", g.ph, g.pw);
+  finish_window(g, x, "x");
+  return g;
+}
+
 namespace {
 
 // Everything a conv2d kernel needs to know about sizes, from the shapes of x and w.

@@ -31,4 +31,9 @@ void read_pair(const Attrs& attrs, const char* name, Dim& first, Dim& second);
 // fills oh, ow. `role` and `x` name the input in error messages.
 void finish_window(Window2d& g, const Shape& x, const char* role);
 
+// A pool's window over x [N, C, H, W] (C, H, W positive): attributes kernel [kh, kw],
+// stride (empty: the kernel) and padding, checked by finish_window. Each pool adds its own
+// bound on the padding.
+Window2d pool_window(const Shape& x, const Attrs& attrs);
+
 }  // namespace plangrad

@@ -49,4 +49,19 @@ inline void expect_same(const Shape& a, const Shape& b, const char* role_a, cons
                      shape_str(b) + " differ");
 }
 
+// The rows of an op along the last axis (softmax, log_softmax): x [..., C] -> y of x's
+// shape, C >= 1, since the kernels divide the element count by C. Nothing is multiplied
+// here; the output's element count is checked with every op output's (infer_output_shapes).
+inline std::vector<Shape> last_axis_rows_shape(const Shape& x, const char* op) {
+  expect_min_rank(x, 1, "x");
+  if (x.back() < 1)
+    throw ShapeError("x " + shape_str(x) + ": " + op + " needs a last dimension of 1 or more");
+  return {x};
+}
+// The row length of such an op: the last dimension.
+template <class T>
+std::size_t row_length(const TensorRef<T>& t) {
+  return static_cast<std::size_t>(t.shape.back());
+}
+
 }  // namespace plangrad

@@ -7,19 +7,8 @@
 namespace plangrad {
 namespace {
 
-// x [..., C] -> y [..., C], C >= 1: the kernels divide the element count by C. Nothing is
-// multiplied here; the output's element count is checked with every op output's
-// (infer_output_shapes).
 std::vector<Shape> log_softmax_shape(const std::vector<Shape>& in, const Attrs&) {
-  const Shape& x = in[0];
-  expect_min_rank(x, 1, "x");
-  if (x.back() < 1) throw ShapeError("x " + shape_str(x) + ": log_softmax needs a last dimension of 1 or more");
-  return one_output(x);
-}
-
-template <class T>
-std::size_t row_length(const TensorRef<T>& t) {
-  return static_cast<std::size_t>(t.shape.back());
+  return last_axis_rows_shape(in[0], "log_softmax");
 }
 
 // y[r, c] = (x[r, c] - m_r) - log sum_k exp(x[r, k] - m_r),  m_r = max_k x[r, k]

@@ -18,23 +18,10 @@ struct PoolDims {
 };
 
 PoolDims pool_dims(const Shape& x, const Attrs& attrs) {
-  expect_rank(x, 4, "x");
-  for (std::size_t i = 1; i < 4; ++i)
-    if (x[i] <= 0) throw ShapeError("x " + shape_str(x) + " must have positive C, H and W");
   PoolDims d;
+  d.g = pool_window(x, attrs);
   d.N = x[0];
   d.C = x[1];
-  d.g.h = x[2];
-  d.g.w = x[3];
-  read_pair(attrs, "kernel", d.g.kh, d.g.kw);
-  if (attrs.get_ints("stride").empty()) {
-    d.g.sh = d.g.kh;
-    d.g.sw = d.g.kw;
-  } else {
-    read_pair(attrs, "stride", d.g.sh, d.g.sw);
-  }
-  read_pair(attrs, "padding", d.g.ph, d.g.pw);
-  finish_window(d.g, x, "x");
   // With padding below the kernel, every window holds at least one real cell, so the -inf
   // of the padding is never the maximum (and the backward never routes into padding).
   if (d.g.ph >= d.g.kh || d.g.pw >= d.g.kw)
