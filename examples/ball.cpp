@@ -34,7 +34,6 @@ const char* const kUsage =
     "usage: ball [--recipe paper] [--epochs N] [--seed S] [--lr LR] [--weight-decay WD] [--save FILE]\n"
     "            [--log FILE] [--write-data DIR]\n";
 
-
 constexpr std::size_t kPoints = 1000;
 
 struct Recipe {

@@ -49,7 +49,6 @@ const char* const kUsage =
     "usage: circle [--recipe mlp|bn|paper-bn] [--epochs N] [--seed S] [--save FILE] [--lr LR] [--momentum M]\n"
     "              [--weight-decay WD] [--plot-data DIR] [--log FILE] [--write-data DIR]\n";
 
-
 constexpr std::size_t kPoints = 1000;
 const AdamOptions kPaperOptimizer{2e-3, 0.9, 0.999, 1e-8, 0.05 / kPoints};
 

@@ -53,7 +53,6 @@ const char* const kUsage =
     "usage: mnist --data DIR [--model mlp|cnn] [--epochs E] [--batch 128] [--optimizer sgd|adam] [--lr LR]\n"
     "             [--momentum 0.9] [--seed S] [--save FILE] [--load FILE] [--plan-stats] [--no-normalize]\n";
 
-
 constexpr Dim kEvalChunk = 1000;
 
 // Memory figures of a plan: its arena against the most bytes live at one step (the lower

@@ -39,7 +39,6 @@ const char* const kUsage =
     "usage: regression [--data data/diabetes.csv] [--target progression] [--test 0.2] [--seed 1]\n"
     "                  [--epochs 30] [--batch 32] [--lr 0.001] [--hidden 64,32] [--save FILE]\n";
 
-
 std::vector<Dim> widths(const std::string& text) {
   std::vector<Dim> out;
   std::size_t start = 0;

@@ -15,23 +15,10 @@
 #include "networks/ball.hpp"
 #include "networks/models.hpp"
 #include "planner/plan.hpp"
+#include "tests/executor_helpers.hpp"
 
 using namespace plangrad;
-
-namespace {
-
-template <class T>
-std::vector<T> copy_of(const TensorRef<const T>& t) {
-  return std::vector<T>(t.begin(), t.end());
-}
-
-double norm(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x * x;
-  return std::sqrt(s);
-}
-
-}  // namespace
+using namespace plangrad::testing;
 
 TEST_CASE("make_ball is a function of the seed, drawn point by point", "[ball]") {
   const BallData a = make_ball(200, 7), b = make_ball(200, 7), c = make_ball(200, 8);

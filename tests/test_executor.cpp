@@ -15,6 +15,7 @@
 #include "planner/plan.hpp"
 #include "tests/example_graphs.hpp"
 #include "tests/same_bits.hpp"
+#include "tests/executor_helpers.hpp"
 
 using namespace plangrad;
 using namespace plangrad::testing;
@@ -23,33 +24,9 @@ using Catch::Matchers::Contains;
 namespace {
 
 template <class T>
-std::vector<T> copy_of(const TensorRef<const T>& t) {
-  return std::vector<T>(t.begin(), t.end());
-}
-
-template <class T>
-Plan plan_for(const Graph& graph, PlanKind kind, std::int64_t batch, bool reuse = true,
-              std::vector<std::string> outputs = {}, std::vector<std::string> input_gradients = {}) {
-  PlanRequest r;
-  r.kind = kind;
-  r.batch = batch;
-  r.reuse_memory = reuse;
-  r.elem_bytes = sizeof(T);
-  r.outputs = std::move(outputs);
-  r.input_gradients = std::move(input_gradients);
-  return make_plan(graph, r);
-}
-
-template <class T>
 void feed(Executor<T>& ex, const Batch<T>& batch) {
   ex.set_input("x", batch.x.data(), batch.x.size());
   ex.set_input("labels", batch.labels.data(), batch.labels.size());
-}
-
-double norm(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x * x;
-  return std::sqrt(s);
 }
 
 double relative_error(const std::vector<double>& a, const std::vector<double>& n) {

@@ -15,6 +15,7 @@
 #include "serialization/model_json.hpp"
 #include "tests/example_graphs.hpp"
 #include "tests/same_bits.hpp"
+#include "tests/executor_helpers.hpp"
 
 using namespace plangrad;
 using namespace plangrad::testing;
@@ -37,30 +38,6 @@ Model toolbox_net(std::uint64_t seed) {
   b.output(b.softmax_cross_entropy(logp, labels, "loss"));
   b.output(logp);
   return b.build(seed);
-}
-
-template <class T>
-Plan plan_for(const Graph& graph, PlanKind kind, std::int64_t batch, bool reuse, std::vector<std::string> outputs = {},
-              std::vector<std::string> input_gradients = {}) {
-  PlanRequest r;
-  r.kind = kind;
-  r.batch = batch;
-  r.reuse_memory = reuse;
-  r.elem_bytes = sizeof(T);
-  r.outputs = std::move(outputs);
-  r.input_gradients = std::move(input_gradients);
-  return make_plan(graph, r);
-}
-
-template <class T>
-std::vector<T> copy_of(const TensorRef<const T>& t) {
-  return std::vector<T>(t.begin(), t.end());
-}
-
-double norm(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x * x;
-  return std::sqrt(s);
 }
 
 }  // namespace
