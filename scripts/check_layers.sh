@@ -17,10 +17,11 @@ declare -A allowed=(
   [engine]="core kernels ops planner datasets engine"
   [serialization]="core kernels ops planner datasets engine serialization"
   [networks]="core ops planner engine networks"
-  [tools]="core kernels ops planner datasets cli engine serialization networks tools"
-  [examples]="core kernels ops planner datasets cli engine serialization networks examples"
-  [bench]="core kernels ops planner datasets cli engine serialization networks bench"
-  [tests]="core kernels ops planner datasets cli engine serialization networks tests"
+  [onnx]="core kernels ops planner engine serialization onnx"
+  [tools]="core kernels ops planner datasets cli engine serialization networks onnx tools"
+  [examples]="core kernels ops planner datasets cli engine serialization networks onnx examples"
+  [bench]="core kernels ops planner datasets cli engine serialization networks onnx bench"
+  [tests]="core kernels ops planner datasets cli engine serialization networks onnx tests"
   [plangrad.hpp]="core kernels ops planner datasets engine serialization networks"
 )
 
@@ -51,7 +52,7 @@ done < <(git ls-files '*.cpp' '*.hpp' '*.h')
 # shared library exports (core/visibility.hpp): one that declares anything in plangrad's
 # namespace without the markers would leave its functions hidden, and a program calling
 # them would not link.
-queue=(plangrad.hpp datasets/circle.hpp datasets/idx.hpp datasets/csv.hpp)
+queue=(plangrad.hpp datasets/circle.hpp datasets/idx.hpp datasets/csv.hpp onnx/onnx.hpp)
 declare -A public=()
 while [ ${#queue[@]} -gt 0 ]; do
   header=${queue[0]}
