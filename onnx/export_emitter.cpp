@@ -37,6 +37,16 @@ std::string Emitter::floats(const std::string& base, const std::string& what, co
   return t.name();
 }
 
+std::string Emitter::doubles(const std::string& base, const std::string& what, const std::vector<std::int64_t>& dims,
+                             const std::vector<double>& values) {
+  onnx::TensorProto& t = *graph_.add_initializer();
+  t.set_name(fresh(base, what));
+  t.set_data_type(onnx::TensorProto::DOUBLE);
+  for (std::int64_t d : dims) t.add_dims(d);
+  for (double v : values) t.add_double_data(v);
+  return t.name();
+}
+
 std::string Emitter::ints(const std::string& base, const std::string& what, const std::vector<std::int64_t>& values) {
   onnx::TensorProto& t = *graph_.add_initializer();
   t.set_name(fresh(base, what));

@@ -45,6 +45,9 @@ class Emitter {
   // A float constant initializer (rank 0 when dims is empty) under a fresh name.
   std::string floats(const std::string& base, const std::string& what, const std::vector<std::int64_t>& dims,
                      const std::vector<float>& values);
+  // The same in double (statistics plangrad's kernels take in double).
+  std::string doubles(const std::string& base, const std::string& what, const std::vector<std::int64_t>& dims,
+                      const std::vector<double>& values);
   // An int64 constant initializer, rank 1, under a fresh name (Reshape's shape).
   std::string ints(const std::string& base, const std::string& what, const std::vector<std::int64_t>& values);
 

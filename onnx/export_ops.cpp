@@ -124,20 +124,25 @@ void batchnorm(const NodeView& n, Emitter& e) {
   set_float(node, "momentum", static_cast<float>(1.0 - n.attrs.get_float("momentum")));
 }
 
-// LayerNormalization is an ONNX op from opset 17; below that, its definition over the
-// last axis: (x - mean) / sqrt(var + eps) * gamma + beta, var biased.
+// LayerNormalization is an ONNX op from opset 17; below that, plangrad's kernel written
+// out: each row's statistics in double (a row far from 0 loses no digits to the mean),
+// xhat = (x - mean) / sqrt(var + eps) rounded to float once, then gamma xhat + beta.
 void layer_norm(const NodeView& n, Emitter& e) {
-  const float eps = static_cast<float>(n.attrs.get_float("eps"));
+  const double eps = n.attrs.get_float("eps");
   if (e.opset() >= 17) {
     onnx::NodeProto& node = e.node("LayerNormalization", n.name, n.inputs, n.outputs);
     set_int(node, "axis", -1);
-    set_float(node, "epsilon", eps);
+    set_float(node, "epsilon", static_cast<float>(eps));
     return;
   }
-  const std::string& x = in(n, 0);
   const auto step = [&](const char* op, const char* what, std::vector<std::string> ins) -> onnx::NodeProto& {
     const std::string v = e.fresh(n.name, what);
     return e.node(op, v, ins, {v});
+  };
+  const auto cast = [&](const char* what, const std::string& v, onnx::TensorProto::DataType to) {
+    onnx::NodeProto& node = step("Cast", what, {v});
+    set_int(node, "to", to);
+    return node.output(0);
   };
   const auto mean_of = [&](const char* what, const std::string& v) {
     onnx::NodeProto& node = step("ReduceMean", what, {v});
@@ -145,15 +150,15 @@ void layer_norm(const NodeView& n, Emitter& e) {
     set_int(node, "keepdims", 1);
     return node.output(0);
   };
+  const std::string x = cast("x_double", in(n, 0), onnx::TensorProto::DOUBLE);
   const std::string mean = mean_of("mean", x);
   const std::string d = step("Sub", "centered", {x, mean}).output(0);
   const std::string sq = step("Mul", "squared", {d, d}).output(0);
   const std::string var = mean_of("var", sq);
-  const std::string eps_c = e.floats(n.name, "eps", {}, {eps});
-  const std::string ve = step("Add", "var_eps", {var, eps_c}).output(0);
-  const std::string sd = step("Sqrt", "std", {ve}).output(0);
-  const std::string xhat = step("Div", "xhat", {d, sd}).output(0);
-  const std::string scaled = step("Mul", "scaled", {xhat, in(n, 1)}).output(0);
+  const std::string ve = step("Add", "var_eps", {var, e.doubles(n.name, "eps", {}, {eps})}).output(0);
+  const std::string rstd = step("Reciprocal", "rstd", {step("Sqrt", "std", {ve}).output(0)}).output(0);
+  const std::string xhat = cast("xhat", step("Mul", "xhat_double", {d, rstd}).output(0), onnx::TensorProto::FLOAT);
+  const std::string scaled = step("Mul", "scaled", {in(n, 1), xhat}).output(0);
   e.node("Add", n.name, {scaled, in(n, 2)}, n.outputs);
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,9 @@ struct RoundTrip {
   double rel = 0.0;        // the measure above, the largest over the outputs
   std::string worst;       // the output it was found in
   std::size_t values = 0;  // output values compared
+  // The plangrad ops the file holds (its nodes' doc strings), and for the pools whether
+  // they pad: "avg_pool2d padded count_include_pad=0", say.
+  std::set<std::string> ops;
 };
 
 inline double relative_difference(const std::vector<float>& ort, const float* ours, std::size_t n) {
@@ -93,6 +97,17 @@ inline RoundTrip round_trip(const Model& model, const std::string& path, const O
   const std::map<std::string, OrtTensor> ort = run_ort(path, feeds);
 
   RoundTrip r;
+  for (const auto& node : proto.graph().node()) {
+    const std::string& doc = node.doc_string();
+    if (doc.rfind("plangrad op ", 0) == 0) r.ops.insert(doc.substr(12));
+    std::string padded, include;
+    for (const auto& a : node.attribute()) {
+      if (a.name() == "pads")
+        for (std::int64_t p : a.ints()) padded = p > 0 ? " padded" : padded;
+      if (a.name() == "count_include_pad") include = " count_include_pad=" + std::to_string(a.i());
+    }
+    if (!padded.empty() && node.op_type() != "Conv") r.ops.insert(doc.substr(12) + padded + include);
+  }
   for (const std::string& name : request.outputs) {
     const TensorRef<const float> ours = executor.value(name);
     const auto it = ort.find(name);
