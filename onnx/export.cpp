@@ -99,8 +99,8 @@ void save_onnx(const Model& model, const std::string& path, const OnnxExportOpti
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
     if (!onnx_export::find_op_export(node.op->name))
       throw GraphError("node '" + node.name + "' (op " + node.op->name +
-                       ") has no ONNX mapping: the op is not part of an inference graph plangrad can export "
-                       "(docs/onnx.md lists the ops that have one)");
+                       ") has no ONNX mapping (docs/onnx.md lists the ops that have one; a loss is no part of "
+                       "an inference graph: export the values it reads)");
   }
   // Shapes at both nominal batches tell the batch dimension apart; a fixed batch is
   // checked the way a plan at that batch would be.
