@@ -2,7 +2,6 @@
 // one function and one line (DEVELOPERS.md, "The op contract"). Each mapping writes
 // standard ONNX (the default domain) valid at every opset save_onnx accepts, 13 to 17, and
 // computes what docs/ops.md says the op computes, in Eval mode.
-#include <cmath>
 #include <cstdint>
 #include <utility>
 
@@ -13,7 +12,6 @@ namespace plangrad::onnx_export {
 namespace {
 
 const std::string& in(const NodeView& n, std::size_t k) { return n.inputs.at(k); }
-const std::string& out(const NodeView& n) { return n.outputs.at(0); }
 
 // An op that is one ONNX op with the same inputs and output.
 template <const char* OnnxOp>
@@ -53,7 +51,7 @@ void leaky_relu(const NodeView& n, Emitter& e) {
 // plangrad's kernel evaluates it: y = (0.5 x) (1 + tanh(k (x + c (x x x)))).
 void gelu(const NodeView& n, Emitter& e) {
   const std::string& x = in(n, 0);
-  const std::string k = e.floats(n.name, "sqrt_2_over_pi", {}, {static_cast<float>(std::sqrt(2.0 / M_PI))});
+  const std::string k = e.floats(n.name, "sqrt_2_over_pi", {}, {0.7978845608028654f});
   const std::string c = e.floats(n.name, "cubic", {}, {0.044715f});
   const std::string half = e.floats(n.name, "half", {}, {0.5f});
   const std::string one = e.floats(n.name, "one", {}, {1.0f});
