@@ -116,6 +116,9 @@ Value GraphBuilder::tanh(const Value& x, std::string name) { return op("tanh", {
 Value GraphBuilder::leaky_relu(const Value& x, double alpha, std::string name) {
   return op("leaky_relu", {x}, {{"alpha", alpha}}, std::move(name));
 }
+Value GraphBuilder::dropout(const Value& x, double rate, std::string name) {
+  return op("dropout", {x}, {{"rate", rate}}, std::move(name));
+}
 Value GraphBuilder::gelu(const Value& x, std::string name) { return op("gelu", {x}, {}, std::move(name)); }
 Value GraphBuilder::softmax(const Value& x, std::string name) {
   return op("softmax", {x}, {}, std::move(name));

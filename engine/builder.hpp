@@ -68,6 +68,10 @@ class GraphBuilder {
   /// x where x > 0, alpha x elsewhere, element-wise (the leaky_relu op; PyTorch's default
   /// slope 0.01). A ShapeError for a negative or non-finite alpha.
   Value leaky_relu(const Value& x, double alpha = 0.01, std::string name = "");
+  /// Inverted dropout (the dropout op): in training, each element is zeroed with
+  /// probability `rate` and the others scaled by 1 / (1 - rate); identity in Eval mode.
+  /// A ShapeError for a rate outside [0, 1).
+  Value dropout(const Value& x, double rate = 0.5, std::string name = "");
   /// x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), element-wise (the gelu op: PyTorch's
   /// gelu with approximate='tanh').
   Value gelu(const Value& x, std::string name = "");

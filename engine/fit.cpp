@@ -64,7 +64,8 @@ const char* fit_status_name(FitStatus status) {
 
 bool TrainingState::operator==(const TrainingState& o) const {
   return epochs == o.epochs && batch == o.batch && seed == o.seed && drop_last == o.drop_last &&
-         patience == o.patience && schedule == o.schedule && base_lr == o.base_lr && epochs_done == o.epochs_done &&
+         patience == o.patience && schedule == o.schedule && base_lr == o.base_lr && clip == o.clip &&
+         epochs_done == o.epochs_done &&
          steps == o.steps && optimizer == o.optimizer && batches == o.batches && epoch_loss_sum == o.epoch_loss_sum &&
          epoch_samples == o.epoch_samples && epoch_correct == o.epoch_correct && epoch_seconds == o.epoch_seconds &&
          best_loss == o.best_loss && epochs_without_improvement == o.epochs_without_improvement;
@@ -100,6 +101,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     optimizer.set_state(st.optimizer);
     st.epochs = options.epochs;
     st.patience = options.patience;
+    st.clip = options.clip;
   } else {
     st.epochs = options.epochs;
     st.batch = options.batch;
@@ -108,7 +110,9 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     st.patience = options.patience;
     st.schedule = options.lr_schedule_name;
     st.base_lr = optimizer.learning_rate();
+    st.clip = options.clip;
   }
+  optimizer.set_clipping(options.clip);  // before the plans: clipping by norm shapes them
 
   // The plans, all made before the first step: training at the batch size and at the last
   // batch's, and the validation pass's.
@@ -185,6 +189,9 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
       BatchRunner& r = b.size() == batch ? *full : *rest;
       gather_rows(train.features, train.n, r.x_len, b, r.x);
       gather_rows(train.targets, train.n, r.y_len, b, r.y);
+      // Dropout's masks: a function of the seed and the step alone, so a resumed run draws
+      // what the uninterrupted one drew (the step count is in the checkpoint).
+      r.exec->random() = StepRandom{st.seed, static_cast<std::uint64_t>(st.steps)};
       r.run();
       ++st.steps;
       const float loss = r.loss();

@@ -51,6 +51,8 @@ struct FitOptions {
   /// Early stopping: stop when the validation loss (the training loss without validation
   /// data) has not improved for this many epochs; 0: off.
   std::int64_t patience = 0;
+  /// Gradient clipping in every step (engine/optimizer.hpp); fit sets it on the optimizer.
+  GradientClipping clip;
   /// The learning rate of each epoch (from 0), given the optimizer's rate when the run began
   /// (base_lr); empty: constant. Set both with set_lr_schedule. The name is what a
   /// checkpoint records, so that a resumed run can rebuild the function; a resume under
@@ -94,6 +96,7 @@ struct TrainingState {
   std::int64_t patience = 0;  ///< FitOptions::patience
   std::string schedule = "constant";  ///< FitOptions::lr_schedule_name (LrSchedule::str())
   double base_lr = 0;                 ///< the rate the schedule scales
+  GradientClipping clip;              ///< FitOptions::clip
   ///@}
 
   std::int64_t epochs_done = 0;  ///< completed epochs

@@ -341,6 +341,13 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const O
   return opt;
 }
 
+void check_clipping(const GradientClipping& c) {
+  if (!(c.norm >= 0) || !std::isfinite(c.norm))
+    throw UsageError("clip norm must be finite and >= 0, got " + num(c.norm));
+  if (!(c.value >= 0) || !std::isfinite(c.value))
+    throw UsageError("clip value must be finite and >= 0, got " + num(c.value));
+}
+
 template class SGD<float>;
 template class SGD<double>;
 template class Adam<float>;

@@ -120,6 +120,26 @@ struct OptimizerState {
   bool operator!=(const OptimizerState& o) const { return !(*this == o); }
 };
 
+/// Gradient clipping, applied in each training step to the gradients just before the
+/// updates (engine/executor.hpp), in torch.nn.utils' arithmetic: first every element
+/// clamped to [-value, value] (clip_grad_value_), then, when the global L2 norm over every
+/// parameter's gradient (summed in double) exceeds `norm`, every gradient scaled by
+/// norm / (total + 1e-6) (clip_grad_norm_). 0 turns either off. Clipping by norm needs a
+/// plan with PlanRequest::updates_last (fit asks for one).
+struct GradientClipping {
+  double norm = 0;   ///< the largest global gradient norm; 0: off
+  double value = 0;  ///< the largest absolute gradient element; 0: off
+
+  /// Both fields equal.
+  bool operator==(const GradientClipping& o) const { return norm == o.norm && value == o.value; }
+  /// A field differs.
+  bool operator!=(const GradientClipping& o) const { return !(*this == o); }
+};
+
+/// A UsageError naming the bound ("clip norm must be finite and >= 0, got -1") when one is
+/// negative or not finite.
+void check_clipping(const GradientClipping& clipping);
+
 /// An optimizer bound to one model's parameters, in scalar type T (see the file's
 /// description). The executor calls begin_step and update; a caller sets the learning rate.
 template <class T>
@@ -151,12 +171,21 @@ class Optimizer {
   void set_learning_rate(double lr) { lr_ = lr; }
   /// Training steps begun so far (begin_step calls).
   std::int64_t step_count() const { return step_; }
+  /// The clipping the executor applies before this optimizer's updates. A UsageError for
+  /// a bound that is negative or not finite.
+  void set_clipping(const GradientClipping& clipping) {
+    check_clipping(clipping);
+    clipping_ = clipping;
+  }
+  /// The clipping set (none by default).
+  const GradientClipping& clipping() const { return clipping_; }
 
  protected:
   /// For the optimizers: `lr` is the initial learning rate.
   explicit Optimizer(double lr) : lr_(lr) {}
   double lr_;               ///< the current learning rate
   std::int64_t step_ = 0;   ///< begin_step calls so far
+  GradientClipping clipping_;  ///< see set_clipping
 };
 
 /// PyTorch's SGD (dampening 0): g' = g + wd * w;  v = momentum * v + g' (v = g' on the

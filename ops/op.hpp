@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,7 @@
 
 #include "core/errors.hpp"
 #include "core/graph.hpp"
+#include "core/random.hpp"
 #include "core/tensor.hpp"
 #include "core/visibility.hpp"
 #include "kernels/isa.hpp"
@@ -48,6 +50,13 @@ struct OpArgs {
   T* saved = nullptr;      ///< OpDef::saved elements, written by forward, read by backward
   const Attrs* attrs = nullptr;  ///< normalized: every declared attribute present
   Mode mode = Mode::Train;       ///< the plan's mode
+  /// The step's random stream (core/random.hpp), owned by the executor; nullptr reads as
+  /// seed 0, step 0 (a kernel run outside a plan, as the op tests do).
+  const StepRandom* random = nullptr;
+  std::uint64_t stream = 0;  ///< this node's stream: stream_hash of its name
+
+  /// counter_key of this node's stream at this step: draw element i as counter_bits(key, i).
+  std::uint64_t random_key() const { return counter_key(random ? *random : StepRandom{}, stream); }
 
   /// accumulate[i] != 0: add into d_in[i] rather than overwrite it.
   bool accumulates(std::size_t i) const { return accumulate[i] != 0; }

@@ -101,6 +101,7 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
   seed.fill_value = 1.0f;
   s.steps.push_back(seed);
   std::vector<bool> written(g.values.size(), false);  // a first contribution overwrites
+  std::vector<Step> deferred;  // request.updates_last: the Update steps, in order
   written[static_cast<std::size_t>(loss)] = true;
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
@@ -142,9 +143,10 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
       update.kind = StepKind::Update;
       update.target = s.value_tensor[static_cast<std::size_t>(v)];
       update.grad = s.grad_tensor[static_cast<std::size_t>(v)];
-      s.steps.push_back(update);
+      (request.updates_last ? deferred : s.steps).push_back(update);
     }
   }
+  s.steps.insert(s.steps.end(), deferred.begin(), deferred.end());
 
   if (request.keep_gradients)
     for (std::size_t v = 0; v < g.values.size(); ++v) {

@@ -70,6 +70,7 @@ Schedule schedule_of(const IndexedGraph& g, const PlanRequest& request, Mode mod
     for (const std::string& name : request.input_gradients) back.inputs.push_back(g.require_value(name, "input"));
     back.update = request.kind == PlanKind::Training;
     back.keep_gradients = request.kind == PlanKind::Gradients;
+    back.updates_last = request.updates_last;
     s = build_backward(g, std::move(s), back);
   }
   return request.fuse ? fuse(g, std::move(s)) : std::move(s);

@@ -44,6 +44,11 @@ struct PlanRequest {
   /// false: every node its own steps; true: an add_bias and the activation after it run as
   /// one step (planner/fuse.cpp). Either way a run computes the same bits.
   bool fuse = true;
+  /// Training plans: every Update step after the last Backward step rather than right after
+  /// its parameter's gradient is complete, so that all the gradients are alive at once --
+  /// what clipping by the global norm needs (GradientClipping, engine/optimizer.hpp). The
+  /// gradients then take more arena memory.
+  bool updates_last = false;
   std::size_t elem_bytes = sizeof(float);  ///< bytes per scalar: sizeof(float) or sizeof(double)
 };
 

@@ -28,7 +28,7 @@ std::string hex64(std::uint64_t v) {
 nlohmann::json training_state_to_json(const TrainingState& st) {
   const BatchIteratorState& b = st.batches;
   json best = std::isfinite(st.best_loss) ? json(st.best_loss) : json(nullptr);
-  return {
+  json j = {
       {"format", kCheckpointFormatName},
       {"version", kCheckpointFormatVersion},
       {"options",
@@ -57,6 +57,10 @@ nlohmann::json training_state_to_json(const TrainingState& st) {
         {"rng", {hex64(b.rng[0]), hex64(b.rng[1]), hex64(b.rng[2]), hex64(b.rng[3])}}}},
       {"optimizer", optimizer_state_to_json(st.optimizer)},
   };
+  // Written only when set, so that a run without them writes what format version 1 wrote.
+  if (st.clip.norm > 0) j["options"]["clip_norm"] = st.clip.norm;
+  if (st.clip.value > 0) j["options"]["clip_value"] = st.clip.value;
+  return j;
 }
 
 TrainingState training_state_from_json(const nlohmann::json& training, const std::string& source_name) {
@@ -87,6 +91,12 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
   st.base_lr = base_lr.number();
   if (!(st.base_lr > 0) || !std::isfinite(st.base_lr))
     base_lr.fail("the learning rate must be positive and finite, got " + base_lr.value().dump());
+  for (auto [key, bound] : {std::pair{"clip_norm", &st.clip.norm}, std::pair{"clip_value", &st.clip.value}})
+    if (const std::optional<JsonReader> v = o.find(key)) {
+      *bound = v->number();
+      if (!(*bound > 0) || !std::isfinite(*bound))
+        v->fail("a clipping bound must be positive and finite, got " + v->value().dump());
+    }
 
   const JsonReader p = r.member("progress").object();
   st.epochs_done = p.member("epochs_done").integer(0);
@@ -149,6 +159,7 @@ FitOptions resume_options(const TrainingState& state) {
   o.seed = state.seed;
   o.drop_last = state.drop_last;
   o.patience = state.patience;
+  o.clip = state.clip;
   set_lr_schedule(o, LrSchedule::parse(state.schedule));
   return o;
 }

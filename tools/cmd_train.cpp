@@ -39,6 +39,7 @@ const char* const kHelp =
     "                      [--optimizer sgd|adam|adamw] [--lr LR] [--momentum M] [--nesterov]\n"
     "                      [--weight-decay W] [--schedule constant|step:S[:G]|cosine:T[:warmup=K]]\n"
     "                      [--patience P] [--drop-last] [--seed 1] [--subset N] [--eval-batch 1000]\n"
+    "                      [--clip-norm X] [--clip-value X]\n"
     "                      [--checkpoint FILE [--resume]] [--log FILE] [--out FILE]\n"
     "                      [--progress auto|bar|lines|off]\n"
     "       plangrad train MODEL.json --data FILE.csv --target COL[,COL...] [--features COL,...]\n"
@@ -71,6 +72,9 @@ const char* const kHelp =
     "  --weight-decay W   sgd, adam: L2 added to the gradient (default 0); adamw: decoupled (0.01)\n"
     "  --schedule S       the learning rate per epoch: constant, step:STEP[:GAMMA] (step:10:0.1),\n"
     "                     cosine:T_MAX[:warmup=K][:eta_min=X] (cosine:50:warmup=5)\n"
+    "  --clip-norm X      scale the gradients so that their global L2 norm is at most X, every\n"
+    "                     step (torch.nn.utils.clip_grad_norm_; default off)\n"
+    "  --clip-value X     clamp every gradient element to [-X, X] first (clip_grad_value_)\n"
     "  --patience P       stop when the validation loss has not improved for P epochs (0: off)\n"
     "  --drop-last        skip the last, shorter batch of each epoch\n"
     "  --subset N         use only the first N examples of each split (a quick run)\n"
@@ -194,7 +198,7 @@ int cmd_train(const Args& args) {
   const auto epochs = flags.get_int("--epochs", -1, 1, 1000000);  // -1: not given
   // The recipe: only for a fresh run (a resumed one takes it from the checkpoint).
   const char* recipe_flags[] = {"--batch", "--optimizer", "--lr", "--momentum", "--nesterov", "--weight-decay",
-                                "--schedule", "--patience", "--drop-last", "--seed"};
+                                "--schedule", "--patience", "--drop-last", "--seed", "--clip-norm", "--clip-value"};
   const auto batch = flags.get_int("--batch", 64, 1, 1 << 24);
   const std::string optimizer_kind = flags.get("--optimizer", "sgd");
   const double lr = flags.get_double("--lr", kUnset, 1e-12, 1e6);
@@ -204,6 +208,8 @@ int cmd_train(const Args& args) {
   const std::string schedule_text = flags.get("--schedule", "constant");
   const auto patience = flags.get_int("--patience", 0, 0, 1000000);
   const bool drop_last = flags.has("--drop-last");
+  const GradientClipping clip{flags.get_double("--clip-norm", 0.0, 0.0, 1e12),
+                              flags.get_double("--clip-value", 0.0, 0.0, 1e12)};
   const auto seed = static_cast<std::uint64_t>(flags.get_int("--seed", 1, 0, INT64_MAX));
   TableFlags table;
   read_column_flags(flags, table);
@@ -264,6 +270,7 @@ int cmd_train(const Args& args) {
     options.seed = seed;
     options.drop_last = drop_last;
     options.patience = patience;
+    options.clip = clip;
     set_lr_schedule(options, LrSchedule::parse(schedule_text));
   }
   // Every file the run will write, checked before the data is read and the first step made.
