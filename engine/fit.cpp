@@ -64,7 +64,7 @@ const char* fit_status_name(FitStatus status) {
 
 bool TrainingState::operator==(const TrainingState& o) const {
   return epochs == o.epochs && batch == o.batch && seed == o.seed && drop_last == o.drop_last &&
-         patience == o.patience && schedule == o.schedule && base_lr == o.base_lr && clip == o.clip &&
+         patience == o.patience && schedule == o.schedule && schedule_unit == o.schedule_unit && base_lr == o.base_lr && clip == o.clip &&
          epochs_done == o.epochs_done &&
          steps == o.steps && optimizer == o.optimizer && batches == o.batches && epoch_loss_sum == o.epoch_loss_sum &&
          epoch_samples == o.epoch_samples && epoch_correct == o.epoch_correct && epoch_seconds == o.epoch_seconds &&
@@ -94,9 +94,11 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
       throw UsageError("fit: the state to resume was saved with batch " + std::to_string(st.batch) +
                        (st.drop_last ? " (drop_last)" : "") + ", not batch " + std::to_string(options.batch) +
                        (options.drop_last ? " (drop_last)" : ""));
-    if (st.schedule != options.lr_schedule_name)
+    if (st.schedule != options.lr_schedule_name || st.schedule_unit != options.lr_schedule_unit)
       throw UsageError("fit: the run to resume was trained with the learning-rate schedule '" + st.schedule +
-                       "', the options name '" + options.lr_schedule_name + "'");
+                       "' per " + (st.schedule_unit == ScheduleUnit::Step ? "step" : "epoch") + ", the options name '" +
+                       options.lr_schedule_name + "' per " +
+                       (options.lr_schedule_unit == ScheduleUnit::Step ? "step" : "epoch"));
     batches.set_state(st.batches);
     optimizer.set_state(st.optimizer);
     st.epochs = options.epochs;
@@ -109,6 +111,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     st.drop_last = options.drop_last;
     st.patience = options.patience;
     st.schedule = options.lr_schedule_name;
+    st.schedule_unit = options.lr_schedule_unit;
     st.base_lr = optimizer.learning_rate();
     st.clip = options.clip;
   }
@@ -180,7 +183,11 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   Span<const std::size_t> b;
   while (st.epochs_done < options.epochs) {
     const std::int64_t epoch = st.epochs_done;  // from 0
-    const double lr = options.lr_schedule ? options.lr_schedule(st.base_lr, epoch) : st.base_lr;
+    // Per step: the rate is set again before every step; the epoch's line shows its first.
+    const bool per_step = options.lr_schedule && options.lr_schedule_unit == ScheduleUnit::Step;
+    const double lr = !options.lr_schedule ? st.base_lr
+                      : per_step           ? options.lr_schedule(st.base_lr, st.steps)
+                                           : options.lr_schedule(st.base_lr, epoch);
     optimizer.set_learning_rate(lr);
     const auto start = Clock::now();
     progress.start_epoch(epoch + 1, per_epoch, st.epoch_seconds);
@@ -192,6 +199,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
       // Dropout's masks: a function of the seed and the step alone, so a resumed run draws
       // what the uninterrupted one drew (the step count is in the checkpoint).
       r.exec->random() = StepRandom{st.seed, static_cast<std::uint64_t>(st.steps)};
+      if (per_step) optimizer.set_learning_rate(options.lr_schedule(st.base_lr, st.steps));
       r.run();
       ++st.steps;
       const float loss = r.loss();

@@ -41,6 +41,10 @@ namespace plangrad {
 
 struct TrainingState;
 
+/// What a learning-rate schedule counts: epochs (the rate set once per epoch) or optimizer
+/// steps (set before every step, from the run's step count).
+enum class ScheduleUnit { Epoch, Step };
+
 /// How fit trains: the run's length, batches, schedule, log, callbacks and resume.
 struct FitOptions {
   std::int64_t epochs = 1;  ///< the run's total, counting epochs done before a resume
@@ -61,6 +65,9 @@ struct FitOptions {
   /// built-in schedules (engine/lr_schedule.hpp) plug in through set_lr_schedule.
   std::function<double(double base_lr, std::int64_t epoch)> lr_schedule;
   std::string lr_schedule_name = "constant";  ///< lr_schedule's name (see lr_schedule)
+  /// Whether lr_schedule's second argument counts epochs or optimizer steps (from 0, over
+  /// the whole run, a resumed one included). A checkpoint records it.
+  ScheduleUnit lr_schedule_unit = ScheduleUnit::Epoch;
   /// One JSON object per epoch (JSONL, engine/train_log.hpp); empty: none. Appended to on
   /// resume, after cutting it back to the epochs the resumed state holds
   /// (truncate_train_log), so that the log agrees with the checkpoint. A log that cannot be
@@ -95,6 +102,7 @@ struct TrainingState {
   bool drop_last = false;     ///< FitOptions::drop_last
   std::int64_t patience = 0;  ///< FitOptions::patience
   std::string schedule = "constant";  ///< FitOptions::lr_schedule_name (LrSchedule::str())
+  ScheduleUnit schedule_unit = ScheduleUnit::Epoch;  ///< FitOptions::lr_schedule_unit
   double base_lr = 0;                 ///< the rate the schedule scales
   GradientClipping clip;              ///< FitOptions::clip
   ///@}

@@ -59,6 +59,7 @@ nlohmann::json training_state_to_json(const TrainingState& st) {
   };
   // Written only when set, so that a run without them writes what format version 1 wrote.
   if (st.clip.norm > 0) j["options"]["clip_norm"] = st.clip.norm;
+  if (st.schedule_unit == ScheduleUnit::Step) j["options"]["schedule_unit"] = "step";
   if (st.clip.value > 0) j["options"]["clip_value"] = st.clip.value;
   return j;
 }
@@ -87,6 +88,11 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
   st.drop_last = o.member("drop_last").boolean();
   st.patience = o.member("patience").integer(0);
   st.schedule = o.member("schedule").string();
+  if (const std::optional<JsonReader> unit = o.find("schedule_unit")) {
+    if (unit->string() != "step" && unit->string() != "epoch")
+      unit->fail("expected \"step\" or \"epoch\", got \"" + unit->string() + "\"");
+    st.schedule_unit = unit->string() == "step" ? ScheduleUnit::Step : ScheduleUnit::Epoch;
+  }
   const JsonReader base_lr = o.member("base_lr");
   st.base_lr = base_lr.number();
   if (!(st.base_lr > 0) || !std::isfinite(st.base_lr))
@@ -160,6 +166,7 @@ FitOptions resume_options(const TrainingState& state) {
   o.drop_last = state.drop_last;
   o.patience = state.patience;
   o.clip = state.clip;
+  o.lr_schedule_unit = state.schedule_unit;
   set_lr_schedule(o, LrSchedule::parse(state.schedule));
   return o;
 }
