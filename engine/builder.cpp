@@ -141,8 +141,12 @@ Value GraphBuilder::avg_pool2d(const Value& x, std::vector<std::int64_t> kernel,
 Value GraphBuilder::mse_loss(const Value& prediction, const Value& target, std::string name) {
   return op("mse_loss", {prediction, target}, {}, std::move(name));
 }
-Value GraphBuilder::softmax_cross_entropy(const Value& logits, const Value& labels, std::string name) {
-  return op("softmax_cross_entropy", {logits, labels}, {}, std::move(name));
+Value GraphBuilder::softmax_cross_entropy(const Value& logits, const Value& labels, std::string name,
+                                          double label_smoothing) {
+  // The attribute only when set: a model without smoothing is written as before.
+  Attrs attrs;
+  if (label_smoothing != 0) attrs.set("label_smoothing", label_smoothing);
+  return op("softmax_cross_entropy", {logits, labels}, attrs, std::move(name));
 }
 Value GraphBuilder::binary_cross_entropy_with_logits(const Value& logits, const Value& targets,
                                                      std::string name) {

@@ -98,8 +98,11 @@ class GraphBuilder {
   /// The mean over all elements of (prediction - target)^2, a scalar (the mse_loss op).
   Value mse_loss(const Value& prediction, const Value& target, std::string name = "");
   /// The mean cross-entropy of logits [N, C] against class indices [N], a scalar (the
-  /// softmax_cross_entropy op).
-  Value softmax_cross_entropy(const Value& logits, const Value& labels, std::string name = "");
+  /// softmax_cross_entropy op); with label_smoothing eps, against the label mixed with a
+  /// uniform distribution, (1 - eps) one-hot + eps / C (PyTorch's label_smoothing). A
+  /// ShapeError for eps outside [0, 1].
+  Value softmax_cross_entropy(const Value& logits, const Value& labels, std::string name = "",
+                              double label_smoothing = 0.0);
   /// The mean binary cross-entropy of logits against 0..1 targets of the same shape, a
   /// scalar (the binary_cross_entropy_with_logits op).
   Value binary_cross_entropy_with_logits(const Value& logits, const Value& targets,
