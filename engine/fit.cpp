@@ -64,7 +64,7 @@ const char* fit_status_name(FitStatus status) {
 
 bool TrainingState::operator==(const TrainingState& o) const {
   return epochs == o.epochs && batch == o.batch && seed == o.seed && drop_last == o.drop_last &&
-         patience == o.patience && schedule == o.schedule && schedule_unit == o.schedule_unit && base_lr == o.base_lr && clip == o.clip &&
+         patience == o.patience && schedule == o.schedule && schedule_unit == o.schedule_unit && base_lr == o.base_lr && clip == o.clip && freeze == o.freeze &&
          epochs_done == o.epochs_done &&
          steps == o.steps && optimizer == o.optimizer && batches == o.batches && epoch_loss_sum == o.epoch_loss_sum &&
          epoch_samples == o.epoch_samples && epoch_correct == o.epoch_correct && epoch_seconds == o.epoch_seconds &&
@@ -100,10 +100,12 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
                        options.lr_schedule_name + "' per " +
                        (options.lr_schedule_unit == ScheduleUnit::Step ? "step" : "epoch"));
     batches.set_state(st.batches);
+    optimizer.freeze(freeze_patterns(model.graph, options.freeze));  // before its state, which leaves them out
     optimizer.set_state(st.optimizer);
     st.epochs = options.epochs;
     st.patience = options.patience;
     st.clip = options.clip;
+    st.freeze = options.freeze;
   } else {
     st.epochs = options.epochs;
     st.batch = options.batch;
@@ -114,6 +116,8 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     st.schedule_unit = options.lr_schedule_unit;
     st.base_lr = optimizer.learning_rate();
     st.clip = options.clip;
+    st.freeze = options.freeze;
+    optimizer.freeze(freeze_patterns(model.graph, options.freeze));
   }
   optimizer.set_clipping(options.clip);  // before the plans: clipping by norm shapes them
 

@@ -57,6 +57,10 @@ struct FitOptions {
   std::int64_t patience = 0;
   /// Gradient clipping in every step (engine/optimizer.hpp); fit sets it on the optimizer.
   GradientClipping clip;
+  /// Parameters to freeze (planner/plan.hpp: freeze_patterns -- names, or prefixes ending
+  /// in `*`): no gradient, no update, no optimizer state (Optimizer::freeze). A checkpoint
+  /// records the patterns.
+  std::vector<std::string> freeze;
   /// The learning rate of each epoch (from 0), given the optimizer's rate when the run began
   /// (base_lr); empty: constant. Set both with set_lr_schedule. The name is what a
   /// checkpoint records, so that a resumed run can rebuild the function; a resume under
@@ -105,6 +109,7 @@ struct TrainingState {
   ScheduleUnit schedule_unit = ScheduleUnit::Epoch;  ///< FitOptions::lr_schedule_unit
   double base_lr = 0;                 ///< the rate the schedule scales
   GradientClipping clip;              ///< FitOptions::clip
+  std::vector<std::string> freeze;    ///< FitOptions::freeze
   ///@}
 
   std::int64_t epochs_done = 0;  ///< completed epochs

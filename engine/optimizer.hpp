@@ -180,12 +180,32 @@ class Optimizer {
   /// The clipping set (none by default).
   const GradientClipping& clipping() const { return clipping_; }
 
+  /// Frozen parameters: their state is released and left out of state() and set_state(),
+  /// and plans made for this optimizer by fit (engine/batch_runner) give them no gradient
+  /// and no update (PlanRequest::frozen). A GraphError for a name the optimizer has no
+  /// state for; freezing a frozen parameter again does nothing.
+  void freeze(const std::vector<std::string>& names) {
+    for (const std::string& name : names) {
+      bool already = false;
+      for (const std::string& f : frozen_) already = already || f == name;
+      if (already) continue;
+      drop_state(name);
+      frozen_.push_back(name);
+    }
+  }
+  /// The frozen parameters, in the order they were frozen.
+  const std::vector<std::string>& frozen() const { return frozen_; }
+
  protected:
   /// For the optimizers: `lr` is the initial learning rate.
   explicit Optimizer(double lr) : lr_(lr) {}
   double lr_;               ///< the current learning rate
   std::int64_t step_ = 0;   ///< begin_step calls so far
   GradientClipping clipping_;  ///< see set_clipping
+  std::vector<std::string> frozen_;  ///< see freeze
+  /// Releases a parameter's state and forgets its slot (freeze); a GraphError for a name
+  /// without state.
+  virtual void drop_state(const std::string& parameter) = 0;
 };
 
 /// PyTorch's SGD (dampening 0): g' = g + wd * w;  v = momentum * v + g' (v = g' on the
@@ -207,6 +227,9 @@ class SGD final : public Optimizer<T> {
   const SgdOptions& options() const { return options_; }
   /// The momentum buffers, by slot (each empty without momentum).
   const std::vector<std::vector<T>>& velocity() const { return velocity_; }
+
+ protected:
+  void drop_state(const std::string& parameter) override;
 
  private:
   SgdOptions options_;
@@ -249,6 +272,7 @@ class Adam : public Optimizer<T> {
  protected:
   /// AdamW's constructor: `decoupled` weight decay.
   Adam(const BasicModel<T>& model, AdamOptions options, bool decoupled);
+  void drop_state(const std::string& parameter) override;
 
  private:
   AdamOptions options_;
@@ -267,11 +291,12 @@ class AdamW final : public Adam<T> {
   AdamW(const BasicModel<T>& model, AdamWOptions options);
 };
 
-/// A fresh optimizer of the state's kind over the model, with the state put back
-/// (set_state): a checkpoint restores its optimizer with this. DataError for a state that
-/// does not fit.
+/// A fresh optimizer of the state's kind over the model, with `frozen` frozen and the
+/// state put back (set_state): a checkpoint restores its optimizer with this. DataError for
+/// a state that does not fit.
 template <class T>
-std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const OptimizerState& state);
+std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const OptimizerState& state,
+                                             const std::vector<std::string>& frozen = {});
 
 }  // namespace plangrad
 PLANGRAD_PUBLIC_END

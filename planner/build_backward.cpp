@@ -16,6 +16,7 @@ std::vector<bool> gradient_values(const IndexedGraph& g, const std::vector<int>&
   std::vector<bool> needs(g.values.size(), false), reaches(g.values.size(), false);
   for (std::size_t v = 0; v < g.values.size(); ++v)
     needs[v] = request.parameters && g.values[v].role == ValueRole::Parameter;
+  for (int v : request.frozen) needs[static_cast<std::size_t>(v)] = false;
   for (int v : request.inputs) needs[static_cast<std::size_t>(v)] = true;
   for (int n : order) {
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];

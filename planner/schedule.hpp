@@ -84,6 +84,9 @@ struct BackwardRequest {
   // parameter gradient is then complete and alive at once (global-norm clipping reads them
   // all before the first update), at the cost of a larger arena.
   bool updates_last = false;
+  // Parameters (value indices) that get no gradient, no Backward step that only feeds
+  // them, and no Update step.
+  std::vector<int> frozen;
 };
 
 // Appends a Fill of the loss's gradient with 1, then walks the forward steps in reverse:

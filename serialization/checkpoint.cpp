@@ -60,6 +60,7 @@ nlohmann::json training_state_to_json(const TrainingState& st) {
   // Written only when set, so that a run without them writes what format version 1 wrote.
   if (st.clip.norm > 0) j["options"]["clip_norm"] = st.clip.norm;
   if (st.schedule_unit == ScheduleUnit::Step) j["options"]["schedule_unit"] = "step";
+  if (!st.freeze.empty()) j["options"]["freeze"] = st.freeze;
   if (st.clip.value > 0) j["options"]["clip_value"] = st.clip.value;
   return j;
 }
@@ -93,6 +94,8 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
       unit->fail("expected \"step\" or \"epoch\", got \"" + unit->string() + "\"");
     st.schedule_unit = unit->string() == "step" ? ScheduleUnit::Step : ScheduleUnit::Epoch;
   }
+  if (const std::optional<JsonReader> freeze = o.find("freeze"))
+    for (std::size_t i = 0; i < freeze->size(); ++i) st.freeze.push_back(freeze->element(i).string());
   const JsonReader base_lr = o.member("base_lr");
   st.base_lr = base_lr.number();
   if (!(st.base_lr > 0) || !std::isfinite(st.base_lr))
@@ -166,6 +169,7 @@ FitOptions resume_options(const TrainingState& state) {
   o.drop_last = state.drop_last;
   o.patience = state.patience;
   o.clip = state.clip;
+  o.freeze = state.freeze;
   o.lr_schedule_unit = state.schedule_unit;
   set_lr_schedule(o, LrSchedule::parse(state.schedule));
   return o;

@@ -4,6 +4,7 @@
 // (engine/fit.hpp), optionally checkpointing every epoch and resuming from a checkpoint
 // (serialization/checkpoint.hpp), and saves the trained model. The graph's values play the
 // parts `plangrad eval` documents (engine/eval_roles.hpp).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -40,7 +41,7 @@ const char* const kHelp =
     "                      [--weight-decay W] [--schedule constant|step:S[:G]|cosine:T[:warmup=K]|\n"
     "                      linear:T[:start_factor=F]|onecycle:MAX_LR] [--schedule-unit epoch|step]\n"
     "                      [--patience P] [--drop-last] [--seed 1] [--subset N] [--eval-batch 1000]\n"
-    "                      [--clip-norm X] [--clip-value X]\n"
+    "                      [--clip-norm X] [--clip-value X] [--freeze NAME|PREFIX*,...]\n"
     "                      [--checkpoint FILE [--resume]] [--log FILE] [--out FILE]\n"
     "                      [--progress auto|bar|lines|off]\n"
     "       plangrad train MODEL.json --data FILE.csv --target COL[,COL...] [--features COL,...]\n"
@@ -82,6 +83,8 @@ const char* const kHelp =
     "  --clip-norm X      scale the gradients so that their global L2 norm is at most X, every\n"
     "                     step (torch.nn.utils.clip_grad_norm_; default off)\n"
     "  --clip-value X     clamp every gradient element to [-X, X] first (clip_grad_value_)\n"
+    "  --freeze LIST      parameters to keep as they are, comma-separated: names, or prefixes\n"
+    "                     ending in * (--freeze 'fc1.*,fc2.weight'): no gradient, no update\n"
     "  --patience P       stop when the validation loss has not improved for P epochs (0: off)\n"
     "  --drop-last        skip the last, shorter batch of each epoch\n"
     "  --subset N         use only the first N examples of each split (a quick run)\n"
@@ -205,7 +208,7 @@ int cmd_train(const Args& args) {
   const auto epochs = flags.get_int("--epochs", -1, 1, 1000000);  // -1: not given
   // The recipe: only for a fresh run (a resumed one takes it from the checkpoint).
   const char* recipe_flags[] = {"--batch", "--optimizer", "--lr", "--momentum", "--nesterov", "--weight-decay",
-                                "--schedule", "--schedule-unit", "--patience", "--drop-last", "--seed", "--clip-norm", "--clip-value"};
+                                "--schedule", "--schedule-unit", "--patience", "--drop-last", "--seed", "--clip-norm", "--clip-value", "--freeze"};
   const auto batch = flags.get_int("--batch", 64, 1, 1 << 24);
   const std::string optimizer_kind = flags.get("--optimizer", "sgd");
   const double lr = flags.get_double("--lr", kUnset, 1e-12, 1e6);
@@ -218,6 +221,15 @@ int cmd_train(const Args& args) {
     throw UsageError("--schedule-unit must be epoch or step, got '" + schedule_unit + "'");
   const auto patience = flags.get_int("--patience", 0, 0, 1000000);
   const bool drop_last = flags.has("--drop-last");
+  std::vector<std::string> freeze;
+  {
+    const std::string text = flags.get("--freeze", "");
+    for (std::size_t start = 0; start < text.size();) {
+      const std::size_t comma = std::min(text.find(',', start), text.size());
+      if (comma > start) freeze.push_back(text.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
   const GradientClipping clip{flags.get_double("--clip-norm", 0.0, 0.0, 1e12),
                               flags.get_double("--clip-value", 0.0, 0.0, 1e12)};
   const auto seed = static_cast<std::uint64_t>(flags.get_int("--seed", 1, 0, INT64_MAX));
@@ -269,7 +281,7 @@ int cmd_train(const Args& args) {
       throw DataError(checkpoint_path + ": no such checkpoint to resume");
     ckpt = load_checkpoint(checkpoint_path);
     doc.model = std::move(ckpt->model);
-    optimizer = make_optimizer(doc.model, ckpt->state.optimizer);
+    optimizer = make_optimizer(doc.model, ckpt->state.optimizer, freeze_patterns(doc.model.graph, ckpt->state.freeze));
     options = resume_options(ckpt->state);
     options.resume = &ckpt->state;
     if (epochs > 0) options.epochs = epochs;
@@ -281,6 +293,7 @@ int cmd_train(const Args& args) {
     options.drop_last = drop_last;
     options.patience = patience;
     options.clip = clip;
+    options.freeze = freeze;
     options.lr_schedule_unit = schedule_unit == "step" ? ScheduleUnit::Step : ScheduleUnit::Epoch;
     set_lr_schedule(options, LrSchedule::parse(schedule_text));
   }
