@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include "core/visibility.hpp"
@@ -77,6 +78,42 @@ class Rng {
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t state_[4];
 };
+
+/// A step's counter-based random stream: the numbers are a pure function of (seed, step,
+/// stream, index), so a kernel may draw element i from any thread, in any chunk, in any
+/// order, and a run resumed at step s draws what the uninterrupted run drew there. No state
+/// advances; the executor sets `step` before each run (engine/executor.hpp).
+struct StepRandom {
+  std::uint64_t seed = 0;  ///< the run's seed (fit: FitOptions::seed)
+  std::uint64_t step = 0;  ///< the step counter (fit: the optimizer steps made so far)
+};
+
+/// splitmix64's output function: a bijection of 64-bit words that mixes every input bit
+/// into every output bit.
+inline std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/// The key of one stream (a node: `stream` is its name's hash, stream_hash) at one step.
+inline std::uint64_t counter_key(const StepRandom& r, std::uint64_t stream) {
+  return mix64(mix64(mix64(r.seed ^ 0x6A09E667F3BCC909ull) ^ r.step) ^ stream);
+}
+
+/// Element `index` of the stream `key`: splitmix64's output at position index + 1 of the
+/// sequence that starts at key.
+inline std::uint64_t counter_bits(std::uint64_t key, std::uint64_t index) {
+  return mix64(key + (index + 1) * 0x9E3779B97F4A7C15ull);
+}
+
+/// FNV-1a of a name: the stream of a node, fixed by its name alone, so that two plans of
+/// one graph (a batch and a shorter last batch; pruned differently) draw the same numbers.
+inline std::uint64_t stream_hash(const char* data, std::size_t n) {
+  std::uint64_t h = 0xCBF29CE484222325ull;
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<unsigned char>(data[i])) * 0x100000001B3ull;
+  return h;
+}
 
 }  // namespace plangrad
 PLANGRAD_PUBLIC_END

@@ -18,6 +18,8 @@ BatchRunner::BatchRunner(Model& model, const ValueRoles& roles, PlanKind kind, s
   if (training) {
     if (roles.loss.empty()) throw UsageError(prefix + "the loss value must be named");
     request.loss = roles.loss;
+    request.updates_last = optimizer && optimizer->clipping().norm > 0;
+    if (optimizer) request.frozen = optimizer->frozen();
   } else {
     request.mode = static_cast<int>(Mode::Eval);
     if (!roles.loss.empty()) request.outputs.push_back(roles.loss);

@@ -63,8 +63,8 @@ std::vector<Value> GraphBuilder::op_outputs(const std::string& op_name,
   const OpDef& op = find_op(op_name);
   name = unique_name(name, op_name);
   if (node_names_.count(name)) throw GraphError("duplicate node name '" + name + "'");
-  if (inputs.size() != op.inputs.size())
-    throw GraphError(op_name + " '" + name + "': takes " + std::to_string(op.inputs.size()) +
+  if (!op.takes(inputs.size()))
+    throw GraphError(op_name + " '" + name + "': takes " + op.arity() +
                      " inputs, got " + std::to_string(inputs.size()));
   Node node{name, op_name, {}, {}, attrs};
   const Attrs normalized = normalize_attrs(op, name, attrs);
@@ -116,6 +116,12 @@ Value GraphBuilder::tanh(const Value& x, std::string name) { return op("tanh", {
 Value GraphBuilder::leaky_relu(const Value& x, double alpha, std::string name) {
   return op("leaky_relu", {x}, {{"alpha", alpha}}, std::move(name));
 }
+Value GraphBuilder::concat(const std::vector<Value>& xs, std::int64_t axis, std::string name) {
+  return op("concat", xs, {{"axis", axis}}, std::move(name));
+}
+Value GraphBuilder::dropout(const Value& x, double rate, std::string name) {
+  return op("dropout", {x}, {{"rate", rate}}, std::move(name));
+}
 Value GraphBuilder::gelu(const Value& x, std::string name) { return op("gelu", {x}, {}, std::move(name)); }
 Value GraphBuilder::softmax(const Value& x, std::string name) {
   return op("softmax", {x}, {}, std::move(name));
@@ -138,8 +144,12 @@ Value GraphBuilder::avg_pool2d(const Value& x, std::vector<std::int64_t> kernel,
 Value GraphBuilder::mse_loss(const Value& prediction, const Value& target, std::string name) {
   return op("mse_loss", {prediction, target}, {}, std::move(name));
 }
-Value GraphBuilder::softmax_cross_entropy(const Value& logits, const Value& labels, std::string name) {
-  return op("softmax_cross_entropy", {logits, labels}, {}, std::move(name));
+Value GraphBuilder::softmax_cross_entropy(const Value& logits, const Value& labels, std::string name,
+                                          double label_smoothing) {
+  // The attribute only when set: a model without smoothing is written as before.
+  Attrs attrs;
+  if (label_smoothing != 0) attrs.set("label_smoothing", label_smoothing);
+  return op("softmax_cross_entropy", {logits, labels}, attrs, std::move(name));
 }
 Value GraphBuilder::binary_cross_entropy_with_logits(const Value& logits, const Value& targets,
                                                      std::string name) {

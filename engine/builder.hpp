@@ -68,6 +68,13 @@ class GraphBuilder {
   /// x where x > 0, alpha x elsewhere, element-wise (the leaky_relu op; PyTorch's default
   /// slope 0.01). A ShapeError for a negative or non-finite alpha.
   Value leaky_relu(const Value& x, double alpha = 0.01, std::string name = "");
+  /// xs joined along `axis` (the concat op, torch.cat): one or more values of one rank,
+  /// equal but along the axis (negative counts from the end). A ShapeError otherwise.
+  Value concat(const std::vector<Value>& xs, std::int64_t axis = 1, std::string name = "");
+  /// Inverted dropout (the dropout op): in training, each element is zeroed with
+  /// probability `rate` and the others scaled by 1 / (1 - rate); identity in Eval mode.
+  /// A ShapeError for a rate outside [0, 1).
+  Value dropout(const Value& x, double rate = 0.5, std::string name = "");
   /// x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), element-wise (the gelu op: PyTorch's
   /// gelu with approximate='tanh').
   Value gelu(const Value& x, std::string name = "");
@@ -94,8 +101,11 @@ class GraphBuilder {
   /// The mean over all elements of (prediction - target)^2, a scalar (the mse_loss op).
   Value mse_loss(const Value& prediction, const Value& target, std::string name = "");
   /// The mean cross-entropy of logits [N, C] against class indices [N], a scalar (the
-  /// softmax_cross_entropy op).
-  Value softmax_cross_entropy(const Value& logits, const Value& labels, std::string name = "");
+  /// softmax_cross_entropy op); with label_smoothing eps, against the label mixed with a
+  /// uniform distribution, (1 - eps) one-hot + eps / C (PyTorch's label_smoothing). A
+  /// ShapeError for eps outside [0, 1].
+  Value softmax_cross_entropy(const Value& logits, const Value& labels, std::string name = "",
+                              double label_smoothing = 0.0);
   /// The mean binary cross-entropy of logits against 0..1 targets of the same shape, a
   /// scalar (the binary_cross_entropy_with_logits op).
   Value binary_cross_entropy_with_logits(const Value& logits, const Value& targets,

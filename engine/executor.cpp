@@ -1,7 +1,9 @@
 #include "engine/executor.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <type_traits>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -28,6 +30,7 @@ struct Executor<T>::Bound {
     OpArgs<T> args;
     TensorRef<T> target;               // Fill / Update
     TensorRef<const T> grad;           // Update
+    TensorRef<T> grad_rw;              // Update: the same gradient, for clipping in place
     T fill_value = T(0);
     std::size_t optimizer_slot = 0;    // Update
     std::string parameter;             // Update
@@ -37,6 +40,7 @@ struct Executor<T>::Bound {
   std::vector<TensorRef<T>> tensors;
   std::vector<StepExec> steps;
   bool has_updates = false;
+  bool updates_last = false;  // every Update step after every Backward step
 };
 
 namespace {
@@ -124,6 +128,8 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
         e.args.saved = view(step.saved).data;
         e.args.attrs = &node.attrs;
         e.args.mode = plan_.mode;
+        e.args.random = &random_;
+        e.args.stream = stream_hash(node.name.data(), node.name.size());
         break;
       }
       case StepKind::Fill:
@@ -133,10 +139,17 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
       case StepKind::Update:
         e.target = view(step.target);
         e.grad = as_const(view(step.grad));
+        e.grad_rw = view(step.grad);
         e.parameter = s.tensors[static_cast<std::size_t>(step.target)].name;
         b.has_updates = true;
         break;
     }
+  }
+  b.updates_last = true;
+  bool seen_update = false;
+  for (const Step& step : s.steps) {
+    seen_update = seen_update || step.kind == StepKind::Update;
+    if (seen_update && step.kind == StepKind::Backward) b.updates_last = false;
   }
   set_optimizer(optimizer);
 }
@@ -176,21 +189,76 @@ void Executor<T>::set_input(const std::string& name, const T* data, std::size_t 
   std::copy(data, data + n, dst.data);
 }
 
+namespace {
+
+template <class T>
+T clamp_grad(T g, T bound) {
+  return g < -bound ? -bound : (g > bound ? bound : g);
+}
+
+// torch.nn.utils.clip_grad_norm_'s factor for the gradients of every Update step (after
+// clipping by value), their squares summed in double: max_norm / (total + 1e-6) when that
+// is below 1, else 1 (and 1 for a NaN total: the loss check reports the divergence).
+template <class Steps>
+double norm_clip_factor(const Steps& steps, const GradientClipping& c) {
+  double sum = 0;
+  for (const auto& e : steps) {
+    if (e.kind != StepKind::Update) continue;
+    const auto* g = e.grad.data;
+    const std::size_t n = e.grad.size();
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
+    if (c.value > 0) {
+      const T bound = static_cast<T>(c.value);
+      for (std::size_t i = 0; i < n; ++i) {
+        const double v = static_cast<double>(clamp_grad(g[i], bound));
+        sum += v * v;
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i) sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
+    }
+  }
+  const double factor = c.norm / (std::sqrt(sum) + 1e-6);
+  return factor < 1 ? factor : 1;
+}
+
+}  // namespace
+
 template <class T>
 void Executor<T>::run() {
   Bound& b = *bound_;
+  GradientClipping clip;
   if (b.has_updates) {
     if (!optimizer_) throw UsageError("a training plan needs an optimizer");
+    clip = optimizer_->clipping();
+    if (clip.norm > 0 && !b.updates_last)
+      throw UsageError("clipping by the global gradient norm needs a plan with updates_last (PlanRequest)");
     optimizer_->begin_step();
   }
+  bool clip_ready = false;
+  T scale = T(1);
   for (auto& e : b.steps) {
     switch (e.kind) {
       case StepKind::Forward:
       case StepKind::Backward: e.kernel(e.args); break;
       case StepKind::Fill: std::fill(e.target.begin(), e.target.end(), e.fill_value); break;
-      case StepKind::Update: optimizer_->update(e.optimizer_slot, e.target, e.grad); break;
+      case StepKind::Update:
+        if (clip.norm > 0 && !clip_ready) {
+          scale = static_cast<T>(norm_clip_factor(b.steps, clip));
+          clip_ready = true;
+        }
+        if (clip.value > 0 || scale != T(1)) {
+          T* g = e.grad_rw.data;
+          const std::size_t n = e.grad_rw.size();
+          if (clip.value > 0)
+            for (std::size_t i = 0; i < n; ++i) g[i] = clamp_grad(g[i], static_cast<T>(clip.value));
+          if (scale != T(1))
+            for (std::size_t i = 0; i < n; ++i) g[i] *= scale;
+        }
+        optimizer_->update(e.optimizer_slot, e.target, e.grad);
+        break;
     }
   }
+  if (plan_.mode == Mode::Train) ++random_.step;
 }
 
 template <class T>

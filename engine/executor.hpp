@@ -49,6 +49,12 @@ class Executor {
   /// The loss after a run; a GraphError when the plan has none.
   T loss() const;
 
+  /// The random stream the next run() draws from (the dropout op): its seed and step
+  /// counter. A run in a Train-mode plan advances the step by one when it ends; fit sets
+  /// both before each step instead (its seed, its step count), so that its plans share
+  /// one sequence and a resumed run continues it.
+  StepRandom& random() { return random_; }
+
   const Plan& plan() const { return plan_; }                ///< the plan it runs
   BasicModel<T>& model() { return model_; }                 ///< the model it runs on
   Optimizer<T>* optimizer() const { return optimizer_; }    ///< nullptr: none
@@ -61,6 +67,7 @@ class Executor {
   BasicModel<T>& model_;
   Plan plan_;
   Optimizer<T>* optimizer_;
+  StepRandom random_;
   std::unique_ptr<Bound> bound_;
 };
 

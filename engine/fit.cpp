@@ -1,5 +1,6 @@
 #include "engine/fit.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -64,7 +65,9 @@ const char* fit_status_name(FitStatus status) {
 
 bool TrainingState::operator==(const TrainingState& o) const {
   return epochs == o.epochs && batch == o.batch && seed == o.seed && drop_last == o.drop_last &&
-         patience == o.patience && schedule == o.schedule && base_lr == o.base_lr && epochs_done == o.epochs_done &&
+         patience == o.patience && schedule == o.schedule && schedule_unit == o.schedule_unit &&
+         base_lr == o.base_lr && clip == o.clip && freeze == o.freeze && restore_best == o.restore_best &&
+         best_weights == o.best_weights && best_epoch == o.best_epoch && epochs_done == o.epochs_done &&
          steps == o.steps && optimizer == o.optimizer && batches == o.batches && epoch_loss_sum == o.epoch_loss_sum &&
          epoch_samples == o.epoch_samples && epoch_correct == o.epoch_correct && epoch_seconds == o.epoch_seconds &&
          best_loss == o.best_loss && epochs_without_improvement == o.epochs_without_improvement;
@@ -93,13 +96,27 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
       throw UsageError("fit: the state to resume was saved with batch " + std::to_string(st.batch) +
                        (st.drop_last ? " (drop_last)" : "") + ", not batch " + std::to_string(options.batch) +
                        (options.drop_last ? " (drop_last)" : ""));
-    if (st.schedule != options.lr_schedule_name)
+    if (st.schedule != options.lr_schedule_name || st.schedule_unit != options.lr_schedule_unit)
       throw UsageError("fit: the run to resume was trained with the learning-rate schedule '" + st.schedule +
-                       "', the options name '" + options.lr_schedule_name + "'");
+                       "' per " + (st.schedule_unit == ScheduleUnit::Step ? "step" : "epoch") + ", the options name '" +
+                       options.lr_schedule_name + "' per " +
+                       (options.lr_schedule_unit == ScheduleUnit::Step ? "step" : "epoch"));
+    if (!st.best_weights.empty())
+      for (const auto* group : {&model.parameters, &model.state})
+        for (const auto& [name, tensor] : *group) {
+          const auto it = st.best_weights.find(name);
+          if (it == st.best_weights.end() || it->second.size() != tensor.size())
+            throw DataError("fit: the state to resume keeps no best weights of the model's '" + name + "' (" +
+                            std::to_string(tensor.size()) + " values)");
+        }
     batches.set_state(st.batches);
+    optimizer.freeze(freeze_patterns(model.graph, options.freeze));  // before its state, which leaves them out
     optimizer.set_state(st.optimizer);
     st.epochs = options.epochs;
     st.patience = options.patience;
+    st.clip = options.clip;
+    st.freeze = options.freeze;
+    st.restore_best = options.restore_best;
   } else {
     st.epochs = options.epochs;
     st.batch = options.batch;
@@ -107,8 +124,14 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     st.drop_last = options.drop_last;
     st.patience = options.patience;
     st.schedule = options.lr_schedule_name;
+    st.schedule_unit = options.lr_schedule_unit;
     st.base_lr = optimizer.learning_rate();
+    st.clip = options.clip;
+    st.freeze = options.freeze;
+    st.restore_best = options.restore_best;
+    optimizer.freeze(freeze_patterns(model.graph, options.freeze));
   }
+  optimizer.set_clipping(options.clip);  // before the plans: clipping by norm shapes them
 
   // The plans, all made before the first step: training at the batch size and at the last
   // batch's, and the validation pass's.
@@ -146,6 +169,15 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     if (options.checkpoint) options.checkpoint(model, st);
   };
   const auto finish = [&](FitStatus status) {
+    // The best epoch's weights back, once the run is over (an interrupted one goes on).
+    if (options.restore_best && status != FitStatus::Interrupted && !st.best_weights.empty()) {
+      for (auto* group : {&model.parameters, &model.state})
+        for (auto& [name, tensor] : *group) {
+          const std::vector<float>& saved = st.best_weights.at(name);
+          std::copy(saved.begin(), saved.end(), tensor.data());
+        }
+      result.restored_epoch = st.best_epoch;
+    }
     result.status = status;
     result.epochs_done = st.epochs_done;
     result.steps = st.steps;
@@ -176,7 +208,11 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   Span<const std::size_t> b;
   while (st.epochs_done < options.epochs) {
     const std::int64_t epoch = st.epochs_done;  // from 0
-    const double lr = options.lr_schedule ? options.lr_schedule(st.base_lr, epoch) : st.base_lr;
+    // Per step: the rate is set again before every step; the epoch's line shows its first.
+    const bool per_step = options.lr_schedule && options.lr_schedule_unit == ScheduleUnit::Step;
+    const double lr = !options.lr_schedule ? st.base_lr
+                      : per_step           ? options.lr_schedule(st.base_lr, st.steps)
+                                           : options.lr_schedule(st.base_lr, epoch);
     optimizer.set_learning_rate(lr);
     const auto start = Clock::now();
     progress.start_epoch(epoch + 1, per_epoch, st.epoch_seconds);
@@ -185,6 +221,10 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
       BatchRunner& r = b.size() == batch ? *full : *rest;
       gather_rows(train.features, train.n, r.x_len, b, r.x);
       gather_rows(train.targets, train.n, r.y_len, b, r.y);
+      // Dropout's masks: a function of the seed and the step alone, so a resumed run draws
+      // what the uninterrupted one drew (the step count is in the checkpoint).
+      r.exec->random() = StepRandom{st.seed, static_cast<std::uint64_t>(st.steps)};
+      if (per_step) optimizer.set_learning_rate(options.lr_schedule(st.base_lr, st.steps));
       r.run();
       ++st.steps;
       const float loss = r.loss();
@@ -232,6 +272,12 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     if (monitored < st.best_loss) {
       st.best_loss = monitored;
       st.epochs_without_improvement = 0;
+      if (options.restore_best) {
+        for (const auto* group : {&model.parameters, &model.state})
+          for (const auto& [name, tensor] : *group)
+            st.best_weights[name].assign(tensor.data(), tensor.data() + tensor.size());
+        st.best_epoch = epoch + 1;
+      }
     } else {
       ++st.epochs_without_improvement;
     }

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ namespace plangrad {
 
 struct TrainingState;
 
+/// What a learning-rate schedule counts: epochs (the rate set once per epoch) or optimizer
+/// steps (set before every step, from the run's step count).
+enum class ScheduleUnit { Epoch, Step };
+
 /// How fit trains: the run's length, batches, schedule, log, callbacks and resume.
 struct FitOptions {
   std::int64_t epochs = 1;  ///< the run's total, counting epochs done before a resume
@@ -51,6 +56,16 @@ struct FitOptions {
   /// Early stopping: stop when the validation loss (the training loss without validation
   /// data) has not improved for this many epochs; 0: off.
   std::int64_t patience = 0;
+  /// Keep a copy of the parameters and state of the epoch with the best monitored loss (the
+  /// one patience watches) and put it back into the model when the run completes or stops
+  /// early (not when interrupted: the run goes on from its checkpoint, which holds the copy).
+  bool restore_best = false;
+  /// Gradient clipping in every step (engine/optimizer.hpp); fit sets it on the optimizer.
+  GradientClipping clip;
+  /// Parameters to freeze (planner/plan.hpp: freeze_patterns -- names, or prefixes ending
+  /// in `*`): no gradient, no update, no optimizer state (Optimizer::freeze). A checkpoint
+  /// records the patterns.
+  std::vector<std::string> freeze;
   /// The learning rate of each epoch (from 0), given the optimizer's rate when the run began
   /// (base_lr); empty: constant. Set both with set_lr_schedule. The name is what a
   /// checkpoint records, so that a resumed run can rebuild the function; a resume under
@@ -59,6 +74,9 @@ struct FitOptions {
   /// built-in schedules (engine/lr_schedule.hpp) plug in through set_lr_schedule.
   std::function<double(double base_lr, std::int64_t epoch)> lr_schedule;
   std::string lr_schedule_name = "constant";  ///< lr_schedule's name (see lr_schedule)
+  /// Whether lr_schedule's second argument counts epochs or optimizer steps (from 0, over
+  /// the whole run, a resumed one included). A checkpoint records it.
+  ScheduleUnit lr_schedule_unit = ScheduleUnit::Epoch;
   /// One JSON object per epoch (JSONL, engine/train_log.hpp); empty: none. Appended to on
   /// resume, after cutting it back to the epochs the resumed state holds
   /// (truncate_train_log), so that the log agrees with the checkpoint. A log that cannot be
@@ -93,7 +111,11 @@ struct TrainingState {
   bool drop_last = false;     ///< FitOptions::drop_last
   std::int64_t patience = 0;  ///< FitOptions::patience
   std::string schedule = "constant";  ///< FitOptions::lr_schedule_name (LrSchedule::str())
+  ScheduleUnit schedule_unit = ScheduleUnit::Epoch;  ///< FitOptions::lr_schedule_unit
   double base_lr = 0;                 ///< the rate the schedule scales
+  GradientClipping clip;              ///< FitOptions::clip
+  std::vector<std::string> freeze;    ///< FitOptions::freeze
+  bool restore_best = false;          ///< FitOptions::restore_best
   ///@}
 
   std::int64_t epochs_done = 0;  ///< completed epochs
@@ -116,6 +138,10 @@ struct TrainingState {
   ///@{
   double best_loss = std::numeric_limits<double>::infinity();  ///< +inf: none
   std::int64_t epochs_without_improvement = 0;                 ///< epochs since best_loss
+  /// With restore_best: the parameters and state values (by name) at the end of the epoch
+  /// best_loss was seen at, and that epoch (from 1); empty and 0 until one is.
+  std::map<std::string, std::vector<float>> best_weights;
+  std::int64_t best_epoch = 0;  ///< see best_weights
   ///@}
 
   /// Every field equal (doubles by ==).
@@ -141,6 +167,9 @@ struct FitResult {
   std::int64_t steps = 0;        ///< optimizer steps of the whole run
   std::vector<EpochStats> history;  ///< the epochs this call completed
   TrainingState state;              ///< the final state (what the last checkpoint holds)
+  /// With FitOptions::restore_best: the epoch whose weights the model was given back at
+  /// the end (0: none were).
+  std::int64_t restored_epoch = 0;
 };
 
 /// Trains `model` in place with `optimizer` (bound to it). The roles and data are

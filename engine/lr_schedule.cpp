@@ -1,5 +1,6 @@
 #include "engine/lr_schedule.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -28,8 +29,9 @@ std::string num(double x) {
 
 [[noreturn]] void bad(const std::string& text, const std::string& what) {
   throw UsageError("schedule '" + text + "': " + what +
-                   " (expected constant, step:STEP_SIZE[:GAMMA] or cosine:T_MAX[:eta_min=X][:warmup=N]"
-                   "[:warmup_start_factor=F])");
+                   " (expected constant, step:STEP_SIZE[:GAMMA], cosine:T_MAX[:eta_min=X][:warmup=N]"
+                   "[:warmup_start_factor=F], linear:TOTAL_ITERS[:start_factor=F][:end_factor=F] or "
+                   "onecycle:MAX_LR[:total=N][:pct_start=P][:div_factor=D][:final_div_factor=F])");
 }
 
 std::vector<std::string> split(const std::string& text, char sep) {
@@ -83,6 +85,23 @@ void LrSchedule::validate() const {
       if (!(warmup_start_factor > 0 && warmup_start_factor <= 1))
         fail("warmup_start_factor must be in (0, 1], got " + num(warmup_start_factor));
       return;
+    case Kind::Linear:
+      if (total_iters < 1) fail("total_iters must be at least 1, got " + std::to_string(total_iters));
+      if (!(start_factor > 0 && start_factor <= 1)) fail("start_factor must be in (0, 1], got " + num(start_factor));
+      if (!(end_factor >= 0 && end_factor <= 1)) fail("end_factor must be in [0, 1], got " + num(end_factor));
+      return;
+    case Kind::OneCycle:
+      if (!(max_lr > 0 && std::isfinite(max_lr))) fail("max_lr must be positive, got " + num(max_lr));
+      if (!(pct_start > 0 && pct_start < 1)) fail("pct_start must be in (0, 1), got " + num(pct_start));
+      if (!(div_factor >= 1 && std::isfinite(div_factor))) fail("div_factor must be at least 1, got " + num(div_factor));
+      if (!(final_div_factor >= 1 && std::isfinite(final_div_factor)))
+        fail("final_div_factor must be at least 1, got " + num(final_div_factor));
+      // OneCycleLR's first phase ends at step pct_start * total - 1, which must be past
+      // step 0, or its pct divides by zero.
+      if (total_steps < 0 || (total_steps > 0 && !(pct_start * static_cast<double>(total_steps) > 1)))
+        fail("total steps " + std::to_string(total_steps) + " leave onecycle's rise (pct_start " + num(pct_start) +
+             ") without a step");
+      return;
   }
   fail("unknown kind");
 }
@@ -109,6 +128,38 @@ LrSchedule LrSchedule::cosine(std::int64_t t_max, double eta_min, std::int64_t w
   return s;
 }
 
+LrSchedule LrSchedule::linear(std::int64_t total_iters, double start_factor, double end_factor) {
+  LrSchedule s;
+  s.kind = Kind::Linear;
+  s.total_iters = total_iters;
+  s.start_factor = start_factor;
+  s.end_factor = end_factor;
+  s.validate();
+  return s;
+}
+
+LrSchedule LrSchedule::onecycle(double max_lr, std::int64_t total_steps, double pct_start, double div_factor,
+                                double final_div_factor) {
+  LrSchedule s;
+  s.kind = Kind::OneCycle;
+  s.max_lr = max_lr;
+  s.total_steps = total_steps;
+  s.pct_start = pct_start;
+  s.div_factor = div_factor;
+  s.final_div_factor = final_div_factor;
+  s.validate();
+  return s;
+}
+
+LrSchedule LrSchedule::with_total(std::int64_t total) const {
+  LrSchedule s = *this;
+  if (s.kind == Kind::OneCycle && s.total_steps == 0) {
+    s.total_steps = total;
+    s.validate();
+  }
+  return s;
+}
+
 // The closed forms of torch.optim.lr_scheduler (_get_closed_form_lr), operation for
 // operation, so the rates agree with PyTorch's to the last bit or two.
 double LrSchedule::lr(double base_lr, std::int64_t epoch) const {
@@ -130,6 +181,24 @@ double LrSchedule::lr(double base_lr, std::int64_t epoch) const {
       // eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
       return eta_min + (base_lr - eta_min) *
                            (1 + std::cos(kPi * static_cast<double>(e) / static_cast<double>(T))) / 2;
+    }
+    case Kind::Linear:
+      return base_lr * (start_factor + (end_factor - start_factor) *
+                                           static_cast<double>(std::min(total_iters, epoch)) /
+                                           static_cast<double>(total_iters));
+    case Kind::OneCycle: {
+      if (total_steps == 0) throw UsageError("schedule: onecycle's total steps are not set");
+      // OneCycleLR.get_lr with anneal_strategy='cos', three_phase=False.
+      const double initial = max_lr / div_factor, min_lr = initial / final_div_factor;
+      const double end1 = pct_start * static_cast<double>(total_steps) - 1;
+      const double end2 = static_cast<double>(total_steps) - 1;
+      const double t = static_cast<double>(std::min(epoch, total_steps - 1));
+      const auto anneal = [](double start, double end, double pct) {
+        const double cos_out = std::cos(kPi * pct) + 1;
+        return end + (start - end) / 2.0 * cos_out;
+      };
+      if (t <= end1) return anneal(initial, max_lr, t / end1);
+      return anneal(max_lr, min_lr, (t - end1) / (end2 - end1));
     }
   }
   return base_lr;
@@ -175,6 +244,32 @@ LrSchedule LrSchedule::parse(const std::string& text) {
       }
     }
     if (seen_factor && !seen_warmup) bad(text, "warmup_start_factor needs warmup");
+  } else if (name == "linear" || name == "onecycle") {
+    const bool linear = name == "linear";
+    if (parts.size() < 2) bad(text, linear ? "linear takes TOTAL_ITERS" : "onecycle takes MAX_LR");
+    if (linear) {
+      s.kind = Kind::Linear;
+      s.total_iters = parse_int(text, "total_iters", parts[1]);
+    } else {
+      s.kind = Kind::OneCycle;
+      s.max_lr = parse_number(text, "max_lr", parts[1]);
+    }
+    std::vector<std::string> seen;
+    for (std::size_t i = 2; i < parts.size(); ++i) {
+      const std::size_t eq = parts[i].find('=');
+      if (eq == std::string::npos) bad(text, "expected KEY=VALUE, got '" + parts[i] + "'");
+      const std::string key = parts[i].substr(0, eq), value = parts[i].substr(eq + 1);
+      for (const std::string& k : seen)
+        if (k == key) bad(text, "'" + key + "' given twice");
+      seen.push_back(key);
+      if (linear && key == "start_factor") s.start_factor = parse_number(text, key, value);
+      else if (linear && key == "end_factor") s.end_factor = parse_number(text, key, value);
+      else if (!linear && key == "total") s.total_steps = parse_int(text, key, value);
+      else if (!linear && key == "pct_start") s.pct_start = parse_number(text, key, value);
+      else if (!linear && key == "div_factor") s.div_factor = parse_number(text, key, value);
+      else if (!linear && key == "final_div_factor") s.final_div_factor = parse_number(text, key, value);
+      else bad(text, "unknown key '" + key + "'");
+    }
   } else {
     bad(text, "unknown kind '" + name + "'");
   }
@@ -196,6 +291,15 @@ std::string LrSchedule::str() const {
       if (warmup != 0) s += ":warmup=" + std::to_string(warmup) + ":warmup_start_factor=" + num(warmup_start_factor);
       return s;
     }
+    case Kind::Linear:
+      return "linear:" + std::to_string(total_iters) + ":start_factor=" + num(start_factor) +
+             ":end_factor=" + num(end_factor);
+    case Kind::OneCycle: {
+      std::string s = "onecycle:" + num(max_lr);
+      if (total_steps != 0) s += ":total=" + std::to_string(total_steps);
+      return s + ":pct_start=" + num(pct_start) + ":div_factor=" + num(div_factor) +
+             ":final_div_factor=" + num(final_div_factor);
+    }
   }
   return "?";
 }
@@ -208,6 +312,11 @@ bool LrSchedule::operator==(const LrSchedule& o) const {
     case Kind::Cosine:
       return t_max == o.t_max && eta_min == o.eta_min && warmup == o.warmup &&
              (warmup == 0 || warmup_start_factor == o.warmup_start_factor);
+    case Kind::Linear:
+      return total_iters == o.total_iters && start_factor == o.start_factor && end_factor == o.end_factor;
+    case Kind::OneCycle:
+      return max_lr == o.max_lr && total_steps == o.total_steps && pct_start == o.pct_start &&
+             div_factor == o.div_factor && final_div_factor == o.final_div_factor;
   }
   return false;
 }

@@ -23,8 +23,8 @@ namespace plangrad {
 
 /// A learning-rate schedule (see the file's description): a kind and its fields.
 struct LrSchedule {
-  /// Constant: the base rate; Step and Cosine: the fields of the same names below.
-  enum class Kind { Constant, Step, Cosine };
+  /// Constant: the base rate; the others: the fields of the same names below.
+  enum class Kind { Constant, Step, Cosine, Linear, OneCycle };
   Kind kind = Kind::Constant;  ///< which schedule
 
   /// \name Step
@@ -50,6 +50,30 @@ struct LrSchedule {
   double warmup_start_factor = 1.0 / 3;  ///< LinearLR's default
   ///@}
 
+  /// \name Linear
+  /// Linear (torch.optim.lr_scheduler.LinearLR): lr * (start_factor + (end_factor -
+  /// start_factor) * min(t, total_iters) / total_iters) -- a linear warm-up (or decay) that
+  /// then holds.
+  ///@{
+  std::int64_t total_iters = 5;  ///< LinearLR's default
+  double start_factor = 1.0 / 3;  ///< LinearLR's default
+  double end_factor = 1.0;        ///< LinearLR's default
+  ///@}
+
+  /// \name OneCycle
+  /// OneCycle (torch.optim.lr_scheduler.OneCycleLR, cosine annealing, two phases, momentum
+  /// not cycled): from max_lr / div_factor up to max_lr over the first pct_start *
+  /// total_steps steps, then down to max_lr / div_factor / final_div_factor at step
+  /// total_steps - 1, held after it. It ignores the base rate. total_steps 0: not yet
+  /// known (fit's caller sets it from the run's length, with_total; lr() refuses it).
+  ///@{
+  double max_lr = 0.1;              ///< the peak
+  std::int64_t total_steps = 0;     ///< the cycle's length; 0: unset
+  double pct_start = 0.3;           ///< OneCycleLR's default
+  double div_factor = 25;           ///< OneCycleLR's default
+  double final_div_factor = 1e4;    ///< OneCycleLR's default
+  ///@}
+
   /// A constant rate: the base rate at every epoch.
   static LrSchedule constant();
   /// Each validates (UsageError naming the field): step_size >= 1, gamma > 0; t_max >= 1,
@@ -59,12 +83,27 @@ struct LrSchedule {
   static LrSchedule cosine(std::int64_t t_max, double eta_min = 0, std::int64_t warmup = 0,
                          double warmup_start_factor = 1.0 / 3);
 
+  /// \copydoc step
+  static LrSchedule linear(std::int64_t total_iters, double start_factor = 1.0 / 3, double end_factor = 1.0);
+  /// OneCycle; validates: max_lr > 0, total_steps >= 0 (0: unset; else pct_start *
+  /// total_steps above 1, so that the rise has a length), pct_start in (0, 1),
+  /// div_factor >= 1, final_div_factor >= 1.
+  static LrSchedule onecycle(double max_lr, std::int64_t total_steps = 0, double pct_start = 0.3,
+                             double div_factor = 25, double final_div_factor = 1e4);
+  /// A OneCycle whose total_steps is unset gets `total`; every other schedule is returned
+  /// as it is.
+  LrSchedule with_total(std::int64_t total) const;
+
   /// From text, as `plangrad train --schedule` takes it:
   /// \code
   ///   constant
   ///   step:STEP_SIZE[:GAMMA]                      step:10:0.1
   ///   cosine:T_MAX[:KEY=VALUE]...                 cosine:50  cosine:50:warmup=5
   ///       keys: eta_min, warmup, warmup_start_factor
+  ///   linear:TOTAL_ITERS[:KEY=VALUE]...           linear:500:start_factor=0.01
+  ///       keys: start_factor, end_factor
+  ///   onecycle:MAX_LR[:KEY=VALUE]...              onecycle:0.1  onecycle:0.1:total=3000
+  ///       keys: total, pct_start, div_factor, final_div_factor
   /// \endcode
   /// UsageError naming the bad part.
   static LrSchedule parse(const std::string& text);
@@ -72,7 +111,8 @@ struct LrSchedule {
   /// UsageError naming the first invalid field.
   void validate() const;
 
-  /// The learning rate of an epoch >= 0 (UsageError for a negative epoch or invalid fields).
+  /// The learning rate of an epoch (or step) >= 0 (UsageError for a negative one, invalid
+  /// fields or a OneCycle without total_steps).
   double lr(double base_lr, std::int64_t epoch) const;
 
   /// The canonical text, which parse() reads back to an equal schedule.

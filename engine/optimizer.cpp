@@ -133,6 +133,13 @@ std::size_t SGD<T>::slot(const std::string& parameter) const {
   return find_slot(slots_, parameter, "SGD");
 }
 
+template <class T>
+void SGD<T>::drop_state(const std::string& parameter) {
+  const std::size_t k = find_slot(slots_, parameter, "SGD");
+  std::vector<T>().swap(velocity_[k]);
+  slots_.erase(parameter);
+}
+
 // torch.optim.sgd._single_tensor_sgd, dampening 0:
 //   d_p = d_p.add(param, alpha=weight_decay)
 //   buf = clone(d_p) on the first step, else buf.mul_(momentum).add_(d_p)
@@ -244,6 +251,14 @@ std::size_t Adam<T>::slot(const std::string& parameter) const {
 }
 
 template <class T>
+void Adam<T>::drop_state(const std::string& parameter) {
+  const std::size_t k = find_slot(slots_, parameter, decoupled_ ? "AdamW" : "Adam");
+  std::vector<T>().swap(exp_avg_[k]);
+  std::vector<T>().swap(exp_avg_sq_[k]);
+  slots_.erase(parameter);
+}
+
+template <class T>
 void Adam<T>::begin_step() {
   Optimizer<T>::begin_step();
   const double t = static_cast<double>(this->step_);
@@ -329,7 +344,8 @@ void Adam<T>::set_state(const OptimizerState& state) {
 
 // A fresh optimizer of the kind with default options: set_state brings the snapshot's.
 template <class T>
-std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const OptimizerState& state) {
+std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const OptimizerState& state,
+                                             const std::vector<std::string>& frozen) {
   std::unique_ptr<Optimizer<T>> opt;
   if (std::holds_alternative<SgdOptions>(state.options))
     opt = std::make_unique<SGD<T>>(model, SgdOptions{});
@@ -337,8 +353,16 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const O
     opt = std::make_unique<Adam<T>>(model, AdamOptions{});
   else
     opt = std::make_unique<AdamW<T>>(model, AdamWOptions{});
+  opt->freeze(frozen);
   opt->set_state(state);
   return opt;
+}
+
+void check_clipping(const GradientClipping& c) {
+  if (!(c.norm >= 0) || !std::isfinite(c.norm))
+    throw UsageError("clip norm must be finite and >= 0, got " + num(c.norm));
+  if (!(c.value >= 0) || !std::isfinite(c.value))
+    throw UsageError("clip value must be finite and >= 0, got " + num(c.value));
 }
 
 template class SGD<float>;
@@ -347,7 +371,9 @@ template class Adam<float>;
 template class Adam<double>;
 template class AdamW<float>;
 template class AdamW<double>;
-template std::unique_ptr<Optimizer<float>> make_optimizer(const BasicModel<float>&, const OptimizerState&);
-template std::unique_ptr<Optimizer<double>> make_optimizer(const BasicModel<double>&, const OptimizerState&);
+template std::unique_ptr<Optimizer<float>> make_optimizer(const BasicModel<float>&, const OptimizerState&,
+                                                          const std::vector<std::string>&);
+template std::unique_ptr<Optimizer<double>> make_optimizer(const BasicModel<double>&, const OptimizerState&,
+                                                           const std::vector<std::string>&);
 
 }  // namespace plangrad

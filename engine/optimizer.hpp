@@ -120,6 +120,26 @@ struct OptimizerState {
   bool operator!=(const OptimizerState& o) const { return !(*this == o); }
 };
 
+/// Gradient clipping, applied in each training step to the gradients just before the
+/// updates (engine/executor.hpp), in torch.nn.utils' arithmetic: first every element
+/// clamped to [-value, value] (clip_grad_value_), then, when the global L2 norm over every
+/// parameter's gradient (summed in double) exceeds `norm`, every gradient scaled by
+/// norm / (total + 1e-6) (clip_grad_norm_). 0 turns either off. Clipping by norm needs a
+/// plan with PlanRequest::updates_last (fit asks for one).
+struct GradientClipping {
+  double norm = 0;   ///< the largest global gradient norm; 0: off
+  double value = 0;  ///< the largest absolute gradient element; 0: off
+
+  /// Both fields equal.
+  bool operator==(const GradientClipping& o) const { return norm == o.norm && value == o.value; }
+  /// A field differs.
+  bool operator!=(const GradientClipping& o) const { return !(*this == o); }
+};
+
+/// A UsageError naming the bound ("clip norm must be finite and >= 0, got -1") when one is
+/// negative or not finite.
+void check_clipping(const GradientClipping& clipping);
+
 /// An optimizer bound to one model's parameters, in scalar type T (see the file's
 /// description). The executor calls begin_step and update; a caller sets the learning rate.
 template <class T>
@@ -151,12 +171,41 @@ class Optimizer {
   void set_learning_rate(double lr) { lr_ = lr; }
   /// Training steps begun so far (begin_step calls).
   std::int64_t step_count() const { return step_; }
+  /// The clipping the executor applies before this optimizer's updates. A UsageError for
+  /// a bound that is negative or not finite.
+  void set_clipping(const GradientClipping& clipping) {
+    check_clipping(clipping);
+    clipping_ = clipping;
+  }
+  /// The clipping set (none by default).
+  const GradientClipping& clipping() const { return clipping_; }
+
+  /// Frozen parameters: their state is released and left out of state() and set_state(),
+  /// and plans made for this optimizer by fit (engine/batch_runner) give them no gradient
+  /// and no update (PlanRequest::frozen). A GraphError for a name the optimizer has no
+  /// state for; freezing a frozen parameter again does nothing.
+  void freeze(const std::vector<std::string>& names) {
+    for (const std::string& name : names) {
+      bool already = false;
+      for (const std::string& f : frozen_) already = already || f == name;
+      if (already) continue;
+      drop_state(name);
+      frozen_.push_back(name);
+    }
+  }
+  /// The frozen parameters, in the order they were frozen.
+  const std::vector<std::string>& frozen() const { return frozen_; }
 
  protected:
   /// For the optimizers: `lr` is the initial learning rate.
   explicit Optimizer(double lr) : lr_(lr) {}
   double lr_;               ///< the current learning rate
   std::int64_t step_ = 0;   ///< begin_step calls so far
+  GradientClipping clipping_;  ///< see set_clipping
+  std::vector<std::string> frozen_;  ///< see freeze
+  /// Releases a parameter's state and forgets its slot (freeze); a GraphError for a name
+  /// without state.
+  virtual void drop_state(const std::string& parameter) = 0;
 };
 
 /// PyTorch's SGD (dampening 0): g' = g + wd * w;  v = momentum * v + g' (v = g' on the
@@ -178,6 +227,9 @@ class SGD final : public Optimizer<T> {
   const SgdOptions& options() const { return options_; }
   /// The momentum buffers, by slot (each empty without momentum).
   const std::vector<std::vector<T>>& velocity() const { return velocity_; }
+
+ protected:
+  void drop_state(const std::string& parameter) override;
 
  private:
   SgdOptions options_;
@@ -220,6 +272,7 @@ class Adam : public Optimizer<T> {
  protected:
   /// AdamW's constructor: `decoupled` weight decay.
   Adam(const BasicModel<T>& model, AdamOptions options, bool decoupled);
+  void drop_state(const std::string& parameter) override;
 
  private:
   AdamOptions options_;
@@ -238,11 +291,12 @@ class AdamW final : public Adam<T> {
   AdamW(const BasicModel<T>& model, AdamWOptions options);
 };
 
-/// A fresh optimizer of the state's kind over the model, with the state put back
-/// (set_state): a checkpoint restores its optimizer with this. DataError for a state that
-/// does not fit.
+/// A fresh optimizer of the state's kind over the model, with `frozen` frozen and the
+/// state put back (set_state): a checkpoint restores its optimizer with this. DataError for
+/// a state that does not fit.
 template <class T>
-std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const OptimizerState& state);
+std::unique_ptr<Optimizer<T>> make_optimizer(const BasicModel<T>& model, const OptimizerState& state,
+                                             const std::vector<std::string>& frozen = {});
 
 }  // namespace plangrad
 PLANGRAD_PUBLIC_END

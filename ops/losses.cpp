@@ -33,7 +33,11 @@ void mse_backward(const OpArgs<T>& a) {
   if (a.d_in[1]) write_grad(a.d_in[1], a.accumulates(1), [=](std::size_t i) { return scale * (t[i] - p[i]); });
 }
 
-std::vector<Shape> sce_shape(const std::vector<Shape>& in, const Attrs&) {
+std::vector<Shape> sce_shape(const std::vector<Shape>& in, const Attrs& attrs) {
+  // Absent when a caller passes the attributes unnormalized (the default, 0).
+  const double eps = attrs.find("label_smoothing") ? attrs.get_float("label_smoothing") : 0.0;
+  if (!(eps >= 0 && eps <= 1))
+    throw ShapeError("label_smoothing " + attr_str(AttrValue{eps}) + " must be in [0, 1]");
   expect_rank(in[0], 2, "logits");
   expect_rank(in[1], 1, "labels");
   if (in[1][0] != in[0][0])
@@ -61,20 +65,33 @@ T log_sum_exp(const T* z, std::size_t C) {
   return m + std::log(s);
 }
 
-// softmax_cross_entropy: z[N,C], labels[N] -> L[]
+// softmax_cross_entropy: z[N,C], labels[N] -> L[]. With label smoothing eps (PyTorch's
+// label_smoothing), the target of row r is q_c = (1 - eps) [c == y_r] + eps / C, and its loss
+//   lse(z_r) - sum_c q_c z[r,c] = (1 - eps) (lse - z[r,y_r]) + eps (lse - mean_c z[r,c]),
+// as torch's (1 - eps) nll + eps smooth_loss. eps = 0 keeps the plain form's bits.
 template <class T>
 void sce_forward(const OpArgs<T>& a) {
   const T* z = a.in[0].data;
   const T* labels = a.in[1].data;
   const std::size_t N = static_cast<std::size_t>(a.in[0].dim(0)), C = static_cast<std::size_t>(a.in[0].dim(1));
+  const double eps = a.attrs->get_float("label_smoothing");
   double sum = 0;
   for (std::size_t r = 0; r < N; ++r) {
     const T* zr = z + r * C;
-    sum += static_cast<double>(log_sum_exp(zr, C) - zr[class_index(labels[r], r, C)]);
+    const T lse = log_sum_exp(zr, C);
+    const T nll = lse - zr[class_index(labels[r], r, C)];
+    if (eps == 0) {
+      sum += static_cast<double>(nll);
+      continue;
+    }
+    double smooth = 0;  // -sum_c log softmax(z_r)[c] / C
+    for (std::size_t c = 0; c < C; ++c) smooth += static_cast<double>(lse - zr[c]);
+    sum += (1 - eps) * static_cast<double>(nll) + eps * smooth / static_cast<double>(C);
   }
   a.out[0][0] = static_cast<T>(sum / static_cast<double>(N));
 }
-// L = (1/N) sum_r [lse(z_r) - z_r[y_r]]  =>  dz[r,c] = dL * (softmax(z_r)[c] - [c == y_r]) / N
+// L = (1/N) sum_r [lse(z_r) - sum_c q_c z[r,c]]  =>  dz[r,c] = dL * (softmax(z_r)[c] - q_c) / N,
+// q_c = [c == y_r] without smoothing.
 template <class T>
 void sce_backward(const OpArgs<T>& a) {
   if (!a.d_in[0]) return;
@@ -84,13 +101,16 @@ void sce_backward(const OpArgs<T>& a) {
   const std::size_t N = static_cast<std::size_t>(a.in[0].dim(0)), C = static_cast<std::size_t>(a.in[0].dim(1));
   const T scale = a.d_out[0][0] / T(N);
   const bool acc = a.accumulates(0);
+  const double eps = a.attrs->get_float("label_smoothing");
+  // q_c, in T: eps / C off the label, 1 - eps + eps / C on it (1 and 0 without smoothing).
+  const T off = static_cast<T>(eps / static_cast<double>(C)), on = static_cast<T>(1 - eps + eps / static_cast<double>(C));
   for (std::size_t r = 0; r < N; ++r) {
     const T* zr = z + r * C;
     T* dr = dz + r * C;
     const T lse = log_sum_exp(zr, C);
     const std::size_t y = class_index(labels[r], r, C);
     for (std::size_t c = 0; c < C; ++c) {
-      const T g = scale * (std::exp(zr[c] - lse) - (c == y ? T(1) : T(0)));
+      const T g = scale * (std::exp(zr[c] - lse) - (c == y ? on : off));
       dr[c] = acc ? dr[c] + g : g;
     }
   }
@@ -151,6 +171,7 @@ const OpDef& mse_loss_op() {
 const OpDef& softmax_cross_entropy_op() {
   static const OpDef def = [] {
     OpDef d = loss("softmax_cross_entropy", {"logits", "labels"});
+    d.attrs = {{"label_smoothing", AttrType::Float, false, 0.0}};
     d.shape = sce_shape;
     d.differentiable = {true, false};
     PLANGRAD_SET_KERNELS(d, sce_forward, sce_backward);

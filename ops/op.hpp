@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,7 @@
 
 #include "core/errors.hpp"
 #include "core/graph.hpp"
+#include "core/random.hpp"
 #include "core/tensor.hpp"
 #include "core/visibility.hpp"
 #include "kernels/isa.hpp"
@@ -48,6 +50,13 @@ struct OpArgs {
   T* saved = nullptr;      ///< OpDef::saved elements, written by forward, read by backward
   const Attrs* attrs = nullptr;  ///< normalized: every declared attribute present
   Mode mode = Mode::Train;       ///< the plan's mode
+  /// The step's random stream (core/random.hpp), owned by the executor; nullptr reads as
+  /// seed 0, step 0 (a kernel run outside a plan, as the op tests do).
+  const StepRandom* random = nullptr;
+  std::uint64_t stream = 0;  ///< this node's stream: stream_hash of its name
+
+  /// counter_key of this node's stream at this step: draw element i as counter_bits(key, i).
+  std::uint64_t random_key() const { return counter_key(random ? *random : StepRandom{}, stream); }
 
   /// accumulate[i] != 0: add into d_in[i] rather than overwrite it.
   bool accumulates(std::size_t i) const { return accumulate[i] != 0; }
@@ -113,6 +122,9 @@ struct OpDef {
   bool backward_inplace = false;
   /// Does the forward write state inputs (batchnorm's running statistics in Train mode)?
   bool writes_state = false;
+  /// The last input role may repeat (concat): a node gives inputs.size() inputs or more,
+  /// the extra ones with the last role's differentiable and backward_reads_in flags.
+  bool variadic = false;
 
   /// What is wrong with the n values a model file gives parameter or state input `input`
   /// ("" when nothing): values that parse but mean nothing to the op, such as a negative
@@ -140,6 +152,19 @@ struct OpDef {
     Kernels<float> f32;
     Kernels<double> f64;
   } after_bias;
+
+  /// Whether a node may give this op n inputs (see variadic).
+  bool takes(std::size_t n) const { return variadic ? n >= inputs.size() : n == inputs.size(); }
+  /// The input count a node must give, as errors name it: "2", or "1 or more".
+  std::string arity() const { return std::to_string(inputs.size()) + (variadic ? " or more" : ""); }
+  /// differentiable[i]; for a variadic op's extra inputs, the last entry.
+  bool differentiable_at(std::size_t i) const {
+    return differentiable[i < differentiable.size() ? i : differentiable.size() - 1];
+  }
+  /// backward_reads_in[i]; for a variadic op's extra inputs, the last entry.
+  bool backward_reads_in_at(std::size_t i) const {
+    return backward_reads_in[i < backward_reads_in.size() ? i : backward_reads_in.size() - 1];
+  }
 
   /// f32 or f64, by T.
   template <class T>

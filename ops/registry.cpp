@@ -7,7 +7,9 @@
 #include "ops/add.hpp"
 #include "ops/avg_pool2d.hpp"
 #include "ops/batchnorm.hpp"
+#include "ops/concat.hpp"
 #include "ops/conv2d.hpp"
+#include "ops/dropout.hpp"
 #include "ops/gelu.hpp"
 #include "ops/global_avg_pool2d.hpp"
 #include "ops/layer_norm.hpp"
@@ -51,6 +53,8 @@ std::vector<const OpDef*> builtin_ops() {
       &global_avg_pool2d_op(),
       &avg_pool2d_op(),
       &layer_norm_op(),
+      &dropout_op(),
+      &concat_op(),
   };
 }
 

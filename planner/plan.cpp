@@ -70,6 +70,13 @@ Schedule schedule_of(const IndexedGraph& g, const PlanRequest& request, Mode mod
     for (const std::string& name : request.input_gradients) back.inputs.push_back(g.require_value(name, "input"));
     back.update = request.kind == PlanKind::Training;
     back.keep_gradients = request.kind == PlanKind::Gradients;
+    back.updates_last = request.updates_last;
+    for (const std::string& name : request.frozen) {
+      const int v = g.require_value(name, "frozen parameter");
+      if (g.values[static_cast<std::size_t>(v)].role != ValueRole::Parameter)
+        throw GraphError("'" + name + "' is frozen but is not a parameter");
+      back.frozen.push_back(v);
+    }
     s = build_backward(g, std::move(s), back);
   }
   return request.fuse ? fuse(g, std::move(s)) : std::move(s);
@@ -87,6 +94,25 @@ OffsetAssignment side_by_side(const std::vector<BufferRequest>& buffers) {
 }
 
 }  // namespace
+
+std::vector<std::string> freeze_patterns(const Graph& graph, const std::vector<std::string>& patterns) {
+  auto matches = [](const std::string& name, const std::string& pattern) {
+    if (!pattern.empty() && pattern.back() == '*') return name.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+    return name == pattern;
+  };
+  std::vector<bool> used(patterns.size(), false);
+  std::vector<std::string> names;
+  for (const ValueDecl& v : graph.values) {
+    if (v.kind != ValueKind::Parameter) continue;
+    bool any = false;
+    for (std::size_t i = 0; i < patterns.size(); ++i)
+      if (matches(v.name, patterns[i])) any = used[i] = true;
+    if (any) names.push_back(v.name);
+  }
+  for (std::size_t i = 0; i < patterns.size(); ++i)
+    if (!used[i]) throw UsageError("freeze: '" + patterns[i] + "' names no parameter of the graph");
+  return names;
+}
 
 Plan make_plan(const Graph& graph, const PlanRequest& request) {
   const Activity activity(std::string("planning a ") + plan_kind_name(request.kind) + " step at batch " +

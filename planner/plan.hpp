@@ -44,8 +44,22 @@ struct PlanRequest {
   /// false: every node its own steps; true: an add_bias and the activation after it run as
   /// one step (planner/fuse.cpp). Either way a run computes the same bits.
   bool fuse = true;
+  /// Training plans: every Update step after the last Backward step rather than right after
+  /// its parameter's gradient is complete, so that all the gradients are alive at once --
+  /// what clipping by the global norm needs (GradientClipping, engine/optimizer.hpp). The
+  /// gradients then take more arena memory.
+  bool updates_last = false;
+  /// Gradient and training plans: parameters (by name; freeze_patterns resolves patterns)
+  /// that get no gradient and no update. Backward steps that only feed them are left out.
+  /// A GraphError for a name that is not a parameter of the graph.
+  std::vector<std::string> frozen;
   std::size_t elem_bytes = sizeof(float);  ///< bytes per scalar: sizeof(float) or sizeof(double)
 };
+
+/// The graph's parameters that `patterns` name, in declaration order: a pattern is a
+/// parameter's name, or a prefix ending in `*` ("fc1.*", "stem*"). A UsageError names a
+/// pattern that matches no parameter.
+std::vector<std::string> freeze_patterns(const Graph& graph, const std::vector<std::string>& patterns);
 
 /// The plan's memory, against the naive layout and the lower bound, and its planning time.
 struct PlanStats {

@@ -80,6 +80,13 @@ struct BackwardRequest {
   std::vector<int> inputs;     // input values that want a gradient too
   bool update = false;         // an Update step per parameter after its last gradient
   bool keep_gradients = true;  // parameter and input gradients live to the end (readable)
+  // The Update steps after the last Backward step, in the order they would have had: every
+  // parameter gradient is then complete and alive at once (global-norm clipping reads them
+  // all before the first update), at the cost of a larger arena.
+  bool updates_last = false;
+  // Parameters (value indices) that get no gradient, no Backward step that only feeds
+  // them, and no Update step.
+  std::vector<int> frozen;
 };
 
 // Appends a Fill of the loss's gradient with 1, then walks the forward steps in reverse:

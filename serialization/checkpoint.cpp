@@ -28,7 +28,7 @@ std::string hex64(std::uint64_t v) {
 nlohmann::json training_state_to_json(const TrainingState& st) {
   const BatchIteratorState& b = st.batches;
   json best = std::isfinite(st.best_loss) ? json(st.best_loss) : json(nullptr);
-  return {
+  json j = {
       {"format", kCheckpointFormatName},
       {"version", kCheckpointFormatVersion},
       {"options",
@@ -57,6 +57,18 @@ nlohmann::json training_state_to_json(const TrainingState& st) {
         {"rng", {hex64(b.rng[0]), hex64(b.rng[1]), hex64(b.rng[2]), hex64(b.rng[3])}}}},
       {"optimizer", optimizer_state_to_json(st.optimizer)},
   };
+  // Written only when set, so that a run without them writes what format version 1 wrote.
+  if (st.clip.norm > 0) j["options"]["clip_norm"] = st.clip.norm;
+  if (st.schedule_unit == ScheduleUnit::Step) j["options"]["schedule_unit"] = "step";
+  if (!st.freeze.empty()) j["options"]["freeze"] = st.freeze;
+  if (st.restore_best) j["options"]["restore_best"] = true;
+  if (!st.best_weights.empty()) {
+    j["progress"]["best_epoch"] = st.best_epoch;
+    json& w = j["progress"]["best_weights"] = json::object();
+    for (const auto& [name, values] : st.best_weights) w[name] = values;
+  }
+  if (st.clip.value > 0) j["options"]["clip_value"] = st.clip.value;
+  return j;
 }
 
 TrainingState training_state_from_json(const nlohmann::json& training, const std::string& source_name) {
@@ -83,10 +95,24 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
   st.drop_last = o.member("drop_last").boolean();
   st.patience = o.member("patience").integer(0);
   st.schedule = o.member("schedule").string();
+  if (const std::optional<JsonReader> unit = o.find("schedule_unit")) {
+    if (unit->string() != "step" && unit->string() != "epoch")
+      unit->fail("expected \"step\" or \"epoch\", got \"" + unit->string() + "\"");
+    st.schedule_unit = unit->string() == "step" ? ScheduleUnit::Step : ScheduleUnit::Epoch;
+  }
+  if (const std::optional<JsonReader> freeze = o.find("freeze"))
+    for (std::size_t i = 0; i < freeze->size(); ++i) st.freeze.push_back(freeze->element(i).string());
+  if (const std::optional<JsonReader> restore = o.find("restore_best")) st.restore_best = restore->boolean();
   const JsonReader base_lr = o.member("base_lr");
   st.base_lr = base_lr.number();
   if (!(st.base_lr > 0) || !std::isfinite(st.base_lr))
     base_lr.fail("the learning rate must be positive and finite, got " + base_lr.value().dump());
+  for (auto [key, bound] : {std::pair{"clip_norm", &st.clip.norm}, std::pair{"clip_value", &st.clip.value}})
+    if (const std::optional<JsonReader> v = o.find(key)) {
+      *bound = v->number();
+      if (!(*bound > 0) || !std::isfinite(*bound))
+        v->fail("a clipping bound must be positive and finite, got " + v->value().dump());
+    }
 
   const JsonReader p = r.member("progress").object();
   st.epochs_done = p.member("epochs_done").integer(0);
@@ -98,6 +124,13 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
   const JsonReader best = p.member("best_loss");  // null: none yet (JSON has no infinity)
   st.best_loss = best.value().is_null() ? std::numeric_limits<double>::infinity() : best.number();
   st.epochs_without_improvement = p.member("epochs_without_improvement").integer(0);
+  if (const std::optional<JsonReader> best = p.find("best_weights")) {
+    best->for_each_member([&](const std::string& name, const JsonReader& values) {
+      const std::vector<double> v = values.numbers();
+      st.best_weights[name].assign(v.begin(), v.end());
+    });
+    st.best_epoch = p.member("best_epoch").integer(1);
+  }
 
   const JsonReader b = r.member("batches").object();
   BatchIteratorState& bs = st.batches;
@@ -149,6 +182,10 @@ FitOptions resume_options(const TrainingState& state) {
   o.seed = state.seed;
   o.drop_last = state.drop_last;
   o.patience = state.patience;
+  o.clip = state.clip;
+  o.freeze = state.freeze;
+  o.restore_best = state.restore_best;
+  o.lr_schedule_unit = state.schedule_unit;
   set_lr_schedule(o, LrSchedule::parse(state.schedule));
   return o;
 }

@@ -138,7 +138,7 @@ TEST_CASE("schedule text parses and prints back", "[schedule]") {
 
 TEST_CASE("bad schedule text is a UsageError naming the bad part", "[schedule][errors]") {
   CHECK_THAT(usage_message(""), Contains("unknown kind ''"));
-  CHECK_THAT(usage_message("linear:5"), Contains("unknown kind 'linear'"));
+  CHECK_THAT(usage_message("exponential:5"), Contains("unknown kind 'exponential'"));
   CHECK_THAT(usage_message("constant:3"), Contains("constant takes no arguments"));
   CHECK_THAT(usage_message("step"), Contains("step takes STEP_SIZE"));
   CHECK_THAT(usage_message("step:10:0.1:3"), Contains("step takes STEP_SIZE"));

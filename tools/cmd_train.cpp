@@ -4,6 +4,7 @@
 // (engine/fit.hpp), optionally checkpointing every epoch and resuming from a checkpoint
 // (serialization/checkpoint.hpp), and saves the trained model. The graph's values play the
 // parts `plangrad eval` documents (engine/eval_roles.hpp).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -37,8 +38,10 @@ constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
 const char* const kHelp =
     "usage: plangrad train MODEL.json --data DIR [--epochs 10] [--batch 64]\n"
     "                      [--optimizer sgd|adam|adamw] [--lr LR] [--momentum M] [--nesterov]\n"
-    "                      [--weight-decay W] [--schedule constant|step:S[:G]|cosine:T[:warmup=K]]\n"
+    "                      [--weight-decay W] [--schedule constant|step:S[:G]|cosine:T[:warmup=K]|\n"
+    "                      linear:T[:start_factor=F]|onecycle:MAX_LR] [--schedule-unit epoch|step]\n"
     "                      [--patience P] [--drop-last] [--seed 1] [--subset N] [--eval-batch 1000]\n"
+    "                      [--clip-norm X] [--clip-value X] [--freeze NAME|PREFIX*,...] [--restore-best]\n"
     "                      [--checkpoint FILE [--resume]] [--log FILE] [--out FILE]\n"
     "                      [--progress auto|bar|lines|off]\n"
     "       plangrad train MODEL.json --data FILE.csv --target COL[,COL...] [--features COL,...]\n"
@@ -70,8 +73,22 @@ const char* const kHelp =
     "  --lr LR            default 0.01 for sgd, 0.001 for adam and adamw\n"
     "  --weight-decay W   sgd, adam: L2 added to the gradient (default 0); adamw: decoupled (0.01)\n"
     "  --schedule S       the learning rate per epoch: constant, step:STEP[:GAMMA] (step:10:0.1),\n"
-    "                     cosine:T_MAX[:warmup=K][:eta_min=X] (cosine:50:warmup=5)\n"
+    "                     cosine:T_MAX[:warmup=K][:eta_min=X] (cosine:50:warmup=5),\n"
+    "                     linear:T[:start_factor=F][:end_factor=F] (linear:500:start_factor=0.01),\n"
+    "                     onecycle:MAX_LR[:total=N][:pct_start=P][:div_factor=D][:final_div_factor=F]\n"
+    "                     (torch's OneCycleLR, cosine, momentum not cycled; total defaults to the\n"
+    "                     run's length in the --schedule-unit)\n"
+    "  --schedule-unit U  epoch (default): the schedule counts epochs, the rate set once per epoch;\n"
+    "                     step: it counts optimizer steps, the rate set before every step\n"
+    "  --clip-norm X      scale the gradients so that their global L2 norm is at most X, every\n"
+    "                     step (torch.nn.utils.clip_grad_norm_; default off)\n"
+    "  --clip-value X     clamp every gradient element to [-X, X] first (clip_grad_value_)\n"
+    "  --freeze LIST      parameters to keep as they are, comma-separated: names, or prefixes\n"
+    "                     ending in * (--freeze 'fc1.*,fc2.weight'): no gradient, no update\n"
     "  --patience P       stop when the validation loss has not improved for P epochs (0: off)\n"
+    "  --restore-best     at the end (all epochs, or --patience stopping early), give the model the\n"
+    "                     weights of the epoch with the best validation loss (training loss\n"
+    "                     without validation data)\n"
     "  --drop-last        skip the last, shorter batch of each epoch\n"
     "  --subset N         use only the first N examples of each split (a quick run)\n"
     "  --checkpoint FILE  write the model and the whole training state to FILE after every epoch\n"
@@ -194,7 +211,7 @@ int cmd_train(const Args& args) {
   const auto epochs = flags.get_int("--epochs", -1, 1, 1000000);  // -1: not given
   // The recipe: only for a fresh run (a resumed one takes it from the checkpoint).
   const char* recipe_flags[] = {"--batch", "--optimizer", "--lr", "--momentum", "--nesterov", "--weight-decay",
-                                "--schedule", "--patience", "--drop-last", "--seed"};
+                                "--schedule", "--schedule-unit", "--patience", "--drop-last", "--seed", "--clip-norm", "--clip-value", "--freeze", "--restore-best"};
   const auto batch = flags.get_int("--batch", 64, 1, 1 << 24);
   const std::string optimizer_kind = flags.get("--optimizer", "sgd");
   const double lr = flags.get_double("--lr", kUnset, 1e-12, 1e6);
@@ -202,8 +219,23 @@ int cmd_train(const Args& args) {
   const bool nesterov = flags.has("--nesterov");
   const double weight_decay = flags.get_double("--weight-decay", kUnset, 0.0, 1e6);
   const std::string schedule_text = flags.get("--schedule", "constant");
+  const std::string schedule_unit = flags.get("--schedule-unit", "epoch");
+  if (schedule_unit != "epoch" && schedule_unit != "step")
+    throw UsageError("--schedule-unit must be epoch or step, got '" + schedule_unit + "'");
   const auto patience = flags.get_int("--patience", 0, 0, 1000000);
   const bool drop_last = flags.has("--drop-last");
+  const bool restore_best = flags.has("--restore-best");
+  std::vector<std::string> freeze;
+  {
+    const std::string text = flags.get("--freeze", "");
+    for (std::size_t start = 0; start < text.size();) {
+      const std::size_t comma = std::min(text.find(',', start), text.size());
+      if (comma > start) freeze.push_back(text.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  const GradientClipping clip{flags.get_double("--clip-norm", 0.0, 0.0, 1e12),
+                              flags.get_double("--clip-value", 0.0, 0.0, 1e12)};
   const auto seed = static_cast<std::uint64_t>(flags.get_int("--seed", 1, 0, INT64_MAX));
   TableFlags table;
   read_column_flags(flags, table);
@@ -253,7 +285,7 @@ int cmd_train(const Args& args) {
       throw DataError(checkpoint_path + ": no such checkpoint to resume");
     ckpt = load_checkpoint(checkpoint_path);
     doc.model = std::move(ckpt->model);
-    optimizer = make_optimizer(doc.model, ckpt->state.optimizer);
+    optimizer = make_optimizer(doc.model, ckpt->state.optimizer, freeze_patterns(doc.model.graph, ckpt->state.freeze));
     options = resume_options(ckpt->state);
     options.resume = &ckpt->state;
     if (epochs > 0) options.epochs = epochs;
@@ -264,6 +296,10 @@ int cmd_train(const Args& args) {
     options.seed = seed;
     options.drop_last = drop_last;
     options.patience = patience;
+    options.clip = clip;
+    options.freeze = freeze;
+    options.restore_best = restore_best;
+    options.lr_schedule_unit = schedule_unit == "step" ? ScheduleUnit::Step : ScheduleUnit::Epoch;
     set_lr_schedule(options, LrSchedule::parse(schedule_text));
   }
   // Every file the run will write, checked before the data is read and the first step made.
@@ -299,6 +335,14 @@ int cmd_train(const Args& args) {
                      " validation images of " + std::to_string(train.rows) + "x" + std::to_string(train.cols);
     train_view = {train.images.data(), train.labels.data(), train.size(), labels_file(dir, Split::Train)};
     val_view = {test.images.data(), test.labels.data(), test.size(), labels_file(dir, Split::Test)};
+  }
+
+  if (!resume) {
+    // onecycle's default length: the run's, in the schedule's unit, now that the data is known.
+    const std::size_t n = train_view.n, b = options.batch;
+    const std::size_t per_epoch = options.drop_last ? n / b : (n + b - 1) / b;
+    const std::int64_t per_unit = options.lr_schedule_unit == ScheduleUnit::Step ? static_cast<std::int64_t>(per_epoch) : 1;
+    set_lr_schedule(options, LrSchedule::parse(schedule_text).with_total(options.epochs * per_unit));
   }
 
   if (progress != Progress::Off) {
@@ -346,6 +390,7 @@ int cmd_train(const Args& args) {
     for (const auto& [name, v] : more)
       if (!std::isnan(v)) line[name] = num(v);
   }
+  if (r.restored_epoch > 0) line["restored_best_epoch"] = r.restored_epoch;
   if (!checkpoint_path.empty()) line["checkpoint"] = checkpoint_path;
   if (r.status == FitStatus::Interrupted) {
     std::fprintf(stderr, "plangrad train: interrupted after %lld epochs and %lld steps; model saved to %s\n",
