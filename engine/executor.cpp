@@ -36,6 +36,7 @@ struct Executor<T>::Bound {
   std::unique_ptr<void, FreeArena> arena;
   std::vector<TensorRef<T>> tensors;
   std::vector<StepExec> steps;
+  std::vector<std::size_t> updates;  // the Update steps, in order (an UpdateSink's k)
   bool has_updates = false;
 };
 
@@ -135,6 +136,7 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
         e.grad = as_const(view(step.grad));
         e.parameter = s.tensors[static_cast<std::size_t>(step.target)].name;
         b.has_updates = true;
+        b.updates.push_back(i);
         break;
     }
   }
@@ -143,6 +145,12 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
 
 template <class T>
 Executor<T>::~Executor() = default;
+
+template <class T>
+void Executor<T>::set_loss_seed(T seed) {
+  for (auto& e : bound_->steps)
+    if (e.kind == StepKind::Fill) e.fill_value = seed;
+}
 
 template <class T>
 void Executor<T>::set_optimizer(Optimizer<T>* optimizer) {
@@ -183,14 +191,27 @@ void Executor<T>::run() {
     if (!optimizer_) throw UsageError("a training plan needs an optimizer");
     optimizer_->begin_step();
   }
+  std::size_t k = 0;
   for (auto& e : b.steps) {
     switch (e.kind) {
       case StepKind::Forward:
       case StepKind::Backward: e.kernel(e.args); break;
       case StepKind::Fill: std::fill(e.target.begin(), e.target.end(), e.fill_value); break;
-      case StepKind::Update: optimizer_->update(e.optimizer_slot, e.target, e.grad); break;
+      case StepKind::Update:
+        if (sink_)
+          sink_->gradient_ready(k++, e.grad);
+        else
+          optimizer_->update(e.optimizer_slot, e.target, e.grad);
+        break;
     }
   }
+  // A parameter is read by no step after its update's place (its gradient is complete
+  // there), so making the updates at the end changes no value a step computes.
+  if (sink_)
+    for (std::size_t u = 0; u < b.updates.size(); ++u) {
+      const auto& e = b.steps[b.updates[u]];
+      optimizer_->update(e.optimizer_slot, e.target, sink_->reduced(u));
+    }
 }
 
 template <class T>

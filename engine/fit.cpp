@@ -7,6 +7,7 @@
 
 #include "core/errors.hpp"
 #include "engine/batch_runner.hpp"
+#include "engine/data_parallel.hpp"
 #include "engine/interrupt.hpp"
 #include "engine/train_log.hpp"
 
@@ -64,7 +65,7 @@ const char* fit_status_name(FitStatus status) {
 
 bool TrainingState::operator==(const TrainingState& o) const {
   return epochs == o.epochs && batch == o.batch && seed == o.seed && drop_last == o.drop_last &&
-         patience == o.patience && schedule == o.schedule && base_lr == o.base_lr && epochs_done == o.epochs_done &&
+         patience == o.patience && schedule == o.schedule && base_lr == o.base_lr && ranks == o.ranks && epochs_done == o.epochs_done &&
          steps == o.steps && optimizer == o.optimizer && batches == o.batches && epoch_loss_sum == o.epoch_loss_sum &&
          epoch_samples == o.epoch_samples && epoch_correct == o.epoch_correct && epoch_seconds == o.epoch_seconds &&
          best_loss == o.best_loss && epochs_without_improvement == o.epochs_without_improvement;
@@ -84,6 +85,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   // The state: fresh, or the one to resume.
   TrainingState st;
   BatchIterator batches(train.n, options.batch, options.seed, options.drop_last);
+  const DataParallel dp(options.communicator, train.n, options.batch, options.drop_last);
   if (options.resume) {
     st = *options.resume;
     if (st.batches.num_samples != train.n)
@@ -96,6 +98,10 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     if (st.schedule != options.lr_schedule_name)
       throw UsageError("fit: the run to resume was trained with the learning-rate schedule '" + st.schedule +
                        "', the options name '" + options.lr_schedule_name + "'");
+    if (st.ranks != static_cast<std::uint64_t>(dp.ranks()))
+      throw UsageError("fit: the run to resume was trained on " + std::to_string(st.ranks) + " rank(s), not " +
+                       std::to_string(dp.ranks()) + ": resume it on " + std::to_string(st.ranks) +
+                       " (mpirun -np " + std::to_string(st.ranks) + ")");
     batches.set_state(st.batches);
     optimizer.set_state(st.optimizer);
     st.epochs = options.epochs;
@@ -108,16 +114,23 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     st.patience = options.patience;
     st.schedule = options.lr_schedule_name;
     st.base_lr = optimizer.learning_rate();
+    st.ranks = static_cast<std::uint64_t>(dp.ranks());
   }
 
   // The plans, all made before the first step: training at the batch size and at the last
-  // batch's, and the validation pass's.
+  // batch's (this rank's shares of them), and the validation pass's.
   const std::size_t batch = options.batch;
   std::unique_ptr<BatchRunner> full, rest;
-  if (train.n >= batch)
-    full = std::make_unique<BatchRunner>(model, roles, PlanKind::Training, batch, &optimizer, "fit");
-  if (!options.drop_last && train.n % batch)
-    rest = std::make_unique<BatchRunner>(model, roles, PlanKind::Training, train.n % batch, &optimizer, "fit");
+  std::unique_ptr<GradientSync> full_sync, rest_sync;
+  if (train.n >= batch) {
+    full = std::make_unique<BatchRunner>(model, roles, PlanKind::Training, dp.shard(batch), &optimizer, "fit");
+    full_sync = dp.attach(*full, batch);
+  }
+  if (!options.drop_last && train.n % batch) {
+    rest = std::make_unique<BatchRunner>(model, roles, PlanKind::Training, dp.shard(train.n % batch), &optimizer,
+                                         "fit");
+    rest_sync = dp.attach(*rest, train.n % batch);
+  }
   std::unique_ptr<Evaluator> validate;
   if (validation.n)
     validate = std::make_unique<Evaluator>(model, roles, validation.n,
@@ -132,9 +145,9 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   if (const std::string bad = first_non_finite(model); !bad.empty())
     throw DataError("fit: before the first step, the model's " + bad);
 
-  ProgressPrinter progress(options.progress, options.epochs);
+  ProgressPrinter progress(dp.leader() ? options.progress : Progress::Off, options.epochs);
   TrainLog log;
-  if (!options.log_path.empty()) {
+  if (!options.log_path.empty() && dp.leader()) {
     if (options.resume) truncate_train_log(options.log_path, st.epochs_done);
     log = TrainLog(options.log_path, options.resume != nullptr);
   }
@@ -143,7 +156,17 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   const auto checkpoint = [&] {
     st.optimizer = optimizer.state();
     st.batches = batches.get_state();
-    if (options.checkpoint) options.checkpoint(model, st);
+    if (options.checkpoint && dp.leader()) options.checkpoint(model, st);
+  };
+  // Distributed: this rank's correct predictions since the last agreement, summed into
+  // st.epoch_correct across ranks (with the running statistics averaged) before the epoch's
+  // figures are used or a checkpoint is written.
+  std::uint64_t local_correct = 0;
+  const auto agree = [&] {
+    if (!dp.on()) return;
+    st.epoch_correct += dp.sum(local_correct);
+    local_correct = 0;
+    dp.average_written_state(model, (full ? *full : *rest).exec->plan());
   };
   const auto finish = [&](FitStatus status) {
     result.status = status;
@@ -182,18 +205,23 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     progress.start_epoch(epoch + 1, per_epoch, st.epoch_seconds);
 
     while (batches.next(b)) {
-      BatchRunner& r = b.size() == batch ? *full : *rest;
-      gather_rows(train.features, train.n, r.x_len, b, r.x);
-      gather_rows(train.targets, train.n, r.y_len, b, r.y);
+      const bool is_full = b.size() == batch;
+      BatchRunner& r = is_full ? *full : *rest;
+      GradientSync* sync = (is_full ? full_sync : rest_sync).get();
+      const Span<const std::size_t> mine = dp.rows(b);
+      gather_rows(train.features, train.n, r.x_len, mine, r.x);
+      gather_rows(train.targets, train.n, r.y_len, mine, r.y);
       r.run();
       ++st.steps;
-      const float loss = r.loss();
+      const float loss = sync ? sync->global_loss() : r.loss();
       if (!std::isfinite(loss)) diverged(epoch + 1, loss, "loss = " + number(loss));
       st.epoch_loss_sum += static_cast<double>(loss) * static_cast<double>(b.size());
       st.epoch_samples += b.size();
-      if (accuracy) st.epoch_correct += count_correct(r.logits, r.columns, r.y, r.y_len, b.size());
+      if (accuracy)
+        (sync ? local_correct : st.epoch_correct) += count_correct(r.logits, r.columns, r.y, r.y_len, mine.size());
       progress.step(static_cast<std::size_t>(st.epoch_samples), st.epoch_loss_sum);
-      if (InterruptGuard::requested()) {
+      if (sync ? sync->any_interrupted() : InterruptGuard::requested()) {
+        agree();
         check_weights(epoch + 1, loss);
         st.epoch_seconds += since(start);
         checkpoint();
@@ -203,6 +231,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     }
 
     // The epoch's end: validation, statistics, log, callbacks, checkpoint.
+    agree();
     EpochStats s;
     s.epoch = epoch + 1;
     s.lr = lr;
@@ -242,7 +271,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
 
     const bool keep_going = !options.on_epoch_end || options.on_epoch_end(s);
     checkpoint();
-    if (InterruptGuard::requested()) return finish(FitStatus::Interrupted);
+    if (!dp.on() && InterruptGuard::requested()) return finish(FitStatus::Interrupted);
     if (!keep_going) return finish(FitStatus::Stopped);
     if (options.patience > 0 && st.epochs_without_improvement >= options.patience) {
       progress.early_stopped(st.epochs_without_improvement);

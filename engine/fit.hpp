@@ -30,6 +30,7 @@
 
 #include "core/visibility.hpp"
 #include "engine/batches.hpp"
+#include "engine/communicator.hpp"
 #include "core/model.hpp"
 #include "engine/epoch_stats.hpp"
 #include "engine/evaluate.hpp"
@@ -78,6 +79,14 @@ struct FitOptions {
   /// finishes, the checkpoint callback runs, fit returns FitStatus::Interrupted, and the
   /// previous handler is put back. A second Ctrl-C kills as usual (SA_RESETHAND).
   bool handle_sigint = true;
+  /// Data-parallel training (docs/distributed.md): every rank calls fit with the same
+  /// model, data and options, takes its contiguous slice of each global batch of `batch`
+  /// rows, and the gradients are summed across the ranks before each update, so the run
+  /// computes what one process would (up to the rounding of the sum). Only rank 0 shows
+  /// progress, writes the log and calls `checkpoint`; on_epoch_end is called on every rank
+  /// and must answer the same on all. nullptr: this process alone. An exception on one rank
+  /// leaves the others waiting: the caller ends the job (Communicator::abort).
+  Communicator* communicator = nullptr;
 };
 
 /// Everything needed to continue a run exactly. A checkpoint writes this beside the model.
@@ -94,6 +103,7 @@ struct TrainingState {
   std::int64_t patience = 0;  ///< FitOptions::patience
   std::string schedule = "constant";  ///< FitOptions::lr_schedule_name (LrSchedule::str())
   double base_lr = 0;                 ///< the rate the schedule scales
+  std::uint64_t ranks = 1;  ///< the communicator's size (a run resumes on as many ranks)
   ///@}
 
   std::int64_t epochs_done = 0;  ///< completed epochs

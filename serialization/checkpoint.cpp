@@ -28,7 +28,7 @@ std::string hex64(std::uint64_t v) {
 nlohmann::json training_state_to_json(const TrainingState& st) {
   const BatchIteratorState& b = st.batches;
   json best = std::isfinite(st.best_loss) ? json(st.best_loss) : json(nullptr);
-  return {
+  json j = {
       {"format", kCheckpointFormatName},
       {"version", kCheckpointFormatVersion},
       {"options",
@@ -57,6 +57,9 @@ nlohmann::json training_state_to_json(const TrainingState& st) {
         {"rng", {hex64(b.rng[0]), hex64(b.rng[1]), hex64(b.rng[2]), hex64(b.rng[3])}}}},
       {"optimizer", optimizer_state_to_json(st.optimizer)},
   };
+  // Only a distributed run's: a one-process checkpoint is written as before.
+  if (st.ranks != 1) j["options"]["ranks"] = st.ranks;
+  return j;
 }
 
 TrainingState training_state_from_json(const nlohmann::json& training, const std::string& source_name) {
@@ -83,6 +86,10 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
   st.drop_last = o.member("drop_last").boolean();
   st.patience = o.member("patience").integer(0);
   st.schedule = o.member("schedule").string();
+  if (const std::optional<JsonReader> ranks = o.find("ranks")) {
+    st.ranks = ranks->unsigned_integer();
+    if (st.ranks < 1) ranks->fail("the number of ranks must be at least 1, got 0");
+  }
   const JsonReader base_lr = o.member("base_lr");
   st.base_lr = base_lr.number();
   if (!(st.base_lr > 0) || !std::isfinite(st.base_lr))
