@@ -24,6 +24,12 @@ struct MpiCommunicator::Impl {
   bool initialized_here = false;
   double timeout = 300;
   std::vector<std::unique_ptr<Bucket>> buckets;
+  // The blocking sums' gathered values: grown to the largest sum, never shrunk, so that a
+  // sum made every step (synchronized batchnorm) allocates nothing.
+  std::vector<double> scratch_double;
+  std::vector<float> scratch_float;
+  std::vector<double>& scratch(double*) { return scratch_double; }
+  std::vector<float>& scratch(float*) { return scratch_float; }
 };
 
 namespace {
@@ -79,13 +85,16 @@ void sum_in_rank_order(const T* gathered, std::size_t n, int ranks, T* data) {
 }
 
 template <class T>
-void blocking_sum(const MpiCommunicator::Impl& impl, T* data, std::size_t n, MPI_Datatype type) {
-  std::vector<T> gathered(mul_sizes(n, static_cast<std::size_t>(impl.size)));
+void blocking_sum(MpiCommunicator::Impl& impl, T* data, std::size_t n, MPI_Datatype type) {
+  const std::size_t all = mul_sizes(n, static_cast<std::size_t>(impl.size));
+  std::vector<T>& scratch = impl.scratch(data);
+  if (scratch.size() < all) scratch.resize(all);
+  T* gathered = scratch.data();
   const int count = count_of(impl, n);
   MPI_Request request = MPI_REQUEST_NULL;
-  check(impl, MPI_Iallgather(data, count, type, gathered.data(), count, type, impl.comm, &request), "MPI_Iallgather");
+  check(impl, MPI_Iallgather(data, count, type, gathered, count, type, impl.comm, &request), "MPI_Iallgather");
   wait(impl, request, "a sum across ranks");
-  sum_in_rank_order(gathered.data(), n, impl.size, data);
+  sum_in_rank_order(gathered, n, impl.size, data);
 }
 
 }  // namespace

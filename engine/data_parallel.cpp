@@ -6,7 +6,8 @@
 
 namespace plangrad {
 
-DataParallel::DataParallel(Communicator* comm, std::size_t n, std::size_t batch, bool drop_last) : comm_(comm) {
+DataParallel::DataParallel(Communicator* comm, std::size_t n, std::size_t batch, bool drop_last, bool sync_batchnorm)
+    : comm_(comm) {
   if (!comm_) return;
   rank_ = comm_->rank();
   ranks_ = comm_->size();
@@ -19,6 +20,16 @@ DataParallel::DataParallel(Communicator* comm, std::size_t n, std::size_t batch,
     throw UsageError("fit: the last batch of each epoch has " + std::to_string(last) + " rows (" + std::to_string(n) +
                      " examples, batch " + std::to_string(batch) + "), fewer than the " + std::to_string(R) +
                      " ranks: use --drop-last, another batch size, or fewer ranks");
+  if (sync_batchnorm) {
+    if (batch_stats_sum()) throw UsageError("fit: synchronized batchnorm is already in use by another run");
+    stats_.comm = comm_;
+    set_batch_stats_sum(&stats_);
+    synced_ = true;
+  }
+}
+
+DataParallel::~DataParallel() {
+  if (synced_) set_batch_stats_sum(nullptr);
 }
 
 std::unique_ptr<GradientSync> DataParallel::attach(BatchRunner& runner, std::size_t global_batch) const {
@@ -31,7 +42,7 @@ std::unique_ptr<GradientSync> DataParallel::attach(BatchRunner& runner, std::siz
 }
 
 void DataParallel::average_written_state(Model& model, const Plan& plan) const {
-  if (!comm_) return;
+  if (!comm_ || synced_) return;
   std::set<std::string> written;  // by name: the same order on every rank
   for (const NodeInfo& node : plan.graph.nodes)
     if (node.op->writes_state)

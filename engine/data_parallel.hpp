@@ -14,6 +14,7 @@
 #include "engine/batch_runner.hpp"
 #include "engine/communicator.hpp"
 #include "engine/gradient_sync.hpp"
+#include "ops/batch_stats.hpp"
 
 namespace plangrad {
 
@@ -25,7 +26,12 @@ class DataParallel {
   // comm nullptr: one process (every member is then the identity). A UsageError when some
   // batch of the run (the full ones, or the last, shorter one unless drop_last) has fewer
   // rows than there are ranks: a rank would have no rows to compute a step on.
-  DataParallel(Communicator* comm, std::size_t n, std::size_t batch, bool drop_last);
+  // sync_batchnorm: batchnorm's statistics are the global batch's (ops/batch_stats.hpp),
+  // installed from here to the destructor.
+  DataParallel(Communicator* comm, std::size_t n, std::size_t batch, bool drop_last, bool sync_batchnorm);
+  ~DataParallel();
+  DataParallel(const DataParallel&) = delete;
+  DataParallel& operator=(const DataParallel&) = delete;
 
   bool on() const { return comm_ != nullptr; }
   int rank() const { return rank_; }
@@ -44,7 +50,8 @@ class DataParallel {
   std::unique_ptr<GradientSync> attach(BatchRunner& runner, std::size_t global_batch) const;
 
   // Every state value the training plan's ops write (batchnorm's running statistics), set
-  // to its mean over the ranks; values no op writes are left alone (they agree already).
+  // to its mean over the ranks; values no op writes are left alone (they agree already), and
+  // so is everything with synchronized batchnorm (its statistics agree too).
   void average_written_state(Model& model, const Plan& training_plan) const;
   // The sum over ranks of a count.
   std::uint64_t sum(std::uint64_t count) const;
@@ -53,8 +60,14 @@ class DataParallel {
   std::size_t begin(std::size_t b, int r) const {
     return b * static_cast<std::size_t>(r) / static_cast<std::size_t>(ranks_);
   }
+  struct StatsSum final : BatchStatsSum {
+    Communicator* comm = nullptr;
+    void sum(double* data, std::size_t n) override { comm->sum(data, n); }
+  };
   Communicator* comm_;
   int rank_ = 0, ranks_ = 1;
+  StatsSum stats_;
+  bool synced_ = false;
 };
 
 }  // namespace plangrad

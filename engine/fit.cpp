@@ -85,7 +85,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   // The state: fresh, or the one to resume.
   TrainingState st;
   BatchIterator batches(train.n, options.batch, options.seed, options.drop_last);
-  const DataParallel dp(options.communicator, train.n, options.batch, options.drop_last);
+  const DataParallel dp(options.communicator, train.n, options.batch, options.drop_last, options.sync_batchnorm);
   if (options.resume) {
     st = *options.resume;
     if (st.batches.num_samples != train.n)

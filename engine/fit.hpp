@@ -87,6 +87,12 @@ struct FitOptions {
   /// and must answer the same on all. nullptr: this process alone. An exception on one rank
   /// leaves the others waiting: the caller ends the job (Communicator::abort).
   Communicator* communicator = nullptr;
+  /// With a communicator: batchnorm in Train mode normalizes with the statistics of the
+  /// global batch, summed across the ranks in the forward and the backward (synchronized
+  /// batchnorm), so that R ranks compute what one process computes at the same batch. false:
+  /// each rank's slice has its own statistics, and the running statistics are averaged
+  /// across the ranks at every epoch's end.
+  bool sync_batchnorm = false;
 };
 
 /// Everything needed to continue a run exactly. A checkpoint writes this beside the model.

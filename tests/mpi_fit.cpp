@@ -4,7 +4,8 @@
 // trained parameters and state to --params. It can also plant the faults the tests expect
 // to end the job: a rank that cannot read its data, throws, is killed or hangs.
 //   mpi_fit --net cnn --data DIR --examples 2560 --batch 128 --epochs 1 --params OUT
-//           [--checkpoint FILE [--resume]] [--fail-rank R --fail load|epoch|kill|hang]
+//           [--sync-batchnorm] [--checkpoint FILE [--resume]]
+//           [--fail-rank R --fail load|epoch|kill|hang] [--timeout S]
 //   mpi_fit --compare A B --rtol 1e-5     largest relative difference of two dumps
 //   mpi_fit --save-model cnn|mlp FILE     the untrained network as a model file
 #include <cmath>
@@ -104,6 +105,7 @@ int train(Flags& flags, Communicator* comm) {
   const std::string fail = flags.get("--fail", "");
   flags.get_double("--timeout", 0, 0, 1e9);
   flags.has("--mpi");
+  const bool sync_batchnorm = flags.has("--sync-batchnorm");
   flags.finish();
   const int rank = comm ? comm->rank() : 0;
   const bool failing = rank == fail_rank;
@@ -135,6 +137,7 @@ int train(Flags& flags, Communicator* comm) {
   o.progress = Progress::Off;
   o.handle_sigint = false;
   o.communicator = comm;
+  o.sync_batchnorm = sync_batchnorm;
   if (!checkpoint.empty()) o.checkpoint = checkpoint_writer(checkpoint);
   o.on_epoch_end = [&](const EpochStats& s) {
     if (failing && s.epoch == 1) {

@@ -44,7 +44,8 @@ const char* const kHelp =
     "                      [--weight-decay W] [--schedule constant|step:S[:G]|cosine:T[:warmup=K]]\n"
     "                      [--patience P] [--drop-last] [--seed 1] [--subset N] [--eval-batch 1000]\n"
     "                      [--checkpoint FILE [--resume]] [--log FILE] [--out FILE]\n"
-    "                      [--progress auto|bar|lines|off] [--distributed] [--mpi-timeout 300]\n"
+    "                      [--progress auto|bar|lines|off] [--distributed] [--sync-batchnorm]\n"
+    "                      [--mpi-timeout 300]\n"
     "       plangrad train MODEL.json --data FILE.csv --target COL[,COL...] [--features COL,...]\n"
     "                      [--val FILE.csv | --split FRACTION] [--standardize] [options as above]\n"
     "Trains a classifier on an IDX data set: DIR holds train-images-idx3-ubyte and\n"
@@ -94,6 +95,8 @@ const char* const kHelp =
     "  --distributed      data-parallel training over MPI (docs/distributed.md), implied when\n"
     "                     started by mpirun: `mpirun -np R plangrad train ... --batch B` splits\n"
     "                     each batch of B over R ranks; rank 0 prints and writes the files\n"
+    "  --sync-batchnorm   distributed: batchnorm uses the whole global batch's statistics (summed\n"
+    "                     across ranks), as one process would; without it each rank's own rows'\n"
     "  --mpi-timeout S    end the job when the other ranks have not answered within S seconds\n"
     "--out, --checkpoint and --log are checked before the data is read: each one's folder must\n"
     "exist and take a new file, and no two may name the same file (exit 2).\n"
@@ -242,6 +245,7 @@ int train(const Args& args, Communicator* comm) {
   const Progress asked = parse_progress(flags.get("--progress", "auto"));
   const Progress progress = leader ? asked : Progress::Off;
   flags.has("--distributed");
+  const bool sync_batchnorm = flags.has("--sync-batchnorm");
   flags.get_double("--mpi-timeout", 300, 1e-3, 1e9);
   const auto limit = static_cast<std::size_t>(flags.get_int("--subset", 0, 0, INT64_MAX));
   const auto eval_batch = static_cast<std::size_t>(flags.get_int("--eval-batch", 1000, 1, 1 << 24));
@@ -327,6 +331,7 @@ int train(const Args& args, Communicator* comm) {
     if (!log_path.empty()) check_output_file("--log", log_path, WriteMode::Open);
   }
   options.communicator = comm;
+  options.sync_batchnorm = sync_batchnorm;
 
   options.eval_batch = eval_batch;
   options.log_path = log_path;

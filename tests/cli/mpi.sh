@@ -39,10 +39,19 @@ train() { "$fit" --data "$data" "$@"; }
 case $case_ in
   mlp_2x64_vs_1x128 | cnn_2x64_vs_1x128)
     net=${case_%%_*}
-    # 20 steps of a global batch of 128: one process, then 2 ranks of 64 rows each.
+    # 20 steps of a global batch of 128: one process, then 2 ranks of 64 rows each (the CNN's
+    # batchnorm synchronized: its statistics are the global batch's).
     train --net "$net" --examples 2560 --batch 128 --params "$work/one.bin" || fail "one process"
-    mpi 2 "$fit" --data "$data" --net "$net" --examples 2560 --batch 128 --params "$work/two.bin" || fail "2 ranks"
+    mpi 2 "$fit" --data "$data" --net "$net" --examples 2560 --batch 128 --sync-batchnorm --params "$work/two.bin" ||
+      fail "2 ranks"
     "$fit" --compare "$work/one.bin" "$work/two.bin" --rtol 1e-5 || fail "2 ranks differ from one process"
+    ;;
+  cnn_local_batchnorm)
+    # Without synchronized batchnorm each rank normalizes with its 64 rows' statistics: a
+    # different computation, which the comparison must notice.
+    train --net cnn --examples 2560 --batch 128 --params "$work/one.bin" || fail "one process"
+    mpi 2 "$fit" --data "$data" --net cnn --examples 2560 --batch 128 --params "$work/two.bin" || fail "2 ranks"
+    if "$fit" --compare "$work/one.bin" "$work/two.bin" --rtol 1e-5; then fail "local batchnorm agrees with one process"; fi
     ;;
   uneven_batch)
     # A batch of 127 splits 63 + 64; each rank's gradient is weighted by its rows.
@@ -59,8 +68,11 @@ case $case_ in
     for i in 1 2; do
       mpi 2 "$fit" --data "$data" --net cnn --examples 1280 --batch 128 --epochs 2 --params "$work/run$i.bin" ||
         fail "run $i"
+      mpi 2 "$fit" --data "$data" --net cnn --examples 1280 --batch 128 --epochs 2 --sync-batchnorm \
+        --params "$work/sync$i.bin" || fail "synchronized run $i"
     done
     cmp "$work/run1.bin" "$work/run2.bin" || fail "two 2-rank runs differ"
+    cmp "$work/sync1.bin" "$work/sync2.bin" || fail "two 2-rank runs with synchronized batchnorm differ"
     ;;
   resume_2_ranks)
     # 2 epochs of 10 steps straight, against 1 epoch, a checkpoint, and a resumed second.
