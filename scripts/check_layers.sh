@@ -17,10 +17,11 @@ declare -A allowed=(
   [engine]="core kernels ops planner datasets engine"
   [serialization]="core kernels ops planner datasets engine serialization"
   [networks]="core ops planner engine networks"
-  [tools]="core kernels ops planner datasets cli engine serialization networks tools"
+  [distributed]="core engine distributed"
+  [tools]="core kernels ops planner datasets cli engine serialization networks distributed tools"
   [examples]="core kernels ops planner datasets cli engine serialization networks examples"
   [bench]="core kernels ops planner datasets cli engine serialization networks bench"
-  [tests]="core kernels ops planner datasets cli engine serialization networks tests"
+  [tests]="core kernels ops planner datasets cli engine serialization networks distributed tests"
   [plangrad.hpp]="core kernels ops planner datasets engine serialization networks"
 )
 

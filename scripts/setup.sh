@@ -7,6 +7,8 @@
 #   scripts/setup.sh --bench    also Debian's PyTorch for the side-by-side benchmark
 #   scripts/setup.sh --emulator also qemu-user, for scripts/test_emulated.sh
 #   scripts/setup.sh --docs     also Doxygen, for the API reference (scripts/docs.sh)
+#   scripts/setup.sh --mpi      also OpenMPI, for distributed training (distributed/, the
+#                               mpi_* tests; docs/distributed.md)
 set -euo pipefail
 
 packages=(
@@ -23,7 +25,8 @@ for arg in "$@"; do
     --plots) packages+=(gnuplot-nox graphviz) ;;
     --emulator) packages+=(qemu-user) ;;
     --docs) packages+=(doxygen) ;;
-    *) echo "setup.sh: unknown option '$arg' (expected --data, --bench, --plots, --emulator or --docs)" >&2; exit 2 ;;
+    --mpi) packages+=(libopenmpi-dev openmpi-bin) ;;
+    *) echo "setup.sh: unknown option '$arg' (expected --data, --bench, --plots, --emulator, --docs or --mpi)" >&2; exit 2 ;;
   esac
 done
 
