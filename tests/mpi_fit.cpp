@@ -146,9 +146,16 @@ int train(Flags& flags, Communicator* comm) {
       if (fail == "hang")
         for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
     }
-    if (rank == 0) std::printf("epoch %lld loss %.9g accuracy %.9g\n", static_cast<long long>(s.epoch), s.train_loss, s.train_accuracy);
+    if (rank == 0)
+      std::printf("epoch %lld loss %.9g accuracy %.9g seconds %.3f\n", static_cast<long long>(s.epoch), s.train_loss,
+                  s.train_accuracy, s.seconds);
     return true;
   };
+  if (rank == 0 && !resume) {
+    std::size_t floats = 0;
+    for (const auto& [name, t] : model.parameters) floats += t.size();
+    std::printf("parameters %zu floats, %zu gradient bytes per step\n", floats, floats * sizeof(float));
+  }
   const DataView train_view(set.images.data(), set.labels.data(), examples, dir);
   fit(model, *optimizer, {"x", "labels", "loss", "logits"}, train_view, DataView(), o);
   if (rank == 0 && !params.empty()) write_dump(model, params);
