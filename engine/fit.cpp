@@ -65,7 +65,8 @@ const char* fit_status_name(FitStatus status) {
 
 bool TrainingState::operator==(const TrainingState& o) const {
   return epochs == o.epochs && batch == o.batch && seed == o.seed && drop_last == o.drop_last &&
-         patience == o.patience && schedule == o.schedule && base_lr == o.base_lr && ranks == o.ranks && epochs_done == o.epochs_done &&
+         patience == o.patience && schedule == o.schedule && base_lr == o.base_lr && ranks == o.ranks &&
+         epochs_done == o.epochs_done &&
          steps == o.steps && optimizer == o.optimizer && batches == o.batches && epoch_loss_sum == o.epoch_loss_sum &&
          epoch_samples == o.epoch_samples && epoch_correct == o.epoch_correct && epoch_seconds == o.epoch_seconds &&
          best_loss == o.best_loss && epochs_without_improvement == o.epochs_without_improvement;
