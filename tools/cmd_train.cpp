@@ -413,9 +413,11 @@ int train(const Args& args, Communicator* comm) {
   if (r.status == FitStatus::Interrupted) {
     std::fprintf(stderr, "plangrad train: interrupted after %lld epochs and %lld steps; model saved to %s\n",
                  static_cast<long long>(r.epochs_done), static_cast<long long>(r.steps), out.c_str());
+    // A distributed run resumes on as many ranks (the checkpoint records them).
+    const std::string launcher = comm && comm->size() > 1 ? "mpirun -np " + std::to_string(comm->size()) + " " : "";
     if (!checkpoint_path.empty())
-      std::fprintf(stderr, "resume with: plangrad train %s --data %s --checkpoint %s --resume\n", model_path.c_str(),
-                   dir.c_str(), checkpoint_path.c_str());
+      std::fprintf(stderr, "resume with: %splangrad train %s --data %s --checkpoint %s --resume\n", launcher.c_str(),
+                   model_path.c_str(), dir.c_str(), checkpoint_path.c_str());
   } else if (progress != Progress::Off) {
     std::printf("saved     %s\n", out.c_str());
   }

@@ -122,6 +122,36 @@ case $case_ in
     [ "$(wc -l < "$work/log.jsonl")" = 1 ] || fail "the log does not hold one line"
     grep -q '"ranks": 2' "$work/c.json" || fail "the checkpoint does not record 2 ranks"
     ;;
+  cli_interrupted)
+    # SIGINT to the ranks (mpirun itself would kill them): every rank stops after the same
+    # step, rank 0 checkpoints it, exit 130; the resumed run on 2 ranks finishes.
+    "$fit" --save-model mlp "$work/mlp.json" || fail "save the model"
+    timeout 120 mpirun $root --oversubscribe --bind-to none -np 2 "$cli" train "$work/mlp.json" --data "$data" \
+      --batch 64 --epochs 1000 --progress lines --out "$work/out.json" --checkpoint "$work/c.json" \
+      --log "$work/log.jsonl" > "$work/stdout" 2> "$work/stderr" &
+    launcher=$!
+    while [ ! -s "$work/log.jsonl" ] && kill -0 "$launcher" 2>/dev/null; do sleep 0.2; done
+    # mpirun's children: the ranks (from /proc, so that no ps or pgrep is needed).
+    mpirun_pid=$(for d in /proc/[0-9]*; do
+      [ "$(cut -d' ' -f4 "$d/stat" 2>/dev/null)" = "$launcher" ] && echo "${d#/proc/}"; done)
+    for p in $(for d in /proc/[0-9]*; do
+      [ "$(cut -d' ' -f4 "$d/stat" 2>/dev/null)" = "$mpirun_pid" ] && echo "${d#/proc/}"; done); do
+      kill -INT "$p"
+    done
+    wait "$launcher"
+    rc=$?
+    cat "$work/stdout" "$work/stderr"
+    [ "$rc" = 130 ] || fail "exit $rc, not 130"
+    grep -q "^resume with: mpirun -np 2 plangrad train" "$work/stderr" || fail "no resume hint naming mpirun -np 2"
+    grep -q '"ranks": 2' "$work/c.json" || fail "the checkpoint does not record 2 ranks"
+    [ "$(grep -c '"command":"train"' "$work/stdout")" = 1 ] || fail "not exactly one JSON summary line"
+    done_=$(grep -o '"epochs_done":[0-9]*' "$work/stdout" | cut -d: -f2)
+    mpi 2 "$cli" train "$work/mlp.json" --data "$data" --epochs $((done_ + 1)) --progress off --out "$work/out.json" \
+      --checkpoint "$work/c.json" --resume > "$work/resumed" || fail "the resumed run"
+    cat "$work/resumed"
+    grep -q "\"status\":\"completed\",\"epochs_done\":$((done_ + 1))," "$work/resumed" ||
+      fail "the resumed run did not finish the interrupted epoch"
+    ;;
   cli_last_batch_too_small)
     "$fit" --save-model mlp "$work/mlp.json" || fail "save the model"
     must_fail "the last batch of each epoch has 1 rows.*fewer than the 2 ranks" \
