@@ -22,6 +22,7 @@
 #include "core/version.hpp"
 #include "engine/builder.hpp"
 #include "engine/evaluate.hpp"
+#include "engine/communicator.hpp"
 #include "engine/executor.hpp"
 #include "engine/fit.hpp"
 #include "engine/lr_schedule.hpp"

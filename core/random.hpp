@@ -86,6 +86,9 @@ class Rng {
 struct StepRandom {
   std::uint64_t seed = 0;  ///< the run's seed (fit: FitOptions::seed)
   std::uint64_t step = 0;  ///< the step counter (fit: the optimizer steps made so far)
+  /// The place of the batch's first row in the step's global batch: a data-parallel rank
+  /// computes a slice of it and draws its rows' numbers as one process would.
+  std::uint64_t first_row = 0;
 };
 
 /// splitmix64's output function: a bijection of 64-bit words that mixes every input bit

@@ -39,6 +39,7 @@ struct Executor<T>::Bound {
   std::unique_ptr<void, FreeArena> arena;
   std::vector<TensorRef<T>> tensors;
   std::vector<StepExec> steps;
+  std::vector<std::size_t> updates;  // the Update steps, in order (an UpdateSink's k)
   bool has_updates = false;
   bool updates_last = false;  // every Update step after every Backward step
 };
@@ -142,6 +143,7 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
         e.grad_rw = view(step.grad);
         e.parameter = s.tensors[static_cast<std::size_t>(step.target)].name;
         b.has_updates = true;
+        b.updates.push_back(i);
         break;
     }
   }
@@ -156,6 +158,12 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
 
 template <class T>
 Executor<T>::~Executor() = default;
+
+template <class T>
+void Executor<T>::set_loss_seed(T seed) {
+  for (auto& e : bound_->steps)
+    if (e.kind == StepKind::Fill) e.fill_value = seed;
+}
 
 template <class T>
 void Executor<T>::set_optimizer(Optimizer<T>* optimizer) {
@@ -196,17 +204,14 @@ T clamp_grad(T g, T bound) {
   return g < -bound ? -bound : (g > bound ? bound : g);
 }
 
-// torch.nn.utils.clip_grad_norm_'s factor for the gradients of every Update step (after
-// clipping by value), their squares summed in double: max_norm / (total + 1e-6) when that
-// is below 1, else 1 (and 1 for a NaN total: the loss check reports the divergence).
-template <class Steps>
-double norm_clip_factor(const Steps& steps, const GradientClipping& c) {
+// torch.nn.utils.clip_grad_norm_'s factor for the gradients `each` visits (each(f) calls
+// f(data, n) once per gradient), after clipping by value, their squares summed in double:
+// max_norm / (total + 1e-6) when that is below 1, else 1 (and 1 for a NaN total: the loss
+// check reports the divergence).
+template <class T, class Each>
+double norm_clip_factor(const Each& each, const GradientClipping& c) {
   double sum = 0;
-  for (const auto& e : steps) {
-    if (e.kind != StepKind::Update) continue;
-    const auto* g = e.grad.data;
-    const std::size_t n = e.grad.size();
-    using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
+  each([&](const T* g, std::size_t n) {
     if (c.value > 0) {
       const T bound = static_cast<T>(c.value);
       for (std::size_t i = 0; i < n; ++i) {
@@ -216,9 +221,18 @@ double norm_clip_factor(const Steps& steps, const GradientClipping& c) {
     } else {
       for (std::size_t i = 0; i < n; ++i) sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
     }
-  }
+  });
   const double factor = c.norm / (std::sqrt(sum) + 1e-6);
   return factor < 1 ? factor : 1;
+}
+
+// One gradient clipped in place: by value, then scaled by the norm's factor.
+template <class T>
+void clip_in_place(T* g, std::size_t n, const GradientClipping& c, T scale) {
+  if (c.value > 0)
+    for (std::size_t i = 0; i < n; ++i) g[i] = clamp_grad(g[i], static_cast<T>(c.value));
+  if (scale != T(1))
+    for (std::size_t i = 0; i < n; ++i) g[i] *= scale;
 }
 
 }  // namespace
@@ -230,32 +244,52 @@ void Executor<T>::run() {
   if (b.has_updates) {
     if (!optimizer_) throw UsageError("a training plan needs an optimizer");
     clip = optimizer_->clipping();
-    if (clip.norm > 0 && !b.updates_last)
+    if (clip.norm > 0 && !b.updates_last && !sink_)
       throw UsageError("clipping by the global gradient norm needs a plan with updates_last (PlanRequest)");
     optimizer_->begin_step();
   }
   bool clip_ready = false;
   T scale = T(1);
+  std::size_t k = 0;
   for (auto& e : b.steps) {
     switch (e.kind) {
       case StepKind::Forward:
       case StepKind::Backward: e.kernel(e.args); break;
       case StepKind::Fill: std::fill(e.target.begin(), e.target.end(), e.fill_value); break;
       case StepKind::Update:
+        if (sink_) {
+          sink_->gradient_ready(k++, e.grad);
+          break;
+        }
         if (clip.norm > 0 && !clip_ready) {
-          scale = static_cast<T>(norm_clip_factor(b.steps, clip));
+          scale = static_cast<T>(norm_clip_factor<T>(
+              [&](const auto& f) {
+                for (const auto& u : b.steps)
+                  if (u.kind == StepKind::Update) f(u.grad.data, u.grad.size());
+              },
+              clip));
           clip_ready = true;
         }
-        if (clip.value > 0 || scale != T(1)) {
-          T* g = e.grad_rw.data;
-          const std::size_t n = e.grad_rw.size();
-          if (clip.value > 0)
-            for (std::size_t i = 0; i < n; ++i) g[i] = clamp_grad(g[i], static_cast<T>(clip.value));
-          if (scale != T(1))
-            for (std::size_t i = 0; i < n; ++i) g[i] *= scale;
-        }
+        if (clip.value > 0 || scale != T(1)) clip_in_place(e.grad_rw.data, e.grad_rw.size(), clip, scale);
         optimizer_->update(e.optimizer_slot, e.target, e.grad);
         break;
+    }
+  }
+  // A parameter is read by no step after its update's place (its gradient is complete
+  // there), so making the updates at the end changes no value a step computes. Clipping
+  // applies to the ranks' summed gradient, in the sink's own buffers.
+  if (sink_) {
+    if (clip.norm > 0)
+      scale = static_cast<T>(norm_clip_factor<T>(
+          [&](const auto& f) {
+            for (std::size_t u = 0; u < b.updates.size(); ++u) f(sink_->reduced(u).data, sink_->reduced(u).size());
+          },
+          clip));
+    for (std::size_t u = 0; u < b.updates.size(); ++u) {
+      const auto& e = b.steps[b.updates[u]];
+      const TensorRef<const T>& g = sink_->reduced(u);
+      if (clip.value > 0 || scale != T(1)) clip_in_place(const_cast<T*>(g.data), g.size(), clip, scale);
+      optimizer_->update(e.optimizer_slot, e.target, g);
     }
   }
   if (plan_.mode == Mode::Train) ++random_.step;

@@ -18,6 +18,23 @@
 PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
 
+/// Where a training plan's gradients go before their updates, when they must be combined
+/// with other processes' first (data-parallel training, engine/gradient_sync.hpp). With a
+/// sink, each Update step hands its complete gradient to gradient_ready (k counts the
+/// plan's update steps, 0 .. K-1, in plan order) instead of updating, and after the last
+/// step the executor makes the K updates in the same order from reduced(k).
+template <class T>
+class UpdateSink {
+ public:
+  virtual ~UpdateSink() = default;
+  /// The k-th update's gradient is complete; it lives until the next step of the plan.
+  virtual void gradient_ready(std::size_t k, const TensorRef<const T>& grad) = 0;
+  /// The gradient the k-th update uses (called for k = 0 .. K-1 after every step ran, and
+  /// again for each k when clipping by norm). Its data is the sink's own and writable: the
+  /// executor clips it in place (Optimizer::clipping) before the update.
+  virtual const TensorRef<const T>& reduced(std::size_t k) = 0;
+};
+
 /// Runs a Plan on a model in scalar type T (see the file's description).
 template <class T>
 class Executor {
@@ -61,6 +78,13 @@ class Executor {
   /// Another optimizer (or nullptr) for the updates from the next run(); it must be bound
   /// to this model (a GraphError for a parameter it has no state for).
   void set_optimizer(Optimizer<T>* optimizer);
+  /// Sends the gradients through `sink` before their updates (nullptr: update in place,
+  /// the default); it must outlive the executor's runs.
+  void set_update_sink(UpdateSink<T>* sink) { sink_ = sink; }
+  /// The value the loss's gradient is seeded with (1 by default). Every gradient is linear
+  /// in it: a rank holding b of a global batch of B seeds b / B, so that the ranks'
+  /// gradients sum to the gradient of the global batch's mean loss.
+  void set_loss_seed(T seed);
 
  private:
   struct Bound;
@@ -68,6 +92,7 @@ class Executor {
   Plan plan_;
   Optimizer<T>* optimizer_;
   StepRandom random_;
+  UpdateSink<T>* sink_ = nullptr;
   std::unique_ptr<Bound> bound_;
 };
 

@@ -8,6 +8,7 @@
 
 #include "core/errors.hpp"
 #include "engine/batch_runner.hpp"
+#include "engine/data_parallel.hpp"
 #include "engine/interrupt.hpp"
 #include "engine/train_log.hpp"
 
@@ -67,7 +68,8 @@ bool TrainingState::operator==(const TrainingState& o) const {
   return epochs == o.epochs && batch == o.batch && seed == o.seed && drop_last == o.drop_last &&
          patience == o.patience && schedule == o.schedule && schedule_unit == o.schedule_unit &&
          base_lr == o.base_lr && clip == o.clip && freeze == o.freeze && restore_best == o.restore_best &&
-         best_weights == o.best_weights && best_epoch == o.best_epoch && epochs_done == o.epochs_done &&
+         ranks == o.ranks && best_weights == o.best_weights && best_epoch == o.best_epoch &&
+         epochs_done == o.epochs_done &&
          steps == o.steps && optimizer == o.optimizer && batches == o.batches && epoch_loss_sum == o.epoch_loss_sum &&
          epoch_samples == o.epoch_samples && epoch_correct == o.epoch_correct && epoch_seconds == o.epoch_seconds &&
          best_loss == o.best_loss && epochs_without_improvement == o.epochs_without_improvement;
@@ -87,6 +89,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   // The state: fresh, or the one to resume.
   TrainingState st;
   BatchIterator batches(train.n, options.batch, options.seed, options.drop_last);
+  const DataParallel dp(options.communicator, train.n, options.batch, options.drop_last, options.sync_batchnorm);
   if (options.resume) {
     st = *options.resume;
     if (st.batches.num_samples != train.n)
@@ -101,6 +104,10 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
                        "' per " + (st.schedule_unit == ScheduleUnit::Step ? "step" : "epoch") + ", the options name '" +
                        options.lr_schedule_name + "' per " +
                        (options.lr_schedule_unit == ScheduleUnit::Step ? "step" : "epoch"));
+    if (st.ranks != static_cast<std::uint64_t>(dp.ranks()))
+      throw UsageError("fit: the run to resume was trained on " + std::to_string(st.ranks) + " rank(s), not " +
+                       std::to_string(dp.ranks()) + ": resume it on " + std::to_string(st.ranks) +
+                       " (mpirun -np " + std::to_string(st.ranks) + ")");
     if (!st.best_weights.empty())
       for (const auto* group : {&model.parameters, &model.state})
         for (const auto& [name, tensor] : *group) {
@@ -129,18 +136,25 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     st.clip = options.clip;
     st.freeze = options.freeze;
     st.restore_best = options.restore_best;
+    st.ranks = static_cast<std::uint64_t>(dp.ranks());
     optimizer.freeze(freeze_patterns(model.graph, options.freeze));
   }
   optimizer.set_clipping(options.clip);  // before the plans: clipping by norm shapes them
 
   // The plans, all made before the first step: training at the batch size and at the last
-  // batch's, and the validation pass's.
+  // batch's (this rank's shares of them), and the validation pass's.
   const std::size_t batch = options.batch;
   std::unique_ptr<BatchRunner> full, rest;
-  if (train.n >= batch)
-    full = std::make_unique<BatchRunner>(model, roles, PlanKind::Training, batch, &optimizer, "fit");
-  if (!options.drop_last && train.n % batch)
-    rest = std::make_unique<BatchRunner>(model, roles, PlanKind::Training, train.n % batch, &optimizer, "fit");
+  std::unique_ptr<GradientSync> full_sync, rest_sync;
+  if (train.n >= batch) {
+    full = std::make_unique<BatchRunner>(model, roles, PlanKind::Training, dp.shard(batch), &optimizer, "fit");
+    full_sync = dp.attach(*full, batch);
+  }
+  if (!options.drop_last && train.n % batch) {
+    rest = std::make_unique<BatchRunner>(model, roles, PlanKind::Training, dp.shard(train.n % batch), &optimizer,
+                                         "fit");
+    rest_sync = dp.attach(*rest, train.n % batch);
+  }
   std::unique_ptr<Evaluator> validate;
   if (validation.n)
     validate = std::make_unique<Evaluator>(model, roles, validation.n,
@@ -155,9 +169,9 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   if (const std::string bad = first_non_finite(model); !bad.empty())
     throw DataError("fit: before the first step, the model's " + bad);
 
-  ProgressPrinter progress(options.progress, options.epochs);
+  ProgressPrinter progress(dp.leader() ? options.progress : Progress::Off, options.epochs);
   TrainLog log;
-  if (!options.log_path.empty()) {
+  if (!options.log_path.empty() && dp.leader()) {
     if (options.resume) truncate_train_log(options.log_path, st.epochs_done);
     log = TrainLog(options.log_path, options.resume != nullptr);
   }
@@ -166,7 +180,17 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   const auto checkpoint = [&] {
     st.optimizer = optimizer.state();
     st.batches = batches.get_state();
-    if (options.checkpoint) options.checkpoint(model, st);
+    if (options.checkpoint && dp.leader()) options.checkpoint(model, st);
+  };
+  // Distributed: this rank's correct predictions since the last agreement, summed into
+  // st.epoch_correct across ranks (with the running statistics averaged) before the epoch's
+  // figures are used or a checkpoint is written.
+  std::uint64_t local_correct = 0;
+  const auto agree = [&] {
+    if (!dp.on()) return;
+    st.epoch_correct += dp.sum(local_correct);
+    local_correct = 0;
+    dp.average_written_state(model, (full ? *full : *rest).exec->plan());
   };
   const auto finish = [&](FitStatus status) {
     // The best epoch's weights back, once the run is over (an interrupted one goes on).
@@ -218,22 +242,28 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     progress.start_epoch(epoch + 1, per_epoch, st.epoch_seconds);
 
     while (batches.next(b)) {
-      BatchRunner& r = b.size() == batch ? *full : *rest;
-      gather_rows(train.features, train.n, r.x_len, b, r.x);
-      gather_rows(train.targets, train.n, r.y_len, b, r.y);
-      // Dropout's masks: a function of the seed and the step alone, so a resumed run draws
-      // what the uninterrupted one drew (the step count is in the checkpoint).
-      r.exec->random() = StepRandom{st.seed, static_cast<std::uint64_t>(st.steps)};
+      const bool is_full = b.size() == batch;
+      BatchRunner& r = is_full ? *full : *rest;
+      GradientSync* sync = (is_full ? full_sync : rest_sync).get();
+      const Span<const std::size_t> mine = dp.rows(b);
+      gather_rows(train.features, train.n, r.x_len, mine, r.x);
+      gather_rows(train.targets, train.n, r.y_len, mine, r.y);
+      // Dropout's masks: a function of the seed, the step and the row's place in the global
+      // batch alone, so a resumed run draws what the uninterrupted one drew (the step count
+      // is in the checkpoint) and R ranks draw what one process draws.
+      r.exec->random() = StepRandom{st.seed, static_cast<std::uint64_t>(st.steps), dp.first_row(b.size())};
       if (per_step) optimizer.set_learning_rate(options.lr_schedule(st.base_lr, st.steps));
       r.run();
       ++st.steps;
-      const float loss = r.loss();
+      const float loss = sync ? sync->global_loss() : r.loss();
       if (!std::isfinite(loss)) diverged(epoch + 1, loss, "loss = " + number(loss));
       st.epoch_loss_sum += static_cast<double>(loss) * static_cast<double>(b.size());
       st.epoch_samples += b.size();
-      if (accuracy) st.epoch_correct += count_correct(r.logits, r.columns, r.y, r.y_len, b.size());
+      if (accuracy)
+        (sync ? local_correct : st.epoch_correct) += count_correct(r.logits, r.columns, r.y, r.y_len, mine.size());
       progress.step(static_cast<std::size_t>(st.epoch_samples), st.epoch_loss_sum);
-      if (InterruptGuard::requested()) {
+      if (sync ? sync->any_interrupted() : InterruptGuard::requested()) {
+        agree();
         check_weights(epoch + 1, loss);
         st.epoch_seconds += since(start);
         checkpoint();
@@ -243,6 +273,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     }
 
     // The epoch's end: validation, statistics, log, callbacks, checkpoint.
+    agree();
     EpochStats s;
     s.epoch = epoch + 1;
     s.lr = lr;
@@ -288,7 +319,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
 
     const bool keep_going = !options.on_epoch_end || options.on_epoch_end(s);
     checkpoint();
-    if (InterruptGuard::requested()) return finish(FitStatus::Interrupted);
+    if (!dp.on() && InterruptGuard::requested()) return finish(FitStatus::Interrupted);
     if (!keep_going) return finish(FitStatus::Stopped);
     if (options.patience > 0 && st.epochs_without_improvement >= options.patience) {
       progress.early_stopped(st.epochs_without_improvement);

@@ -31,6 +31,7 @@
 
 #include "core/visibility.hpp"
 #include "engine/batches.hpp"
+#include "engine/communicator.hpp"
 #include "core/model.hpp"
 #include "engine/epoch_stats.hpp"
 #include "engine/evaluate.hpp"
@@ -96,6 +97,20 @@ struct FitOptions {
   /// finishes, the checkpoint callback runs, fit returns FitStatus::Interrupted, and the
   /// previous handler is put back. A second Ctrl-C kills as usual (SA_RESETHAND).
   bool handle_sigint = true;
+  /// Data-parallel training (docs/distributed.md): every rank calls fit with the same
+  /// model, data and options, takes its contiguous slice of each global batch of `batch`
+  /// rows, and the gradients are summed across the ranks before each update, so the run
+  /// computes what one process would (up to the rounding of the sum). Only rank 0 shows
+  /// progress, writes the log and calls `checkpoint`; on_epoch_end is called on every rank
+  /// and must answer the same on all. nullptr: this process alone. An exception on one rank
+  /// leaves the others waiting: the caller ends the job (Communicator::abort).
+  Communicator* communicator = nullptr;
+  /// With a communicator: batchnorm in Train mode normalizes with the statistics of the
+  /// global batch, summed across the ranks in the forward and the backward (synchronized
+  /// batchnorm), so that R ranks compute what one process computes at the same batch. false:
+  /// each rank's slice has its own statistics, and the running statistics are averaged
+  /// across the ranks at every epoch's end.
+  bool sync_batchnorm = false;
 };
 
 /// Everything needed to continue a run exactly. A checkpoint writes this beside the model.
@@ -116,6 +131,7 @@ struct TrainingState {
   GradientClipping clip;              ///< FitOptions::clip
   std::vector<std::string> freeze;    ///< FitOptions::freeze
   bool restore_best = false;          ///< FitOptions::restore_best
+  std::uint64_t ranks = 1;  ///< the communicator's size (a run resumes on as many ranks)
   ///@}
 
   std::int64_t epochs_done = 0;  ///< completed epochs

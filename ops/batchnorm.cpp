@@ -4,10 +4,18 @@
 #include <cmath>
 
 #include "core/checked.hpp"
+#include "ops/batch_stats.hpp"
 #include "ops/kernel_util.hpp"
 #include "kernels/parallel.hpp"
 
 namespace plangrad {
+
+namespace {
+BatchStatsSum* g_batch_stats_sum = nullptr;
+}  // namespace
+void set_batch_stats_sum(BatchStatsSum* sum) { g_batch_stats_sum = sum; }
+BatchStatsSum* batch_stats_sum() { return g_batch_stats_sum; }
+
 namespace {
 
 // x viewed as [N, C, S]: S = H*W for images, 1 for [N, C]. Channel c holds M = N*S values,
@@ -98,6 +106,116 @@ void for_channels(const BnDims& d, const F& f) {
   parallel_chunks(threads_for_elements(d.N * d.C * d.S), d.C, 1, f);
 }
 
+// Synchronized batchnorm (ops/batch_stats.hpp): the one-process formulas below, with the
+// per-channel sums and the count M summed across ranks before they are used. The sums are
+// kept in double in a buffer of this thread's that grows to the widest layer once.
+double* sync_buffer(std::size_t n) {
+  static thread_local std::vector<double> buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+
+template <class T>
+void batchnorm_forward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
+  const BnDims d = bn_dims(a.in[0].shape);
+  const T eps = T(a.attrs->get_float("eps")), m = T(a.attrs->get_float("momentum"));
+  const T* x = a.in[0].data;
+  const T* gamma = a.in[1].data;
+  const T* beta = a.in[2].data;
+  T* running_mean = a.in[3].data;
+  T* running_var = a.in[4].data;
+  T* y = a.out[0].data;
+  const auto C = static_cast<std::size_t>(d.C);
+  double* sums = sync_buffer(2 * C + 1);  // sum x per channel, M; then sum (x - mean)^2
+  double* squares = sums + C + 1;
+  for_channels(d, [&](Dim c0, Dim c1) {
+    for (Dim c = c0; c < c1; ++c) sums[c] = channel_sum(d, c, [x](Dim i) { return x[i]; });
+  });
+  sums[C] = double(d.N * d.S);
+  stats.sum(sums, C + 1);
+  const double M = sums[C];
+  if (M < 2)
+    throw ShapeError("batchnorm in Train mode needs more than one value per channel, x is " +
+                     shape_str(a.in[0].shape) + " on every rank together");
+  for_channels(d, [&](Dim c0, Dim c1) {
+    for (Dim c = c0; c < c1; ++c) {
+      const T mean = T(sums[c] / M);
+      squares[c] = channel_sum(d, c, [x, mean](Dim i) {
+        const double dev = double(x[i]) - double(mean);
+        return dev * dev;
+      });
+    }
+  });
+  stats.sum(squares, C);
+  for_channels(d, [&](Dim c0, Dim c1) {
+    for (Dim c = c0; c < c1; ++c) {
+      const T mean = T(sums[c] / M), var = T(squares[c] / M);
+      running_mean[c] = (T(1) - m) * running_mean[c] + m * mean;
+      running_var[c] = (T(1) - m) * running_var[c] + m * var * T(M) / T(M - 1);
+      const T inv_std = T(1) / std::sqrt(var + eps);
+      if (a.saved) {
+        a.saved[c] = mean;
+        a.saved[d.C + c] = inv_std;
+      }
+      const T scale = gamma[c] * inv_std;
+      for (Dim n = 0; n < d.N; ++n)
+        for (Dim s = 0; s < d.S; ++s) {
+          const Dim i = (n * d.C + c) * d.S + s;
+          y[i] = (x[i] - mean) * scale + beta[c];
+        }
+    }
+  });
+}
+
+// dgamma and dbeta stay this rank's sums (the gradient sum adds the ranks'); dx uses the
+// global means of dy and dy xhat.
+template <class T>
+void batchnorm_backward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
+  const TensorRef<T>&dx_ref = a.d_in[0], &dgamma_ref = a.d_in[1], &dbeta_ref = a.d_in[2];
+  const BnDims d = bn_dims(a.in[0].shape);
+  const T* x = a.in[0].data;
+  const T* gamma = a.in[1].data;
+  const T* dy = a.d_out[0].data;
+  const T* mean = a.saved;
+  const T* inv_std = a.saved + d.C;
+  const auto C = static_cast<std::size_t>(d.C);
+  double* sums = sync_buffer(2 * C + 1);  // sum dy per channel, sum dy xhat per channel, M
+  for_channels(d, [&](Dim c0, Dim c1) {
+    for (Dim c = c0; c < c1; ++c) {
+      const T mc = mean[c], ic = inv_std[c];
+      sums[c] = channel_sum(d, c, [dy](Dim i) { return dy[i]; });
+      sums[C + static_cast<std::size_t>(c)] = channel_sum(d, c, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; });
+      if (dgamma_ref) {
+        T& g = dgamma_ref.data[c];
+        g = a.accumulates(1) ? g + T(sums[C + static_cast<std::size_t>(c)]) : T(sums[C + static_cast<std::size_t>(c)]);
+      }
+      if (dbeta_ref) {
+        T& b = dbeta_ref.data[c];
+        b = a.accumulates(2) ? b + T(sums[c]) : T(sums[c]);
+      }
+    }
+  });
+  sums[2 * C] = double(d.N * d.S);
+  stats.sum(sums, 2 * C + 1);
+  if (!dx_ref) return;
+  const double M = sums[2 * C];
+  T* dx = dx_ref.data;
+  const bool acc = a.accumulates(0);
+  for_channels(d, [&](Dim c0, Dim c1) {
+    for (Dim c = c0; c < c1; ++c) {
+      const double mean_dy = sums[c] / M, mean_dy_xhat = sums[C + static_cast<std::size_t>(c)] / M;
+      const T k = gamma[c] * inv_std[c];
+      for (Dim n = 0; n < d.N; ++n)
+        for (Dim s = 0; s < d.S; ++s) {
+          const Dim i = (n * d.C + c) * d.S + s;
+          const T xhat = (x[i] - mean[c]) * inv_std[c];
+          const T g = k * T(double(dy[i]) - mean_dy - double(xhat) * mean_dy_xhat);
+          dx[i] = acc ? dx[i] + g : g;
+        }
+    }
+  });
+}
+
 // batchnorm: x[N,C,S], gamma[C], beta[C], running_mean[C], running_var[C] -> y[N,C,S]
 // Train: mean_c = sum_{n,s} x / M,  var_c = sum_{n,s} (x - mean_c)^2 / M  (biased), M = N*S
 //        running_mean_c = (1 - m) running_mean_c + m mean_c
@@ -117,6 +235,7 @@ void batchnorm_forward(const OpArgs<T>& a) {
   T* y = a.out[0].data;
   const Dim M = d.N * d.S;
   const bool train = a.mode == Mode::Train;
+  if (train && g_batch_stats_sum) return batchnorm_forward_synced(a, *g_batch_stats_sum);
   if (train && M < 2)
     throw ShapeError("batchnorm in Train mode needs more than one value per channel, x is " +
                      shape_str(a.in[0].shape));
@@ -211,6 +330,7 @@ void batchnorm_backward(const OpArgs<T>& a) {
   const T* inv_std = a.saved + d.C;
   const Dim M = d.N * d.S;
   const bool train = a.mode == Mode::Train;
+  if (train && g_batch_stats_sum) return batchnorm_backward_synced(a, *g_batch_stats_sum);
   // [N, C] with dgamma and dbeta both written (not accumulated): they are the per-channel
   // accumulators, n outer and c inner.
   if (d.S == 1 && dgamma_ref && dbeta_ref && !a.accumulates(1) && !a.accumulates(2)) {

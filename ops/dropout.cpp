@@ -18,6 +18,16 @@ std::vector<Shape> dropout_shape(const std::vector<Shape>& in, const Attrs& attr
   return one_output(in[0]);
 }
 
+// The stream index of the tensor's first element: its first row's place in the global
+// batch (StepRandom::first_row) times the elements per row, so that a data-parallel rank's
+// slice draws the bits one process draws for the same rows.
+template <class T>
+std::uint64_t first_element(const OpArgs<T>& a) {
+  const auto& shape = a.out[0].shape;
+  if (!a.random || a.random->first_row == 0 || shape.empty() || shape[0] == 0) return 0;
+  return a.random->first_row * static_cast<std::uint64_t>(a.out[0].size() / static_cast<std::size_t>(shape[0]));
+}
+
 // Train: y = x m / (1 - rate), m the element's keep bit (a product, so a NaN x stays NaN
 // as in PyTorch); Eval: y = x. Element i's bit
 // depends on (seed, step, node, i) only, so any split of the loop gives the same y.
@@ -34,8 +44,10 @@ void dropout_forward(const OpArgs<T>& a) {
   const double rate = a.attrs->get_float("rate");
   const std::uint64_t threshold = drop_threshold(rate);
   const std::uint64_t key = a.random_key();
+  const std::uint64_t base = first_element(a);
   const T scale = T(1) / (T(1) - static_cast<T>(rate));
-  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * ((counter_bits(key, i) >> 40) >= threshold ? scale : T(0));
+  for (std::size_t i = 0; i < n; ++i)
+    y[i] = x[i] * ((counter_bits(key, base + i) >> 40) >= threshold ? scale : T(0));
 }
 
 // y = x m s  =>  dx = dy m s, with m recomputed from the same stream and step as the
@@ -52,9 +64,10 @@ void dropout_backward(const OpArgs<T>& a) {
   const double rate = a.attrs->get_float("rate");
   const std::uint64_t threshold = drop_threshold(rate);
   const std::uint64_t key = a.random_key();
+  const std::uint64_t base = first_element(a);
   const T scale = T(1) / (T(1) - static_cast<T>(rate));
   write_grad(a.d_in[0], a.accumulates(0),
-             [=](std::size_t i) { return dy[i] * ((counter_bits(key, i) >> 40) >= threshold ? scale : T(0)); });
+             [=](std::size_t i) { return dy[i] * ((counter_bits(key, base + i) >> 40) >= threshold ? scale : T(0)); });
 }
 
 }  // namespace

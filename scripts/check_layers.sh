@@ -18,10 +18,11 @@ declare -A allowed=(
   [serialization]="core kernels ops planner datasets engine serialization"
   [networks]="core ops planner engine networks"
   [onnx]="core kernels ops planner engine serialization onnx"
-  [tools]="core kernels ops planner datasets cli engine serialization networks onnx tools"
+  [distributed]="core engine distributed"
+  [tools]="core kernels ops planner datasets cli engine serialization networks onnx distributed tools"
   [examples]="core kernels ops planner datasets cli engine serialization networks onnx examples"
   [bench]="core kernels ops planner datasets cli engine serialization networks onnx bench"
-  [tests]="core kernels ops planner datasets cli engine serialization networks onnx tests"
+  [tests]="core kernels ops planner datasets cli engine serialization networks onnx distributed tests"
   [plangrad.hpp]="core kernels ops planner datasets engine serialization networks"
 )
 

@@ -11,6 +11,8 @@
 #                               (the import tests read its exports) and ONNX Runtime for
 #                               Node.js (the reference runtime of the ONNX tests) from npm,
 #                               into ${PLANGRAD_CACHE:-$HOME/.cache/plangrad}/ort
+#   scripts/setup.sh --mpi      also OpenMPI, for distributed training (distributed/, the
+#                               mpi_* tests; docs/distributed.md)
 set -euo pipefail
 
 onnx_runtime=0
@@ -31,7 +33,8 @@ for arg in "$@"; do
     --onnx) packages+=(libonnx-dev libprotobuf-dev protobuf-compiler python3-torch)
             command -v npm >/dev/null 2>&1 || packages+=(npm)
             onnx_runtime=1 ;;
-    *) echo "setup.sh: unknown option '$arg' (expected --data, --bench, --plots, --emulator, --docs or --onnx)" >&2; exit 2 ;;
+    --mpi) packages+=(libopenmpi-dev openmpi-bin) ;;
+    *) echo "setup.sh: unknown option '$arg' (expected --data, --bench, --plots, --emulator, --docs, --onnx or --mpi)" >&2; exit 2 ;;
   esac
 done
 

@@ -4,7 +4,7 @@
 #   scripts/test.sh --sanitize   the same suite under ASan + UBSan in build-asan/
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --data --onnx
+bash scripts/setup.sh --data --onnx --mpi
 dir=build
 if [ "${1:-}" = "--sanitize" ]; then
   dir=build-asan

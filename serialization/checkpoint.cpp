@@ -68,6 +68,8 @@ nlohmann::json training_state_to_json(const TrainingState& st) {
     for (const auto& [name, values] : st.best_weights) w[name] = values;
   }
   if (st.clip.value > 0) j["options"]["clip_value"] = st.clip.value;
+  // Only a distributed run's: a one-process checkpoint is written as before.
+  if (st.ranks != 1) j["options"]["ranks"] = st.ranks;
   return j;
 }
 
@@ -103,6 +105,10 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
   if (const std::optional<JsonReader> freeze = o.find("freeze"))
     for (std::size_t i = 0; i < freeze->size(); ++i) st.freeze.push_back(freeze->element(i).string());
   if (const std::optional<JsonReader> restore = o.find("restore_best")) st.restore_best = restore->boolean();
+  if (const std::optional<JsonReader> ranks = o.find("ranks")) {
+    st.ranks = ranks->unsigned_integer();
+    if (st.ranks < 1) ranks->fail("the number of ranks must be at least 1, got 0");
+  }
   const JsonReader base_lr = o.member("base_lr");
   st.base_lr = base_lr.number();
   if (!(st.base_lr > 0) || !std::isfinite(st.base_lr))

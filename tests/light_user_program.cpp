@@ -9,6 +9,7 @@
 #include "engine/batches.hpp"
 #include "engine/builder.hpp"
 #include "engine/evaluate.hpp"
+#include "engine/communicator.hpp"
 #include "engine/executor.hpp"
 #include "engine/fit.hpp"
 #include "engine/lr_schedule.hpp"

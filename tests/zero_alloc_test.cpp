@@ -14,22 +14,28 @@
 // its public symbols. Frees are not counted: the claim is "no allocation", and a free
 // without an allocation cannot happen in the counted region.
 #include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string.h>  // strdup
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "engine/builder.hpp"
+#include "engine/communicator.hpp"
 #include "engine/executor.hpp"
+#include "engine/gradient_sync.hpp"
 #include "engine/predictor.hpp"
 #include "networks/models.hpp"
 #include "engine/optimizer.hpp"
+#include "ops/batch_stats.hpp"
 #include "planner/plan.hpp"
 #include "tests/example_graphs.hpp"
 #include "tests/op_threads.hpp"
@@ -279,8 +285,6 @@ TEST_CASE("100 training steps allocate nothing", "[zero_alloc]") {
   }
 }
 
-// plangrad's own threads (kernels/parallel.hpp) hand work over without allocating: the CNN's
-// convolutions, pools and wide GEMMs split between 2 threads, OpenBLAS kept at 1.
 // The toolbox's step-time machinery: dropout's counter-based masks, concat, a smoothed
 // loss, a frozen layer, and clipping by value and by the global norm (the updates after
 // the last backward step, the norm summed over every gradient).
@@ -322,6 +326,60 @@ TEST_CASE("dropout, concat, frozen parameters and gradient clipping allocate not
   CHECK(loss_sum > 0);
 }
 
+// One rank: the buckets are made when they are added and the sums leave them as they are,
+// so what is counted is plangrad's side of a distributed step (the executor's sink, the
+// gradient sync, synchronized batchnorm), not a transport's.
+class SoloCommunicator final : public Communicator, public BatchStatsSum {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::size_t add_bucket(std::size_t n) override {
+    buckets_.emplace_back(n);
+    return buckets_.size() - 1;
+  }
+  float* bucket_data(std::size_t b) override { return buckets_[b].data(); }
+  void start_bucket(std::size_t) override {}
+  void finish_bucket(std::size_t) override {}
+  void sum(double*, std::size_t) override {}
+  void sum(float*, std::size_t) override {}
+  [[noreturn]] void abort(const std::string& message) override { throw std::runtime_error(message); }
+
+ private:
+  std::vector<std::vector<float>> buckets_;
+};
+
+TEST_CASE("training steps through a gradient sync allocate nothing", "[zero_alloc]") {
+  REQUIRE(g_one_blas_thread);
+  const std::int64_t N = 100;
+  for (const Example& e : kExamples) {
+    INFO(e.name);
+    Model model = e.make(3);
+    SGD<float> sgd(model, SgdOptions{0.05, 0.9});
+    Executor<float> ex(model, plan_for(model.graph, PlanKind::Training, N), &sgd);
+    SoloCommunicator comm;
+    GradientSync sync(comm, ex, 64, 0.5f);  // small buckets: several per step
+    ex.set_update_sink(&sync);
+    ex.set_loss_seed(0.5f);
+    set_batch_stats_sum(&comm);
+    const Batch<float> b = random_batch<float>(N, e.features, e.classes, 40);
+    const std::string x = "x", labels = "labels";
+    ex.set_input(x, b.x.data(), b.x.size());
+    ex.set_input(labels, b.labels.data(), b.labels.size());
+    ex.run();  // synchronized batchnorm sizes its buffer at its first step
+    const Counts counts = count_allocations([&] {
+      for (int step = 0; step < 20; ++step) ex.run();
+    });
+    set_batch_stats_sum(nullptr);
+    INFO("operator new: " << counts.cxx << ", malloc family: " << counts.c);
+    CHECK(counts.total() == 0);
+    CHECK(sync.buckets() > 1);
+    CHECK(std::isfinite(sync.global_loss()));
+    CHECK(sync.global_loss() > 0);
+  }
+}
+
+// plangrad's own threads (kernels/parallel.hpp) hand work over without allocating: the CNN's
+// convolutions, pools and wide GEMMs split between 2 threads, OpenBLAS kept at 1.
 TEST_CASE("training steps split between 2 threads allocate nothing", "[zero_alloc]") {
   REQUIRE(g_one_blas_thread);
   const std::int64_t N = 100;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -29,6 +30,9 @@
 #include "serialization/data_schema.hpp"
 #include "tools/commands.hpp"
 #include "tools/table_data.hpp"
+#ifdef PLANGRAD_HAVE_MPI
+#include "distributed/mpi_communicator.hpp"
+#endif
 
 namespace plangrad::cli {
 namespace {
@@ -43,7 +47,8 @@ const char* const kHelp =
     "                      [--patience P] [--drop-last] [--seed 1] [--subset N] [--eval-batch 1000]\n"
     "                      [--clip-norm X] [--clip-value X] [--freeze NAME|PREFIX*,...] [--restore-best]\n"
     "                      [--checkpoint FILE [--resume]] [--log FILE] [--out FILE]\n"
-    "                      [--progress auto|bar|lines|off]\n"
+    "                      [--progress auto|bar|lines|off] [--distributed] [--sync-batchnorm]\n"
+    "                      [--mpi-timeout 300]\n"
     "       plangrad train MODEL.json --data FILE.csv --target COL[,COL...] [--features COL,...]\n"
     "                      [--val FILE.csv | --split FRACTION] [--standardize] [options as above]\n"
     "Trains a classifier on an IDX data set: DIR holds train-images-idx3-ubyte and\n"
@@ -104,6 +109,12 @@ const char* const kHelp =
     "                     (MODEL.json itself is never overwritten unless named here)\n"
     "  --progress         auto (default): a progress bar with rate and ETA on a terminal, else one\n"
     "                     line per epoch\n"
+    "  --distributed      data-parallel training over MPI (docs/distributed.md), implied when\n"
+    "                     started by mpirun: `mpirun -np R plangrad train ... --batch B` splits\n"
+    "                     each batch of B over R ranks; rank 0 prints and writes the files\n"
+    "  --sync-batchnorm   distributed: batchnorm uses the whole global batch's statistics (summed\n"
+    "                     across ranks), as one process would; without it each rank's own rows'\n"
+    "  --mpi-timeout S    end the job when the other ranks have not answered within S seconds\n"
     "--out, --checkpoint and --log are checked before the data is read: each one's folder must\n"
     "exist and take a new file, and no two may name the same file (exit 2).\n"
     "Ctrl-C finishes the current step, writes the checkpoint (with --checkpoint) and the model to\n"
@@ -192,9 +203,52 @@ void truncate(ImageSet& set, std::size_t limit) {
   set.labels = Tensor<float>({static_cast<Dim>(limit)}, set.labels.data(), limit);
 }
 
+// Whether this process was started by an MPI launcher (mpirun, mpiexec, srun): the
+// variables OpenMPI, MPICH and PMIx set for each rank.
+bool started_by_mpi_launcher() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+// The communicator of a distributed run (nullptr: one process), made before anything
+// else so that every error after it ends all ranks.
+std::unique_ptr<Communicator> make_communicator(const Args& args) {
+  if (!started_by_mpi_launcher() && !flags_given(args, "--distributed")) return nullptr;
+#ifdef PLANGRAD_HAVE_MPI
+  double timeout = 300;
+  for (std::size_t i = 0; i < args.size(); ++i)
+    if (args[i] == "--mpi-timeout" && i + 1 < args.size())
+      timeout = std::atof(args[i + 1].c_str());
+    else if (args[i].rfind("--mpi-timeout=", 0) == 0)
+      timeout = std::atof(args[i].c_str() + 14);
+  if (!(timeout > 0)) throw UsageError("--mpi-timeout takes a positive number of seconds");
+  return std::make_unique<MpiCommunicator>(timeout);
+#else
+  throw UsageError("distributed training is off in this build: plangrad was built without MPI "
+                   "(configure with -DPLANGRAD_MPI=ON after installing libopenmpi-dev and openmpi-bin)");
+#endif
+}
+
+int train(const Args& args, Communicator* comm);
+
 }  // namespace
 
 int cmd_train(const Args& args) {
+  const std::unique_ptr<Communicator> comm = make_communicator(args);
+  if (!comm || comm->size() == 1) return train(args, comm.get());
+  try {
+    return train(args, comm.get());
+  } catch (const std::exception& e) {
+    comm->abort(std::string("plangrad train: ") + e.what());
+  }
+  return 1;  // not reached: abort ends the process
+}
+
+namespace {
+
+int train(const Args& args, Communicator* comm) {
+  const bool leader = !comm || comm->rank() == 0;
   Flags flags(args);
   if (flags.has("--help")) {
     std::fputs(kHelp, stdout);
@@ -205,7 +259,11 @@ int cmd_train(const Args& args) {
   const bool resume = flags.has("--resume");
   const std::string log_path = flags.get("--log", "");
   std::string out = flags.get("--out", "");
-  const Progress progress = parse_progress(flags.get("--progress", "auto"));
+  const Progress asked = parse_progress(flags.get("--progress", "auto"));
+  const Progress progress = leader ? asked : Progress::Off;
+  flags.has("--distributed");
+  const bool sync_batchnorm = flags.has("--sync-batchnorm");
+  flags.get_double("--mpi-timeout", 300, 1e-3, 1e9);
   const auto limit = static_cast<std::size_t>(flags.get_int("--subset", 0, 0, INT64_MAX));
   const auto eval_batch = static_cast<std::size_t>(flags.get_int("--eval-batch", 1000, 1, 1 << 24));
   const auto epochs = flags.get_int("--epochs", -1, 1, 1000000);  // -1: not given
@@ -303,9 +361,13 @@ int cmd_train(const Args& args) {
     set_lr_schedule(options, LrSchedule::parse(schedule_text));
   }
   // Every file the run will write, checked before the data is read and the first step made.
-  check_output_file(out_flag, out, WriteMode::Replace);
-  if (!checkpoint_path.empty()) check_output_file("--checkpoint", checkpoint_path, WriteMode::Replace);
-  if (!log_path.empty()) check_output_file("--log", log_path, WriteMode::Open);
+  if (leader) {
+    check_output_file(out_flag, out, WriteMode::Replace);
+    if (!checkpoint_path.empty()) check_output_file("--checkpoint", checkpoint_path, WriteMode::Replace);
+    if (!log_path.empty()) check_output_file("--log", log_path, WriteMode::Open);
+  }
+  options.communicator = comm;
+  options.sync_batchnorm = sync_batchnorm;
 
   options.eval_batch = eval_batch;
   options.log_path = log_path;
@@ -365,6 +427,7 @@ int cmd_train(const Args& args) {
     throw TrainingDiverged(after_divergence(e, checkpoint_path, ckpt ? &*ckpt : nullptr, out), e.epoch, e.step,
                            e.loss, e.epochs_done);
   }
+  if (!leader) return r.status == FitStatus::Interrupted ? 130 : 0;
   if (data.schema) set_data_schema(doc.training, *data.schema);
   save_model_document(doc.model, doc.training, out);
 
@@ -395,9 +458,11 @@ int cmd_train(const Args& args) {
   if (r.status == FitStatus::Interrupted) {
     std::fprintf(stderr, "plangrad train: interrupted after %lld epochs and %lld steps; model saved to %s\n",
                  static_cast<long long>(r.epochs_done), static_cast<long long>(r.steps), out.c_str());
+    // A distributed run resumes on as many ranks (the checkpoint records them).
+    const std::string launcher = comm && comm->size() > 1 ? "mpirun -np " + std::to_string(comm->size()) + " " : "";
     if (!checkpoint_path.empty())
-      std::fprintf(stderr, "resume with: plangrad train %s --data %s --checkpoint %s --resume\n", model_path.c_str(),
-                   dir.c_str(), checkpoint_path.c_str());
+      std::fprintf(stderr, "resume with: %splangrad train %s --data %s --checkpoint %s --resume\n", launcher.c_str(),
+                   model_path.c_str(), dir.c_str(), checkpoint_path.c_str());
   } else if (progress != Progress::Off) {
     std::printf("saved     %s\n", out.c_str());
   }
@@ -405,4 +470,5 @@ int cmd_train(const Args& args) {
   return r.status == FitStatus::Interrupted ? 130 : 0;
 }
 
+}  // namespace
 }  // namespace plangrad::cli
