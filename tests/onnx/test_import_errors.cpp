@@ -156,7 +156,7 @@ TEST_CASE("tensor data that does not match its dimensions is refused", "[import_
   CHECK_THAT(load_error(write(dir, "one.onnx", m)), Catch::Contains("1 values for 6 elements"));
 }
 
-TEST_CASE("external data: missing, outside the folder, or short, is refused; present, it is read", "[import_errors]") {
+TEST_CASE("external data is read when present and refused when missing, outside the folder or short", "[import_errors]") {
   plangrad::testing::TempDir dir;
   onnx::ModelProto m = good_model();
   auto* w = m.mutable_graph()->mutable_initializer(0);
