@@ -15,12 +15,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/executor.hpp"
 #include "onnx/onnx.hpp"
 #include "planner/plan.hpp"
+#include "tests/onnx/ort.hpp"
 #include "tests/onnx/torch_files.hpp"
 
 namespace {
@@ -117,4 +119,26 @@ TEST_CASE("an imported model keeps PyTorch's names and takes a loss", "[import]"
   Model mse = load_onnx(files.path("residual_op13_nofold.onnx"), {"mse", "target"});
   REQUIRE(mse.graph.find_value("target") != nullptr);
   CHECK(mse.graph.find_value("target")->shape == Shape{kBatchDim, 10});
+}
+
+TEST_CASE("small graphs of the other mappings give ONNX Runtime's outputs", "[import]") {
+  // The fuzz seeds written with python3-onnx (tests/fuzz/fuzz_onnx.cpp): Gemm with transB,
+  // alpha and beta; MatMul + Add, Identity, a Constant shape with a 0 entry at opset 11,
+  // Add of two values; Conv, BatchNormalization with epsilon, MaxPool with strides, a
+  // GlobalAveragePool read by a LeakyRelu as [N, C, 1, 1].
+  const std::pair<const char*, Shape> cases[] = {
+      {"gemm.onnx", {3, 3}}, {"matmul_reshape.onnx", {3, 3}}, {"conv_bn.onnx", {3, 1, 4, 4}}};
+  for (const auto& [file, shape] : cases) {
+    const std::string path = std::string(PLANGRAD_SOURCE_DIR) + "/tests/fuzz/onnx_corpus/" + file;
+    INFO(path);
+    Model model = load_onnx(path);
+    std::vector<float> x(numel(shape));
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal;
+    for (float& v : x) v = normal(rng);
+    const auto ort = plangrad::testing::run_ort(path, {{"x", {std::vector<std::int64_t>(shape.begin(), shape.end()), x}}});
+    const Difference d = compare(run_plangrad(model, x, shape[0]), ort.at("y").values);
+    CHECK(d.relative <= 1e-5);
+    WARN(file << ": largest difference to ONNX Runtime " << d.relative << " relative, " << d.absolute << " absolute");
+  }
 }
