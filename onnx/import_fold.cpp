@@ -271,7 +271,7 @@ void fold_slice(Importer& im) {
     if (seen[a]) im.fail("axis " + std::to_string(axes[j]) + " is given twice");
     seen[a] = 1;
     const std::int64_t len = data.dims[a], s = steps[j];
-    if (s == 0) im.fail("step 0");
+    if (s == 0 || s == std::numeric_limits<std::int64_t>::min()) im.fail("step " + std::to_string(s));
     auto norm = [&](std::int64_t v, std::int64_t lo, std::int64_t hi) {
       if (v < 0) v = v < -len ? lo : v + len;
       return std::clamp(v, lo, hi);

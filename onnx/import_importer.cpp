@@ -155,6 +155,9 @@ std::string Importer::declare(const Const& c, ValueKind kind, const std::string&
 std::string Importer::fresh_node(const std::string& base) {
   std::string name = base.empty() ? std::string("node") : base;
   for (int k = 2; node_names_.count(name); ++k) name = base + "." + std::to_string(k);
+  if (name.size() > limits().name_length)
+    throw FormatError(source_ + ": the node name '" + name.substr(0, 64) + "...' is longer than " +
+                      limit_hint("name-length", limits().name_length));
   node_names_.insert(name);
   return name;
 }

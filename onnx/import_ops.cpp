@@ -58,6 +58,7 @@ Const transposed(const Const& c) {
 // A bias for a [.., F] value: [F], or [1, .., 1, F], or one value repeated.
 Const bias_vector(Importer& im, const Const& c, Dim features, const char* what) {
   if (c.is_int) im.fail(std::string(what) + " holds integers");
+  if (features < 1) im.fail(std::string(what) + " for a last dimension of " + std::to_string(features));
   Const b = c;
   if (c.size() == 1 && features != 1) {
     b.f.assign(static_cast<std::size_t>(features), c.f[0]);
@@ -182,6 +183,9 @@ Window window(Importer& im, const Ints& kernel_from_weight) {
   if (auto_pad == "VALID") pads = {0, 0, 0, 0};
   else if (auto_pad != "NOTSET") im.fail("auto_pad " + auto_pad + " is not read (NOTSET with explicit pads, or VALID)");
   if (pads.size() != 4) im.fail("pads " + shape_str(pads) + " must have four entries");
+  // Bounded here so that a Pad before can be added in; plangrad's shape rules check the rest.
+  for (const std::int64_t p : pads)
+    if (p < 0 || p > (std::int64_t{1} << 30)) im.fail("pads " + shape_str(pads) + " out of range");
   if (pads[0] != pads[2] || pads[1] != pads[3])
     im.fail("pads " + shape_str(pads) + " are not symmetric; plangrad pads both sides alike");
   w.padding = {pads[0], pads[1]};
@@ -199,8 +203,6 @@ void map_conv(Importer& im) {
   if (xv.padded()) {
     // A zero Pad before the convolution is its padding.
     x = xv.name;
-    if (xv.pad_h > std::numeric_limits<std::int32_t>::max() || xv.pad_w > std::numeric_limits<std::int32_t>::max())
-      im.fail("padding out of range");
     win.padding[0] += xv.pad_h;
     win.padding[1] += xv.pad_w;
   } else {
