@@ -1,8 +1,10 @@
 // The ONNX importer's inside (onnx/import*.cpp), internal to plangrad::onnx: the protobuf
 // types stay out of onnx/onnx.hpp.
 //   import.cpp        load_onnx: the model's checks, the graph walk, the loss, validation
+//   import_importer.cpp  the Importer's helpers (inputs, attributes, names, adding nodes)
 //   import_tensor.cpp TensorProto -> Const (every size checked; external data)
-//   import_ops.cpp    one mapping per ONNX op type onto plangrad nodes
+//   import_ops.cpp    one mapping per ONNX op type onto plangrad nodes, in a table
+//   import_ops_image.cpp  the image ops' mappings (Conv, BatchNormalization, pools, Pad)
 //   import_fold.cpp   constant folding (Constant, Shape, Gather, Unsqueeze, Concat, ...)
 #pragma once
 
@@ -53,6 +55,13 @@ using Mapping = void (*)(Importer&);
 
 // The mapping of `op_type` (import_ops.cpp), or nullptr.
 Mapping find_mapping(const std::string& op_type);
+// The image ops' mappings (import_ops_image.cpp), in find_mapping's table.
+void map_conv(Importer& im);
+void map_batchnorm(Importer& im);
+void map_max_pool(Importer& im);
+void map_average_pool(Importer& im);
+void map_global_average_pool(Importer& im);
+void map_pad(Importer& im);
 // The folding of `op_type` (import_fold.cpp) when every input present is a constant, or
 // nullptr; `always` is set for those that fold whatever their input (Shape, Constant).
 Mapping find_fold(const std::string& op_type, bool& always);
@@ -143,5 +152,10 @@ class Importer {
   std::string label_;
   const std::set<std::string>* needed_ = nullptr;
 };
+
+// The node's first output's name: the plangrad value its last plangrad node makes.
+inline std::string out_name(const Importer& im) {
+  return im.node().output_size() > 0 ? im.node().output(0) : std::string();
+}
 
 }  // namespace plangrad::onnx_import
