@@ -5,7 +5,7 @@
 Builds seeded models (an MLP, the MNIST CNN of networks/models.cpp with non-trivial
 batchnorm statistics, the residual block of networks/models.cpp, a CNN that flattens with
 x.view(x.size(0), -1), and one with the remaining mapped ops), exports each with
-torch.onnx.export at opsets 13 to 17, with and without do_constant_folding, with a dynamic
+torch.onnx.export at opsets 11 to 17, with and without do_constant_folding, with a dynamic
 batch axis, and writes PyTorch's outputs for fixed inputs at batch 1 and 64. OUT_DIR gets
 the .onnx files, raw little-endian float32 .bin files, and manifest.json:
   {"models": [{"name", "onnx": [{"file", "opset", "folding"}...],
@@ -126,7 +126,7 @@ def main():
             randomize_batchnorm(model)
         model.eval()
         entry = {"name": name, "onnx": [], "cases": []}
-        for opset in range(13, 18):
+        for opset in range(11, 18):
             for folding in (True, False):
                 file = f"{name}_op{opset}_{'fold' if folding else 'nofold'}.onnx"
                 torch.onnx.export(model, torch.zeros((2,) + sample), os.path.join(out, file),
