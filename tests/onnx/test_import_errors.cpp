@@ -220,3 +220,21 @@ TEST_CASE("what plangrad cannot compute exactly is refused, naming the node", "[
   for (int p : {1, 0, 0, 0}) pads->add_ints(p);
   CHECK_THAT(load_error(write(dir, "pads.onnx", m)), Catch::Contains("not symmetric"));
 }
+
+TEST_CASE("a loss that does not fit the model is a UsageError", "[import_errors]") {
+  plangrad::testing::TempDir dir;
+  const std::string path = write(dir, "good.onnx", good_model());
+  using plangrad::UsageError;
+  CHECK_THAT(error_message<UsageError>([&] { plangrad::load_onnx(path, {"hinge", ""}); }), Catch::Contains("hinge"));
+  CHECK_THAT(error_message<UsageError>([&] { plangrad::load_onnx(path, {"mse", "x"}); }),
+             Catch::Contains("'x'") && Catch::Contains("already"));
+  CHECK_THAT(error_message<UsageError>([&] { plangrad::load_onnx(path, {"", "labels"}); }), Catch::Contains("--loss"));
+  onnx::ModelProto two = good_model();
+  add_value(two.mutable_graph()->add_output(), "h", {2});
+  CHECK_THAT(error_message<UsageError>([&] { plangrad::load_onnx(write(dir, "two.onnx", two), {"bce", ""}); }),
+             Catch::Contains("one output"));
+  // A loss that fits: bce's target has the output's shape.
+  const plangrad::Model m = plangrad::load_onnx(path, {"bce", "t"});
+  CHECK(m.graph.find_value("t")->shape == plangrad::Shape{plangrad::kBatchDim, 2});
+  CHECK(m.graph.outputs == std::vector<std::string>{"loss", "y"});
+}
