@@ -9,7 +9,9 @@
 # 4. a project taking plangrad in with add_subdirectory (tests/consumer_subdir): its own
 #    object compiled without plangrad's flags, none of plangrad's tests or examples built;
 # 5. docs/tutorial.md's project, its two files cut out of the page, built against the
-#    static installation and run, then against the shared one.
+#    static installation and run, then against the shared one;
+# 6. plangrad::onnx (tests/consumer_onnx: save_onnx, load_onnx) against the static and the
+#    shared installation; the shared libplangrad_onnx exports plangrad's symbols only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -95,4 +97,19 @@ cmake -S "$work/tutorial" -B "$work/tutorial/build-shared" -DCMAKE_PREFIX_PATH="
 cmake --build "$work/tutorial/build-shared" >/dev/null
 (cd "$work/tutorial/build-shared" && ./circle_app) >"$work/tutorial-shared.out"
 cmp -s "$work/tutorial.out" "$work/tutorial-shared.out" || fail "the tutorial prints other figures with the shared library"
-echo "test_install: all five ways work"
+
+echo "== 6. plangrad::onnx"
+[ -f "$work/static/include/plangrad/onnx/onnx.hpp" ] ||
+  fail "plangrad::onnx is not installed (configure with protobuf and ONNX: bash scripts/setup.sh --onnx)"
+for kind in static shared; do
+  cmake -S tests/consumer_onnx -B "$work/onnx-$kind" -DCMAKE_PREFIX_PATH="$work/$kind" >/dev/null
+  cmake --build "$work/onnx-$kind" -j "$jobs" >/dev/null
+  "$work/onnx-$kind/consumer_onnx" "$work/$kind.onnx" | grep "consumer_onnx ok" >/dev/null ||
+    fail "the $kind plangrad::onnx consumer did not run"
+done
+onnx_lib=$(ls "$work"/shared/lib/libplangrad_onnx.so.*.*.* | head -1)
+foreign=$(nm -D --defined-only "$onnx_lib" | awk '{print $3}' | c++filt | grep -v 'plangrad::' | grep -v '^$' || true)
+[ -z "$foreign" ] || fail "libplangrad_onnx exports more than plangrad's symbols: $(echo "$foreign" | head -5)"
+loaded=$(ldd "$work/onnx-shared/consumer_onnx" | awk '$1 ~ /^libplangrad_onnx\.so/ { print $3 }')
+[ -n "$loaded" ] && [ "$loaded" -ef "$onnx_lib" ] || fail "consumer_onnx does not load the installed libplangrad_onnx"
+echo "test_install: all six ways work"

@@ -9,7 +9,7 @@ DATA_DIR holds the four IDX files (gzipped or not), as scripts/prepare_data.sh l
 --model cnn: [conv 3x3 pad 1, batchnorm, ReLU, max-pool 2] with 16 then 32 channels,
 flatten, dense 1568 -> 10; Adam lr 1e-3, 2 epochs. Both: PyTorch's default initialization,
 softmax cross-entropy, batch 128 (the last, shorter batch kept), one shuffle per epoch,
-one thread, test accuracy in eval mode and the training loop's time. Pixels are scaled to [0, 1] and, unless
+--threads T (default 1) threads, test accuracy in eval mode and the training loop's time. Pixels are scaled to [0, 1] and, unless
 --no-normalize, standardized with the training images' mean and standard deviation
 (what plangrad's normalize node does). Prints the test accuracy and the training time per
 seed.
@@ -45,9 +45,11 @@ def main():
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--seeds", default="1,2,3,4,5")
     ap.add_argument("--no-normalize", action="store_true")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     args = ap.parse_args()
     epochs = args.epochs if args.epochs is not None else (2 if args.model == "cnn" else 5)
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
 
     x_train = read_idx(find(args.data, "train-images")).reshape(-1, 784).astype(np.float32) / 255
     y_train = read_idx(find(args.data, "train-labels")).astype(np.int64)

@@ -11,7 +11,7 @@ or ball (conv 3->5 and 5->1, 3x3 padding 1, ReLU, dense 16->10->1, binary cross-
 Adam lr 3e-3, weight decay 0.05 / 1000, batch 64, 1000 epochs). DIR holds train.txt and
 test.txt, one example per line: its features, then its 0/1 label. PyTorch's default
 initialization from torch.manual_seed(S), one shuffle per epoch, the last shorter batch
-kept, one thread, accuracy in eval mode (class 1 when the logit is positive; the larger
+kept, --threads T (default 1) threads, accuracy in eval mode (class 1 when the logit is positive; the larger
 output for circle-mlp). --log writes one JSON object per epoch (train loss: the mean of the
 epoch's step losses; test loss and accuracy), as plangrad's fit log. Prints one JSON line.
 """
@@ -57,8 +57,10 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--log")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
     x_train, label_train = load(f"{args.data}/train.txt")
     x_test, label_test = load(f"{args.data}/test.txt")
     one_hot = args.task == "circle-mlp"
