@@ -4,9 +4,10 @@
 // gives a model or throws a plangrad::Error; anything else (a crash, a sanitizer report,
 // std::bad_alloc, a protobuf abort) is a bug. Seeds (tests/fuzz/onnx_corpus): two of
 // PyTorch's exports (tests/onnx/torch_models.py's pooling and view-flatten models, opset
-// 13) and three small graphs written with python3-onnx's helper (Gemm with alpha and
+// 13) and four small graphs written with python3-onnx's helper (Gemm with alpha and
 // beta; MatMul, Add, Reshape by a Constant at opset 11; Conv, BatchNormalization, MaxPool,
-// GlobalAveragePool). Build and run with scripts/fuzz.sh.
+// GlobalAveragePool; Sub, Div, Pad, Conv, AveragePool, GlobalAveragePool, Reshape,
+// Softmax at opset 12). Build and run with scripts/fuzz.sh.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -125,9 +125,12 @@ TEST_CASE("small graphs of the other mappings give ONNX Runtime's outputs", "[im
   // The fuzz seeds written with python3-onnx (tests/fuzz/fuzz_onnx.cpp): Gemm with transB,
   // alpha and beta; MatMul + Add, Identity, a Constant shape with a 0 entry at opset 11,
   // Add of two values; Conv, BatchNormalization with epsilon, MaxPool with strides, a
-  // GlobalAveragePool read by a LeakyRelu as [N, C, 1, 1].
+  // GlobalAveragePool read by a LeakyRelu as [N, C, 1, 1]; at opset 12, Sub and Div by
+  // constants (normalize), a Pad into a Conv without bias, an AveragePool with
+  // count_include_pad=0, a GlobalAveragePool reshaped to [N, C] by [0, -1], Softmax axis 1.
   const std::pair<const char*, Shape> cases[] = {
-      {"gemm.onnx", {3, 3}}, {"matmul_reshape.onnx", {3, 3}}, {"conv_bn.onnx", {3, 1, 4, 4}}};
+      {"gemm.onnx", {3, 3}}, {"matmul_reshape.onnx", {3, 3}}, {"conv_bn.onnx", {3, 1, 4, 4}},
+      {"pad_conv_gap.onnx", {3, 2, 6, 6}}};
   for (const auto& [file, shape] : cases) {
     const std::string path = std::string(PLANGRAD_SOURCE_DIR) + "/tests/fuzz/onnx_corpus/" + file;
     INFO(path);
