@@ -4,7 +4,6 @@
 // planner's own validation, as for a model file (serialization/model_json_read.cpp).
 #include <filesystem>
 #include <limits>
-#include <queue>
 
 #include "core/errors.hpp"
 #include "core/limits.hpp"

@@ -1,8 +1,8 @@
 // One mapping per ONNX op type onto plangrad nodes (docs/onnx.md, "Import", has the
 // table). A mapping reads its node's inputs and attributes through the Importer, refuses
 // what plangrad's op cannot compute exactly, and sets the node's outputs.
-#include <cmath>
-#include <cstring>
+
+#include <string>
 
 #include "core/errors.hpp"
 #include "onnx/import.hpp"

@@ -1,7 +1,6 @@
 // The mappings of the image ops (import_ops.cpp has the table): Conv, BatchNormalization,
 // MaxPool, AveragePool, GlobalAveragePool, and Pad, kept pending for the Conv or
 // AveragePool that takes it into its padding.
-#include <limits>
 
 #include "core/errors.hpp"
 #include "onnx/import.hpp"
