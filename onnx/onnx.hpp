@@ -51,8 +51,10 @@ struct OnnxImportOptions {
 
 /// Reads an ONNX inference graph (opset 11 to 17) from `path` into a plangrad model: its
 /// initializers as parameters, BatchNormalization statistics as state, constant
-/// sub-graphs folded. A FormatError naming the file, and the node, op type and opset where
-/// there is one, for anything it cannot read.
+/// sub-graphs folded; the first dimension of every input is the batch. A FormatError naming
+/// the file, and the node, op type and opset where there is one, for anything it cannot
+/// read (docs/onnx.md, "Import"); a DataError when the file cannot be read; a UsageError for
+/// an unknown loss, a label name already taken, or a loss on a model without one output.
 Model load_onnx(const std::string& path, const OnnxImportOptions& options = {});
 
 }  // namespace plangrad

