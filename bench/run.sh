@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark: plangrad (bench/workloads.cpp) against PyTorch
 # (bench/torch_workloads.py) and LibTorch C++ (bench/libtorch/) on the same models, batches
-# and kinds of input -- the per-step table, with the peak memory of W3 and W4 -- and then
+# and kinds of input, and against ONNX Runtime (bench/ort/) on the W5 inference workloads
+# with the very same weights -- the per-step table, with the peak memory of W3 and W4 -- and then
 # the job table (bench/job.py): whole training runs of the examples on real data against
 # PyTorch's twins, at 1 and 2 threads.
 #
 #   bash bench/run.sh [--quick] [--threads N] [--rounds R] [--workloads W1,W3,...] [--iters N]
-#                     [--sides plangrad,torch,libtorch] [--tables steps|jobs|both]
+#                     [--sides plangrad,torch,libtorch,ort] [--tables steps|jobs|both]
 #   bash bench/run.sh --profile [--workloads W1,W3,W4]
 #
-# Builds bench_workloads (Release) in build-bench/ and the LibTorch peer in
-# build-bench/libtorch/, then for each workload runs the sides alternately (plangrad,
-# PyTorch, LibTorch, plangrad, ...), R rounds (default 5), each process timing its steps one
+# Builds bench_workloads (Release) in build-bench/, the LibTorch peer in
+# build-bench/libtorch/ and the ONNX Runtime peer in build-bench/ort/ (its models:
+# bench_workloads --save-models, then plangrad export-onnx, in build-bench/ort-models/), then
+# for each workload runs the sides alternately (plangrad, PyTorch, LibTorch, ORT, plangrad,
+# ...), R rounds (default 5), each process timing its steps one
 # by one and printing the median; then, for W3 and W4, one process per side for its peak
 # memory (bench/max_rss.py). The summary (bench/summarize.py) is the median over rounds per
 # side and the ratios plangrad / peer. The -real workloads read data/fashion-mnist
@@ -20,14 +23,15 @@
 # for PyTorch and LibTorch.
 # --quick: one round, one warm-up and one timed step of everything (shows the suite works;
 # the figures mean nothing). A side whose prerequisites are missing (PyTorch:
-# /usr/bin/python3 -c 'import torch'; LibTorch: libtorch-dev) is left out with a note.
+# /usr/bin/python3 -c 'import torch'; LibTorch: libtorch-dev; ORT: bash scripts/setup.sh
+# --onnx and a plangrad built with ONNX) is left out with a note.
 # --profile: bench/profile_workloads.py, where plangrad's time goes (perf cpu-clock samples
 # on the Release build, callgrind instruction counts on an AVX2 build in build-bench/prof).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${PLANGRAD_BENCH_BUILD:-$root/build-bench}"  # CI reuses its Release build/
-quick=0 profile=0 threads=1 rounds=5 workloads=all iters="" tables=both sides=plangrad,torch,libtorch
+quick=0 profile=0 threads=1 rounds=5 workloads=all iters="" tables=both sides=plangrad,torch,libtorch,ort
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -85,6 +89,26 @@ if [[ $tables != jobs ]] && want libtorch; then
   fi
 fi
 
+# The ONNX Runtime peer (inference, W5): its own CMake project too, on W5's very models
+# exported by plangrad (export-onnx needs a plangrad built with ONNX).
+ort_bin="" ort_models="$build/ort-models"
+if [[ $tables != jobs ]] && want ort; then
+  if cmake -S "$root/bench/ort" -B "$build/ort" -DCMAKE_BUILD_TYPE=Release >"$build/ort.log" 2>&1 &&
+     cmake --build "$build/ort" -j2 >>"$build/ort.log" 2>&1; then
+    mkdir -p "$ort_models"
+    if "$bin" --save-models "$ort_models" >>"$build/ort.log" 2>&1 &&
+       "$build/plangrad" export-onnx "$ort_models/mlp.json" "$ort_models/mlp.onnx" --output logits >>"$build/ort.log" 2>&1 &&
+       "$build/plangrad" export-onnx "$ort_models/cnn.json" "$ort_models/cnn.onnx" --output logits >>"$build/ort.log" 2>&1; then
+      ort_bin="$build/ort/ort_workloads"
+    else
+      echo "== note: plangrad export-onnx did not export W5's models; leaving ONNX Runtime out ($build/ort.log)"
+    fi
+  else
+    echo "== note: ONNX Runtime not found or its peer did not build (bash scripts/setup.sh --onnx);" \
+         "leaving it out ($build/ort.log)"
+  fi
+fi
+
 if [[ $tables != jobs ]]; then
   [[ $workloads == all ]] && workloads="$("$bin" --list | paste -sd, -)"
   data="$root/data/fashion-mnist"
@@ -122,18 +146,28 @@ if [[ $tables != jobs ]]; then
     OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
       "${measure[@]}" "$lt_bin" --workloads "$w" --threads "$threads" "${common[@]}" "$@" | tee -a "$results"
   }
+  ort() {  # inference workloads only: the W5 ones among $1
+    [[ -n "$ort_bin" ]] || return 0
+    local w; w="$(tr , '\n' <<<"$1" | grep '^W5-' | paste -sd, -)"
+    [[ -n "$w" ]] || return 0
+    shift
+    OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
+      "$ort_bin" --models "$ort_models" --workloads "$w" --threads "$threads" "${common[@]}" "$@" | tee -a "$results"
+  }
 
   IFS=, read -ra names <<<"$workloads"
   if [[ $quick == 1 ]]; then  # one process per side, everything in it
     pg "$workloads"
     th "$workloads"
     lt "$workloads"
+    ort "$workloads"
   else
     for w in "${names[@]}"; do
       for ((r = 1; r <= rounds; ++r)); do
         pg "$w"
         th "$w"
         lt "$w"
+        ort "$w"
       done
     done
   fi

@@ -28,6 +28,9 @@
 //
 //   bench_workloads [--workloads W1,W3,...] [--iters N] [--warmup N] [--quick] [--no-gemm-only]
 //                   [--no-fuse] [--data DIR]
+//   bench_workloads --save-models DIR W5's models for bench/ort: mlp.json, cnn.json (the weights
+//                                     timed here), each one's batch-64 input and its logits on it
+//                                     (<m>.input.bin, <m>.logits.bin: raw float32)
 //   bench_workloads --list            the workload names, one per line
 //   bench_workloads --w4-optimizer    "adam" or "sgd": what W4 trains with here
 #include <algorithm>
@@ -35,6 +38,7 @@
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <fstream>
 #include <memory>
 #include <numeric>
 #include <sstream>
@@ -51,6 +55,7 @@
 #include "cli/flags.hpp"
 #include "core/random.hpp"
 #include "networks/models.hpp"
+#include "serialization/model_json.hpp"
 
 using namespace plangrad;
 
@@ -298,6 +303,26 @@ void run(Workload& w, int warmup, int iters, bool gemm_only) {
   std::fflush(stdout);
 }
 
+void write_floats(const std::string& path, const float* v, std::size_t n) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(v), static_cast<std::streamsize>(n * sizeof(float)));
+  if (!out) throw DataError(path + ": cannot write");
+}
+
+// What bench/ort needs to run W5's very models: the models, the batch-64 input plangrad
+// times (batch 1 is its first row) and the logits plangrad computes on it.
+void save_models(const std::string& dir) {
+  for (const std::string m : {"mlp", "cnn"}) {
+    Workload w = make_workload("W5-" + m + "-b64");
+    save_model(*w.model, dir + "/" + m + ".json");
+    w.exec->run();
+    const TensorRef<float> x = w.exec->input("x");
+    const TensorRef<const float> logits = w.exec->value("logits");
+    write_floats(dir + "/" + m + ".input.bin", x.data, x.size());
+    write_floats(dir + "/" + m + ".logits.bin", logits.data, logits.size());
+  }
+}
+
 // "W1,W3" -> {"W1", "W3"}; "all" -> every workload.
 std::vector<std::string> split(const std::string& s) {
   if (s == "all") return kAll;
@@ -317,6 +342,7 @@ int main(int argc, char** argv) try {
   fuse_steps = !flags.has("--no-fuse");
   const std::string names = flags.get("--workloads", "all");
   data_dir = flags.get("--data", data_dir);
+  const std::string models_dir = flags.get("--save-models", "");
   const auto iters = flags.get_int("--iters", 0, 0, 100000000);
   const auto warmup = flags.get_int("--warmup", -1, -1, 100000000);
   flags.finish();
@@ -326,6 +352,10 @@ int main(int argc, char** argv) try {
   }
   if (print_opt) {
     std::printf("%s\n", kW4Optimizer);
+    return 0;
+  }
+  if (!models_dir.empty()) {
+    save_models(models_dir);
     return 0;
   }
   for (const std::string& name : split(names)) {

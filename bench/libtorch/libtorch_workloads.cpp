@@ -20,7 +20,7 @@
 
 #include <ATen/Parallel.h>
 
-#include "harness.hpp"
+#include "bench/peer_harness.hpp"
 
 namespace nn = torch::nn;
 

@@ -1,4 +1,4 @@
-// The measuring loop and command line of bench/libtorch/libtorch_workloads.cpp, the same
+// The measuring loop and command line of the C++ peers (bench/libtorch/, bench/ort/), the same
 // as plangrad's bench/workloads.cpp and bench/torch_workloads.py: warm up, then time every
 // step on its own (steady_clock wall time and this thread's CPU time), report the median
 // (v[n/2]) as one JSON line. The loss is read outside the timed region; so is `prepare`,
@@ -47,6 +47,7 @@ struct Args {
   int threads = 1;
   bool quick = false;
   std::string data = "data/fashion-mnist";
+  std::string models;  // bench/ort: the folder of the exported models
 };
 
 // The flags bench/run.sh passes to every side; plangrad-only flags are refused.
@@ -70,6 +71,7 @@ inline Args parse(int argc, char** argv) {
     else if (f == "--warmup") a.warmup = number(-1);
     else if (f == "--threads") a.threads = number(1);
     else if (f == "--data") a.data = value();
+    else if (f == "--models") a.models = value();
     else if (f == "--quick") a.quick = true;
     else throw std::invalid_argument("unknown argument '" + f + "'");
   }
