@@ -52,6 +52,10 @@ done
 [[ -z "$iters" || "$iters" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --iters takes a positive integer" >&2; exit 2; }
 [[ "$tables" =~ ^(steps|jobs|both)$ ]] || { echo "run.sh: --tables takes steps, jobs or both" >&2; exit 2; }
 [[ ",$sides," == *,plangrad,* ]] || { echo "run.sh: --sides must include plangrad (the ratios are plangrad / peer)" >&2; exit 2; }
+IFS=, read -ra side_list <<<"$sides"
+for s in "${side_list[@]}"; do
+  [[ $s =~ ^(plangrad|torch|libtorch|ort)$ ]] || { echo "run.sh: unknown side '$s' (plangrad, torch, libtorch, ort)" >&2; exit 2; }
+done
 want() { [[ ",$sides," == *,"$1",* ]]; }
 
 echo "== building bench_workloads (Release) in $build"
