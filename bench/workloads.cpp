@@ -16,7 +16,7 @@
 //           (bench/real_batches.hpp); 20 warm-up batches, then 200 timed
 //
 // The networks are networks/models.hpp's (the examples' own), built with seed 1. Inputs are
-// random but fixed (seeded); every step reuses them (but in the -real workloads). Each
+// random but fixed (seeded); every step reuses them (except in the -real workloads). Each
 // workload warms up, then times `iters` steps one by one and reports the median (and the
 // mean, "mean_us"), as one JSON line:
 //   {"side":"plangrad","workload":"W3","us":...,"min_us":...,"iters":...,"threads":...,...}
