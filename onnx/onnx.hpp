@@ -23,16 +23,21 @@ struct OnnxExportOptions {
   int opset = 17;
   /// The batch dimension: 0 keeps it symbolic ("N"), a positive value fixes it.
   std::int64_t batch = 0;
-  /// The graph's outputs, by value name; empty: the inference graph's outputs (what the
-  /// loss nodes consume as predictions, as `plangrad plan` picks them).
+  /// The graph's outputs, by value name, each computed by a node; empty: the graph's
+  /// declared outputs that are not scalars (the predictions, not the losses), else all of
+  /// them, as `plangrad plan --kind inference` picks them.
   std::vector<std::string> outputs;
 };
 
 /// Writes `model`'s inference graph to `path` as an ONNX model that passes ONNX's checker:
-/// loss nodes and label inputs dropped, parameters as initializers, batchnorm's running
-/// statistics as BatchNormalization inputs, names kept. The file is written atomically. A
-/// GraphError naming the node and op for an op without an ONNX mapping; a UsageError for an
-/// opset out of range or an unknown output.
+/// the nodes the outputs depend on (as an inference plan prunes them: loss nodes and label
+/// inputs dropped), in the planner's order, parameters and state as initializers,
+/// batchnorm's running statistics as BatchNormalization inputs (Eval mode), plangrad's node
+/// and value names kept. The file is written atomically: on any error the target is as it
+/// was. A GraphError naming the node and op for an op without an ONNX mapping (docs/onnx.md
+/// lists them) or a graph that does not validate; a UsageError for an opset out of range, a
+/// negative batch, or an output that is unknown, not computed by a node or named twice; a
+/// DataError naming the path when it cannot be written.
 void save_onnx(const Model& model, const std::string& path, const OnnxExportOptions& options = {});
 
 /// What load_onnx adds to the imported graph.

@@ -34,6 +34,15 @@ std::map<std::string, Shape> symbolic_shapes(const Graph& graph) {
   return out;
 }
 
+std::vector<std::string> default_inference_outputs(const Graph& graph, const std::map<std::string, Shape>& shapes) {
+  std::vector<std::string> outputs;
+  for (const std::string& out : graph.outputs) {
+    const auto it = shapes.find(out);
+    if (it != shapes.end() && !it->second.empty()) outputs.push_back(out);
+  }
+  return outputs.empty() ? graph.outputs : outputs;
+}
+
 std::string model_table(const Model& model) {
   const IndexedGraph g = index_graph(model.graph);
   const std::vector<int> order = toposort(g);

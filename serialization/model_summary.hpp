@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/model.hpp"
 
@@ -13,6 +14,11 @@ namespace plangrad {
 // are inferred at two nominal batch sizes and the dimensions that differ depend on it.
 // Throws the planner's GraphError / ShapeError for an invalid graph.
 std::map<std::string, Shape> symbolic_shapes(const Graph& graph);
+
+// The values an inference plan of `graph` computes when none are named (`plangrad plan
+// --kind inference`, `plangrad export-onnx`): the graph's outputs that are not scalars (the
+// predictions, not the losses), else all of them. `shapes` is symbolic_shapes(graph).
+std::vector<std::string> default_inference_outputs(const Graph& graph, const std::map<std::string, Shape>& shapes);
 
 // One line per node (in execution order): name, op, output shapes, parameter count; then
 // the inputs and totals (parameters and their bytes, state).

