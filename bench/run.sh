@@ -97,8 +97,9 @@ fi
 # exported by plangrad (export-onnx needs a plangrad built with ONNX).
 ort_bin="" ort_models="$build/ort-models"
 if [[ $tables != jobs ]] && want ort; then
-  if cmake -S "$root/bench/ort" -B "$build/ort" -DCMAKE_BUILD_TYPE=Release >"$build/ort.log" 2>&1 &&
-     cmake --build "$build/ort" -j2 >>"$build/ort.log" 2>&1; then
+  if cmake -S "$root/bench/ort" -B "$build/ort" -DCMAKE_BUILD_TYPE=Release >"$build/ort.log" 2>&1; then
+    cmake --build "$build/ort" -j2 >>"$build/ort.log" 2>&1 ||
+      { cat "$build/ort.log" >&2; echo "run.sh: the ONNX Runtime peer did not build" >&2; exit 1; }
     mkdir -p "$ort_models"
     if "$bin" --save-models "$ort_models" >>"$build/ort.log" 2>&1 &&
        "$build/plangrad" export-onnx "$ort_models/mlp.json" "$ort_models/mlp.onnx" --output logits >>"$build/ort.log" 2>&1 &&
@@ -108,7 +109,7 @@ if [[ $tables != jobs ]] && want ort; then
       echo "== note: plangrad export-onnx did not export W5's models; leaving ONNX Runtime out ($build/ort.log)"
     fi
   else
-    echo "== note: ONNX Runtime not found or its peer did not build (bash scripts/setup.sh --onnx);" \
+    echo "== note: ONNX Runtime not found (bash scripts/setup.sh --onnx installs it);" \
          "leaving it out ($build/ort.log)"
   fi
 fi
