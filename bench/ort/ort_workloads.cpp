@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "bench/peer_harness.hpp"
-#include "onnxruntime_c_api.h"
+#include <onnxruntime_c_api.h>
 
 namespace {
 
