@@ -1,7 +1,9 @@
-"""PyTorch's side of the side-by-side benchmark (bench/workloads.cpp is plangrad's side;
-bench/run.sh alternates the two). The same models, batches, float32 and fixed random
-inputs; each workload warms up, then times `iters` steps one by one and prints the median
-as one JSON line:
+"""PyTorch's side of the side-by-side benchmark (bench/workloads.cpp is plangrad's side,
+bench/libtorch/ LibTorch C++'s; bench/run.sh alternates them). The same models, batches,
+float32 and fixed random inputs; W3-real and W4-real train W3's and W4's models on real
+Fashion-MNIST batches (--data DIR) in file order, each step's batch a view of the data set
+made before its clock starts. Each workload warms up, then times `iters` steps one by one
+and prints the median (and the mean, "mean_us") as one JSON line:
   {"side":"torch","workload":"W3","us":...,"min_us":...,"cpu_us":...,"iters":...,"threads":...}
 ("cpu_us": the median of this thread's CPU time per step; with one thread it is the
 step's whole work, less the time other processes had the core. "faults_per_step": page
@@ -9,16 +11,16 @@ faults per step, from the tensors PyTorch allocates afresh each step; on this vi
 machine part of their cost shows in wall time but not in CPU time.)
 
   /usr/bin/python3 bench/torch_workloads.py [--workloads W1,W3] [--iters N] [--warmup N]
-      [--threads T] [--quick] [--w4-optimizer adam|sgd]
+      [--threads T] [--quick] [--w4-optimizer adam|sgd] [--data DIR]
   /usr/bin/python3 bench/torch_workloads.py --summarize results.jsonl [--load "..."]
-      reads both sides' lines, prints the table and one JSON line per workload (no torch
-      needed for this)
+      the same as bench/summarize.py (no torch needed for this)
 
 A training step is what a PyTorch user writes: zero_grad(set_to_none=True), forward,
 loss, backward, optimizer.step(). Inference runs the model in eval() under
 torch.inference_mode().
 """
 import argparse
+import gzip
 import json
 import os
 import resource
@@ -26,9 +28,34 @@ import statistics
 import sys
 import time
 
-ALL = ["W1", "W2", "W3", "W4", "W5-mlp", "W5-cnn"]
+ALL = ["W1", "W2", "W3", "W4", "W5-mlp", "W5-cnn", "W5-mlp-b64", "W5-cnn-b64", "W3-real", "W4-real"]
 # Timed steps per workload: the same defaults as bench/workloads.cpp.
-ITERS = {"W1": 4000, "W2": 2000, "W3": 200, "W4": 20, "W5-mlp": 4000, "W5-cnn": 2000}
+ITERS = {"W1": 4000, "W2": 2000, "W3": 200, "W4": 20, "W5-mlp": 4000, "W5-cnn": 2000,
+         "W5-mlp-b64": 1000, "W5-cnn-b64": 200, "W3-real": 200, "W4-real": 200}
+# Warm-up steps where not a tenth of ITERS: the real batches' 20 (then 200 timed, of 468).
+WARMUP = {"W3-real": 20, "W4-real": 20}
+REAL_BATCH = 128
+
+
+def read_idx(directory, name):
+    """DIR/name or DIR/name.gz (the plain file first, as plangrad's load_mnist_dir)."""
+    import numpy as np
+    for path, opener in ((os.path.join(directory, name), open), (os.path.join(directory, name + ".gz"), gzip.open)):
+        if os.path.exists(path):
+            with opener(path, "rb") as f:
+                raw = f.read()
+            ndim = raw[3]
+            dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+            return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    raise SystemExit(f"torch_workloads: {directory}: no {name} or {name}.gz")
+
+
+def real_data(directory):
+    """Fashion-MNIST's training set: [n, 784] pixels / 255 (float32), int64 labels."""
+    import torch
+    images = read_idx(directory, "train-images-idx3-ubyte").reshape(-1, 784)
+    labels = read_idx(directory, "train-labels-idx1-ubyte")
+    return torch.from_numpy(images.astype("float32") / 255), torch.from_numpy(labels.astype("int64"))
 
 
 def build(name, w4_optimizer):
@@ -60,20 +87,20 @@ def build(name, w4_optimizer):
         t = labels(64, 2).float().reshape(64, 1)
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
         return model, opt, nn.BCEWithLogitsLoss(), x, t, "sgd_momentum_wd"
-    if name in ("W3", "W5-mlp"):
+    if name in ("W3", "W5-mlp", "W5-mlp-b64"):
         model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
                               nn.Linear(128, 10))
-        if name == "W5-mlp":
-            return model, None, None, uniform(1, 784), None, "none"
+        if name.startswith("W5"):
+            return model, None, None, uniform(64 if name.endswith("-b64") else 1, 784), None, "none"
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         return model, opt, nn.CrossEntropyLoss(), uniform(128, 784), labels(128, 10), "sgd_momentum"
-    if name in ("W4", "W5-cnn"):
+    if name in ("W4", "W5-cnn", "W5-cnn-b64"):
         model = nn.Sequential(
             nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(1568, 10))
-        if name == "W5-cnn":
-            return model, None, None, uniform(1, 1, 28, 28), None, "none"
+        if name.startswith("W5"):
+            return model, None, None, uniform(64 if name.endswith("-b64") else 1, 1, 28, 28), None, "none"
         if w4_optimizer == "adam":
             opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         else:  # plangrad has no Adam yet: the same SGD as its side
@@ -82,10 +109,23 @@ def build(name, w4_optimizer):
     raise SystemExit(f"torch_workloads: unknown workload '{name}'")
 
 
-def run(name, iters, warmup, w4_optimizer):
+def run(name, iters, warmup, w4_optimizer, data_dir):
     import torch
 
-    model, opt, loss_fn, x, target, optimizer = build(name, w4_optimizer)
+    real = name.endswith("-real")
+    model, opt, loss_fn, x, target, optimizer = build(name[:-len("-real")] if real else name, w4_optimizer)
+    prepare = None
+    if real:
+        images, labels = real_data(data_dir)
+        batches = len(labels) // REAL_BATCH
+        shape = (REAL_BATCH, 1, 28, 28) if name.startswith("W4") else (REAL_BATCH, 784)
+
+        def prepare(i):
+            # Batch i in file order: a view of the data set, no copy, made before the clock starts.
+            nonlocal x, target
+            start = i % batches * REAL_BATCH
+            x = images[start:start + REAL_BATCH].view(shape)
+            target = labels[start:start + REAL_BATCH]
     if opt is None:
         model.eval()
 
@@ -102,12 +142,19 @@ def run(name, iters, warmup, w4_optimizer):
             opt.step()
             return loss
 
+    n = 0
     for _ in range(warmup):
+        if prepare:
+            prepare(n)
+        n += 1
         step()
     us, cpu, loss_sum = [], [], 0.0
     clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
     faults0 = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
     for _ in range(iters):
+        if prepare:
+            prepare(n)
+        n += 1
         c0 = cpu_clock()
         t0 = clock()
         out = step()
@@ -118,73 +165,13 @@ def run(name, iters, warmup, w4_optimizer):
             loss_sum += float(out)  # outside the timed region, as on plangrad's side
     faults = (resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - faults0) / iters
     line = {"side": "torch", "workload": name, "us": round(statistics.median(us), 2),
-            "min_us": round(min(us), 2), "cpu_us": round(statistics.median(cpu), 2),
+            "min_us": round(min(us), 2), "mean_us": round(sum(us) / len(us), 2),
+            "cpu_us": round(statistics.median(cpu), 2),
             "faults_per_step": round(faults, 2), "iters": iters, "threads": torch.get_num_threads(),
             "optimizer": optimizer, "loss": loss_sum / iters, "torch": torch.__version__}
+    if real:
+        line["data"] = "fashion-mnist train, file order"
     print(json.dumps(line, separators=(",", ":")), flush=True)
-
-
-def summarize(path, load):
-    """Per side, the median over rounds of the per-process medians, of wall time ("us") and
-    of thread CPU time ("cpu_us"); ratio = plangrad / torch."""
-    rows = {}
-    with open(path) as f:
-        for text in f:
-            text = text.strip()
-            if not text.startswith("{"):
-                continue
-            r = json.loads(text)
-            rows.setdefault(r["workload"], {}).setdefault(r["side"], []).append(r)
-    order = [w for w in ALL if w in rows] + [w for w in rows if w not in ALL]
-
-    def med(rs, key):
-        vals = [r[key] for r in rs if key in r]
-        return statistics.median(vals) if vals else None
-
-    def ratio(a, b):
-        return round(a / b, 3) if a and b else None
-
-    def cell(v, width=10, digits=1):
-        return f"{v:{width}.{digits}f}" if v is not None else f"{'-':>{width}}"
-
-    print(f"{'workload':8} {'plangrad':>10} {'torch':>10} {'ratio':>6} | {'pg cpu':>10} {'torch cpu':>10} "
-          f"{'ratio':>6} | rounds  notes")
-    print(f"{'':8} {'wall us':>10} {'wall us':>10} {'':>6} | {'us':>10} {'us':>10} {'':>6} |")
-    out = []
-    for w in order:
-        pg, th = rows[w].get("plangrad", []), rows[w].get("torch", [])
-        first = (pg or th)[0]
-        line = {"workload": w, "plangrad_us": med(pg, "us"), "torch_us": med(th, "us"),
-                "ratio": ratio(med(pg, "us"), med(th, "us")),
-                "plangrad_cpu_us": med(pg, "cpu_us"), "torch_cpu_us": med(th, "cpu_us"),
-                "cpu_ratio": ratio(med(pg, "cpu_us"), med(th, "cpu_us")),
-                "threads": first["threads"], "rounds": max(len(pg), len(th)),
-                "iters": first["iters"], "optimizer": first["optimizer"]}
-        notes = [f"opt={first['optimizer']}"]
-        line["plangrad_faults_per_step"] = med(pg, "faults_per_step")
-        line["torch_faults_per_step"] = med(th, "faults_per_step")
-        if line["torch_faults_per_step"] is not None:
-            notes.append(f"faults/step {line['plangrad_faults_per_step']} vs {line['torch_faults_per_step']}")
-        if pg and "gemm_only_us" in pg[0]:
-            line.update({"gflops": round(pg[0]["gemm_mflop"] * 1e-3 / (line["plangrad_us"] * 1e-6), 2),
-                         "gemm_only_us": med(pg, "gemm_only_us"),
-                         "gemm_only_cpu_us": med(pg, "gemm_only_cpu_us"),
-                         "step_over_gemm": ratio(line["plangrad_us"], med(pg, "gemm_only_us")),
-                         "cpu_step_over_gemm": ratio(line["plangrad_cpu_us"], med(pg, "gemm_only_cpu_us"))})
-            notes.append(f"{line['gflops']} GFLOP/s; gemm-only {line['gemm_only_us']:.1f} us wall, "
-                         f"{line['gemm_only_cpu_us']:.1f} cpu; step/gemm {line['step_over_gemm']} wall, "
-                         f"{line['cpu_step_over_gemm']} cpu")
-        if th and pg and th[0]["optimizer"] != pg[0]["optimizer"]:
-            notes.append(f"OPTIMIZERS DIFFER: torch {th[0]['optimizer']}")
-        if load:
-            line["load"] = load
-        print(f"{w:8} {cell(line['plangrad_us'])} {cell(line['torch_us'])} {cell(line['ratio'], 6, 2)} | "
-              f"{cell(line['plangrad_cpu_us'])} {cell(line['torch_cpu_us'])} {cell(line['cpu_ratio'], 6, 2)} | "
-              f"{line['rounds']:6}  {'; '.join(notes)}")
-        out.append(line)
-    print("ratio = plangrad / torch (below 1: plangrad faster); medians over rounds of per-process medians")
-    for line in out:
-        print(json.dumps(line, separators=(",", ":")))
 
 
 def main():
@@ -195,11 +182,14 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--w4-optimizer", choices=["adam", "sgd"], default="sgd")
+    p.add_argument("--data", default=os.path.join("data", "fashion-mnist"))
     p.add_argument("--summarize", metavar="FILE")
     p.add_argument("--load", default="")
     a = p.parse_args()
     if a.summarize:
-        summarize(a.summarize, a.load)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import summarize
+        summarize.summarize([a.summarize], a.load)
         return
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         if os.environ.get(var) != str(a.threads):
@@ -210,9 +200,11 @@ def main():
     torch.set_num_interop_threads(1)
     names = ALL if a.workloads == "all" else [w for w in a.workloads.split(",") if w]
     for name in names:
+        if name not in ITERS:
+            raise SystemExit(f"torch_workloads: unknown workload '{name}'")
         iters = 1 if a.quick else a.iters or ITERS[name]
-        warmup = 1 if a.quick else a.warmup if a.warmup >= 0 else max(3, ITERS[name] // 10)
-        run(name, iters, warmup, a.w4_optimizer)
+        warmup = 1 if a.quick else a.warmup if a.warmup >= 0 else WARMUP.get(name, max(3, ITERS[name] // 10))
+        run(name, iters, warmup, a.w4_optimizer, a.data)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,16 @@
 //           relu, maxpool 2; flatten; dense 1568->10; softmax CE), batch 128, Adam lr 1e-3
 //   W5-mlp  W3's MLP, inference (Eval), batch 1
 //   W5-cnn  W4's CNN, inference (Eval), batch 1
+//   W5-mlp-b64, W5-cnn-b64  the same inference at batch 64
+//   W3-real, W4-real        W3's and W4's training steps on real Fashion-MNIST batches (--data
+//           DIR, default data/fashion-mnist): batch after batch in file order, each copied
+//           into the input buffers before its step, outside the timed region
+//           (bench/real_batches.hpp); 20 warm-up batches, then 200 timed
 //
 // The networks are networks/models.hpp's (the examples' own), built with seed 1. Inputs are
-// random but fixed (seeded); every step reuses them. Each workload warms up,
-// then times `iters` steps one by one and reports the median, as one JSON line:
+// random but fixed (seeded); every step reuses them (except in the -real workloads). Each
+// workload warms up, then times `iters` steps one by one and reports the median (and the
+// mean, "mean_us"), as one JSON line:
 //   {"side":"plangrad","workload":"W3","us":...,"min_us":...,"iters":...,"threads":...,...}
 // "cpu_us" is the median of this thread's CPU time per step (with one BLAS thread, the
 // step's whole work; it leaves out the time other processes had the core);
@@ -21,7 +27,10 @@
 // --no-gemm-only skips that, for profiling).
 //
 //   bench_workloads [--workloads W1,W3,...] [--iters N] [--warmup N] [--quick] [--no-gemm-only]
-//                   [--no-fuse]
+//                   [--no-fuse] [--data DIR]
+//   bench_workloads --save-models DIR W5's models for bench/ort: mlp.json, cnn.json (the weights
+//                                     timed here), each one's batch-64 input and its logits on it
+//                                     (<m>.input.bin, <m>.logits.bin: raw float32)
 //   bench_workloads --list            the workload names, one per line
 //   bench_workloads --w4-optimizer    "adam" or "sgd": what W4 trains with here
 #include <algorithm>
@@ -29,7 +38,9 @@
 #include <cstdio>
 #include <ctime>
 #include <exception>
+#include <fstream>
 #include <memory>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,12 +48,14 @@
 #include <sys/resource.h>
 
 #include "bench/gemm_only.hpp"
+#include "bench/real_batches.hpp"
 #include "core/errors.hpp"
 #include "engine/eval_roles.hpp"
 #include "engine/executor.hpp"
 #include "cli/flags.hpp"
 #include "core/random.hpp"
 #include "networks/models.hpp"
+#include "serialization/model_json.hpp"
 
 using namespace plangrad;
 
@@ -85,6 +98,8 @@ struct Workload {
   std::unique_ptr<Executor<float>> exec;
   std::vector<bench::GemmCall> gemms;  // empty: no GEMM-only figure
   int iters = 0;                       // default timed steps (same as the PyTorch side)
+  int warmup = -1;                     // default warm-up steps; -1: a tenth of iters, at least 3
+  std::unique_ptr<bench::RealBatches> real;  // the -real workloads: loads batch i before step i
 };
 
 // How an input is filled: features uniform in [0, 1), class indices below the logits'
@@ -152,14 +167,14 @@ Workload training(const std::string& name, Model model, Dim batch, std::unique_p
   return w;
 }
 
-Workload inference(const std::string& name, Model model, const std::string& output, int iters) {
+Workload inference(const std::string& name, Model model, const std::string& output, Dim batch, int iters) {
   Workload w;
   w.name = name;
   w.optimizer = "none";
   w.model = std::make_unique<Model>(std::move(model));
   PlanRequest req;
   req.kind = PlanKind::Inference;  // Eval mode: batchnorm uses its running statistics
-  req.batch = 1;
+  req.batch = batch;
   req.outputs = {output};
   req.fuse = fuse_steps;
   w.exec = std::make_unique<Executor<float>>(*w.model, make_plan(w.model->graph, req));
@@ -184,7 +199,21 @@ std::unique_ptr<Optimizer<float>> opt_w4(Model& m) {
   return std::make_unique<Adam<float>>(m, o);
 }
 
-const std::vector<std::string> kAll = {"W1", "W2", "W3", "W4", "W5-mlp", "W5-cnn"};
+const std::vector<std::string> kAll = {"W1",         "W2",         "W3",      "W4",     "W5-mlp", "W5-cnn",
+                                       "W5-mlp-b64", "W5-cnn-b64", "W3-real", "W4-real"};
+
+// Where the -real workloads read Fashion-MNIST (--data).
+std::string data_dir = "data/fashion-mnist";
+
+// W3's or W4's training step walking over real batches instead of one fixed batch.
+Workload real_batches(Workload w) {
+  w.name += "-real";
+  w.gemms.clear();
+  w.iters = 200;
+  w.warmup = bench::kRealWarmup;
+  w.real = std::make_unique<bench::RealBatches>(data_dir, *w.exec);
+  return w;
+}
 
 Workload make_workload(const std::string& name) {
   const InputFill x{"x", Fill::Features}, labels{"labels", Fill::Classes};
@@ -201,8 +230,12 @@ Workload make_workload(const std::string& name) {
     w.gemms = cnn_gemms(128);
     return w;
   }
-  if (name == "W5-mlp") return inference(name, models::mnist_mlp().build(1), "logits", 4000);
-  if (name == "W5-cnn") return inference(name, models::mnist_cnn().build(1), "logits", 2000);
+  if (name == "W5-mlp") return inference(name, models::mnist_mlp().build(1), "logits", 1, 4000);
+  if (name == "W5-cnn") return inference(name, models::mnist_cnn().build(1), "logits", 1, 2000);
+  if (name == "W5-mlp-b64") return inference(name, models::mnist_mlp().build(1), "logits", 64, 1000);
+  if (name == "W5-cnn-b64") return inference(name, models::mnist_cnn().build(1), "logits", 64, 200);
+  if (name == "W3-real") return real_batches(make_workload("W3"));
+  if (name == "W4-real") return real_batches(make_workload("W4"));
   throw UsageError("unknown workload '" + name + "' (bench_workloads --list names them)");
 }
 
@@ -228,7 +261,11 @@ double median(std::vector<double> v) {
 }
 
 void run(Workload& w, int warmup, int iters, bool gemm_only) {
-  for (int i = 0; i < warmup; ++i) w.exec->run();
+  int batch = 0;  // the -real workloads' next batch
+  for (int i = 0; i < warmup; ++i) {
+    if (w.real) w.real->load(batch++);
+    w.exec->run();
+  }
   std::vector<double> us, cpu;
   us.reserve(static_cast<std::size_t>(iters));
   cpu.reserve(static_cast<std::size_t>(iters));
@@ -236,6 +273,7 @@ void run(Workload& w, int warmup, int iters, bool gemm_only) {
   const bool has_loss = w.exec->plan().schedule.loss >= 0;
   const long faults0 = minor_faults();
   for (int i = 0; i < iters; ++i) {
+    if (w.real) w.real->load(batch++);
     const double c0 = thread_cpu_us();
     const auto t0 = std::chrono::steady_clock::now();
     w.exec->run();
@@ -246,10 +284,13 @@ void run(Workload& w, int warmup, int iters, bool gemm_only) {
   }
   const double faults = double(minor_faults() - faults0) / iters;
   const double med = median(us), best = *std::min_element(us.begin(), us.end());
-  std::printf("{\"side\":\"plangrad\",\"workload\":\"%s\",\"us\":%.2f,\"min_us\":%.2f,\"cpu_us\":%.2f,"
-              "\"faults_per_step\":%.2f,\"iters\":%d,\"threads\":%d,\"optimizer\":\"%s\",\"loss\":%.6g",
-              w.name.c_str(), med, best, median(cpu), faults, iters, bench::blas_threads(), w.optimizer.c_str(),
+  const double mean = std::accumulate(us.begin(), us.end(), 0.0) / iters;
+  std::printf("{\"side\":\"plangrad\",\"workload\":\"%s\",\"us\":%.2f,\"min_us\":%.2f,\"mean_us\":%.2f,"
+              "\"cpu_us\":%.2f,\"faults_per_step\":%.2f,\"iters\":%d,\"threads\":%d,\"optimizer\":\"%s\","
+              "\"loss\":%.6g",
+              w.name.c_str(), med, best, mean, median(cpu), faults, iters, bench::blas_threads(), w.optimizer.c_str(),
               double(sink) / iters);
+  if (w.real) std::printf(",\"data\":\"fashion-mnist train, file order\"");
   if (gemm_only && !w.gemms.empty()) {
     const double flops = bench::gemm_flops(w.gemms);
     const bench::GemmTiming g = bench::time_gemms(w.gemms, std::max(1, warmup / 2), iters);
@@ -260,6 +301,26 @@ void run(Workload& w, int warmup, int iters, bool gemm_only) {
   }
   std::printf("}\n");
   std::fflush(stdout);
+}
+
+void write_floats(const std::string& path, const float* v, std::size_t n) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(v), static_cast<std::streamsize>(n * sizeof(float)));
+  if (!out) throw DataError(path + ": cannot write");
+}
+
+// What bench/ort needs to run W5's very models: the models, the batch-64 input plangrad
+// times (batch 1 is its first row) and the logits plangrad computes on it.
+void save_models(const std::string& dir) {
+  for (const std::string m : {"mlp", "cnn"}) {
+    Workload w = make_workload("W5-" + m + "-b64");
+    save_model(*w.model, dir + "/" + m + ".json");
+    w.exec->run();
+    const TensorRef<float> x = w.exec->input("x");
+    const TensorRef<const float> logits = w.exec->value("logits");
+    write_floats(dir + "/" + m + ".input.bin", x.data, x.size());
+    write_floats(dir + "/" + m + ".logits.bin", logits.data, logits.size());
+  }
 }
 
 // "W1,W3" -> {"W1", "W3"}; "all" -> every workload.
@@ -280,6 +341,8 @@ int main(int argc, char** argv) try {
   const bool gemm_only = !flags.has("--no-gemm-only");
   fuse_steps = !flags.has("--no-fuse");
   const std::string names = flags.get("--workloads", "all");
+  data_dir = flags.get("--data", data_dir);
+  const std::string models_dir = flags.get("--save-models", "");
   const auto iters = flags.get_int("--iters", 0, 0, 100000000);
   const auto warmup = flags.get_int("--warmup", -1, -1, 100000000);
   flags.finish();
@@ -291,11 +354,18 @@ int main(int argc, char** argv) try {
     std::printf("%s\n", kW4Optimizer);
     return 0;
   }
+  if (!models_dir.empty()) {
+    save_models(models_dir);
+    return 0;
+  }
   for (const std::string& name : split(names)) {
     Workload w = make_workload(name);
     // --quick: one warm-up step and one timed step, to show the suite works.
     const int n = quick ? 1 : iters > 0 ? static_cast<int>(iters) : w.iters;
-    const int wu = quick ? 1 : warmup >= 0 ? static_cast<int>(warmup) : std::max(3, w.iters / 10);
+    const int wu = quick                ? 1
+                   : warmup >= 0        ? static_cast<int>(warmup)
+                   : w.warmup >= 0      ? w.warmup
+                                        : std::max(3, w.iters / 10);
     run(w, wu, n, gemm_only);
   }
   return 0;

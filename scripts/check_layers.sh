@@ -47,7 +47,7 @@ while IFS= read -r file; do
     fi
   done < <(grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file" |
              sed 's/^\([0-9]*\):[^"]*"\([^"]*\)".*/\1:\2/' || true)
-done < <(git ls-files '*.cpp' '*.hpp' '*.h')
+done < <(git ls-files '*.cpp' '*.hpp' '*.h' ':!:*/third_party/*')  # vendored headers keep their own includes
 
 # The public headers -- plangrad.hpp, what it includes, and the data sets' -- mark what a
 # shared library exports (core/visibility.hpp): one that declares anything in plangrad's

