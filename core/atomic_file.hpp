@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/visibility.hpp"
+
 namespace plangrad {
 
 // Replaces the file at `path` with `parts`, written one after another (so a header and a
@@ -21,7 +23,11 @@ namespace plangrad {
 // already holds the new bytes (the DataError says so) but may lose them in a crash.
 // After a write, the temporary files of `path` that killed writers left behind (their
 // process is gone) are removed.
+// Exported from a shared libplangrad although not public API: plangrad::onnx, a library
+// of its own, calls it.
+PLANGRAD_PUBLIC_BEGIN
 void write_file_atomically(const std::string& path, std::initializer_list<std::string_view> parts);
+PLANGRAD_PUBLIC_END
 
 inline void write_file_atomically(const std::string& path, std::string_view contents) {
   write_file_atomically(path, {contents});

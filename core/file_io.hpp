@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/visibility.hpp"
+
 namespace plangrad {
 
 // A read-only descriptor of `path` (the caller closes it). A DataError naming the path and
@@ -15,7 +17,11 @@ int open_regular_file(const std::string& path, const std::string& what);
 
 // The whole of a regular file. A DataError past `limit` bytes, naming the limit
 // (`limit_name`, for limit_hint in core/limits.hpp), or on any read error.
+// Exported from a shared libplangrad although not public API: plangrad::onnx, a library
+// of its own, calls it.
+PLANGRAD_PUBLIC_BEGIN
 std::string read_regular_file(const std::string& path, const std::string& what, std::uint64_t limit,
                               const std::string& limit_name);
+PLANGRAD_PUBLIC_END
 
 }  // namespace plangrad

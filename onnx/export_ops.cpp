@@ -43,6 +43,14 @@ void log_softmax(const NodeView& n, Emitter& e) {
   set_int(e.node("LogSoftmax", n.name, n.inputs, n.outputs), "axis", -1);
 }
 
+// dropout is the identity in Eval mode, which is what an exported inference graph runs.
+void dropout(const NodeView& n, Emitter& e) { e.node("Identity", n.name, {in(n, 0)}, n.outputs); }
+
+// ONNX's Concat takes plangrad's axis as it is (negative counts from the end in both).
+void concat(const NodeView& n, Emitter& e) {
+  set_int(e.node("Concat", n.name, n.inputs, n.outputs), "axis", n.attrs.get_int("axis"));
+}
+
 void leaky_relu(const NodeView& n, Emitter& e) {
   set_float(e.node("LeakyRelu", n.name, n.inputs, n.outputs), "alpha", static_cast<float>(n.attrs.get_float("alpha")));
 }
@@ -226,6 +234,8 @@ const Entry kTable[] = {
     {"reshape", reshape},
     {"normalize", normalize},
     {"standardize", standardize},
+    {"dropout", dropout},
+    {"concat", concat},
 };
 
 }  // namespace

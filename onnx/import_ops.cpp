@@ -145,6 +145,24 @@ void map_add(Importer& im) {
   im.set_output(0, im.add("add_bias", {x, bias}, {}, out_name(im)));
 }
 
+// Concat of values (all constant ones are folded before this): plangrad's concat, along
+// any axis but the batch's.
+void map_concat(Importer& im) {
+  im.only_attrs({"axis"});
+  const int n = im.node().input_size();
+  if (n < 1) im.fail("no inputs");
+  std::vector<std::string> xs;
+  for (int i = 0; i < n; ++i) {
+    if (im.input(i).constant) im.fail("input " + std::to_string(i) + " is a constant among values; plangrad's concat takes values only");
+    xs.push_back(im.graph_input(i, "input"));
+  }
+  const auto rank = static_cast<std::int64_t>(im.shape_of(xs[0]).size());
+  std::int64_t axis = im.attr_int("axis", 0);
+  if (axis < -rank || axis >= rank) im.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  if ((axis < 0 ? axis + rank : axis) == 0) im.fail("axis 0 is the batch; plangrad concatenates along the others");
+  im.set_output(0, im.add("concat", xs, {{"axis", axis}}, out_name(im)));
+}
+
 // Sub / Div of a value by one constant: plangrad's normalize, (x - mean) / std.
 void map_sub_div(Importer& im) {
   im.only_attrs({});
@@ -254,6 +272,7 @@ Mapping find_mapping(const std::string& op_type) {
       {"Gemm", map_gemm},
       {"MatMul", map_matmul},
       {"Add", map_add},
+      {"Concat", map_concat},
       {"Sub", map_sub_div},
       {"Div", map_sub_div},
       {"Relu", map_relu},

@@ -72,7 +72,7 @@ class RandomDag {
 
   bool try_op(const Value& x, const Shape& s) {
     const Dim last = s.back();
-    switch (dim(0, 15)) {
+    switch (dim(0, 17)) {
       case 0: add_node({x}, "relu", {}); return true;
       case 1: add_node({x}, "sigmoid", {}); return true;
       case 2: add_node({x}, "tanh", {}); return true;
@@ -102,6 +102,24 @@ class RandomDag {
                   b_.parameter(name("bn_beta"), {c}, init::zeros()), b_.state(name("bn_mean"), {c}, init::zeros()),
                   b_.state(name("bn_var"), {c}, init::constant(1.0))},
                  "batchnorm", {{"eps", coin(0.5) ? 1e-5 : 1e-3}, {"momentum", 0.1}});
+        return true;
+      }
+      case 11: add_node({x}, "dropout", {{"rate", real(0.0, 0.5)}}); return true;
+      case 12: {  // along axis 1 (or -1), with a value of the same shape but there, else x twice
+        const std::int64_t axis = coin(0.5) ? 1 : -1;
+        const std::size_t a = axis == 1 ? 1 : s.size() - 1;
+        if (s.size() < 2) return false;
+        Value other = x;
+        for (const Value& y : pool_) {
+          const Shape t = b_.shape(y);
+          bool fits = y.name != x.name && t.size() == s.size();
+          for (std::size_t d = 0; fits && d < s.size(); ++d) fits = d == a || t[d] == s[d];
+          if (fits) {
+            other = y;
+            break;
+          }
+        }
+        add_node({x, other}, "concat", {{"axis", axis}});
         return true;
       }
       default: break;

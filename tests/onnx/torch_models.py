@@ -72,21 +72,23 @@ class ViewFlatten(nn.Module):
 
 class Extras(nn.Module):
     # Conv without bias, LeakyReLU, AvgPool with padding (count_include_pad), MaxPool with
-    # stride and padding, GlobalAveragePool then Flatten, a MatMul + Add head, LogSoftmax.
+    # stride and padding, a Concat of the two pools' outputs along the channels, dropout
+    # (eval: none), GlobalAveragePool then Flatten, a MatMul + Add head, LogSoftmax.
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(8)
         self.pool = nn.AvgPool2d(3, stride=2, padding=1)
         self.mpool = nn.MaxPool2d(3, stride=1, padding=1)
+        self.drop = nn.Dropout(0.3)
         self.gap = nn.AdaptiveAvgPool2d(1)
-        self.w = nn.Parameter(torch.randn(8, 6) * 0.3)
+        self.w = nn.Parameter(torch.randn(16, 6) * 0.3)
         self.b = nn.Parameter(torch.randn(6) * 0.1)
 
     def forward(self, x):
-        h = nn.functional.leaky_relu(self.bn(self.conv(x)), 0.2)
-        h = self.gap(self.mpool(self.pool(h)))
-        h = torch.flatten(h, 1)
+        h = self.pool(nn.functional.leaky_relu(self.bn(self.conv(x)), 0.2))
+        h = self.drop(torch.cat([h, self.mpool(h)], dim=1))
+        h = torch.flatten(self.gap(h), 1)
         return torch.log_softmax(torch.matmul(h, self.w) + self.b, dim=-1)
 
 
