@@ -1,5 +1,6 @@
 #include "engine/fit.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -64,7 +65,8 @@ const char* fit_status_name(FitStatus status) {
 
 bool TrainingState::operator==(const TrainingState& o) const {
   return epochs == o.epochs && batch == o.batch && seed == o.seed && drop_last == o.drop_last &&
-         patience == o.patience && schedule == o.schedule && schedule_unit == o.schedule_unit && base_lr == o.base_lr && clip == o.clip && freeze == o.freeze &&
+         patience == o.patience && schedule == o.schedule && schedule_unit == o.schedule_unit && base_lr == o.base_lr && clip == o.clip && freeze == o.freeze && restore_best == o.restore_best &&
+         best_weights == o.best_weights && best_epoch == o.best_epoch &&
          epochs_done == o.epochs_done &&
          steps == o.steps && optimizer == o.optimizer && batches == o.batches && epoch_loss_sum == o.epoch_loss_sum &&
          epoch_samples == o.epoch_samples && epoch_correct == o.epoch_correct && epoch_seconds == o.epoch_seconds &&
@@ -99,6 +101,14 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
                        "' per " + (st.schedule_unit == ScheduleUnit::Step ? "step" : "epoch") + ", the options name '" +
                        options.lr_schedule_name + "' per " +
                        (options.lr_schedule_unit == ScheduleUnit::Step ? "step" : "epoch"));
+    if (!st.best_weights.empty())
+      for (const auto* group : {&model.parameters, &model.state})
+        for (const auto& [name, tensor] : *group) {
+          const auto it = st.best_weights.find(name);
+          if (it == st.best_weights.end() || it->second.size() != tensor.size())
+            throw DataError("fit: the state to resume keeps no best weights of the model's '" + name + "' (" +
+                            std::to_string(tensor.size()) + " values)");
+        }
     batches.set_state(st.batches);
     optimizer.freeze(freeze_patterns(model.graph, options.freeze));  // before its state, which leaves them out
     optimizer.set_state(st.optimizer);
@@ -106,6 +116,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     st.patience = options.patience;
     st.clip = options.clip;
     st.freeze = options.freeze;
+    st.restore_best = options.restore_best;
   } else {
     st.epochs = options.epochs;
     st.batch = options.batch;
@@ -117,6 +128,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     st.base_lr = optimizer.learning_rate();
     st.clip = options.clip;
     st.freeze = options.freeze;
+    st.restore_best = options.restore_best;
     optimizer.freeze(freeze_patterns(model.graph, options.freeze));
   }
   optimizer.set_clipping(options.clip);  // before the plans: clipping by norm shapes them
@@ -157,6 +169,15 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     if (options.checkpoint) options.checkpoint(model, st);
   };
   const auto finish = [&](FitStatus status) {
+    // The best epoch's weights back, once the run is over (an interrupted one goes on).
+    if (options.restore_best && status != FitStatus::Interrupted && !st.best_weights.empty()) {
+      for (auto* group : {&model.parameters, &model.state})
+        for (auto& [name, tensor] : *group) {
+          const std::vector<float>& saved = st.best_weights.at(name);
+          std::copy(saved.begin(), saved.end(), tensor.data());
+        }
+      result.restored_epoch = st.best_epoch;
+    }
     result.status = status;
     result.epochs_done = st.epochs_done;
     result.steps = st.steps;
@@ -251,6 +272,11 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     if (monitored < st.best_loss) {
       st.best_loss = monitored;
       st.epochs_without_improvement = 0;
+      if (options.restore_best) {
+        for (const auto* group : {&model.parameters, &model.state})
+          for (const auto& [name, tensor] : *group) st.best_weights[name].assign(tensor.data(), tensor.data() + tensor.size());
+        st.best_epoch = epoch + 1;
+      }
     } else {
       ++st.epochs_without_improvement;
     }

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ struct FitOptions {
   /// Early stopping: stop when the validation loss (the training loss without validation
   /// data) has not improved for this many epochs; 0: off.
   std::int64_t patience = 0;
+  /// Keep a copy of the parameters and state of the epoch with the best monitored loss (the
+  /// one patience watches) and put it back into the model when the run completes or stops
+  /// early (not when interrupted: the run goes on from its checkpoint, which holds the copy).
+  bool restore_best = false;
   /// Gradient clipping in every step (engine/optimizer.hpp); fit sets it on the optimizer.
   GradientClipping clip;
   /// Parameters to freeze (planner/plan.hpp: freeze_patterns -- names, or prefixes ending
@@ -110,6 +115,7 @@ struct TrainingState {
   double base_lr = 0;                 ///< the rate the schedule scales
   GradientClipping clip;              ///< FitOptions::clip
   std::vector<std::string> freeze;    ///< FitOptions::freeze
+  bool restore_best = false;          ///< FitOptions::restore_best
   ///@}
 
   std::int64_t epochs_done = 0;  ///< completed epochs
@@ -132,6 +138,10 @@ struct TrainingState {
   ///@{
   double best_loss = std::numeric_limits<double>::infinity();  ///< +inf: none
   std::int64_t epochs_without_improvement = 0;                 ///< epochs since best_loss
+  /// With restore_best: the parameters and state values (by name) at the end of the epoch
+  /// best_loss was seen at, and that epoch (from 1); empty and 0 until one is.
+  std::map<std::string, std::vector<float>> best_weights;
+  std::int64_t best_epoch = 0;  ///< see best_weights
   ///@}
 
   /// Every field equal (doubles by ==).
@@ -157,6 +167,9 @@ struct FitResult {
   std::int64_t steps = 0;        ///< optimizer steps of the whole run
   std::vector<EpochStats> history;  ///< the epochs this call completed
   TrainingState state;              ///< the final state (what the last checkpoint holds)
+  /// With FitOptions::restore_best: the epoch whose weights the model was given back at
+  /// the end (0: none were).
+  std::int64_t restored_epoch = 0;
 };
 
 /// Trains `model` in place with `optimizer` (bound to it). The roles and data are

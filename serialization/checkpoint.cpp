@@ -61,6 +61,12 @@ nlohmann::json training_state_to_json(const TrainingState& st) {
   if (st.clip.norm > 0) j["options"]["clip_norm"] = st.clip.norm;
   if (st.schedule_unit == ScheduleUnit::Step) j["options"]["schedule_unit"] = "step";
   if (!st.freeze.empty()) j["options"]["freeze"] = st.freeze;
+  if (st.restore_best) j["options"]["restore_best"] = true;
+  if (!st.best_weights.empty()) {
+    j["progress"]["best_epoch"] = st.best_epoch;
+    json& w = j["progress"]["best_weights"] = json::object();
+    for (const auto& [name, values] : st.best_weights) w[name] = values;
+  }
   if (st.clip.value > 0) j["options"]["clip_value"] = st.clip.value;
   return j;
 }
@@ -96,6 +102,7 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
   }
   if (const std::optional<JsonReader> freeze = o.find("freeze"))
     for (std::size_t i = 0; i < freeze->size(); ++i) st.freeze.push_back(freeze->element(i).string());
+  if (const std::optional<JsonReader> restore = o.find("restore_best")) st.restore_best = restore->boolean();
   const JsonReader base_lr = o.member("base_lr");
   st.base_lr = base_lr.number();
   if (!(st.base_lr > 0) || !std::isfinite(st.base_lr))
@@ -117,6 +124,13 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
   const JsonReader best = p.member("best_loss");  // null: none yet (JSON has no infinity)
   st.best_loss = best.value().is_null() ? std::numeric_limits<double>::infinity() : best.number();
   st.epochs_without_improvement = p.member("epochs_without_improvement").integer(0);
+  if (const std::optional<JsonReader> best = p.find("best_weights")) {
+    best->for_each_member([&](const std::string& name, const JsonReader& values) {
+      const std::vector<double> v = values.numbers();
+      st.best_weights[name].assign(v.begin(), v.end());
+    });
+    st.best_epoch = p.member("best_epoch").integer(1);
+  }
 
   const JsonReader b = r.member("batches").object();
   BatchIteratorState& bs = st.batches;
@@ -170,6 +184,7 @@ FitOptions resume_options(const TrainingState& state) {
   o.patience = state.patience;
   o.clip = state.clip;
   o.freeze = state.freeze;
+  o.restore_best = state.restore_best;
   o.lr_schedule_unit = state.schedule_unit;
   set_lr_schedule(o, LrSchedule::parse(state.schedule));
   return o;

@@ -41,7 +41,7 @@ const char* const kHelp =
     "                      [--weight-decay W] [--schedule constant|step:S[:G]|cosine:T[:warmup=K]|\n"
     "                      linear:T[:start_factor=F]|onecycle:MAX_LR] [--schedule-unit epoch|step]\n"
     "                      [--patience P] [--drop-last] [--seed 1] [--subset N] [--eval-batch 1000]\n"
-    "                      [--clip-norm X] [--clip-value X] [--freeze NAME|PREFIX*,...]\n"
+    "                      [--clip-norm X] [--clip-value X] [--freeze NAME|PREFIX*,...] [--restore-best]\n"
     "                      [--checkpoint FILE [--resume]] [--log FILE] [--out FILE]\n"
     "                      [--progress auto|bar|lines|off]\n"
     "       plangrad train MODEL.json --data FILE.csv --target COL[,COL...] [--features COL,...]\n"
@@ -86,6 +86,9 @@ const char* const kHelp =
     "  --freeze LIST      parameters to keep as they are, comma-separated: names, or prefixes\n"
     "                     ending in * (--freeze 'fc1.*,fc2.weight'): no gradient, no update\n"
     "  --patience P       stop when the validation loss has not improved for P epochs (0: off)\n"
+    "  --restore-best     at the end (all epochs, or --patience stopping early), give the model the\n"
+    "                     weights of the epoch with the best validation loss (training loss\n"
+    "                     without validation data)\n"
     "  --drop-last        skip the last, shorter batch of each epoch\n"
     "  --subset N         use only the first N examples of each split (a quick run)\n"
     "  --checkpoint FILE  write the model and the whole training state to FILE after every epoch\n"
@@ -208,7 +211,7 @@ int cmd_train(const Args& args) {
   const auto epochs = flags.get_int("--epochs", -1, 1, 1000000);  // -1: not given
   // The recipe: only for a fresh run (a resumed one takes it from the checkpoint).
   const char* recipe_flags[] = {"--batch", "--optimizer", "--lr", "--momentum", "--nesterov", "--weight-decay",
-                                "--schedule", "--schedule-unit", "--patience", "--drop-last", "--seed", "--clip-norm", "--clip-value", "--freeze"};
+                                "--schedule", "--schedule-unit", "--patience", "--drop-last", "--seed", "--clip-norm", "--clip-value", "--freeze", "--restore-best"};
   const auto batch = flags.get_int("--batch", 64, 1, 1 << 24);
   const std::string optimizer_kind = flags.get("--optimizer", "sgd");
   const double lr = flags.get_double("--lr", kUnset, 1e-12, 1e6);
@@ -221,6 +224,7 @@ int cmd_train(const Args& args) {
     throw UsageError("--schedule-unit must be epoch or step, got '" + schedule_unit + "'");
   const auto patience = flags.get_int("--patience", 0, 0, 1000000);
   const bool drop_last = flags.has("--drop-last");
+  const bool restore_best = flags.has("--restore-best");
   std::vector<std::string> freeze;
   {
     const std::string text = flags.get("--freeze", "");
@@ -294,6 +298,7 @@ int cmd_train(const Args& args) {
     options.patience = patience;
     options.clip = clip;
     options.freeze = freeze;
+    options.restore_best = restore_best;
     options.lr_schedule_unit = schedule_unit == "step" ? ScheduleUnit::Step : ScheduleUnit::Epoch;
     set_lr_schedule(options, LrSchedule::parse(schedule_text));
   }
@@ -385,6 +390,7 @@ int cmd_train(const Args& args) {
     for (const auto& [name, v] : more)
       if (!std::isnan(v)) line[name] = num(v);
   }
+  if (r.restored_epoch > 0) line["restored_best_epoch"] = r.restored_epoch;
   if (!checkpoint_path.empty()) line["checkpoint"] = checkpoint_path;
   if (r.status == FitStatus::Interrupted) {
     std::fprintf(stderr, "plangrad train: interrupted after %lld epochs and %lld steps; model saved to %s\n",
