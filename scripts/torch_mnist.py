@@ -14,7 +14,7 @@ stages of --widths channels, each --blocks residual blocks relu(x + bn(conv(relu
 with bias-free 3x3 convolutions, a conv 3x3 stride 2 with batchnorm and ReLU between stages;
 global average pooling, dropout 0.2, dense -> 10); Adam with OneCycleLR per step peaking at
 --lr (default 5e-3; PyTorch's defaults but cycle_momentum=False, as plangrad's onecycle),
-8 epochs. All: PyTorch's default initialization,
+5 epochs. All: PyTorch's default initialization,
 softmax cross-entropy, batch 128 (the last, shorter batch kept), one shuffle per epoch,
 --threads T (default 1) threads, test accuracy in eval mode and the training loop's time. Pixels are scaled to [0, 1] and, unless
 --no-normalize, standardized with the training images' mean and standard deviation
@@ -86,7 +86,7 @@ def main():
     ap.add_argument("--widths", default="16,32,64", help="resnet: the three stages' channels")
     ap.add_argument("--blocks", type=int, default=1, help="resnet: residual blocks per stage")
     args = ap.parse_args()
-    epochs = args.epochs if args.epochs is not None else {"cnn": 2, "resnet": 8}.get(args.model, 5)
+    epochs = args.epochs if args.epochs is not None else {"cnn": 2}.get(args.model, 5)
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
 
