@@ -6,8 +6,8 @@
 //   flatten, dense 1568 -> 10. Default recipe: Adam lr 1e-3, 2 epochs.
 // --model resnet: the residual CNN of networks/resnet.hpp (stem conv and max-pool, three
 //   residual stages of --widths 16,32,64 channels with --blocks 1 block each and a strided
-//   conv between them, global average pooling, dropout 0.2, dense -> 10). Default recipe: Adam with a
-//   one-cycle schedule per step peaking at --lr 5e-3, 5 epochs.
+//   conv between them, global average pooling, dropout 0.2, dense -> 10). Default recipe:
+//   Adam with a one-cycle schedule per step peaking at --lr 5e-3, 5 epochs.
 // All: batch 128, PyTorch's default initialization, one fresh shuffle per epoch. A fresh
 // model's graph starts with a normalize node that standardizes the pixels with the
 // training images' mean and standard deviation (--no-normalize: the raw [0, 1] pixels).
@@ -221,6 +221,8 @@ int main(int argc, char** argv) try {
   }
 
   const std::string dataset = basename_of(data_dir);
+  // A onecycle without a total spans the run.
+  const LrSchedule run_schedule = schedule.with_total(epochs * steps_per_epoch(train.size(), batch));
   std::unique_ptr<Optimizer<float>> optimizer;
   if (adam) {
     AdamOptions options;  // PyTorch's defaults: betas (0.9, 0.999), eps 1e-8, no weight decay
@@ -235,7 +237,7 @@ int main(int argc, char** argv) try {
   if (epochs > 0) {
     std::printf("; %s lr %g", optimizer_name.c_str(), lr);
     if (!adam) std::printf(" momentum %g", momentum);
-    if (schedule.kind != LrSchedule::Kind::Constant) std::printf(", schedule %s per step", schedule.str().c_str());
+    if (schedule.kind != LrSchedule::Kind::Constant) std::printf(", schedule %s per step", run_schedule.str().c_str());
     std::printf(", batch %zu, %lld epochs, seed %llu", batch, static_cast<long long>(epochs),
                 static_cast<unsigned long long>(seed));
   }
@@ -272,7 +274,7 @@ int main(int argc, char** argv) try {
     options.seed = seed;
     options.progress = Progress::Off;
     if (schedule.kind != LrSchedule::Kind::Constant) {
-      set_lr_schedule(options, schedule.with_total(epochs * steps_per_epoch(train.size(), batch)));
+      set_lr_schedule(options, run_schedule);
       options.lr_schedule_unit = ScheduleUnit::Step;
     }
     options.on_epoch_end = [&](const EpochStats& e) {
@@ -307,7 +309,7 @@ int main(int argc, char** argv) try {
     result["optimizer"] = optimizer_name;
     result["lr"] = lr;
     if (schedule.kind != LrSchedule::Kind::Constant)
-      result["schedule"] = schedule.with_total(epochs * steps_per_epoch(train.size(), batch)).str();
+      result["schedule"] = run_schedule.str();
     result["batch"] = batch;
     result["seed"] = seed;
     result["steps"] = optimizer->step_count();  // optimizer steps: every batch, the short ones too
