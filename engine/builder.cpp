@@ -63,8 +63,8 @@ std::vector<Value> GraphBuilder::op_outputs(const std::string& op_name,
   const OpDef& op = find_op(op_name);
   name = unique_name(name, op_name);
   if (node_names_.count(name)) throw GraphError("duplicate node name '" + name + "'");
-  if (inputs.size() != op.inputs.size())
-    throw GraphError(op_name + " '" + name + "': takes " + std::to_string(op.inputs.size()) +
+  if (!op.takes(inputs.size()))
+    throw GraphError(op_name + " '" + name + "': takes " + op.arity() +
                      " inputs, got " + std::to_string(inputs.size()));
   Node node{name, op_name, {}, {}, attrs};
   const Attrs normalized = normalize_attrs(op, name, attrs);
@@ -115,6 +115,9 @@ Value GraphBuilder::sigmoid(const Value& x, std::string name) {
 Value GraphBuilder::tanh(const Value& x, std::string name) { return op("tanh", {x}, {}, std::move(name)); }
 Value GraphBuilder::leaky_relu(const Value& x, double alpha, std::string name) {
   return op("leaky_relu", {x}, {{"alpha", alpha}}, std::move(name));
+}
+Value GraphBuilder::concat(const std::vector<Value>& xs, std::int64_t axis, std::string name) {
+  return op("concat", xs, {{"axis", axis}}, std::move(name));
 }
 Value GraphBuilder::dropout(const Value& x, double rate, std::string name) {
   return op("dropout", {x}, {{"rate", rate}}, std::move(name));

@@ -68,6 +68,9 @@ class GraphBuilder {
   /// x where x > 0, alpha x elsewhere, element-wise (the leaky_relu op; PyTorch's default
   /// slope 0.01). A ShapeError for a negative or non-finite alpha.
   Value leaky_relu(const Value& x, double alpha = 0.01, std::string name = "");
+  /// xs joined along `axis` (the concat op, torch.cat): one or more values of one rank,
+  /// equal but along the axis (negative counts from the end). A ShapeError otherwise.
+  Value concat(const std::vector<Value>& xs, std::int64_t axis = 1, std::string name = "");
   /// Inverted dropout (the dropout op): in training, each element is zeroed with
   /// probability `rate` and the others scaled by 1 / (1 - rate); identity in Eval mode.
   /// A ShapeError for a rate outside [0, 1).

@@ -65,9 +65,9 @@ const char* fit_status_name(FitStatus status) {
 
 bool TrainingState::operator==(const TrainingState& o) const {
   return epochs == o.epochs && batch == o.batch && seed == o.seed && drop_last == o.drop_last &&
-         patience == o.patience && schedule == o.schedule && schedule_unit == o.schedule_unit && base_lr == o.base_lr && clip == o.clip && freeze == o.freeze && restore_best == o.restore_best &&
-         best_weights == o.best_weights && best_epoch == o.best_epoch &&
-         epochs_done == o.epochs_done &&
+         patience == o.patience && schedule == o.schedule && schedule_unit == o.schedule_unit &&
+         base_lr == o.base_lr && clip == o.clip && freeze == o.freeze && restore_best == o.restore_best &&
+         best_weights == o.best_weights && best_epoch == o.best_epoch && epochs_done == o.epochs_done &&
          steps == o.steps && optimizer == o.optimizer && batches == o.batches && epoch_loss_sum == o.epoch_loss_sum &&
          epoch_samples == o.epoch_samples && epoch_correct == o.epoch_correct && epoch_seconds == o.epoch_seconds &&
          best_loss == o.best_loss && epochs_without_improvement == o.epochs_without_improvement;
@@ -274,7 +274,8 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
       st.epochs_without_improvement = 0;
       if (options.restore_best) {
         for (const auto* group : {&model.parameters, &model.state})
-          for (const auto& [name, tensor] : *group) st.best_weights[name].assign(tensor.data(), tensor.data() + tensor.size());
+          for (const auto& [name, tensor] : *group)
+            st.best_weights[name].assign(tensor.data(), tensor.data() + tensor.size());
         st.best_epoch = epoch + 1;
       }
     } else {

@@ -122,6 +122,9 @@ struct OpDef {
   bool backward_inplace = false;
   /// Does the forward write state inputs (batchnorm's running statistics in Train mode)?
   bool writes_state = false;
+  /// The last input role may repeat (concat): a node gives inputs.size() inputs or more,
+  /// the extra ones with the last role's differentiable and backward_reads_in flags.
+  bool variadic = false;
 
   /// What is wrong with the n values a model file gives parameter or state input `input`
   /// ("" when nothing): values that parse but mean nothing to the op, such as a negative
@@ -149,6 +152,19 @@ struct OpDef {
     Kernels<float> f32;
     Kernels<double> f64;
   } after_bias;
+
+  /// Whether a node may give this op n inputs (see variadic).
+  bool takes(std::size_t n) const { return variadic ? n >= inputs.size() : n == inputs.size(); }
+  /// The input count a node must give, as errors name it: "2", or "1 or more".
+  std::string arity() const { return std::to_string(inputs.size()) + (variadic ? " or more" : ""); }
+  /// differentiable[i]; for a variadic op's extra inputs, the last entry.
+  bool differentiable_at(std::size_t i) const {
+    return differentiable[i < differentiable.size() ? i : differentiable.size() - 1];
+  }
+  /// backward_reads_in[i]; for a variadic op's extra inputs, the last entry.
+  bool backward_reads_in_at(std::size_t i) const {
+    return backward_reads_in[i < backward_reads_in.size() ? i : backward_reads_in.size() - 1];
+  }
 
   /// f32 or f64, by T.
   template <class T>

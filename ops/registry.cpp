@@ -7,6 +7,7 @@
 #include "ops/add.hpp"
 #include "ops/avg_pool2d.hpp"
 #include "ops/batchnorm.hpp"
+#include "ops/concat.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/dropout.hpp"
 #include "ops/gelu.hpp"
@@ -53,6 +54,7 @@ std::vector<const OpDef*> builtin_ops() {
       &avg_pool2d_op(),
       &layer_norm_op(),
       &dropout_op(),
+      &concat_op(),
   };
 }
 

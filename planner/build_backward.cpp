@@ -22,7 +22,7 @@ std::vector<bool> gradient_values(const IndexedGraph& g, const std::vector<int>&
     const NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
     bool any = false;
     for (std::size_t i = 0; i < node.inputs.size(); ++i)
-      any = any || (node.op->differentiable[i] && needs[static_cast<std::size_t>(node.inputs[i])]);
+      any = any || (node.op->differentiable_at(i) && needs[static_cast<std::size_t>(node.inputs[i])]);
     for (int out : node.outputs) needs[static_cast<std::size_t>(out)] = any;
   }
   reaches[static_cast<std::size_t>(request.loss)] = true;
@@ -32,7 +32,7 @@ std::vector<bool> gradient_values(const IndexedGraph& g, const std::vector<int>&
     for (int out : node.outputs) any = any || reaches[static_cast<std::size_t>(out)];
     if (!any) continue;
     for (std::size_t i = 0; i < node.inputs.size(); ++i)
-      if (node.op->differentiable[i]) reaches[static_cast<std::size_t>(node.inputs[i])] = true;
+      if (node.op->differentiable_at(i)) reaches[static_cast<std::size_t>(node.inputs[i])] = true;
   }
   std::vector<bool> grad(g.values.size());
   for (std::size_t v = 0; v < g.values.size(); ++v) grad[v] = needs[v] && reaches[v];
@@ -68,7 +68,7 @@ Schedule build_backward(const IndexedGraph& g, Schedule s, const BackwardRequest
 
   // Input i of a node receives a gradient from its backward step.
   auto gets_grad = [&](const NodeInfo& node, std::size_t i) {
-    return node.op->differentiable[i] && has_grad(node.inputs[i]);
+    return node.op->differentiable_at(i) && has_grad(node.inputs[i]);
   };
   // A node runs backward when an output carries a gradient and an input receives one.
   auto runs_backward = [&](const NodeInfo& node) {

@@ -51,8 +51,8 @@ void check_declared_shape(const ValueDecl& v) {
 const OpDef& checked_op(const Node& node) {
   const OpDef* op = lookup_op(node.op);
   if (!op) throw GraphError("node '" + node.name + "': unknown op '" + node.op + "'");
-  if (node.inputs.size() != op->inputs.size())
-    throw GraphError(node.op + " '" + node.name + "': takes " + std::to_string(op->inputs.size()) +
+  if (!op->takes(node.inputs.size()))
+    throw GraphError(node.op + " '" + node.name + "': takes " + op->arity() +
                      " inputs, got " + std::to_string(node.inputs.size()));
   if (node.outputs.size() != op->outputs.size())
     throw GraphError(node.op + " '" + node.name + "': has " + std::to_string(op->outputs.size()) +

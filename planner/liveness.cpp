@@ -27,7 +27,7 @@ std::vector<Interval> liveness(const IndexedGraph& g, const Schedule& s) {
         const OpDef& reads_in = in_op(g, step);  // a fused step's inputs are add_bias's
         const OpDef& reads_out = *g.nodes[static_cast<std::size_t>(step.node)].op;
         for (std::size_t k = 0; k < step.in.size(); ++k)
-          if (reads_in.backward_reads_in[k]) touch(step.in[k], at);
+          if (reads_in.backward_reads_in_at(k)) touch(step.in[k], at);
         for (std::size_t k = 0; k < step.out.size(); ++k)
           if (reads_out.backward_reads_out[k]) touch(step.out[k], at);
         for (int t : step.d_out) touch(t, at);

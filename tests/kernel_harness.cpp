@@ -27,8 +27,8 @@ template <class T>
 KernelCall<T>::KernelCall(const std::string& op, std::vector<Shape> shapes, const Attrs& given,
                           Mode m)
     : def(find_op(op)), attrs(normalize_attrs(def, op, given)), mode(m), in_shapes(std::move(shapes)) {
-  if (in_shapes.size() != def.inputs.size())
-    throw GraphError("op '" + op + "' takes " + std::to_string(def.inputs.size()) + " inputs, got " +
+  if (!def.takes(in_shapes.size()))
+    throw GraphError("op '" + op + "' takes " + def.arity() + " inputs, got " +
                      std::to_string(in_shapes.size()));
   out_shapes = infer_output_shapes(def, op, in_shapes, attrs);
   workspace.assign(def.workspace ? def.workspace(in_shapes, attrs) : 0, kNaN<T>);

@@ -25,6 +25,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "engine/builder.hpp"
 #include "engine/executor.hpp"
 #include "engine/predictor.hpp"
 #include "networks/models.hpp"
@@ -280,6 +281,47 @@ TEST_CASE("100 training steps allocate nothing", "[zero_alloc]") {
 
 // plangrad's own threads (kernels/parallel.hpp) hand work over without allocating: the CNN's
 // convolutions, pools and wide GEMMs split between 2 threads, OpenBLAS kept at 1.
+// The toolbox's step-time machinery: dropout's counter-based masks, concat, a smoothed
+// loss, a frozen layer, and clipping by value and by the global norm (the updates after
+// the last backward step, the norm summed over every gradient).
+TEST_CASE("dropout, concat, frozen parameters and gradient clipping allocate nothing", "[zero_alloc]") {
+  REQUIRE(g_one_blas_thread);
+  const std::int64_t N = 64;
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 2}), labels = b.input("labels", {kBatchDim});
+  Value h = b.dropout(b.relu(b.dense(x, 16, "fc1")), 0.3, "drop");
+  h = b.concat({h, b.tanh(b.dense(x, 8, "side")), x}, 1, "cat");
+  b.output(b.softmax_cross_entropy(b.dense(h, 2, "logits"), labels, "loss", 0.1));
+  Model model = b.build(3);
+  SGD<float> sgd(model, SgdOptions{0.05, 0.9});
+  sgd.set_clipping({0.5, 0.2});
+  sgd.freeze({"side.weight", "side.bias"});
+  PlanRequest r;
+  r.kind = PlanKind::Training;
+  r.batch = N;
+  r.updates_last = true;
+  r.frozen = sgd.frozen();
+  Executor<float> ex(model, make_plan(model.graph, r), &sgd);
+  std::vector<Batch<float>> batches;
+  for (std::uint64_t k = 0; k < 10; ++k) batches.push_back(random_batch<float>(N, 2, 2, 60 + k));
+  const std::string xs = "x", ls = "labels";
+  double loss_sum = 0;
+  const Counts counts = count_allocations([&] {
+    for (int step = 0; step < 100; ++step) {
+      const Batch<float>& bt = batches[static_cast<std::size_t>(step) % batches.size()];
+      ex.set_input(xs, bt.x.data(), bt.x.size());
+      ex.set_input(ls, bt.labels.data(), bt.labels.size());
+      ex.random() = StepRandom{7, static_cast<std::uint64_t>(step)};
+      ex.run();
+      loss_sum += ex.loss();
+    }
+  });
+  INFO("operator new: " << counts.cxx << ", malloc family: " << counts.c);
+  CHECK(counts.total() == 0);
+  CHECK(std::isfinite(loss_sum));
+  CHECK(loss_sum > 0);
+}
+
 TEST_CASE("training steps split between 2 threads allocate nothing", "[zero_alloc]") {
   REQUIRE(g_one_blas_thread);
   const std::int64_t N = 100;
