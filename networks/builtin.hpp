@@ -9,7 +9,8 @@
 
 namespace plangrad::models {
 
-// "circle, residual, mlp8x256, mnist-mlp or mnist-cnn", for help texts and errors.
+// "circle, circle-bn, residual, mlp8x256, mnist-mlp, mnist-cnn or fashion-resnet", for help
+// texts and errors.
 const char* builtin_names();
 
 // The graph of a built-in example; an unknown name is a UsageError listing the names.
