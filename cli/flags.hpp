@@ -34,4 +34,8 @@ class Flags {
   std::vector<std::string> positional_;
 };
 
+// A comma-separated flag value as its items, empty ones kept for the caller to refuse or
+// skip: "a,b,,c" is {"a", "b", "", "c"}, "" is {""}.
+std::vector<std::string> split_commas(const std::string& text);
+
 }  // namespace plangrad

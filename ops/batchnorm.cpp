@@ -115,16 +115,33 @@ double* sync_buffer(std::size_t n) {
   return buffer.data();
 }
 
+// Channel c of y from its mean and inverse standard deviation, which are kept in `saved`
+// for the backward (an inference plan may keep nothing for one).
+template <class T>
+void write_channel(const OpArgs<T>& a, const BnDims& d, Dim c, T mean, T inv_std) {
+  const T* x = a.in[0].data;
+  const T* gamma = a.in[1].data;
+  const T* beta = a.in[2].data;
+  T* y = a.out[0].data;
+  if (a.saved) {
+    a.saved[c] = mean;
+    a.saved[d.C + c] = inv_std;
+  }
+  const T scale = gamma[c] * inv_std;
+  for (Dim n = 0; n < d.N; ++n)
+    for (Dim s = 0; s < d.S; ++s) {
+      const Dim i = (n * d.C + c) * d.S + s;
+      y[i] = (x[i] - mean) * scale + beta[c];
+    }
+}
+
 template <class T>
 void batchnorm_forward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
   const BnDims d = bn_dims(a.in[0].shape);
   const T eps = T(a.attrs->get_float("eps")), m = T(a.attrs->get_float("momentum"));
   const T* x = a.in[0].data;
-  const T* gamma = a.in[1].data;
-  const T* beta = a.in[2].data;
   T* running_mean = a.in[3].data;
   T* running_var = a.in[4].data;
-  T* y = a.out[0].data;
   const auto C = static_cast<std::size_t>(d.C);
   double* sums = sync_buffer(2 * C + 1);  // sum x per channel, M; then sum (x - mean)^2
   double* squares = sums + C + 1;
@@ -152,17 +169,7 @@ void batchnorm_forward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
       const T mean = T(sums[c] / M), var = T(squares[c] / M);
       running_mean[c] = (T(1) - m) * running_mean[c] + m * mean;
       running_var[c] = (T(1) - m) * running_var[c] + m * var * T(M) / T(M - 1);
-      const T inv_std = T(1) / std::sqrt(var + eps);
-      if (a.saved) {
-        a.saved[c] = mean;
-        a.saved[d.C + c] = inv_std;
-      }
-      const T scale = gamma[c] * inv_std;
-      for (Dim n = 0; n < d.N; ++n)
-        for (Dim s = 0; s < d.S; ++s) {
-          const Dim i = (n * d.C + c) * d.S + s;
-          y[i] = (x[i] - mean) * scale + beta[c];
-        }
+      write_channel(a, d, c, mean, T(1) / std::sqrt(var + eps));
     }
   });
 }
@@ -291,17 +298,7 @@ void batchnorm_forward(const OpArgs<T>& a) {
         mean = running_mean[c];
         var = running_var[c];
       }
-      const T inv_std = T(1) / std::sqrt(var + eps);
-      if (a.saved) {  // an inference plan may keep nothing for a backward
-        a.saved[c] = mean;
-        a.saved[d.C + c] = inv_std;
-      }
-      const T scale = gamma[c] * inv_std;
-      for (Dim n = 0; n < d.N; ++n)
-        for (Dim s = 0; s < d.S; ++s) {
-          const Dim i = (n * d.C + c) * d.S + s;
-          y[i] = (x[i] - mean) * scale + beta[c];
-        }
+      write_channel(a, d, c, mean, T(1) / std::sqrt(var + eps));
     }
   });
 }

@@ -18,19 +18,30 @@ std::vector<Shape> dropout_shape(const std::vector<Shape>& in, const Attrs& attr
   return one_output(in[0]);
 }
 
-// The stream index of the tensor's first element: its first row's place in the global
-// batch (StepRandom::first_row) times the elements per row, so that a data-parallel rank's
-// slice draws the bits one process draws for the same rows.
+// Element i's factor in Train mode, 1 / (1 - rate) when kept and 0 when dropped: bit i of
+// the node's stream for this step, offset by the place of the tensor's first element in
+// the global batch (StepRandom::first_row times the elements per row), so that a
+// data-parallel rank's slice draws the bits one process draws for the same rows. `t` is y
+// (forward) or dy (backward): the same shape.
 template <class T>
-std::uint64_t first_element(const OpArgs<T>& a) {
-  const auto& shape = a.out[0].shape;
-  if (!a.random || a.random->first_row == 0 || shape.empty() || shape[0] == 0) return 0;
-  return a.random->first_row * static_cast<std::uint64_t>(a.out[0].size() / static_cast<std::size_t>(shape[0]));
-}
+struct Mask {
+  std::uint64_t threshold, key, base = 0;
+  T scale;
+  template <class Ref>
+  Mask(const OpArgs<T>& a, const Ref& t) {
+    const double rate = a.attrs->get_float("rate");
+    threshold = drop_threshold(rate);
+    key = a.random_key();
+    scale = T(1) / (T(1) - static_cast<T>(rate));
+    if (a.random && a.random->first_row != 0 && !t.shape.empty() && t.shape[0] != 0)
+      base = a.random->first_row * static_cast<std::uint64_t>(t.size() / static_cast<std::size_t>(t.shape[0]));
+  }
+  T operator()(std::size_t i) const { return (counter_bits(key, base + i) >> 40) >= threshold ? scale : T(0); }
+};
 
 // Train: y = x m / (1 - rate), m the element's keep bit (a product, so a NaN x stays NaN
-// as in PyTorch); Eval: y = x. Element i's bit
-// depends on (seed, step, node, i) only, so any split of the loop gives the same y.
+// as in PyTorch); Eval: y = x. Element i's bit depends on (seed, step, node, its row's
+// place in the global batch, i) only, so any split of the loop gives the same y.
 template <class T>
 void dropout_forward(const OpArgs<T>& a) {
   const T* x = a.in[0].data;
@@ -41,13 +52,8 @@ void dropout_forward(const OpArgs<T>& a) {
       for (std::size_t i = 0; i < n; ++i) y[i] = x[i];
     return;
   }
-  const double rate = a.attrs->get_float("rate");
-  const std::uint64_t threshold = drop_threshold(rate);
-  const std::uint64_t key = a.random_key();
-  const std::uint64_t base = first_element(a);
-  const T scale = T(1) / (T(1) - static_cast<T>(rate));
-  for (std::size_t i = 0; i < n; ++i)
-    y[i] = x[i] * ((counter_bits(key, base + i) >> 40) >= threshold ? scale : T(0));
+  const Mask<T> mask(a, a.out[0]);
+  for (std::size_t i = 0; i < n; ++i) y[i] = x[i] * mask(i);
 }
 
 // y = x m s  =>  dx = dy m s, with m recomputed from the same stream and step as the
@@ -61,13 +67,8 @@ void dropout_backward(const OpArgs<T>& a) {
     write_grad(a.d_in[0], a.accumulates(0), [=](std::size_t i) { return dy[i]; });
     return;
   }
-  const double rate = a.attrs->get_float("rate");
-  const std::uint64_t threshold = drop_threshold(rate);
-  const std::uint64_t key = a.random_key();
-  const std::uint64_t base = first_element(a);
-  const T scale = T(1) / (T(1) - static_cast<T>(rate));
-  write_grad(a.d_in[0], a.accumulates(0),
-             [=](std::size_t i) { return dy[i] * ((counter_bits(key, base + i) >> 40) >= threshold ? scale : T(0)); });
+  const Mask<T> mask(a, a.d_out[0]);
+  write_grad(a.d_in[0], a.accumulates(0), [=](std::size_t i) { return dy[i] * mask(i); });
 }
 
 }  // namespace

@@ -137,6 +137,18 @@ std::vector<RankRun> run_ranks(int R, MakeModel make_model, const ValueRoles& ro
 
 const ValueRoles kRoles{"x", "labels", "loss", "logits"};
 
+// small_classifier with dropout after its first layer.
+Model dropout_classifier(std::uint64_t seed) {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 2}), labels = b.input("labels", {kBatchDim});
+  Value h = b.dropout(b.relu(b.dense(x, 16, "fc1")), 0.3, "drop");
+  h = b.relu(b.dense(h, 16, "fc2"));
+  Value logits = b.dense(h, 2, "logits");
+  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
+  b.output(logits);
+  return b.build(seed);
+}
+
 }  // namespace
 
 TEST_CASE("data-parallel fit: one rank through a communicator makes the same bits as none", "[fit][distributed]") {
@@ -173,6 +185,21 @@ TEST_CASE("data-parallel fit: 2 and 3 ranks compute what one process computes", 
       CHECK(ranks[0].checkpoints == 3);
       for (std::size_t i = 1; i < ranks.size(); ++i) CHECK(ranks[i].checkpoints == 0);  // rank 0 alone
     }
+}
+
+// Each rank's rows draw dropout's bits by their place in the global batch
+// (StepRandom::first_row): the masks are one process's, and so are the gradients.
+TEST_CASE("data-parallel fit: dropout draws the masks one process draws", "[fit][distributed]") {
+  const CircleData train = make_circle(230, 1);
+  for (const int R : {2, 3}) {
+    Model alone = dropout_classifier(1);
+    SGD<float> sgd(alone, {0.1, 0.9});
+    fit(alone, sgd, kRoles, {train.points.data(), train.labels.data(), 230}, {}, quiet(3, 50));
+    const std::vector<RankRun> ranks = run_ranks(R, dropout_classifier, kRoles, train, quiet(3, 50));
+    INFO(R << " ranks");
+    CHECK(same_bits(ranks[0].model.parameters, ranks[R - 1].model.parameters));
+    CHECK(relative_difference(alone, ranks[0].model) < 1e-5);
+  }
 }
 
 TEST_CASE("data-parallel fit: batchnorm's running statistics are averaged at each epoch end", "[fit][distributed]") {

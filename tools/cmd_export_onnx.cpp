@@ -27,17 +27,6 @@ const char* const kHelp =
     "  --output   the values to export (default: the graph's non-scalar outputs, as\n"
     "             `plangrad plan --kind inference` picks them)\n";
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> items;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    items.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return items;
-}
-
 }  // namespace
 
 int cmd_export_onnx(const Args& args) {

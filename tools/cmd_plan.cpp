@@ -16,17 +16,6 @@
 namespace plangrad::cli {
 namespace {
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> items;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    items.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return items;
-}
-
 const Shape& shape_of(const std::map<std::string, Shape>& shapes, const std::string& name, const char* flag) {
   const auto it = shapes.find(name);
   if (name.empty() || it == shapes.end())

@@ -284,14 +284,8 @@ int train(const Args& args, Communicator* comm) {
   const bool drop_last = flags.has("--drop-last");
   const bool restore_best = flags.has("--restore-best");
   std::vector<std::string> freeze;
-  {
-    const std::string text = flags.get("--freeze", "");
-    for (std::size_t start = 0; start < text.size();) {
-      const std::size_t comma = std::min(text.find(',', start), text.size());
-      if (comma > start) freeze.push_back(text.substr(start, comma - start));
-      start = comma + 1;
-    }
-  }
+  for (const std::string& pattern : split_commas(flags.get("--freeze", "")))
+    if (!pattern.empty()) freeze.push_back(pattern);
   const GradientClipping clip{flags.get_double("--clip-norm", 0.0, 0.0, 1e12),
                               flags.get_double("--clip-value", 0.0, 0.0, 1e12)};
   const auto seed = static_cast<std::uint64_t>(flags.get_int("--seed", 1, 0, INT64_MAX));

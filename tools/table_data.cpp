@@ -13,16 +13,10 @@ namespace plangrad::cli {
 namespace {
 
 std::vector<std::string> column_list(const std::string& flag, const std::string& text) {
-  std::vector<std::string> names;
-  if (text.empty()) return names;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = text.find(',', start);
-    names.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (names.back().empty()) throw UsageError(flag + " takes column names separated by commas, got '" + text + "'");
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  if (text.empty()) return {};
+  std::vector<std::string> names = split_commas(text);
+  for (const std::string& name : names)
+    if (name.empty()) throw UsageError(flag + " takes column names separated by commas, got '" + text + "'");
   return names;
 }
 

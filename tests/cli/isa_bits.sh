@@ -12,7 +12,7 @@ set -u
 bin=$1 work=$2
 shift 2
 mkdir -p "$work"
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
 paths=$("$@" "$bin" --paths) || fail "isa_bits --paths failed"
 echo "paths this CPU supports: $(echo $paths)"

@@ -20,7 +20,7 @@ mpi() {
   shift
   timeout 120 mpirun $root --oversubscribe --bind-to none -np "$np" "$@"
 }
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
 # Runs a command that must fail within 60 s with a line matching $1 in its output.
 must_fail() {
   pattern=$1

@@ -15,9 +15,7 @@ rm -rf "$work"
 mkdir -p "$work"
 export OPENBLAS_NUM_THREADS=1
 
-fail() { echo "FAIL: $*"; exit 1; }
-run() { out=$("$@" 2>&1); rc=$?; echo "$ $*"; echo "$out"; }
-expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
+. "$(dirname "$0")/lib.sh"
 accuracy() { echo "$out" | tail -n 1 | sed -n 's/.*"accuracy":\([-0-9.e]*\).*/\1/p'; }
 
 [ -f "$data/train-images-idx3-ubyte.gz" ] || [ -f "$data/train-images-idx3-ubyte" ] ||

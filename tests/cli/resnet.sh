@@ -10,18 +10,7 @@ case=$1 work=$2 cli=$3 mnist=$4
 rm -rf "$work"
 mkdir -p "$work"
 
-fail() { echo "FAIL: $*"; exit 1; }
-run() { out=$("$@" 2>&1); rc=$?; echo "$ $*"; echo "$out"; }
-expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
-expect_out() { echo "$out" | grep -e "$1" >/dev/null || fail "the output lacks '$1'"; }
-# field KEY: a number from the result line (the last line of the output).
-field() { echo "$out" | tail -n 1 | sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
-# at_least KEY BOUND
-at_least() {
-  v=$(field "$1")
-  [ -n "$v" ] || fail "no $1 in the result line"
-  awk -v v="$v" -v b="$2" 'BEGIN { exit !(v >= b) }' || fail "$1 $v, expected at least $2"
-}
+. "$(dirname "$0")/lib.sh"
 
 # IDX files of 28x28 images whose class c (0..9) is the level of their pixels, c * 25 plus
 # noise up to 10: 640 training and 200 test images.

@@ -15,10 +15,7 @@ rm -rf "$work"
 mkdir -p "$work"
 export OPENBLAS_NUM_THREADS=1
 
-fail() { echo "FAIL: $*"; exit 1; }
-run() { out=$("$@" 2>&1); rc=$?; echo "$ $*"; echo "$out"; }
-expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
-expect_out() { echo "$out" | grep -e "$1" >/dev/null || fail "the output lacks '$1'"; }
+. "$(dirname "$0")/lib.sh"
 expect_absent() { [ ! -e "$1" ] || fail "$1 was written"; }
 # The number after "KEY": in the output's last JSON line.
 figure() { echo "$out" | tail -n 1 | sed -n "s/.*\"$1\":\\([-0-9.e]*\\).*/\\1/p"; }

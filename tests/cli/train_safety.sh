@@ -24,11 +24,8 @@ bytes 0 0 8 1 0 0 0 10  0 1 0 1 0 1 0 1 0 1 > "$data/train-labels-idx1-ubyte"
 bytes 0 0 8 3 0 0 0 4 0 0 0 2 0 0 0 2  250 0 10 0  0 20 0 240  170 0 30 10  0 0 60 210 > "$data/t10k-images-idx3-ubyte"
 bytes 0 0 8 1 0 0 0 4  0 1 0 1 > "$data/t10k-labels-idx1-ubyte"
 
-fail() { echo "FAIL: $*"; exit 1; }
+. "$(dirname "$0")/lib.sh"
 # Runs the command, keeping its output in $out and its exit status in $rc.
-run() { out=$("$@" 2>&1); rc=$?; echo "$ $*"; echo "$out"; }
-expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
-expect_out() { echo "$out" | grep -e "$1" >/dev/null || fail "the output lacks '$1'"; }
 # Nothing was trained: fit prints one line per epoch with --progress lines.
 expect_no_training() { echo "$out" | grep '^epoch ' >/dev/null && fail "training ran before the error"; return 0; }
 train() { run "$cli" train "$model" --data "$data" --progress lines "$@"; }

@@ -11,53 +11,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "core/errors.hpp"
-#include "core/limits.hpp"
-#include "engine/executor.hpp"
-#include "engine/optimizer.hpp"
-#include "kernels/parallel.hpp"
 #include "onnx/import_entry.hpp"
-#include "planner/plan.hpp"
-
-namespace {
+#include "tests/fuzz/fuzz_steps.hpp"
 
 using namespace plangrad;
-
-void feed(Executor<float>& ex) {
-  for (const ValueDecl& v : ex.model().graph.values) {
-    if (v.kind != ValueKind::Input) continue;
-    const TensorRef<float> in = ex.input(v.name);
-    for (std::size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i % 2);
-  }
-}
-
-void run_once(Model& model, PlanKind kind) {
-  PlanRequest request;
-  request.kind = kind;
-  request.batch = 2;
-  const Plan plan = make_plan(model.graph, request);
-  if (kind == PlanKind::Training) {
-    SGD<float> sgd(model, SgdOptions{0.01, 0.9, 0.0});
-    Executor<float> ex(model, plan, &sgd);
-    feed(ex);
-    ex.run();
-  } else {
-    Executor<float> ex(model, plan);
-    feed(ex);
-    ex.run();
-  }
-}
-
-}  // namespace
+using plangrad::fuzzing::run_once;
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  Limits l = limits();
-  l.tensor_elements = 4096;
-  l.arena_bytes = std::uint64_t{64} << 20;
-  l.nodes = 256;
-  set_limits(l);
-  set_op_threads(1);
+  plangrad::fuzzing::small_limits();
   return 0;
 }
 

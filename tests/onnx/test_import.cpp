@@ -22,6 +22,7 @@
 #include "engine/executor.hpp"
 #include "onnx/onnx.hpp"
 #include "planner/plan.hpp"
+#include "tests/onnx/difference.hpp"
 #include "tests/onnx/ort.hpp"
 #include "tests/onnx/torch_files.hpp"
 
@@ -30,21 +31,8 @@ namespace {
 using namespace plangrad;
 using plangrad::testing::TorchFiles;
 
-struct Difference {
-  double relative = 0;  // max |p - t| / max |t|
-  double absolute = 0;  // max |p - t|
-};
-
-Difference compare(const std::vector<float>& got, const std::vector<float>& want) {
-  REQUIRE(got.size() == want.size());
-  double largest = 0, diff = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    REQUIRE(std::isfinite(got[i]));
-    largest = std::max(largest, std::fabs(static_cast<double>(want[i])));
-    diff = std::max(diff, std::fabs(static_cast<double>(got[i]) - want[i]));
-  }
-  return {largest > 0 ? diff / largest : diff, diff};
-}
+using plangrad::testing::Difference;
+using plangrad::testing::difference;
 
 // The model's output for `x` at `batch`, by plangrad's inference plan.
 std::vector<float> run_plangrad(Model& model, const std::vector<float>& x, std::int64_t batch) {
@@ -80,7 +68,7 @@ TEST_CASE("PyTorch's exports import and give PyTorch's outputs", "[import]") {
         INFO("batch " << batch);
         const std::vector<float> x = files.floats(c.at("input").at("file"));
         const std::vector<float> want = files.floats(c.at("output").at("file"));
-        const Difference d = compare(run_plangrad(model, x, batch), want);
+        const Difference d = difference(run_plangrad(model, x, batch), want);
         CHECK(d.relative <= 1e-5);
         worst.relative = std::max(worst.relative, d.relative);
         worst.absolute = std::max(worst.absolute, d.absolute);
@@ -140,7 +128,7 @@ TEST_CASE("small graphs of the other mappings give ONNX Runtime's outputs", "[im
     std::normal_distribution<float> normal;
     for (float& v : x) v = normal(rng);
     const auto ort = plangrad::testing::run_ort(path, {{"x", {std::vector<std::int64_t>(shape.begin(), shape.end()), x}}});
-    const Difference d = compare(run_plangrad(model, x, shape[0]), ort.at("y").values);
+    const Difference d = difference(run_plangrad(model, x, shape[0]), ort.at("y").values);
     CHECK(d.relative <= 1e-5);
     WARN(file << ": largest difference to ONNX Runtime " << d.relative << " relative, " << d.absolute << " absolute");
   }

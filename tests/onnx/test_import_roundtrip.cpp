@@ -13,6 +13,7 @@
 #include "networks/models.hpp"
 #include "onnx/onnx.hpp"
 #include "planner/plan.hpp"
+#include "tests/onnx/difference.hpp"
 #include "tests/onnx/ort.hpp"
 #include "tests/onnx/torch_files.hpp"
 #include "tests/temp_dir.hpp"
@@ -20,14 +21,7 @@
 namespace {
 
 double relative_difference(const std::vector<float>& got, const std::vector<float>& want) {
-  REQUIRE(got.size() == want.size());
-  double largest = 0, diff = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    REQUIRE(std::isfinite(got[i]));
-    largest = std::max(largest, std::fabs(static_cast<double>(want[i])));
-    diff = std::max(diff, std::fabs(static_cast<double>(got[i]) - want[i]));
-  }
-  return largest > 0 ? diff / largest : diff;
+  return plangrad::testing::difference(got, want).relative;
 }
 
 }  // namespace
