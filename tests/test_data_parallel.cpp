@@ -202,6 +202,22 @@ TEST_CASE("data-parallel fit: dropout draws the masks one process draws", "[fit]
   }
 }
 
+// Clipping takes the ranks' summed gradient: its global norm is one process's.
+TEST_CASE("data-parallel fit: gradient clipping clips the summed gradient", "[fit][distributed]") {
+  const CircleData train = make_circle(230, 1);
+  FitOptions o = quiet(3, 50);
+  o.clip = GradientClipping{0.05, 0.02};  // both bind on this model (norms of the order of 1)
+  Model alone = small_classifier(1);
+  SGD<float> sgd(alone, {0.1, 0.9});
+  fit(alone, sgd, kRoles, {train.points.data(), train.labels.data(), 230}, {}, o);
+  Model unclipped = small_classifier(1);
+  SGD<float> plain(unclipped, {0.1, 0.9});
+  fit(unclipped, plain, kRoles, {train.points.data(), train.labels.data(), 230}, {}, quiet(3, 50));
+  REQUIRE(relative_difference(alone, unclipped) > 1e-3);  // clipping changed the run
+  const std::vector<RankRun> ranks = run_ranks(2, small_classifier, kRoles, train, o);
+  CHECK(relative_difference(alone, ranks[0].model) < 1e-5);
+}
+
 TEST_CASE("data-parallel fit: batchnorm's running statistics are averaged at each epoch end", "[fit][distributed]") {
   const CircleData train = make_circle(200, 1);
   const ValueRoles roles{"x", "y", "loss", "logit"};
