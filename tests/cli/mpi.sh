@@ -8,6 +8,12 @@ set -u
 case_=$1 work=$2 fit=$3 cli=$4 data=$5
 rm -rf "$work" && mkdir -p "$work" || exit 1
 export OPENBLAS_NUM_THREADS=1
+# Under AddressSanitizer (scripts/test.sh --sanitize) leak checking is off for these
+# processes: OpenMPI 4.1 leaves allocations behind at MPI_Finalize in components it has
+# already unloaded, which LeakSanitizer can neither attribute nor suppress. Every other
+# ASan check stays on, and the in-process [distributed] tests (tests/test_data_parallel.cpp)
+# check plangrad's own distributed path for leaks.
+if [ -n "${ASAN_OPTIONS:-}" ]; then export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"; fi
 command -v mpirun >/dev/null 2>&1 || { echo "mpirun not found: this build has MPI on; install openmpi-bin (scripts/setup.sh --mpi)"; exit 1; }
 [ -e "$data/train-images-idx3-ubyte" ] || [ -e "$data/train-images-idx3-ubyte.gz" ] ||
   { echo "no MNIST training set in $data: run scripts/setup.sh --data"; exit 1; }
