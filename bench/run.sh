@@ -153,7 +153,8 @@ if [[ $tables != jobs ]]; then
   }
   ort() {  # inference workloads only: the W5 ones among $1
     [[ -n "$ort_bin" ]] || return 0
-    local w; w="$(tr , '\n' <<<"$1" | grep '^W5-' | paste -sd, -)"
+    # (grep finds none in a training workload: not a failure under pipefail)
+    local w; w="$(tr , '\n' <<<"$1" | { grep '^W5-' || true; } | paste -sd, -)"
     [[ -n "$w" ]] || return 0
     shift
     OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
