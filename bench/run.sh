@@ -1,37 +1,37 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark: plangrad (bench/workloads.cpp) against PyTorch
-# (bench/torch_workloads.py) and LibTorch C++ (bench/libtorch/) on the same models, batches
-# and kinds of input, and against ONNX Runtime (bench/ort/) on the W5 inference workloads
-# with the very same weights -- the per-step table, with the peak memory of W3 and W4 -- and then
-# the job table (bench/job.py): whole training runs of the examples on real data against
-# PyTorch's twins, at 1 and 2 threads.
+# (bench/torch_workloads.py), LibTorch C++ (bench/libtorch/) and oneDNN written by hand
+# (bench/onednn/) on the same models, batches and kinds of input, and against ONNX Runtime
+# (bench/ort/) on the W5 inference workloads with the very same weights -- the per-step
+# table, with the peak memory of W3 and W4 -- and then the job table (bench/job.py): whole
+# training runs of the examples on real data against PyTorch's twins, at 1 and 2 threads.
 #
 #   bash bench/run.sh [--quick] [--threads N] [--rounds R] [--workloads W1,W3,...] [--iters N]
-#                     [--sides plangrad,torch,libtorch,ort] [--tables steps|jobs|both]
+#                     [--sides plangrad,torch,libtorch,onednn,ort] [--tables steps|jobs|both]
 #   bash bench/run.sh --profile [--workloads W1,W3,W4]
 #
 # Builds bench_workloads (Release) in build-bench/, the LibTorch peer in
-# build-bench/libtorch/ and the ONNX Runtime peer in build-bench/ort/ (its models:
-# bench_workloads --save-models, then plangrad export-onnx, in build-bench/ort-models/), then
-# for each workload runs the sides alternately (plangrad, PyTorch, LibTorch, ORT, plangrad,
-# ...), R rounds (default 5), each process timing its steps one
-# by one and printing the median; then, for W3 and W4, one process per side for its peak
-# memory (bench/max_rss.py). The summary (bench/summarize.py) is the median over rounds per
+# build-bench/libtorch/, the oneDNN peer in build-bench/onednn/ and the ONNX Runtime peer in
+# build-bench/ort/ (its models: bench_workloads --save-models, then plangrad export-onnx, in
+# build-bench/ort-models/), then for each workload runs the sides alternately (plangrad,
+# PyTorch, LibTorch, oneDNN, ORT, plangrad, ...), R rounds (default 5), each process timing
+# its steps one by one and printing the median; then, for W3 and W4, one process per side
+# for its peak memory (bench/max_rss.py). The summary (bench/summarize.py) is the median over rounds per
 # side and the ratios plangrad / peer. The -real workloads read data/fashion-mnist
 # (scripts/prepare_data.sh makes it). Threads (default 1): OPENBLAS_NUM_THREADS for
 # plangrad; torch.set_num_threads / at::set_num_threads plus OMP/MKL/OPENBLAS_NUM_THREADS
-# for PyTorch and LibTorch.
+# for PyTorch and LibTorch; OMP_NUM_THREADS and omp_set_num_threads for oneDNN.
 # --quick: one round, one warm-up and one timed step of everything (shows the suite works;
 # the figures mean nothing). A side whose prerequisites are missing (PyTorch:
-# /usr/bin/python3 -c 'import torch'; LibTorch: libtorch-dev; ORT: bash scripts/setup.sh
-# --onnx and a plangrad built with ONNX) is left out with a note.
+# /usr/bin/python3 -c 'import torch'; LibTorch: libtorch-dev; oneDNN: libdnnl-dev; ORT: bash
+# scripts/setup.sh --onnx and a plangrad built with ONNX) is left out with a note.
 # --profile: bench/profile_workloads.py, where plangrad's time goes (perf cpu-clock samples
 # on the Release build, callgrind instruction counts on an AVX2 build in build-bench/prof).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${PLANGRAD_BENCH_BUILD:-$root/build-bench}"  # CI reuses its Release build/
-quick=0 profile=0 threads=1 rounds=5 workloads=all iters="" tables=both sides=plangrad,torch,libtorch,ort
+quick=0 profile=0 threads=1 rounds=5 workloads=all iters="" tables=both sides=plangrad,torch,libtorch,onednn,ort
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -54,7 +54,8 @@ done
 [[ ",$sides," == *,plangrad,* ]] || { echo "run.sh: --sides must include plangrad (the ratios are plangrad / peer)" >&2; exit 2; }
 IFS=, read -ra side_list <<<"$sides"
 for s in "${side_list[@]}"; do
-  [[ $s =~ ^(plangrad|torch|libtorch|ort)$ ]] || { echo "run.sh: unknown side '$s' (plangrad, torch, libtorch, ort)" >&2; exit 2; }
+  [[ $s =~ ^(plangrad|torch|libtorch|onednn|ort)$ ]] ||
+    { echo "run.sh: unknown side '$s' (plangrad, torch, libtorch, onednn, ort)" >&2; exit 2; }
 done
 want() { [[ ",$sides," == *,"$1",* ]]; }
 
@@ -90,6 +91,20 @@ if [[ $tables != jobs ]] && want libtorch; then
   else
     echo "== note: LibTorch not found (Debian: bash scripts/setup.sh --bench installs libtorch-dev);" \
          "leaving its side out ($build/libtorch.log)"
+  fi
+fi
+
+# The oneDNN peer: its own CMake project too (with conv_layouts, which run.sh does not run).
+od_bin=""
+if [[ $tables != jobs ]] && want onednn; then
+  if cmake -S "$root/bench/onednn" -B "$build/onednn" -DCMAKE_BUILD_TYPE=Release >"$build/onednn.log" 2>&1; then
+    echo "== building the oneDNN peer in $build/onednn"
+    cmake --build "$build/onednn" -j2 >>"$build/onednn.log" 2>&1 ||
+      { cat "$build/onednn.log" >&2; echo "run.sh: the oneDNN peer did not build" >&2; exit 1; }
+    od_bin="$build/onednn/onednn_workloads"
+  else
+    echo "== note: oneDNN not found (Debian: bash scripts/setup.sh --bench installs libdnnl-dev);" \
+         "leaving its side out ($build/onednn.log)"
   fi
 fi
 
@@ -131,7 +146,7 @@ if [[ $tables != jobs ]]; then
   [[ $quick == 1 ]] && common+=(--quick)
   [[ -n "$iters" ]] && common+=(--iters "$iters")
 
-  # pg/th/lt WORKLOADS [ARGS...]: one process of that side, its JSON lines into results.
+  # pg/th/lt/od WORKLOADS [ARGS...]: one process of that side, its JSON lines into results.
   # With measure=(bench/max_rss.py), the process's peak memory instead.
   measure=()
   pg() {
@@ -151,6 +166,12 @@ if [[ $tables != jobs ]]; then
     OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
       "${measure[@]}" "$lt_bin" --workloads "$w" --threads "$threads" "${common[@]}" "$@" | tee -a "$results"
   }
+  od() {
+    [[ -n "$od_bin" ]] || return 0
+    local w="$1"; shift
+    OMP_NUM_THREADS="$threads" "${measure[@]}" "$od_bin" --workloads "$w" --threads "$threads" "${common[@]}" "$@" |
+      tee -a "$results"
+  }
   ort() {  # inference workloads only: the W5 ones among $1
     [[ -n "$ort_bin" ]] || return 0
     # (grep finds none in a training workload: not a failure under pipefail)
@@ -166,6 +187,7 @@ if [[ $tables != jobs ]]; then
     pg "$workloads"
     th "$workloads"
     lt "$workloads"
+    od "$workloads"
     ort "$workloads"
   else
     for w in "${names[@]}"; do
@@ -173,6 +195,7 @@ if [[ $tables != jobs ]]; then
         pg "$w"
         th "$w"
         lt "$w"
+        od "$w"
         ort "$w"
       done
     done
@@ -188,6 +211,7 @@ if [[ $tables != jobs ]]; then
     pg "$w" --no-gemm-only
     th "$w"
     lt "$w"
+    od "$w"
   done
   measure=()
 

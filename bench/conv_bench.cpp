@@ -1,0 +1,99 @@
+// bench_conv: plangrad's own conv2d kernels (ops/conv2d.cpp: im2col + GEMM per image, NCHW)
+// on the shapes of bench/onednn/conv_layouts.cpp, in the same table, so that the two can be
+// read side by side: W4's two convolutions at batch 128 (forward in Train mode, the backward
+// kernel asked for dx alone -- "backward_data" -- and for dw and db alone --
+// "backward_weights"), W5's at batch 1 and 64 (forward in Eval mode). The kernels are called
+// directly, outside any plan, with a workspace of the size the plan would give them. One
+// thread (set_op_threads(1); run with OPENBLAS_NUM_THREADS=1). Not part of bench/run.sh.
+//
+//   OPENBLAS_NUM_THREADS=1 bench_conv
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <vector>
+
+#include "kernels/parallel.hpp"
+#include "ops/conv2d.hpp"
+
+using namespace plangrad;
+
+namespace {
+
+double median_us(const std::function<void()>& f) {
+  for (int i = 0; i < 5; ++i) f();
+  std::vector<double> t;
+  double total = 0;
+  while (t.size() < 20 || total < 2e5) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    t.push_back(us);
+    total += us;
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+struct Shape {
+  const char* name;
+  Dim n, ic, oc, hw;
+};
+
+std::vector<float> filled(std::size_t n) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
+  return v;
+}
+
+void row(const char* shape, const char* dir, double us) {
+  std::printf("| %-24s | %-17s | %-7s | %-26s | %9.1f |\n", shape, dir, "nchw", "plangrad im2col+GEMM", us);
+}
+
+void conv(const Shape& sh, bool training) {
+  const OpDef& op = conv2d_op();
+  const Attrs attrs = normalize_attrs(op, "conv", {{"padding", std::vector<std::int64_t>{1, 1}}});
+  const plangrad::Shape xs{sh.n, sh.ic, sh.hw, sh.hw}, ws{sh.oc, sh.ic, 3, 3}, bs{sh.oc}, ys{sh.n, sh.oc, sh.hw, sh.hw};
+  std::vector<float> x = filled(numel(xs)), w = filled(numel(ws)), b = filled(numel(bs)), y(numel(ys)),
+                     dy = filled(numel(ys)), dx(numel(xs)), dw(numel(ws)), db(numel(bs));
+  std::vector<float> work(op.workspace({xs, ws, bs}, attrs));
+  const TensorRef<float> in[] = {{x.data(), xs}, {w.data(), ws}, {b.data(), bs}};
+  const TensorRef<float> out[] = {{y.data(), ys}};
+  const TensorRef<float> d_out[] = {{dy.data(), ys}};
+  const TensorRef<float> d_data[] = {{dx.data(), xs}, {nullptr, ws}, {nullptr, bs}};
+  const TensorRef<float> d_weights[] = {{nullptr, xs}, {dw.data(), ws}, {db.data(), bs}};
+  const char accumulate[] = {0, 0, 0};
+  OpArgs<float> a;
+  a.in = {in, 3};
+  a.out = {out, 1};
+  a.workspace = work.data();
+  a.workspace_size = work.size();
+  a.attrs = &attrs;
+  a.mode = training ? Mode::Train : Mode::Eval;
+  const Kernels<float>& k = op.kernels<float>();
+  row(sh.name, training ? "forward_training" : "forward_inference", median_us([&] { k.forward(a); }));
+  if (!training) return;
+  a.d_out = {d_out, 1};
+  a.accumulate = {accumulate, 3};
+  a.d_in = {d_data, 3};
+  row(sh.name, sh.ic == 1 ? "backward_data *" : "backward_data", median_us([&] { k.backward(a); }));
+  a.d_in = {d_weights, 3};
+  row(sh.name, "backward_weights", median_us([&] { k.backward(a); }));
+}
+
+}  // namespace
+
+int main() {
+  set_op_threads(1);
+  std::printf("plangrad conv2d kernels, 1 thread, median µs per call\n\n");
+  std::printf("| %-24s | %-17s | %-7s | %-26s | %9s |\n", "convolution", "primitive", "layout", "implementation",
+              "kernel");
+  std::printf("|---|---|---|---|---:|\n");
+  for (const Shape& sh : {Shape{"W4 conv1 b128 1->16 28²", 128, 1, 16, 28}, Shape{"W4 conv2 b128 16->32 14²", 128, 16, 32, 14}})
+    conv(sh, true);
+  for (const Shape& sh : {Shape{"W5 conv1 b1 1->16 28²", 1, 1, 16, 28}, Shape{"W5 conv2 b1 16->32 14²", 1, 16, 32, 14},
+                          Shape{"W5 conv1 b64 1->16 28²", 64, 1, 16, 28}, Shape{"W5 conv2 b64 16->32 14²", 64, 16, 32, 14}})
+    conv(sh, false);
+  std::printf("\n* not part of W4's step (the first convolution's input takes no gradient)\n");
+  return 0;
+}
