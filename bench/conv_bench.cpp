@@ -4,11 +4,12 @@
 // kernel asked for dx alone -- "backward_data" -- and for dw and db alone --
 // "backward_weights"), W5's at batch 1 and 64 (forward in Eval mode). The kernels are called
 // directly, outside any plan, with a workspace of the size the plan would give them. One
-// thread (set_op_threads(1); run with OPENBLAS_NUM_THREADS=1). Not part of bench/run.sh.
+// thread (set_op_threads(1); run with OPENBLAS_NUM_THREADS=1); the median of this thread's
+// CPU time per call, as conv_layouts measures. Not part of bench/run.sh.
 //
 //   OPENBLAS_NUM_THREADS=1 bench_conv
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <functional>
 #include <vector>
@@ -20,14 +21,22 @@ using namespace plangrad;
 
 namespace {
 
+// This thread's CPU time: with one thread it is the whole work, and on a shared machine it
+// leaves out the time other processes hold the core.
+double thread_cpu_us() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) * 1e-3;
+}
+
 double median_us(const std::function<void()>& f) {
   for (int i = 0; i < 5; ++i) f();
   std::vector<double> t;
   double total = 0;
   while (t.size() < 20 || total < 2e5) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = thread_cpu_us();
     f();
-    const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    const double us = thread_cpu_us() - t0;
     t.push_back(us);
     total += us;
   }
@@ -35,7 +44,7 @@ double median_us(const std::function<void()>& f) {
   return t[t.size() / 2];
 }
 
-struct Shape {
+struct ConvShape {
   const char* name;
   Dim n, ic, oc, hw;
 };
@@ -50,10 +59,10 @@ void row(const char* shape, const char* dir, double us) {
   std::printf("| %-24s | %-17s | %-7s | %-26s | %9.1f |\n", shape, dir, "nchw", "plangrad im2col+GEMM", us);
 }
 
-void conv(const Shape& sh, bool training) {
+void conv(const ConvShape& sh, bool training) {
   const OpDef& op = conv2d_op();
   const Attrs attrs = normalize_attrs(op, "conv", {{"padding", std::vector<std::int64_t>{1, 1}}});
-  const plangrad::Shape xs{sh.n, sh.ic, sh.hw, sh.hw}, ws{sh.oc, sh.ic, 3, 3}, bs{sh.oc}, ys{sh.n, sh.oc, sh.hw, sh.hw};
+  const Shape xs{sh.n, sh.ic, sh.hw, sh.hw}, ws{sh.oc, sh.ic, 3, 3}, bs{sh.oc}, ys{sh.n, sh.oc, sh.hw, sh.hw};
   std::vector<float> x = filled(numel(xs)), w = filled(numel(ws)), b = filled(numel(bs)), y(numel(ys)),
                      dy = filled(numel(ys)), dx(numel(xs)), dw(numel(ws)), db(numel(bs));
   std::vector<float> work(op.workspace({xs, ws, bs}, attrs));
@@ -85,14 +94,14 @@ void conv(const Shape& sh, bool training) {
 
 int main() {
   set_op_threads(1);
-  std::printf("plangrad conv2d kernels, 1 thread, median µs per call\n\n");
+  std::printf("plangrad conv2d kernels, 1 thread, median CPU µs per call\n\n");
   std::printf("| %-24s | %-17s | %-7s | %-26s | %9s |\n", "convolution", "primitive", "layout", "implementation",
               "kernel");
   std::printf("|---|---|---|---|---:|\n");
-  for (const Shape& sh : {Shape{"W4 conv1 b128 1->16 28²", 128, 1, 16, 28}, Shape{"W4 conv2 b128 16->32 14²", 128, 16, 32, 14}})
+  for (const ConvShape& sh : {ConvShape{"W4 conv1 b128 1->16 28²", 128, 1, 16, 28}, ConvShape{"W4 conv2 b128 16->32 14²", 128, 16, 32, 14}})
     conv(sh, true);
-  for (const Shape& sh : {Shape{"W5 conv1 b1 1->16 28²", 1, 1, 16, 28}, Shape{"W5 conv2 b1 16->32 14²", 1, 16, 32, 14},
-                          Shape{"W5 conv1 b64 1->16 28²", 64, 1, 16, 28}, Shape{"W5 conv2 b64 16->32 14²", 64, 16, 32, 14}})
+  for (const ConvShape& sh : {ConvShape{"W5 conv1 b1 1->16 28²", 1, 1, 16, 28}, ConvShape{"W5 conv2 b1 16->32 14²", 1, 16, 32, 14},
+                          ConvShape{"W5 conv1 b64 1->16 28²", 64, 1, 16, 28}, ConvShape{"W5 conv2 b64 16->32 14²", 64, 16, 32, 14}})
     conv(sh, false);
   std::printf("\n* not part of W4's step (the first convolution's input takes no gradient)\n");
   return 0;
