@@ -10,6 +10,7 @@
 #include "ops/concat.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/dropout.hpp"
+#include "ops/fold_batchnorm.hpp"
 #include "ops/gelu.hpp"
 #include "ops/global_avg_pool2d.hpp"
 #include "ops/layer_norm.hpp"
@@ -55,6 +56,8 @@ std::vector<const OpDef*> builtin_ops() {
       &layer_norm_op(),
       &dropout_op(),
       &concat_op(),
+      &fold_conv_bn_op(),
+      &fold_conv_nobias_bn_op(),
   };
 }
 

@@ -11,6 +11,7 @@
 #include "core/checked.hpp"
 #include "core/errors.hpp"
 #include "core/limits.hpp"
+#include "planner/fold_batchnorm.hpp"
 
 namespace plangrad {
 
@@ -59,10 +60,18 @@ Roots roots_of(const IndexedGraph& g, const PlanRequest& request) {
   return r;
 }
 
-Schedule schedule_of(const IndexedGraph& g, const PlanRequest& request, Mode mode, const Roots& r) {
+// May rewrite g (fold_batchnorm); `folded` counts the batchnorms it folded away.
+Schedule schedule_of(IndexedGraph& g, const PlanRequest& request, Mode mode, const Roots& r, std::size_t& folded) {
   std::vector<int> roots = r.keep;
   if (r.loss >= 0) roots.push_back(r.loss);
-  const std::vector<int> order = prune(g, toposort(g), roots);
+  std::vector<int> order = prune(g, toposort(g), roots);
+  // Only without a backward: the fold op has no gradient rule.
+  if (request.fold_batchnorm && mode == Mode::Eval && request.kind == PlanKind::Inference) {
+    FoldedGraph f = fold_batchnorm(std::move(g), std::move(order), r.keep);
+    g = std::move(f.graph);
+    order = std::move(f.order);
+    folded = static_cast<std::size_t>(f.folded);
+  }
   Schedule s = build_forward(g, order, infer_shapes(g, order, request.batch), mode, r.keep);
   if (r.loss >= 0) {
     BackwardRequest back;
@@ -125,7 +134,7 @@ Plan make_plan(const Graph& graph, const PlanRequest& request) {
   plan.elem_bytes = request.elem_bytes;
   plan.graph = index_graph(graph);
   const IndexedGraph& g = plan.graph;
-  plan.schedule = schedule_of(g, request, plan.mode, roots_of(g, request));
+  plan.schedule = schedule_of(plan.graph, request, plan.mode, roots_of(g, request), plan.stats.folded);
   const Schedule& s = plan.schedule;
   plan.live = liveness(g, s);
   plan.slots = assign_slots(g, s, plan.live, plan.elem_bytes, request.reuse_memory);
@@ -234,6 +243,7 @@ std::string plan_table(const Plan& p) {
      << (s.naive_bytes ? static_cast<double>(s.arena_bytes) / static_cast<double>(s.naive_bytes) : 0.0)
      << "\ntensors            " << s.tensors << " in " << s.slots << " slots (" << s.inplace << " in place, "
      << s.fused_away << " fused away)\nfused steps        " << s.fused_steps
+     << "\nfolded batchnorms  " << s.folded
      << "\nstrategy           " << s.strategy << "\nplanning ms        " << s.planning_ms << "\n";
   return os.str();
 }
@@ -267,7 +277,7 @@ std::string plan_json(const Plan& p) {
                        {"arena_over_lower_bound", s.lower_bound_bytes ? double(s.arena_bytes) / double(s.lower_bound_bytes) : 0.0},
                        {"arena_over_naive", s.naive_bytes ? double(s.arena_bytes) / double(s.naive_bytes) : 0.0},
                        {"tensors", s.tensors}, {"slots", s.slots}, {"inplace", s.inplace},
-                       {"fused_away", s.fused_away}, {"fused_steps", s.fused_steps},
+                       {"fused_away", s.fused_away}, {"fused_steps", s.fused_steps}, {"folded", s.folded},
                        {"strategy", s.strategy}, {"planning_ms", s.planning_ms}};
   nlohmann::json out{{"kind", plan_kind_name(p.kind)}, {"mode", p.mode == Mode::Train ? "train" : "eval"},
                      {"steps", std::move(steps)}, {"tensors", std::move(tensors)}, {"stats", std::move(stats)}};

@@ -44,6 +44,12 @@ struct PlanRequest {
   /// false: every node its own steps; true: an add_bias and the activation after it run as
   /// one step (planner/fuse.cpp). Either way a run computes the same bits.
   bool fuse = true;
+  /// Eval-mode inference plans: false keeps every batchnorm; true folds one that follows a
+  /// convolution (whose output nothing else reads) into it: a small op computes the folded
+  /// weights and bias from the live parameters and running statistics at every run, and the
+  /// convolution alone does the rest (planner/fold_batchnorm.cpp). Outputs agree to float
+  /// rounding, not bit for bit. Other plans ignore it.
+  bool fold_batchnorm = true;
   /// Training plans: every Update step after the last Backward step rather than right after
   /// its parameter's gradient is complete, so that all the gradients are alive at once --
   /// what clipping by the global norm needs (GradientClipping, engine/optimizer.hpp). The
@@ -75,6 +81,7 @@ struct PlanStats {
   /// \var fused_away
   /// Tensors given no memory because fuse merged away every step that touched them.
   std::size_t fused_steps = 0;  ///< steps that run an add_bias and an activation together
+  std::size_t folded = 0;       ///< batchnorms folded into the convolution before them
   double planning_ms = 0.0;     ///< make_plan's wall time
   std::string strategy;         ///< which offset heuristic won ("naive" without reuse_memory)
 };
