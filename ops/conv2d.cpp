@@ -166,8 +166,8 @@ void conv2d_forward(const OpArgs<T>& a) {
       const T* xn = x + n * chw;
       T* yn = y + n * fohw;
       const T* col = xn;
-      if (!d.pointwise) {
-        conv_cols::im2col(xn, d.C, d.g, ws);
+      if (!d.pointwise) {  // the part's first image leaves the padding's zeros for the next
+        conv_cols::im2col(xn, d.C, d.g, ws, n > part_begin(d.N, p, parts));
         col = ws;
       }
       T beta = T(0);
@@ -225,8 +225,8 @@ void conv2d_backward(const OpArgs<T>& a) {
       const T* dyn = dy + n * fohw;
       if (dw_part) {
         const T* col = xn;
-        if (!d.pointwise) {
-          conv_cols::im2col(xn, d.C, d.g, ws);
+        if (!d.pointwise) {  // without dx, ws still holds the last image's col, zeros and all
+          conv_cols::im2col(xn, d.C, d.g, ws, !dx && n > first);
           col = ws;
         }
         const T beta = n > first || add_first ? T(1) : T(0);

@@ -79,9 +79,10 @@ void im2col_general(const T* x, Dim C, const Window2d& g, T* col) {
   }
 }
 
-// im2col of a flat window: the same col as im2col_general.
+// im2col of a flat window: the same col as im2col_general. `padding_kept`: col holds
+// this window's im2col of another image, whose zero rows need no rewriting.
 template <class T>
-void im2col_flat(const T* x, Dim C, const Window2d& g, T* col) {
+void im2col_flat(const T* x, Dim C, const Window2d& g, T* col, bool padding_kept = false) {
   const Dim ohw = g.oh * g.ow;
   for (Dim c = 0; c < C; ++c) {
     const T* xc = x + c * g.h * g.w;
@@ -89,9 +90,9 @@ void im2col_flat(const T* x, Dim C, const Window2d& g, T* col) {
       for (Dim j = 0; j < g.kw; ++j) {
         T* row = col + ((c * g.kh + i) * g.kw + j) * ohw;
         const FlatRow f = flat_row(g, i, j);
-        std::fill(row, row + f.k_lo, T(0));
+        if (!padding_kept) std::fill(row, row + f.k_lo, T(0));
         std::copy(xc + f.k_lo + f.offset, xc + f.k_hi + f.offset, row + f.k_lo);
-        std::fill(row + f.k_hi, row + ohw, T(0));
+        if (!padding_kept) std::fill(row + f.k_hi, row + ohw, T(0));
         // The run also copied, into each row's padding columns, the neighbouring input
         // row's edge: put the zeros back (at most pw of them on each side).
         if (f.lo > 0 || f.hi < g.ow)
@@ -105,9 +106,9 @@ void im2col_flat(const T* x, Dim C, const Window2d& g, T* col) {
 }
 
 template <class T>
-void im2col(const T* x, Dim C, const Window2d& g, T* col) {
+void im2col(const T* x, Dim C, const Window2d& g, T* col, bool padding_kept = false) {
   if (flat(g))
-    im2col_flat(x, C, g, col);
+    im2col_flat(x, C, g, col, padding_kept);
   else
     im2col_general(x, C, g, col);
 }

@@ -60,6 +60,11 @@ void check_flat_matches_general(const Geometry& s, std::uint64_t seed) {
   conv_cols::im2col_flat(x.data(), s.C, g, col_flat.data());
   conv_cols::im2col_general(x.data(), s.C, g, col_general.data());
   CHECK(same_bits(col_flat, col_general));
+  // A second image over the first one's col, whose padding zeros it keeps.
+  const std::vector<T> x2 = random_values<T>(xs, seed + 3);
+  conv_cols::im2col_flat(x2.data(), s.C, g, col_flat.data(), true);
+  conv_cols::im2col_general(x2.data(), s.C, g, col_general.data());
+  CHECK(same_bits(col_flat, col_general));
 
   // col2im onto a zero dx and onto a gradient already there.
   const std::vector<T> dcol = random_values<T>(cols, seed + 1);
@@ -142,4 +147,13 @@ TEST_CASE("conv2d gradients: stride 1, same-width padding", "[op][conv2d][gradch
     seed += 3;
     CHECK(check_op_gradients("conv2d", {xa, wa, ba}, options).relative_error.size() == 3);
   }
+}
+
+TEST_CASE("conv2d backward on a flat window, each input alone", "[op][conv2d][gradcheck]") {
+  // dw without dx: the im2col of each image after a part's first keeps the zeros in place.
+  GradCheckOptions options;
+  options.attrs = Attrs{{"stride", std::vector<std::int64_t>{1, 1}}, {"padding", std::vector<std::int64_t>{1, 1}}};
+  check_each_input_alone(
+      "conv2d", {random_array({3, 2, 5, 4}, 400), random_array({3, 2, 3, 3}, 401), random_array({3}, 402)},
+      options);
 }
