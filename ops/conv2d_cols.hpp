@@ -45,6 +45,17 @@ inline FlatRow flat_row(const Window2d& g, Dim i, Dim j) {
   return r;
 }
 
+// Zeros in the padding columns [0, lo) and [hi, OW) of the output rows [oh_lo, oh_hi) of
+// one col row: at most pw columns each side, written a column at a time (a strided loop,
+// which the compiler does not turn into a memset call per output row).
+template <class T>
+void zero_padding_columns(T* row, const Window2d& g, const FlatRow& f) {
+  for (Dim ow = 0; ow < f.lo; ++ow)
+    for (Dim oh = f.oh_lo; oh < f.oh_hi; ++oh) row[oh * g.ow + ow] = T(0);
+  for (Dim ow = f.hi; ow < g.ow; ++ow)
+    for (Dim oh = f.oh_lo; oh < f.oh_hi; ++oh) row[oh * g.ow + ow] = T(0);
+}
+
 // im2col, any geometry: x_n[C,H,W] -> col[C*KH*KW, OH*OW],
 // col[(c*KH + i)*KW + j, oh*OW + ow] = x_n[c, oh*sh - ph + i, ow*sw - pw + j], 0 in the padding
 template <class T>
@@ -94,13 +105,8 @@ void im2col_flat(const T* x, Dim C, const Window2d& g, T* col, bool padding_kept
         std::copy(xc + f.k_lo + f.offset, xc + f.k_hi + f.offset, row + f.k_lo);
         if (!padding_kept) std::fill(row + f.k_hi, row + ohw, T(0));
         // The run also copied, into each row's padding columns, the neighbouring input
-        // row's edge: put the zeros back (at most pw of them on each side).
-        if (f.lo > 0 || f.hi < g.ow)
-          for (Dim oh = f.oh_lo; oh < f.oh_hi; ++oh) {
-            T* r = row + oh * g.ow;
-            for (Dim ow = 0; ow < f.lo; ++ow) r[ow] = T(0);
-            for (Dim ow = f.hi; ow < g.ow; ++ow) r[ow] = T(0);
-          }
+        // row's edge: put the zeros back.
+        zero_padding_columns(row, g, f);
       }
   }
 }
@@ -158,12 +164,7 @@ void col2im_add_flat(T* dcol, Dim C, const Window2d& g, T* dx) {
       for (Dim j = 0; j < g.kw; ++j) {
         T* row = dcol + ((c * g.kh + i) * g.kw + j) * ohw;
         const FlatRow f = flat_row(g, i, j);
-        if (f.lo > 0 || f.hi < g.ow)
-          for (Dim oh = f.oh_lo; oh < f.oh_hi; ++oh) {
-            T* r = row + oh * g.ow;
-            for (Dim ow = 0; ow < f.lo; ++ow) r[ow] = T(0);
-            for (Dim ow = f.hi; ow < g.ow; ++ow) r[ow] = T(0);
-          }
+        zero_padding_columns(row, g, f);
         T* dst = dxc + f.offset;
         for (Dim k = f.k_lo; k < f.k_hi; ++k) dst[k] += row[k];
       }
