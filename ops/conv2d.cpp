@@ -1,18 +1,14 @@
 #include "ops/conv2d.hpp"
 
 #include <algorithm>
-#include <utility>
 
 #include "core/checked.hpp"
 #include "kernels/blas.hpp"
 #include "kernels/parallel.hpp"
+#include "ops/conv2d_cols.hpp"
 #include "ops/kernel_util.hpp"
 
 namespace plangrad {
-
-namespace {
-
-}  // namespace
 
 void read_pair(const Attrs& attrs, const char* name, Dim& first, Dim& second) {
   const std::vector<std::int64_t>& v = attrs.get_ints(name);
@@ -154,78 +150,6 @@ ConvSlices conv_slices(const ConvDims& d, std::size_t workspace_size) {
   return s;
 }
 
-// im2col: x_n[C,H,W] -> col[C*KH*KW, OH*OW]
-// With stride 1 along the width, output column ow of kernel column j reads input column
-// iw = ow + j - pw: the columns ow in [lo, hi) read inside the row, the rest padding.
-std::pair<Dim, Dim> inside(const Window2d& g, Dim j) {
-  const Dim shift = j - g.pw;
-  const Dim lo = std::clamp<Dim>(-shift, 0, g.ow);
-  return {lo, std::clamp<Dim>(g.w - shift, lo, g.ow)};
-}
-
-// col[(c*KH + i)*KW + j, oh*OW + ow] = x_n[c, oh*sh - ph + i, ow*sw - pw + j], 0 in the padding
-template <class T>
-void im2col(const T* x, const ConvDims& d, T* col) {
-  const Window2d& g = d.g;
-  for (Dim c = 0; c < d.C; ++c) {
-    const T* xc = x + c * g.h * g.w;
-    for (Dim i = 0; i < g.kh; ++i)
-      for (Dim j = 0; j < g.kw; ++j) {
-        T* row = col + ((c * g.kh + i) * g.kw + j) * d.ohw;
-        for (Dim oh = 0; oh < g.oh; ++oh) {
-          T* r = row + oh * g.ow;
-          const Dim ih = oh * g.sh - g.ph + i;
-          if (ih < 0 || ih >= g.h) {
-            std::fill(r, r + g.ow, T(0));
-            continue;
-          }
-          const T* xr = xc + ih * g.w;
-          if (g.sw == 1) {  // iw = ow + shift: zeros, a contiguous copy, zeros
-            const auto [lo, hi] = inside(g, j);
-            std::fill(r, r + lo, T(0));
-            std::copy(xr + lo + j - g.pw, xr + hi + j - g.pw, r + lo);
-            std::fill(r + hi, r + g.ow, T(0));
-            continue;
-          }
-          for (Dim ow = 0; ow < g.ow; ++ow) {
-            const Dim iw = ow * g.sw - g.pw + j;
-            r[ow] = iw >= 0 && iw < g.w ? xr[iw] : T(0);
-          }
-        }
-      }
-  }
-}
-
-// col2im: dcol[C*KH*KW, OH*OW] -> dx_n[C,H,W], adding (windows overlap; padding drops out)
-// the adjoint of im2col: dx_n[c, oh*sh - ph + i, ow*sw - pw + j] += dcol[(c*KH + i)*KW + j, oh*OW + ow]
-template <class T>
-void col2im_add(const T* dcol, const ConvDims& d, T* dx) {
-  const Window2d& g = d.g;
-  for (Dim c = 0; c < d.C; ++c) {
-    T* dxc = dx + c * g.h * g.w;
-    for (Dim i = 0; i < g.kh; ++i)
-      for (Dim j = 0; j < g.kw; ++j) {
-        const T* row = dcol + ((c * g.kh + i) * g.kw + j) * d.ohw;
-        for (Dim oh = 0; oh < g.oh; ++oh) {
-          const Dim ih = oh * g.sh - g.ph + i;
-          if (ih < 0 || ih >= g.h) continue;
-          const T* r = row + oh * g.ow;
-          T* dxr = dxc + ih * g.w;
-          if (g.sw == 1) {  // the same additions, in the same order, over the columns inside
-            const auto [lo, hi] = inside(g, j);
-            T* dst = dxr + j - g.pw;
-            for (Dim ow = lo; ow < hi; ++ow) dst[ow] += r[ow];
-            continue;
-          }
-          for (Dim ow = 0; ow < g.ow; ++ow) {
-            const Dim iw = ow * g.sw - g.pw + j;
-            if (iw >= 0 && iw < g.w) dxr[iw] += r[ow];
-          }
-        }
-      }
-  }
-}
-
 // conv2d: x[N,C,H,W] * w[F,C,KH,KW] (+ b[F]) -> y[N,F,OH,OW]
 // Per image: col = im2col(x_n) [CKK, OHW];  y_n[F, OHW] = w[F, CKK] . col (+ b[f] on row f)
 template <class T, bool HasBias>
@@ -242,8 +166,8 @@ void conv2d_forward(const OpArgs<T>& a) {
       const T* xn = x + n * chw;
       T* yn = y + n * fohw;
       const T* col = xn;
-      if (!d.pointwise) {
-        im2col(xn, d, ws);
+      if (!d.pointwise) {  // the part's first image leaves the padding's zeros for the next
+        conv_cols::im2col(xn, d.C, d.g, ws, n > part_begin(d.N, p, parts));
         col = ws;
       }
       T beta = T(0);
@@ -261,7 +185,8 @@ void conv2d_forward(const OpArgs<T>& a) {
 //   dw[F, CKK]     += dy_n[F, OHW] . col(x_n)^T   summed over n (beta: the first image
 //                                                 overwrites unless dw accumulates)
 //   dcol[CKK, OHW]  = w^T . dy_n,   dx_n = col2im(dcol)  (the adjoint of im2col)
-//   db[f]           = sum_{n, oh, ow} dy[n, f, oh, ow]
+//   db[f]           = sum_{n, oh, ow} dy[n, f, oh, ow]  (in double: conv_cols::lane_sum
+//                                                 per row, the rows in image order)
 // A part's workspace slice holds col(x_n) for dw, then dcol for dx, then its partial dw.
 template <class T, bool HasBias>
 void conv2d_backward(const OpArgs<T>& a) {
@@ -272,24 +197,22 @@ void conv2d_backward(const OpArgs<T>& a) {
   const T* dy = a.d_out[0].data;
   const Dim chw = d.C * d.g.h * d.g.w, fohw = d.F * d.ohw;
 
-  if constexpr (HasBias) {
-    if (a.d_in[2]) {
-      T* db = a.d_in[2].data;
-      if (!a.accumulates(2)) std::fill(db, db + d.F, T(0));
-      for (Dim n = 0; n < d.N; ++n)
-        for (Dim f = 0; f < d.F; ++f) {
-          const T* r = dy + n * fohw + f * d.ohw;
-          T s = T(0);
-          for (Dim p = 0; p < d.ohw; ++p) s += r[p];
-          db[f] += s;
-        }
-    }
-  }
-
   T* dw = a.d_in[1].data;
   T* dx = a.d_in[0].data;
   const std::size_t dw_size = static_cast<std::size_t>(d.F * d.ckk);
   parallel_parts(static_cast<int>(sl.parts), [&](int p, int parts) {
+    if constexpr (HasBias) {  // each part its own filters' db: the same bits for any split
+      if (a.d_in[2]) {
+        T* db = a.d_in[2].data;
+        const bool add = a.accumulates(2);
+        for (Dim f = part_begin(d.F, p, parts); f < part_begin(d.F, p + 1, parts); ++f) {
+          double s = 0;
+          for (Dim n = 0; n < d.N; ++n)
+            s += conv_cols::lane_sum(dy + n * fohw + f * d.ohw, static_cast<std::size_t>(d.ohw));
+          db[f] = add ? T(db[f] + T(s)) : T(s);
+        }
+      }
+    }
     T* ws = a.workspace ? a.workspace + static_cast<std::size_t>(p) * sl.stride : nullptr;
     // Part 0 sums into dw (onto what is there when it accumulates), the others into their
     // own partial dw.
@@ -302,8 +225,8 @@ void conv2d_backward(const OpArgs<T>& a) {
       const T* dyn = dy + n * fohw;
       if (dw_part) {
         const T* col = xn;
-        if (!d.pointwise) {
-          im2col(xn, d, ws);
+        if (!d.pointwise) {  // without dx, ws still holds the last image's col, zeros and all
+          conv_cols::im2col(xn, d.C, d.g, ws, !dx && n > first);
           col = ws;
         }
         const T beta = n > first || add_first ? T(1) : T(0);
@@ -316,7 +239,7 @@ void conv2d_backward(const OpArgs<T>& a) {
         } else {
           gemm<T>(true, false, d.ckk, d.ohw, d.F, T(1), w, dyn, T(0), ws);
           if (!a.accumulates(0)) std::fill(dxn, dxn + chw, T(0));
-          col2im_add(ws, d, dxn);
+          conv_cols::col2im_add(ws, d.C, d.g, dxn);
         }
       }
     }
