@@ -69,7 +69,8 @@ bool TrainingState::operator==(const TrainingState& o) const {
   return epochs == o.epochs && batch == o.batch && seed == o.seed && drop_last == o.drop_last &&
          patience == o.patience && schedule == o.schedule && schedule_unit == o.schedule_unit &&
          base_lr == o.base_lr && clip == o.clip && freeze == o.freeze && restore_best == o.restore_best &&
-         ranks == o.ranks && sync_batchnorm == o.sync_batchnorm && best_weights == o.best_weights && best_epoch == o.best_epoch &&
+         ranks == o.ranks && sync_batchnorm == o.sync_batchnorm && best_weights == o.best_weights &&
+         best_epoch == o.best_epoch &&
          epochs_done == o.epochs_done &&
          steps == o.steps && optimizer == o.optimizer && batches == o.batches && epoch_loss_sum == o.epoch_loss_sum &&
          epoch_samples == o.epoch_samples && epoch_correct == o.epoch_correct && epoch_seconds == o.epoch_seconds &&
