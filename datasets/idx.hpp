@@ -60,6 +60,9 @@ ImageSet load_idx_pair(const std::string& images_path, const std::string& labels
 // plain or with ".gz" (the plain file wins when both exist). A missing file is a
 // DataError naming the names looked for.
 ImageSet load_mnist_dir(const std::string& dir, Split split, std::size_t num_classes = 10);
+// The file load_mnist_dir reads in `dir` for `split`: the images (images = true) or the
+// labels, plain or with ".gz"; the same DataError as load_mnist_dir's when neither exists.
+std::string mnist_file(const std::string& dir, Split split, bool images);
 // "train-images-idx3-ubyte" and friends, without ".gz".
 std::string mnist_images_name(Split split);
 std::string mnist_labels_name(Split split);

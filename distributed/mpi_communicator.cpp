@@ -6,9 +6,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <stdexcept>
 #include <vector>
-
-#include "core/checked.hpp"
 
 namespace plangrad {
 
@@ -33,6 +33,15 @@ struct MpiCommunicator::Impl {
 };
 
 namespace {
+
+// a * b, which must not wrap (a bucket's floats times the ranks). Local rather than
+// core/checked.hpp's, which a shared libplangrad does not export: plangrad::mpi links the
+// installed library's public API alone.
+std::size_t mul_sizes(std::size_t a, std::size_t b) {
+  if (b != 0 && a > std::numeric_limits<std::size_t>::max() / b)
+    throw std::overflow_error("MpiCommunicator: " + std::to_string(a) + " x " + std::to_string(b) + " values overflow");
+  return a * b;
+}
 
 [[noreturn]] void end_job(int rank, int size, const std::string& message) {
   std::fprintf(stderr, "plangrad: rank %d of %d: %s; ending the job\n", rank, size, message.c_str());

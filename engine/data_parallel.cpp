@@ -1,5 +1,8 @@
 #include "engine/data_parallel.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "core/errors.hpp"
@@ -62,6 +65,52 @@ std::uint64_t DataParallel::sum(std::uint64_t count) const {
   double v = static_cast<double>(count);  // exact below 2^53
   comm_->sum(&v, 1);
   return static_cast<std::uint64_t>(v);
+}
+
+void EpochRows::load(const BatchIterator& batches, const DataParallel& dp, std::size_t classes,
+                     const std::string& source_name) {
+  const Span<const std::size_t> order = batches.order();
+  const std::size_t n = order.size(), batch = batches.batch_size();
+  indices_.clear();
+  for (std::size_t pos = static_cast<std::size_t>(batches.get_state().position); pos < n;) {
+    const std::size_t take = std::min(batch, n - pos);
+    if (batches.drop_last() && take < batch) break;
+    const Span<const std::size_t> mine = dp.rows({order.ptr + pos, take});
+    indices_.insert(indices_.end(), mine.begin(), mine.end());
+    pos += take;
+  }
+  x_.resize(indices_.size() * x_len_);
+  y_.resize(indices_.size() * y_len_);
+  source_->read({indices_.data(), indices_.size()}, x_.data(), y_.data());
+  next_ = 0;
+  const auto fail = [&](std::size_t k, const std::string& what) {
+    throw DataError("fit: the training data: example " + std::to_string(indices_[k]) +
+                    (source_name.empty() ? "" : " of " + source_name) + ": " + what);
+  };
+  const auto number = [](float v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
+    return std::string(buf);
+  };
+  for (std::size_t k = 0; k < indices_.size(); ++k) {
+    if (classes > 0 && y_len_ == 1) {
+      const float t = y_[k];
+      if (!(t >= 0.0f && t < static_cast<float>(classes)) || t != std::floor(t))
+        fail(k, "label " + number(t) + " is not a class index in [0, " + std::to_string(classes) + ")");
+    }
+    for (std::size_t j = 0; j < x_len_; ++j)
+      if (!std::isfinite(x_[k * x_len_ + j])) fail(k, "feature " + std::to_string(j) + " is " + number(x_[k * x_len_ + j]));
+    for (std::size_t j = 0; j < y_len_; ++j)
+      if (!std::isfinite(y_[k * y_len_ + j])) fail(k, "target " + std::to_string(j) + " is " + number(y_[k * y_len_ + j]));
+  }
+}
+
+void EpochRows::take(std::size_t rows, float* x, float* y) {
+  if (next_ + rows > indices_.size())
+    throw UsageError("fit: the epoch's rows are used up (" + std::to_string(indices_.size()) + " read)");
+  std::copy_n(x_.data() + next_ * x_len_, rows * x_len_, x);
+  std::copy_n(y_.data() + next_ * y_len_, rows * y_len_, y);
+  next_ += rows;
 }
 
 }  // namespace plangrad

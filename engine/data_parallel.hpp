@@ -12,8 +12,10 @@
 
 #include "core/model.hpp"
 #include "engine/batch_runner.hpp"
+#include "engine/batches.hpp"
 #include "engine/communicator.hpp"
 #include "engine/gradient_sync.hpp"
+#include "engine/row_source.hpp"
 #include "ops/batch_stats.hpp"
 
 namespace plangrad {
@@ -70,6 +72,32 @@ class DataParallel {
   int rank_ = 0, ranks_ = 1;
   StatsSum stats_;
   bool synced_ = false;
+};
+
+// The training rows this rank takes in one epoch, read through a RowSource
+// (FitOptions::train_rows) when the epoch starts, in the order its steps take them: this
+// rank's slice of every batch from the iterator's position to the epoch's end. The epoch's
+// order is the seed's (every rank draws the whole permutation, which is cheap), so each rank
+// knows its rows before the first step and holds those alone: about n / R rows.
+class EpochRows {
+ public:
+  // source nullptr: off (fit gathers from the DataView).
+  EpochRows(RowSource* source, std::size_t x_len, std::size_t y_len) : source_(source), x_len_(x_len), y_len_(y_len) {}
+  bool on() const { return source_ != nullptr; }
+  // Reads the rows, then checks them as check_data checks a training set (engine/evaluate.hpp:
+  // class indices below `classes`, every value finite), a DataError naming the example by
+  // its index in the set and `source_name`.
+  void load(const BatchIterator& batches, const DataParallel& dp, std::size_t classes, const std::string& source_name);
+  // The next `rows` rows, into x and y.
+  void take(std::size_t rows, float* x, float* y);
+  std::size_t size() const { return indices_.size(); }  // the rows held
+
+ private:
+  RowSource* source_;
+  std::size_t x_len_, y_len_;
+  std::vector<std::size_t> indices_;
+  std::vector<float> x_, y_;
+  std::size_t next_ = 0;
 };
 
 }  // namespace plangrad

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/errors.hpp"
+#include "engine/communicator.hpp"
 #include "engine/batch_runner.hpp"
 #include "engine/eval_roles.hpp"
 
@@ -101,6 +102,7 @@ Evaluator::Evaluator(Model& model, const ValueRoles& roles, std::size_t n, std::
     order_.resize(n_);
   }
   if (full_->prediction) regression_ = RegressionMetrics(full_->prediction_columns);
+  loss_terms_.resize((n_ + batch_ - 1) / batch_);
 }
 
 Evaluator::~Evaluator() = default;
@@ -118,32 +120,73 @@ void Evaluator::check(const DataView& data, const std::string& who) const {
   check_data(data, full_->x_len, full_->y_len, full_->label_classes, false, who);
 }
 
-EvalResult Evaluator::run(const DataView& data) {
+EvalResult Evaluator::run(const DataView& data) { return run(data, nullptr); }
+
+EvalResult Evaluator::run(const DataView& data, Communicator* comm) {
   check(data);
   EvalResult result;
   result.count = n_;
-  double loss_sum = 0.0;
+  const bool split = comm && comm->size() > 1;
   const bool binary = full_->columns == 1, regression = full_->prediction != nullptr;
-  BinaryCounts counts;
-  if (regression) regression_.begin(data.targets, n_);
-  for (std::size_t first = 0; first < n_; first += batch_) {
-    const std::size_t rows = std::min(batch_, n_ - first);
+  const std::size_t batches = loss_terms_.size(), k = full_->prediction_columns;
+  std::size_t b0 = 0, b1 = batches;
+  if (split) {
+    const auto R = static_cast<std::size_t>(comm->size()), r = static_cast<std::size_t>(comm->rank());
+    b0 = batches * r / R;
+    b1 = batches * (r + 1) / R;
+    if (binary) {
+      std::fill(scores_.begin(), scores_.end(), 0.0f);
+      std::fill(truths_.begin(), truths_.end(), 0);
+    }
+    if (regression) gathered_.assign(n_ * k, 0.0f);
+  }
+  std::fill(loss_terms_.begin(), loss_terms_.end(), 0.0);
+  if (regression && !split) regression_.begin(data.targets, n_);
+  for (std::size_t b = b0; b < b1; ++b) {
+    const std::size_t first = b * batch_, rows = std::min(batch_, n_ - first);
     BatchRunner& r = rows == batch_ ? *full_ : *rest_;
     const float* targets = data.targets + first * r.y_len;
     std::copy_n(data.features + first * r.x_len, rows * r.x_len, r.x);
     if (r.y) std::copy_n(targets, rows * r.y_len, r.y);
     r.run();
-    if (r.loss_value) loss_sum += static_cast<double>(*r.loss_value) * static_cast<double>(rows);
+    if (r.loss_value) loss_terms_[b] = static_cast<double>(*r.loss_value) * static_cast<double>(rows);
     if (r.logits) result.correct += count_correct(r.logits, r.columns, targets, r.y_len, rows, first);
     if (binary)
       for (std::size_t i = 0; i < rows; ++i) {
-        const std::size_t truth = true_class(targets + i, 1, 1, first + i);
         scores_[first + i] = r.logits[i];
-        truths_[first + i] = static_cast<unsigned char>(truth);
-        counts.add(predicted_class(r.logits + i, 1), truth);
+        truths_[first + i] = static_cast<unsigned char>(true_class(targets + i, 1, 1, first + i));
       }
-    if (regression) regression_.add(r.prediction, targets, rows);
+    if (regression) {
+      if (split)
+        std::copy_n(r.prediction, rows * k, gathered_.data() + first * k);
+      else
+        regression_.add(r.prediction, targets, rows);
+    }
   }
+  if (split) {
+    // Each value below is held by one rank and is zero on the others, so the sums are
+    // exact and every rank ends with the whole set's values.
+    comm->sum(loss_terms_.data(), batches);
+    double correct = static_cast<double>(result.correct);  // exact below 2^53
+    comm->sum(&correct, 1);
+    result.correct = static_cast<std::size_t>(correct);
+    if (regression) {
+      comm->sum(gathered_.data(), n_ * k);
+      regression_.begin(data.targets, n_);
+      regression_.add(gathered_.data(), data.targets, n_);
+    }
+    if (binary) {  // after the regression rows: gathered_ is reused
+      comm->sum(scores_.data(), n_);
+      gathered_.assign(truths_.begin(), truths_.end());
+      comm->sum(gathered_.data(), n_);
+      for (std::size_t i = 0; i < n_; ++i) truths_[i] = gathered_[i] > 0.5f ? 1 : 0;
+    }
+  }
+  double loss_sum = 0.0;
+  for (const double term : loss_terms_) loss_sum += term;
+  BinaryCounts counts;
+  if (binary)
+    for (std::size_t i = 0; i < n_; ++i) counts.add(predicted_class(&scores_[i], 1), truths_[i]);
   const double n = static_cast<double>(n_);
   if (!roles_.loss.empty()) result.loss = loss_sum / n;
   if (!roles_.logits.empty()) result.accuracy = static_cast<double>(result.correct) / n;

@@ -111,6 +111,7 @@ struct EvalResult {
 };
 
 struct BatchRunner;
+class Communicator;
 
 /// The evaluation loop over a data set of n rows: Eval-mode inference plans (batchnorm uses
 /// its running statistics and does not update them), one at `batch` rows (n when smaller)
@@ -129,6 +130,18 @@ class Evaluator {
   /// is not a class of the logits (or of a softmax_cross_entropy that reads it) is a
   /// DataError naming the example and data.source, before any batch runs.
   EvalResult run(const DataView& data);
+  /// The same figures, the same bits, computed by the ranks of `comm` together (every rank
+  /// calls it with the whole set; nullptr or one rank: run(data)). The set's batches are
+  /// numbered 0 .. B-1 (B = ceil(n / batch)) and rank r of R evaluates the contiguous batches
+  /// [r B / R, (r + 1) B / R), so every batch is one process's batch, rows and plan alike.
+  /// Then: the per-batch loss terms (loss x rows, in double) are summed across ranks (each
+  /// held by one rank, zero elsewhere: exact) and added in batch order as one process adds
+  /// them; the correct counts are summed; one logit's scores and truths, and a prediction's
+  /// rows, are gathered to every rank the same way (zero elsewhere), and precision, recall,
+  /// ROC AUC, RMSE, MAE and R² are computed from the whole set as one process computes them.
+  /// Every rank gets the same result. These sums may allocate (MPI's side; the regression
+  /// rows are allocated at the first call).
+  EvalResult run(const DataView& data, Communicator* comm);
   /// What run() checks before its first batch, alone (fit checks its validation set once,
   /// before the first training step); a data error starts with `who`.
   void check(const DataView& data, const std::string& who = "evaluate") const;
@@ -149,6 +162,8 @@ class Evaluator {
   std::vector<unsigned char> truths_;
   std::vector<std::size_t> order_;
   RegressionMetrics regression_;
+  std::vector<double> loss_terms_;  // per batch: its loss x rows, added in batch order
+  std::vector<float> gathered_;     // distributed: truths or prediction rows being summed
 };
 
 /// One pass: an Evaluator made and run once. The model is only read.

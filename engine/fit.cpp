@@ -22,7 +22,8 @@ void check_options(const FitOptions& o, const DataView& train) {
   if (o.epochs < 1) throw UsageError("fit: epochs must be at least 1, got " + std::to_string(o.epochs));
   if (o.batch == 0) throw UsageError("fit: the batch size must be positive");
   if (o.patience < 0) throw UsageError("fit: patience must be >= 0, got " + std::to_string(o.patience));
-  if (train.n == 0 || !train.features || !train.targets) throw UsageError("fit: no training data");
+  if (train.n == 0 || (!o.train_rows && (!train.features || !train.targets)))
+    throw UsageError("fit: no training data");
   if (o.drop_last && o.batch > train.n)
     throw UsageError("fit: drop_last with a batch of " + std::to_string(o.batch) + " larger than the " +
                      std::to_string(train.n) + " training examples leaves no batch");
@@ -68,7 +69,8 @@ bool TrainingState::operator==(const TrainingState& o) const {
   return epochs == o.epochs && batch == o.batch && seed == o.seed && drop_last == o.drop_last &&
          patience == o.patience && schedule == o.schedule && schedule_unit == o.schedule_unit &&
          base_lr == o.base_lr && clip == o.clip && freeze == o.freeze && restore_best == o.restore_best &&
-         ranks == o.ranks && best_weights == o.best_weights && best_epoch == o.best_epoch &&
+         ranks == o.ranks && sync_batchnorm == o.sync_batchnorm && best_weights == o.best_weights &&
+         best_epoch == o.best_epoch &&
          epochs_done == o.epochs_done &&
          steps == o.steps && optimizer == o.optimizer && batches == o.batches && epoch_loss_sum == o.epoch_loss_sum &&
          epoch_samples == o.epoch_samples && epoch_correct == o.epoch_correct && epoch_seconds == o.epoch_seconds &&
@@ -90,6 +92,8 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   TrainingState st;
   BatchIterator batches(train.n, options.batch, options.seed, options.drop_last);
   const DataParallel dp(options.communicator, train.n, options.batch, options.drop_last, options.sync_batchnorm);
+  // Synchronized batchnorm takes effect only with a communicator.
+  const bool synced = options.sync_batchnorm && dp.on();
   if (options.resume) {
     st = *options.resume;
     if (st.batches.num_samples != train.n)
@@ -108,6 +112,11 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
       throw UsageError("fit: the run to resume was trained on " + std::to_string(st.ranks) + " rank(s), not " +
                        std::to_string(dp.ranks()) + ": resume it on " + std::to_string(st.ranks) +
                        " (mpirun -np " + std::to_string(st.ranks) + ")");
+    if (st.sync_batchnorm != synced)
+      throw UsageError(std::string("fit: the run to resume was trained with synchronized batchnorm ") +
+                       (st.sync_batchnorm ? "on, not off: resume it with --sync-batchnorm"
+                                          : "off, not on: resume it without --sync-batchnorm") +
+                       " (FitOptions::sync_batchnorm)");
     if (!st.best_weights.empty())
       for (const auto* group : {&model.parameters, &model.state})
         for (const auto& [name, tensor] : *group) {
@@ -137,6 +146,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     st.freeze = options.freeze;
     st.restore_best = options.restore_best;
     st.ranks = static_cast<std::uint64_t>(dp.ranks());
+    st.sync_batchnorm = synced;
     optimizer.freeze(freeze_patterns(model.graph, options.freeze));
   }
   optimizer.set_clipping(options.clip);  // before the plans: clipping by norm shapes them
@@ -164,7 +174,8 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
   // The data, once, before the first step: a bad label is reported by its index in the set,
   // and a loss that is not finite can only mean divergence.
   const BatchRunner& any = full ? *full : *rest;
-  check_data(train, any.x_len, any.y_len, any.label_classes, true, "fit: the training data");
+  if (!options.train_rows) check_data(train, any.x_len, any.y_len, any.label_classes, true, "fit: the training data");
+  EpochRows shard(options.train_rows, any.x_len, any.y_len);
   if (validate) validate->check(validation, "fit: the validation data");
   if (const std::string bad = first_non_finite(model); !bad.empty())
     throw DataError("fit: before the first step, the model's " + bad);
@@ -240,14 +251,19 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     optimizer.set_learning_rate(lr);
     const auto start = Clock::now();
     progress.start_epoch(epoch + 1, per_epoch, st.epoch_seconds);
+    if (shard.on()) shard.load(batches, dp, any.label_classes, train.source);
 
     while (batches.next(b)) {
       const bool is_full = b.size() == batch;
       BatchRunner& r = is_full ? *full : *rest;
       GradientSync* sync = (is_full ? full_sync : rest_sync).get();
       const Span<const std::size_t> mine = dp.rows(b);
-      gather_rows(train.features, train.n, r.x_len, mine, r.x);
-      gather_rows(train.targets, train.n, r.y_len, mine, r.y);
+      if (shard.on()) {
+        shard.take(mine.size(), r.x, r.y);
+      } else {
+        gather_rows(train.features, train.n, r.x_len, mine, r.x);
+        gather_rows(train.targets, train.n, r.y_len, mine, r.y);
+      }
       // Dropout's masks: a function of the seed, the step and the row's place in the global
       // batch alone, so a resumed run draws what the uninterrupted one drew (the step count
       // is in the checkpoint) and R ranks draw what one process draws.
@@ -281,7 +297,7 @@ FitResult fit(Model& model, Optimizer<float>& optimizer, const ValueRoles& roles
     s.train_loss = st.epoch_loss_sum / samples;
     if (accuracy) s.train_accuracy = static_cast<double>(st.epoch_correct) / samples;
     if (validate) {
-      const EvalResult v = validate->run(validation);
+      const EvalResult v = validate->run(validation, options.communicator);
       s.val_loss = v.loss;
       s.val_accuracy = v.accuracy;
       s.val_precision = v.precision;

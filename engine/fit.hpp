@@ -37,6 +37,7 @@
 #include "engine/evaluate.hpp"
 #include "engine/optimizer.hpp"
 #include "engine/progress.hpp"
+#include "engine/row_source.hpp"
 
 PLANGRAD_PUBLIC_BEGIN
 namespace plangrad {
@@ -111,6 +112,12 @@ struct FitOptions {
   /// each rank's slice has its own statistics, and the running statistics are averaged
   /// across the ranks at every epoch's end.
   bool sync_batchnorm = false;
+  /// The training rows read on demand instead of from the DataView (whose n still counts
+  /// them; its features and targets may then be null): at the start of every epoch fit
+  /// reads the rows that epoch's batches take on this rank, and holds those alone -- with a
+  /// communicator, this rank's slice of each batch, about n / R rows (docs/distributed.md).
+  /// The rows are checked as the DataView's would be, when read. nullptr: the DataView.
+  RowSource* train_rows = nullptr;
 };
 
 /// Everything needed to continue a run exactly. A checkpoint writes this beside the model.
@@ -132,6 +139,9 @@ struct TrainingState {
   std::vector<std::string> freeze;    ///< FitOptions::freeze
   bool restore_best = false;          ///< FitOptions::restore_best
   std::uint64_t ranks = 1;  ///< the communicator's size (a run resumes on as many ranks)
+  /// FitOptions::sync_batchnorm with a communicator (a run resumes with the same setting:
+  /// the two are different computations)
+  bool sync_batchnorm = false;
   ///@}
 
   std::int64_t epochs_done = 0;  ///< completed epochs

@@ -12,6 +12,8 @@
 #    static installation and run, then against the shared one;
 # 6. plangrad::onnx (tests/consumer_onnx: save_onnx, load_onnx) against the static and the
 #    shared installation; the shared libplangrad_onnx exports plangrad's symbols only.
+# 7. plangrad::mpi (tests/consumer_mpi: data-parallel fit over MpiCommunicator) against the
+#    static and the shared installation, run on 2 ranks with mpirun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -112,4 +114,17 @@ foreign=$(nm -D --defined-only "$onnx_lib" | awk '{print $3}' | c++filt | grep -
 [ -z "$foreign" ] || fail "libplangrad_onnx exports more than plangrad's symbols: $(echo "$foreign" | head -5)"
 loaded=$(ldd "$work/onnx-shared/consumer_onnx" | awk '$1 ~ /^libplangrad_onnx\.so/ { print $3 }')
 [ -n "$loaded" ] && [ "$loaded" -ef "$onnx_lib" ] || fail "consumer_onnx does not load the installed libplangrad_onnx"
-echo "test_install: all six ways work"
+echo "== 7. plangrad::mpi"
+[ -f "$work/static/include/plangrad/distributed/mpi_communicator.hpp" ] ||
+  fail "plangrad::mpi is not installed (configure with MPI: bash scripts/setup.sh --mpi)"
+root_flag=""
+[ "$(id -u)" = 0 ] && root_flag="--allow-run-as-root"
+for kind in static shared; do
+  cmake -S tests/consumer_mpi -B "$work/mpi-$kind" -DCMAKE_PREFIX_PATH="$work/$kind" >/dev/null
+  cmake --build "$work/mpi-$kind" -j "$jobs" >/dev/null
+  # shellcheck disable=SC2086
+  timeout 120 mpirun $root_flag --oversubscribe --bind-to none -np 2 "$work/mpi-$kind/consumer_mpi" |
+    tee "$work/mpi-$kind.out"
+  grep -q "consumer_mpi ok: 2 ranks" "$work/mpi-$kind.out" || fail "the $kind plangrad::mpi consumer did not run"
+done
+echo "test_install: all seven ways work"

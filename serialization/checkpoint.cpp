@@ -70,6 +70,7 @@ nlohmann::json training_state_to_json(const TrainingState& st) {
   if (st.clip.value > 0) j["options"]["clip_value"] = st.clip.value;
   // Only a distributed run's: a one-process checkpoint is written as before.
   if (st.ranks != 1) j["options"]["ranks"] = st.ranks;
+  if (st.sync_batchnorm) j["options"]["sync_batchnorm"] = true;
   return j;
 }
 
@@ -109,6 +110,7 @@ TrainingState training_state_from_json(const nlohmann::json& training, const std
     st.ranks = ranks->unsigned_integer();
     if (st.ranks < 1) ranks->fail("the number of ranks must be at least 1, got 0");
   }
+  if (const std::optional<JsonReader> sync = o.find("sync_batchnorm")) st.sync_batchnorm = sync->boolean();
   const JsonReader base_lr = o.member("base_lr");
   st.base_lr = base_lr.number();
   if (!(st.base_lr > 0) || !std::isfinite(st.base_lr))

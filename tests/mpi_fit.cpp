@@ -2,9 +2,11 @@
 // (networks/models.hpp) with fit on the first --examples training images, alone or, with
 // --mpi (implied under mpirun), data-parallel over MpiCommunicator, and rank 0 writes the
 // trained parameters and state to --params. It can also plant the faults the tests expect
-// to end the job: a rank that cannot read its data, throws, is killed or hangs.
+// to end the job: a rank that cannot read its data, throws, is killed or hangs. --sharded:
+// each rank reads only its rows of each epoch (engine/image_rows.hpp, FitOptions::train_rows)
+// instead of holding the set.
 //   mpi_fit --net cnn --data DIR --examples 2560 --batch 128 --epochs 1 --params OUT
-//           [--sync-batchnorm] [--checkpoint FILE [--resume]]
+//           [--sync-batchnorm] [--checkpoint FILE [--resume]] [--sharded]
 //           [--fail-rank R --fail load|epoch|kill|hang] [--timeout S]
 //   mpi_fit --compare A B --rtol 1e-5     largest relative difference of two dumps
 //   mpi_fit --save-model cnn|mlp FILE     the untrained network as a model file
@@ -24,6 +26,7 @@
 #include "datasets/idx.hpp"
 #include "distributed/mpi_communicator.hpp"
 #include "engine/fit.hpp"
+#include "engine/image_rows.hpp"
 #include "networks/models.hpp"
 #include "serialization/checkpoint.hpp"
 #include "serialization/model_json.hpp"
@@ -106,13 +109,19 @@ int train(Flags& flags, Communicator* comm) {
   flags.get_double("--timeout", 0, 0, 1e9);
   flags.has("--mpi");
   const bool sync_batchnorm = flags.has("--sync-batchnorm");
+  const bool sharded = flags.has("--sharded");
   flags.finish();
   const int rank = comm ? comm->rank() : 0;
   const bool failing = rank == fail_rank;
 
   if (failing && fail == "load") throw DataError(dir + "/train-images-idx3-ubyte: cannot read this rank's shard (planted)");
-  ImageSet set = load_mnist_dir(dir, Split::Train);
-  if (examples > set.size()) throw UsageError("--examples is more than the data holds");
+  ImageSet set;
+  std::unique_ptr<ImageRows> rows;
+  if (sharded)
+    rows = std::make_unique<ImageRows>(dir, Split::Train, eval_roles(network(net).build(1).graph), examples);
+  else
+    set = load_mnist_dir(dir, Split::Train);
+  if (examples > (rows ? rows->size() : set.size())) throw UsageError("--examples is more than the data holds");
 
   std::unique_ptr<Checkpoint> ckpt;
   Model model;
@@ -156,7 +165,8 @@ int train(Flags& flags, Communicator* comm) {
     for (const auto& [name, t] : model.parameters) floats += t.size();
     std::printf("parameters %zu floats, %zu gradient bytes per step\n", floats, floats * sizeof(float));
   }
-  const DataView train_view(set.images.data(), set.labels.data(), examples, dir);
+  o.train_rows = rows.get();
+  const DataView train_view(rows ? nullptr : set.images.data(), rows ? nullptr : set.labels.data(), examples, dir);
   fit(model, *optimizer, {"x", "labels", "loss", "logits"}, train_view, DataView(), o);
   if (rank == 0 && !params.empty()) write_dump(model, params);
   return 0;

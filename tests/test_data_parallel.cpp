@@ -15,11 +15,14 @@
 #include "core/errors.hpp"
 #include "datasets/circle.hpp"
 #include "engine/communicator.hpp"
+#include "engine/evaluate.hpp"
 #include "engine/fit.hpp"
 #include "networks/models.hpp"
+#include "serialization/checkpoint.hpp"
 #include "tests/error_message.hpp"
 #include "tests/example_graphs.hpp"
 #include "tests/same_bits.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace plangrad;
 using plangrad::testing::same_bits;
@@ -107,16 +110,33 @@ double relative_difference(const Model& a, const Model& b) {
   return worst;
 }
 
+// A RowSource over a CircleData that records every row it is asked for.
+struct RecordingRows final : RowSource {
+  explicit RecordingRows(const CircleData& set_) : set(&set_) {}
+  void read(Span<const std::size_t> indices, float* features, float* targets) override {
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      const std::size_t i = indices[k];
+      asked.push_back(i);
+      features[2 * k] = set->points.data()[2 * i];
+      features[2 * k + 1] = set->points.data()[2 * i + 1];
+      targets[k] = set->labels.data()[i];
+    }
+  }
+  const CircleData* set;
+  std::vector<std::size_t> asked;
+};
+
 struct RankRun {
   Model model;
   FitResult result;
   int checkpoints = 0;
+  std::vector<std::size_t> asked;  // sharded: the rows the rank read
 };
 
 // R ranks, one thread each, training make_model(1) on `train` with options `o`.
 template <class MakeModel>
 std::vector<RankRun> run_ranks(int R, MakeModel make_model, const ValueRoles& roles, const CircleData& train,
-                               FitOptions o) {
+                               FitOptions o, const DataView& validation = {}, bool sharded = false) {
   ThreadGroup group(R);
   std::vector<RankRun> runs(static_cast<std::size_t>(R));
   std::vector<std::thread> threads;
@@ -129,7 +149,12 @@ std::vector<RankRun> run_ranks(int R, MakeModel make_model, const ValueRoles& ro
       FitOptions mine = o;
       mine.communicator = &comm;
       mine.checkpoint = [&run](const Model&, const TrainingState&) { ++run.checkpoints; };
-      run.result = fit(run.model, sgd, roles, {train.points.data(), train.labels.data(), train.size()}, {}, mine);
+      RecordingRows rows(train);
+      if (sharded) mine.train_rows = &rows;
+      const DataView data = sharded ? DataView(nullptr, nullptr, train.size())
+                                    : DataView(train.points.data(), train.labels.data(), train.size());
+      run.result = fit(run.model, sgd, roles, data, validation, mine);
+      run.asked = rows.asked;
     });
   for (auto& t : threads) t.join();
   return runs;
@@ -147,6 +172,41 @@ Model dropout_classifier(std::uint64_t seed) {
   b.output(b.softmax_cross_entropy(logits, labels, "loss"));
   b.output(logits);
   return b.build(seed);
+}
+
+// x [N, 2] -> dense 8, tanh -> dense 2 "pred", MSE against "y" [N, 2]: a regression.
+Model regressor(std::uint64_t seed) {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 2}), y = b.input("y", {kBatchDim, 2});
+  Value pred = b.dense(b.tanh(b.dense(x, 8, "fc1")), 2, "pred");
+  b.output(b.mse_loss(pred, y, "loss"));
+  b.output(pred);
+  return b.build(seed);
+}
+
+// Every figure of two evaluations, bit for bit (a figure not measured is the same NaN).
+bool same_figures(const EvalResult& a, const EvalResult& b) {
+  return a.count == b.count && a.correct == b.correct && same_bits(a.loss, b.loss) &&
+         same_bits(a.accuracy, b.accuracy) && same_bits(a.precision, b.precision) && same_bits(a.recall, b.recall) &&
+         same_bits(a.auc, b.auc) && same_bits(a.rmse, b.rmse) && same_bits(a.mae, b.mae) && same_bits(a.r2, b.r2);
+}
+
+// R ranks, one thread each, evaluating make_model(1) on `data` together.
+template <class MakeModel>
+std::vector<EvalResult> evaluate_on_ranks(int R, MakeModel make_model, const ValueRoles& roles, const DataView& data,
+                                          std::size_t batch) {
+  ThreadGroup group(R);
+  std::vector<EvalResult> results(static_cast<std::size_t>(R));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < R; ++r)
+    threads.emplace_back([&, r] {
+      Model model = make_model(1);
+      Evaluator evaluator(model, roles, data.n, batch);
+      ThreadCommunicator comm(group, r);
+      results[static_cast<std::size_t>(r)] = evaluator.run(data, &comm);
+    });
+  for (auto& t : threads) t.join();
+  return results;
 }
 
 }  // namespace
@@ -252,4 +312,138 @@ TEST_CASE("data-parallel fit: batches the ranks cannot share and other rank coun
   resume.resume = &saved;
   CHECK_THAT(testing::error_message<UsageError>([&] { fit(model, sgd, kRoles, data, {}, resume); }),
              Contains("the run to resume was trained on 2 rank(s), not 1: resume it on 2 (mpirun -np 2)"));
+}
+
+// Each rank evaluates its contiguous batches; the figures put together are one process's,
+// bit for bit: the loss terms added in batch order, the counts summed, one logit's scores
+// and a regression's rows gathered before the metrics that do not decompose.
+TEST_CASE("data-parallel evaluation: R ranks report one process's figures, bit for bit", "[evaluate][distributed]") {
+  const CircleData set = make_circle(230, 2);
+  std::vector<float> targets(2 * set.size());  // the regression's: (x0 x1, x0 - x1)
+  for (std::size_t i = 0; i < set.size(); ++i) {
+    const float x0 = set.points.data()[2 * i], x1 = set.points.data()[2 * i + 1];
+    targets[2 * i] = x0 * x1;
+    targets[2 * i + 1] = x0 - x1;
+  }
+  const DataView labelled{set.points.data(), set.labels.data(), set.size()};
+  const DataView regression{set.points.data(), targets.data(), set.size()};
+  const auto bn = [](std::uint64_t seed) { return models::circle_bn().build(seed); };
+  // 230 rows in batches of 50 (2 + 3 or 1 + 2 + 2 batches, the last of 30 rows), of 7
+  // (33 batches) and of 300 (one batch: some ranks have none).
+  for (const std::size_t batch : {std::size_t{50}, std::size_t{7}, std::size_t{300}})
+    for (const int R : {2, 3}) {
+      INFO("batch " << batch << ", " << R << " ranks");
+      const EvalResult classes = evaluate(small_classifier(1), kRoles, labelled, batch);
+      const EvalResult binary = evaluate(bn(1), {"x", "y", "loss", "logit"}, labelled, batch);
+      const EvalResult fitted = evaluate(regressor(1), {"x", "y", "loss", "", "pred"}, regression, batch);
+      REQUIRE(std::isfinite(binary.auc));
+      REQUIRE(std::isfinite(fitted.r2));
+      for (const EvalResult& r : evaluate_on_ranks(R, small_classifier, kRoles, labelled, batch))
+        CHECK(same_figures(r, classes));
+      for (const EvalResult& r : evaluate_on_ranks(R, bn, {"x", "y", "loss", "logit"}, labelled, batch))
+        CHECK(same_figures(r, binary));
+      for (const EvalResult& r : evaluate_on_ranks(R, regressor, {"x", "y", "loss", "", "pred"}, regression, batch))
+        CHECK(same_figures(r, fitted));
+    }
+}
+
+TEST_CASE("data-parallel fit: every rank's validation figures are one process's on the trained model",
+          "[fit][distributed]") {
+  const CircleData train = make_circle(230, 1), validation = make_circle(130, 2);
+  const DataView val{validation.points.data(), validation.labels.data(), validation.size()};
+  FitOptions o = quiet(2, 50);
+  o.eval_batch = 40;  // 4 batches, the last of 10 rows
+  const std::vector<RankRun> ranks = run_ranks(2, small_classifier, kRoles, train, o, val);
+  const EvalResult alone = evaluate(ranks[0].model, kRoles, val, 40);
+  for (const RankRun& run : ranks) {
+    REQUIRE(run.result.history.size() == 2);
+    CHECK(same_bits(run.result.history.back().val_loss, alone.loss));
+    CHECK(same_bits(run.result.history.back().val_accuracy, alone.accuracy));
+  }
+}
+
+// Synchronized batchnorm and local statistics are different computations: the checkpoint
+// records which one ran, and a resume with the other is refused.
+TEST_CASE("data-parallel fit: a resume that turns synchronized batchnorm on or off is refused", "[fit][distributed]") {
+  const CircleData train = make_circle(200, 1);
+  const DataView data{train.points.data(), train.labels.data(), train.size()};
+  const ValueRoles roles{"x", "y", "loss", "logit"};
+  const auto bn = [](std::uint64_t seed) { return models::circle_bn().build(seed); };
+  testing::TempDir dir;
+  for (const bool synced : {true, false}) {
+    INFO("trained with synchronized batchnorm " << (synced ? "on" : "off"));
+    FitOptions o = quiet(1, 50);
+    o.sync_batchnorm = synced;
+    // One rank: synchronized batchnorm is process-wide, so threads cannot each run it.
+    const std::vector<RankRun> ranks = run_ranks(1, bn, roles, train, o);
+    CHECK(ranks[0].result.state.sync_batchnorm == synced);
+    save_checkpoint(dir.file("c.json"), ranks[0].model, ranks[0].result.state);
+    const Checkpoint saved = load_checkpoint(dir.file("c.json"));
+    CHECK(saved.state.sync_batchnorm == synced);
+
+    Model model = saved.model;
+    SGD<float> sgd(model, {0.1, 0.9});
+    ThreadGroup group(1);
+    ThreadCommunicator comm(group, 0);
+    FitOptions resume = quiet(2, 50);
+    resume.resume = &saved.state;
+    resume.communicator = &comm;
+    resume.sync_batchnorm = !synced;
+    CHECK_THAT(testing::error_message<UsageError>([&] { fit(model, sgd, roles, data, {}, resume); }),
+               Contains(synced ? "trained with synchronized batchnorm on, not off: resume it with --sync-batchnorm"
+                               : "trained with synchronized batchnorm off, not on: resume it without --sync-batchnorm"));
+  }
+  // One process: the option does nothing, and nothing is recorded.
+  Model alone = bn(1);
+  SGD<float> sgd(alone, {0.1, 0.9});
+  FitOptions o = quiet(1, 50);
+  o.sync_batchnorm = true;
+  CHECK_FALSE(fit(alone, sgd, roles, data, {}, o).state.sync_batchnorm);
+}
+
+// Each rank reads, at each epoch's start, only its slices of that epoch's batches
+// (FitOptions::train_rows), and trains exactly as it does holding the whole set.
+TEST_CASE("data-parallel fit: each rank reads only its shard of each epoch, with the same bits",
+          "[fit][distributed]") {
+  const CircleData train = make_circle(230, 1);
+  for (const int R : {1, 2, 3}) {
+    INFO(R << " ranks");
+    const std::vector<RankRun> whole = run_ranks(R, small_classifier, kRoles, train, quiet(3, 50));
+    const std::vector<RankRun> sharded = run_ranks(R, small_classifier, kRoles, train, quiet(3, 50), {}, true);
+    std::vector<int> reads(train.size(), 0);
+    for (int r = 0; r < R; ++r) {
+      const RankRun& run = sharded[static_cast<std::size_t>(r)];
+      CHECK(same_bits(run.model.parameters, whole[static_cast<std::size_t>(r)].model.parameters));
+      // Its slice of the 4 batches of 50 and the last of 30, in each of 3 epochs.
+      std::size_t expected = 0;
+      for (const std::size_t b : {50, 50, 50, 50, 30})
+        expected += b * static_cast<std::size_t>(r + 1) / static_cast<std::size_t>(R) -
+                    b * static_cast<std::size_t>(r) / static_cast<std::size_t>(R);
+      CHECK(run.asked.size() == 3 * expected);
+      for (const std::size_t i : run.asked) ++reads[i];
+    }
+    CHECK(std::all_of(reads.begin(), reads.end(), [](int c) { return c == 3; }));  // once per epoch, by one rank
+  }
+  // One process through a RowSource: the bits of one process holding the set.
+  Model alone = small_classifier(1), through = small_classifier(1);
+  SGD<float> a(alone, {0.1, 0.9}), b(through, {0.1, 0.9});
+  fit(alone, a, kRoles, {train.points.data(), train.labels.data(), 230}, {}, quiet(2, 50));
+  RecordingRows rows(train);
+  FitOptions o = quiet(2, 50);
+  o.train_rows = &rows;
+  fit(through, b, kRoles, {nullptr, nullptr, 230, "circle"}, {}, o);
+  CHECK(same_bits(alone.parameters, through.parameters));
+  CHECK(rows.asked.size() == 2 * 230);
+}
+
+TEST_CASE("fit: rows read on demand are checked as a data set is, naming the example", "[fit][distributed]") {
+  CircleData train = make_circle(230, 1);
+  train.labels.data()[17] = 2.0f;  // the classifier has 2 classes
+  Model model = small_classifier(1);
+  SGD<float> sgd(model, {0.1});
+  RecordingRows rows(train);
+  FitOptions o = quiet(1, 50);
+  o.train_rows = &rows;
+  CHECK_THAT(testing::error_message<DataError>([&] { fit(model, sgd, kRoles, {nullptr, nullptr, 230, "circle"}, {}, o); }),
+             Contains("fit: the training data: example 17 of circle: label 2 is not a class index in [0, 2)"));
 }

@@ -20,6 +20,7 @@
 #include "datasets/idx.hpp"
 #include "core/errors.hpp"
 #include "engine/eval_roles.hpp"
+#include "engine/image_rows.hpp"
 #include "engine/fit.hpp"
 #include "cli/flags.hpp"
 #include "cli/output_paths.hpp"
@@ -371,6 +372,7 @@ int train(const Args& args, Communicator* comm) {
   Model& model = doc.model;
   ModelData data;
   ImageSet train, test;
+  std::unique_ptr<ImageRows> train_rows;
   DataView train_view, val_view;
   if (is_table) {
     // A resumed run splits the rows by the seed it started with.
@@ -379,17 +381,24 @@ int train(const Args& args, Communicator* comm) {
     val_view = data.val.view();
   } else {
     const EvalRoles roles = eval_roles(model.graph);
-    train = load_image_set(dir, Split::Train, roles);
+    // Distributed: each rank reads only its rows of each epoch's batches (FitOptions::train_rows).
+    if (comm && comm->size() > 1)
+      train_rows = std::make_unique<ImageRows>(dir, Split::Train, roles, limit);
+    else
+      train = load_image_set(dir, Split::Train, roles);
     test = load_image_set(dir, Split::Test, roles);
     truncate(train, limit);
     truncate(test, limit);
+    const std::size_t train_n = train_rows ? train_rows->size() : train.size();
     data.roles = roles;
     data.model_line = model_path + ": images '" + roles.input + "' " + shape_str(roles.input_shape) + ", labels '" +
                       roles.target + "', logits '" + roles.logits + "' (" + std::to_string(roles.classes) +
                       " classes), loss '" + roles.loss + "'";
-    data.data_line = dir + ": " + std::to_string(train.size()) + " training, " + std::to_string(test.size()) +
-                     " validation images of " + std::to_string(train.rows) + "x" + std::to_string(train.cols);
-    train_view = {train.images.data(), train.labels.data(), train.size(), labels_file(dir, Split::Train)};
+    data.data_line = dir + ": " + std::to_string(train_n) + " training, " + std::to_string(test.size()) +
+                     " validation images of " + std::to_string(test.rows) + "x" + std::to_string(test.cols);
+    train_view = {train_rows ? nullptr : train.images.data(), train_rows ? nullptr : train.labels.data(), train_n,
+                  labels_file(dir, Split::Train)};
+    options.train_rows = train_rows.get();
     val_view = {test.images.data(), test.labels.data(), test.size(), labels_file(dir, Split::Test)};
   }
 
@@ -455,8 +464,9 @@ int train(const Args& args, Communicator* comm) {
     // A distributed run resumes on as many ranks (the checkpoint records them).
     const std::string launcher = comm && comm->size() > 1 ? "mpirun -np " + std::to_string(comm->size()) + " " : "";
     if (!checkpoint_path.empty())
-      std::fprintf(stderr, "resume with: %splangrad train %s --data %s --checkpoint %s --resume\n", launcher.c_str(),
-                   model_path.c_str(), dir.c_str(), checkpoint_path.c_str());
+      std::fprintf(stderr, "resume with: %splangrad train %s --data %s --checkpoint %s --resume%s\n", launcher.c_str(),
+                   model_path.c_str(), dir.c_str(), checkpoint_path.c_str(),
+                   r.state.sync_batchnorm ? " --sync-batchnorm" : "");
   } else if (progress != Progress::Off) {
     std::printf("saved     %s\n", out.c_str());
   }

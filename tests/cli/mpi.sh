@@ -65,6 +65,37 @@ case $case_ in
     mpi 2 "$fit" --data "$data" --net mlp --examples 2540 --batch 127 --params "$work/two.bin" || fail "2 ranks"
     "$fit" --compare "$work/one.bin" "$work/two.bin" --rtol 1e-5 || fail "2 uneven ranks differ from one process"
     ;;
+  sharded_same_bits)
+    # Each rank reading only its rows of each epoch (--sharded) trains the bits of ranks that
+    # hold the whole set: 2 epochs, 2 ranks, and a checkpoint resumed mid-run.
+    mpi 2 "$fit" --data "$data" --net cnn --examples 1280 --batch 128 --epochs 2 --sync-batchnorm \
+      --params "$work/whole.bin" || fail "2 ranks holding the set"
+    mpi 2 "$fit" --data "$data" --net cnn --examples 1280 --batch 128 --epochs 2 --sync-batchnorm --sharded \
+      --params "$work/sharded.bin" || fail "2 ranks reading their shards"
+    cmp "$work/whole.bin" "$work/sharded.bin" || fail "reading shards changed the bits"
+    mpi 2 "$fit" --data "$data" --net cnn --examples 1280 --batch 128 --epochs 1 --sync-batchnorm --sharded \
+      --checkpoint "$work/c.json" || fail "first epoch"
+    mpi 2 "$fit" --data "$data" --net cnn --examples 1280 --epochs 2 --sync-batchnorm --sharded \
+      --checkpoint "$work/c.json" --resume --params "$work/resumed.bin" || fail "resumed run"
+    cmp "$work/whole.bin" "$work/resumed.bin" || fail "the resumed sharded run differs"
+    ;;
+  cli_validation_split)
+    # Each rank evaluates its batches of the validation set (2000 images in batches of 300:
+    # 3 on rank 0, 4 on rank 1) and the figures are put together: what the 2-rank run prints
+    # and logs is one process's evaluation of the model it saved, to the last digit.
+    "$fit" --save-model cnn "$work/cnn.json" || fail "save the model"
+    mpi 2 "$cli" train "$work/cnn.json" --data "$data" --batch 128 --epochs 1 --eval-batch 300 --progress off \
+      --sync-batchnorm --out "$work/out.json" --log "$work/log.jsonl" > "$work/stdout" || fail "plangrad train"
+    "$cli" eval "$work/out.json" --data "$data" --batch 300 > "$work/eval" || fail "plangrad eval"
+    cat "$work/stdout" "$work/eval"
+    loss=$(grep -o '"loss":[^,}]*' "$work/eval" | cut -d: -f2)
+    accuracy=$(grep -o '"accuracy":[^,}]*' "$work/eval" | cut -d: -f2)
+    [ -n "$loss" ] && [ -n "$accuracy" ] || fail "no loss or accuracy in plangrad eval's line"
+    for f in "$work/stdout" "$work/log.jsonl"; do
+      grep -q "\"val_loss\":$loss[,}]" "$f" || fail "$f: the validation loss is not $loss"
+      grep -q "\"val_accuracy\":$accuracy[,}]" "$f" || fail "$f: the validation accuracy is not $accuracy"
+    done
+    ;;
   one_rank_same_bits)
     train --net cnn --examples 1280 --batch 128 --params "$work/plain.bin" || fail "one process"
     mpi 1 "$fit" --data "$data" --net cnn --examples 1280 --batch 128 --params "$work/mpi1.bin" || fail "1 rank"
@@ -98,6 +129,12 @@ case $case_ in
       train --examples 512 --epochs 2 --checkpoint "$work/c.json" --resume
     must_fail "rank [0-2] of 3: mpi_fit: fit: the run to resume was trained on 2 rank(s), not 3" \
       mpi 3 "$fit" --data "$data" --examples 512 --epochs 2 --checkpoint "$work/c.json" --resume
+    # Synchronized batchnorm is recorded too: a resume must keep it.
+    mpi 2 "$fit" --data "$data" --net mlp --examples 512 --batch 128 --epochs 1 --sync-batchnorm \
+      --checkpoint "$work/s.json" || fail "first synchronized epoch"
+    grep -q '"sync_batchnorm": true' "$work/s.json" || fail "the checkpoint does not record synchronized batchnorm"
+    must_fail "rank [01] of 2: mpi_fit: fit: the run to resume was trained with synchronized batchnorm on, not off" \
+      mpi 2 "$fit" --data "$data" --examples 512 --epochs 2 --checkpoint "$work/s.json" --resume
     ;;
   fail_load)
     must_fail "rank 1 of 2: mpi_fit: .*cannot read this rank's shard" \
