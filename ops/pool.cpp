@@ -146,10 +146,11 @@ void max_pool2d_forward(const OpArgs<T>& a) {
           const T* r1 = r0 + g.w;
           T* yr = yc + oh * g.ow;
           for (Dim ow = 0; ow < g.ow; ++ow) {
-            const T c0 = r0[2 * ow], c1 = r0[2 * ow + 1], c2 = r1[2 * ow], c3 = r1[2 * ow + 1];
-            const T v1 = c1 > c0 ? c1 : c0;
-            const T v2 = c2 > v1 ? c2 : v1;
-            yr[ow] = c3 > v2 ? c3 : v2;
+            T v = r0[2 * ow];
+            if (r0[2 * ow + 1] > v) v = r0[2 * ow + 1];
+            if (r1[2 * ow] > v) v = r1[2 * ow];
+            if (r1[2 * ow + 1] > v) v = r1[2 * ow + 1];
+            yr[ow] = v;
           }
         }
       }
