@@ -75,27 +75,66 @@ std::size_t batchnorm_saved(const std::vector<Shape>& in, const Attrs&) {
 // - [N, C] (S = 1): n outer, c inner, with a per-channel accumulator array (saved, or the
 //   dgamma/dbeta outputs): the adds of one n are independent across channels, and each
 //   channel still sums in the order n = 0, 1, ... (the same rounding as a serial loop).
-// - [N, C, S]: kLanes independent partial sums along each contiguous run of S values, in
-//   double: a channel of a CNN holds N*H*W values, and a float sum of that many drifts
-//   enough to move the gradients of every layer before the batchnorm (tests/
-//   test_precision.cpp). PyTorch's CPU kernel sums in double as well.
-constexpr Dim kLanes = 8;
+// - [N, C, S]: L independent partial sums in double, element s of each contiguous run of S
+//   values into lane s mod L, the lanes combined in one fixed tree (lanes_total). The lanes
+//   are explicit, so every vector width (and the scalar path) does the same adds in the
+//   same order; L = 32 keeps enough adds in flight to hide their latency at every width,
+//   16 each when two sums share one pass. Double: a channel of a CNN holds N*H*W values,
+//   and a float sum of that many drifts enough to move the gradients of every layer before
+//   the batchnorm (tests/test_precision.cpp). PyTorch's CPU kernel sums in double as well.
+template <int L>
+double lanes_total(double (&lane)[L]) {
+  for (int half = L / 2; half > 0; half /= 2)
+    for (int l = 0; l < half; ++l) lane[l] += lane[l + half];
+  return lane[0];
+}
 
 // sum_{n,s} f(i) over channel c of x viewed as [N, C, S], i the flat index, in double.
-template <class F>
-double channel_sum(const BnDims& d, Dim c, F f) {
-  double lane[kLanes] = {};
-  double tail = 0.0;
-  const Dim S_main = d.S - d.S % kLanes;
+// f reads x: the next image's run of channel c, C*S values further on, is requested one run
+// ahead (the hardware's prefetcher does not guess at each jump).
+template <class T, class F>
+double channel_sum(const BnDims& d, Dim c, const T* x, F f) {
+  constexpr int L = 32;
+  double lane[L] = {};
+  const Dim S_main = d.S - d.S % L;
   for (Dim n = 0; n < d.N; ++n) {
     const Dim base = (n * d.C + c) * d.S;
-    for (Dim s = 0; s < S_main; s += kLanes)
-      for (Dim l = 0; l < kLanes; ++l) lane[l] += static_cast<double>(f(base + s + l));
-    for (Dim s = S_main; s < d.S; ++s) tail += static_cast<double>(f(base + s));
+    const Dim next = n + 1 < d.N ? base + d.C * d.S : base;
+    for (Dim s = 0; s < S_main; s += L) {
+      __builtin_prefetch(x + next + s);
+      __builtin_prefetch(x + next + s + 16);
+      for (Dim l = 0; l < L; ++l) lane[l] += static_cast<double>(f(base + s + l));
+    }
+    for (Dim s = S_main; s < d.S; ++s) lane[s - S_main] += static_cast<double>(f(base + s));
   }
-  double sum = tail;
-  for (Dim l = 0; l < kLanes; ++l) sum += lane[l];
-  return sum;
+  return lanes_total(lane);
+}
+
+// Two such sums over one pass (the backward's sum dy and sum dy xhat), each with 16 lanes.
+// f and g read pa and pb, prefetched as in channel_sum.
+template <class T, class F, class G>
+void channel_sum2(const BnDims& d, Dim c, const T* pa, const T* pb, F f, G g, double& sum_f, double& sum_g) {
+  constexpr int L = 16;
+  double lf[L] = {}, lg[L] = {};
+  const Dim S_main = d.S - d.S % L;
+  for (Dim n = 0; n < d.N; ++n) {
+    const Dim base = (n * d.C + c) * d.S;
+    const Dim next = n + 1 < d.N ? base + d.C * d.S : base;
+    for (Dim s = 0; s < S_main; s += L) {
+      __builtin_prefetch(pa + next + s);
+      __builtin_prefetch(pb + next + s);
+      for (Dim l = 0; l < L; ++l) {
+        lf[l] += static_cast<double>(f(base + s + l));
+        lg[l] += static_cast<double>(g(base + s + l));
+      }
+    }
+    for (Dim s = S_main; s < d.S; ++s) {
+      lf[s - S_main] += static_cast<double>(f(base + s));
+      lg[s - S_main] += static_cast<double>(g(base + s));
+    }
+  }
+  sum_f = lanes_total(lf);
+  sum_g = lanes_total(lg);
 }
 
 // f(c0, c1) over the channels [c0, c1), shared channel by channel between op_threads()
@@ -115,6 +154,13 @@ double* sync_buffer(std::size_t n) {
   return buffer.data();
 }
 
+// The lines of the run [p, p + n) that a loop will write next, asked for ahead of the loop
+// that writes them (the stores of a channel jump by C*S at each image).
+template <class T>
+void prefetch_run(T* p, Dim n) {
+  for (Dim s = 0; s < n; s += 64 / Dim(sizeof(T))) __builtin_prefetch(p + s, 1);
+}
+
 // Channel c of y from its mean and inverse standard deviation, which are kept in `saved`
 // for the backward (an inference plan may keep nothing for one).
 template <class T>
@@ -127,12 +173,32 @@ void write_channel(const OpArgs<T>& a, const BnDims& d, Dim c, T mean, T inv_std
     a.saved[c] = mean;
     a.saved[d.C + c] = inv_std;
   }
-  const T scale = gamma[c] * inv_std;
-  for (Dim n = 0; n < d.N; ++n)
-    for (Dim s = 0; s < d.S; ++s) {
-      const Dim i = (n * d.C + c) * d.S + s;
-      y[i] = (x[i] - mean) * scale + beta[c];
+  const T scale = gamma[c] * inv_std, shift = beta[c];
+  for (Dim n = 0; n < d.N; ++n) {
+    const T* xr = x + (n * d.C + c) * d.S;
+    T* yr = y + (n * d.C + c) * d.S;
+    if (n + 1 < d.N) prefetch_run(yr + d.C * d.S, d.S);
+    for (Dim s = 0; s < d.S; ++s) yr[s] = (xr[s] - mean) * scale + shift;
+  }
+}
+
+// One run of S values of channel c in Train mode: dx (=, or += with acc) gamma_c inv_std_c
+// (dy - mean dy - xhat mean dy xhat), the bracket in double (see batchnorm_backward). dx may
+// be dy: each element is read before it is written.
+template <class T>
+void write_dx(T* dx, const T* dy, const T* x, Dim S, bool acc, T k, T mean, T inv_std,
+              double mean_dy, double mean_dy_xhat) {
+  if (acc) {
+    for (Dim s = 0; s < S; ++s) {
+      const T xhat = (x[s] - mean) * inv_std;
+      dx[s] += k * T(double(dy[s]) - mean_dy - double(xhat) * mean_dy_xhat);
     }
+  } else {
+    for (Dim s = 0; s < S; ++s) {
+      const T xhat = (x[s] - mean) * inv_std;
+      dx[s] = k * T(double(dy[s]) - mean_dy - double(xhat) * mean_dy_xhat);
+    }
+  }
 }
 
 template <class T>
@@ -146,7 +212,7 @@ void batchnorm_forward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
   double* sums = sync_buffer(2 * C + 1);  // sum x per channel, M; then sum (x - mean)^2
   double* squares = sums + C + 1;
   for_channels(d, [&](Dim c0, Dim c1) {
-    for (Dim c = c0; c < c1; ++c) sums[c] = channel_sum(d, c, [x](Dim i) { return x[i]; });
+    for (Dim c = c0; c < c1; ++c) sums[c] = channel_sum(d, c, x, [x](Dim i) { return x[i]; });
   });
   sums[C] = double(d.N * d.S);
   stats.sum(sums, C + 1);
@@ -157,7 +223,7 @@ void batchnorm_forward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
   for_channels(d, [&](Dim c0, Dim c1) {
     for (Dim c = c0; c < c1; ++c) {
       const T mean = T(sums[c] / M);
-      squares[c] = channel_sum(d, c, [x, mean](Dim i) {
+      squares[c] = channel_sum(d, c, x, [x, mean](Dim i) {
         const double dev = double(x[i]) - double(mean);
         return dev * dev;
       });
@@ -190,8 +256,9 @@ void batchnorm_backward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
   for_channels(d, [&](Dim c0, Dim c1) {
     for (Dim c = c0; c < c1; ++c) {
       const T mc = mean[c], ic = inv_std[c];
-      sums[c] = channel_sum(d, c, [dy](Dim i) { return dy[i]; });
-      sums[C + static_cast<std::size_t>(c)] = channel_sum(d, c, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; });
+      channel_sum2(
+          d, c, dy, x, [dy](Dim i) { return dy[i]; }, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; },
+          sums[c], sums[C + static_cast<std::size_t>(c)]);
       if (dgamma_ref) {
         T& g = dgamma_ref.data[c];
         g = a.accumulates(1) ? g + T(sums[C + static_cast<std::size_t>(c)]) : T(sums[C + static_cast<std::size_t>(c)]);
@@ -212,13 +279,10 @@ void batchnorm_backward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
     for (Dim c = c0; c < c1; ++c) {
       const double mean_dy = sums[c] / M, mean_dy_xhat = sums[C + static_cast<std::size_t>(c)] / M;
       const T k = gamma[c] * inv_std[c];
-      for (Dim n = 0; n < d.N; ++n)
-        for (Dim s = 0; s < d.S; ++s) {
-          const Dim i = (n * d.C + c) * d.S + s;
-          const T xhat = (x[i] - mean[c]) * inv_std[c];
-          const T g = k * T(double(dy[i]) - mean_dy - double(xhat) * mean_dy_xhat);
-          dx[i] = acc ? dx[i] + g : g;
-        }
+      for (Dim n = 0; n < d.N; ++n) {
+        const Dim base = (n * d.C + c) * d.S;
+        write_dx(dx + base, dy + base, x + base, d.S, acc, k, mean[c], inv_std[c], mean_dy, mean_dy_xhat);
+      }
     }
   });
 }
@@ -286,9 +350,9 @@ void batchnorm_forward(const OpArgs<T>& a) {
     for (Dim c = c0; c < c1; ++c) {
       T mean, var;
       if (train) {
-        mean = T(channel_sum(d, c, [x](Dim i) { return x[i]; }) / double(M));
+        mean = T(channel_sum(d, c, x, [x](Dim i) { return x[i]; }) / double(M));
         // A second pass: sum (x - mean)^2 does not cancel as sum x^2 - M mean^2 does.
-        var = T(channel_sum(d, c, [x, mean](Dim i) {
+        var = T(channel_sum(d, c, x, [x, mean](Dim i) {
                   const double dev = double(x[i]) - double(mean);
                   return dev * dev;
                 }) / double(M));
@@ -365,8 +429,10 @@ void batchnorm_backward(const OpArgs<T>& a) {
   for_channels(d, [&](Dim c0, Dim c1) {
     for (Dim c = c0; c < c1; ++c) {
       const T mc = mean[c], ic = inv_std[c];
-      const double sum_dy_d = channel_sum(d, c, [dy](Dim i) { return dy[i]; });
-      const double sum_dy_xhat_d = channel_sum(d, c, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; });
+      double sum_dy_d, sum_dy_xhat_d;
+      channel_sum2(
+          d, c, dy, x, [dy](Dim i) { return dy[i]; }, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; },
+          sum_dy_d, sum_dy_xhat_d);
       const T sum_dy = T(sum_dy_d), sum_dy_xhat = T(sum_dy_xhat_d);
       const double mean_dy = sum_dy_d / double(M), mean_dy_xhat = sum_dy_xhat_d / double(M);
       if (dgamma_ref) {
@@ -381,18 +447,15 @@ void batchnorm_backward(const OpArgs<T>& a) {
       T* dx = dx_ref.data;
       const bool acc = a.accumulates(0);
       const T k = gamma[c] * inv_std[c];
-      for (Dim n = 0; n < d.N; ++n)
-        for (Dim s = 0; s < d.S; ++s) {
-          const Dim i = (n * d.C + c) * d.S + s;
-          T g;
-          if (train) {
-            const T xhat = (x[i] - mean[c]) * inv_std[c];
-            g = k * T(double(dy[i]) - mean_dy - double(xhat) * mean_dy_xhat);
-          } else {
-            g = k * dy[i];
-          }
-          dx[i] = acc ? dx[i] + g : g;
-        }
+      for (Dim n = 0; n < d.N; ++n) {
+        const Dim base = (n * d.C + c) * d.S;
+        if (train)
+          write_dx(dx + base, dy + base, x + base, d.S, acc, k, mc, ic, mean_dy, mean_dy_xhat);
+        else if (acc)
+          for (Dim s = 0; s < d.S; ++s) dx[base + s] += k * dy[base + s];
+        else
+          for (Dim s = 0; s < d.S; ++s) dx[base + s] = k * dy[base + s];
+      }
     }
   });
 }

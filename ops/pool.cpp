@@ -69,6 +69,56 @@ bool is_2x2_stride_2(const Window2d& g) {
   return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
 }
 
+// The 2x2 stride 2 backward without accumulation, window (oh, ow) of rows r0, r1 (x) and
+// d0, d1 (dx): the winner is the last of cells 1..3 that beats the maximum so far (the
+// comparisons of window_argmax), else cell 0; it gets T(0) + dy (the general path's bits: a
+// -0 gradient becomes +0), the other cells +0. No branches: on real data which cell wins
+// is unpredictable.
+//
+// route_2x2_block: kBlock windows from ow, with selects that the compiler vectorizes (a
+// fixed trip count: the rows of a CNN are too short for a vectorized loop over the row).
+constexpr Dim kBlock = 8;
+
+template <class T>
+void route_2x2_block(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim ow0) {
+  for (Dim k = 0; k < kBlock; ++k) {
+    const Dim ow = ow0 + k, j = 2 * ow;
+    const T c0 = r0[j], c1 = r0[j + 1], c2 = r1[j], c3 = r1[j + 1];
+    const T v1 = c1 > c0 ? c1 : c0;
+    const T v2 = c2 > v1 ? c2 : v1;
+    const T routed = T(0) + dyr[ow];
+    // Each cell holds routed while it is the winner so far.
+    T w0 = c1 > c0 ? T(0) : routed, w1 = c1 > c0 ? routed : T(0);
+    w0 = c2 > v1 ? T(0) : w0;
+    w1 = c2 > v1 ? T(0) : w1;
+    const T w2 = c2 > v1 ? routed : T(0);
+    d0[j] = c3 > v2 ? T(0) : w0;
+    d0[j + 1] = c3 > v2 ? T(0) : w1;
+    d1[j] = c3 > v2 ? T(0) : w2;
+    d1[j + 1] = c3 > v2 ? routed : T(0);
+  }
+}
+
+// route_2x2_one: one window; the gradient's bits under all-ones or all-zeros masks (the
+// compiler would make branches of scalar selects).
+template <class T>
+void route_2x2_one(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim ow) {
+  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  const Dim j = 2 * ow;
+  const bool s1 = r0[j + 1] > r0[j];
+  const T v1 = s1 ? r0[j + 1] : r0[j];
+  const bool s2 = r1[j] > v1;
+  const T v2 = s2 ? r1[j] : v1;
+  const bool s3 = r1[j + 1] > v2;
+  const Bits routed = bits_of<Bits>(T(0) + dyr[ow]);
+  const Bits m3 = Bits(0) - Bits(s3), m2 = (Bits(0) - Bits(s2)) & ~m3;
+  const Bits m1 = (Bits(0) - Bits(s1)) & ~m2 & ~m3, m0 = ~(m1 | m2 | m3);
+  d0[j] = from_bits<T>(routed & m0);
+  d0[j + 1] = from_bits<T>(routed & m1);
+  d1[j] = from_bits<T>(routed & m2);
+  d1[j + 1] = from_bits<T>(routed & m3);
+}
+
 // f(p0, p1) over the planes (n, c) [p0, p1), in chunks of about 16k input elements shared
 // between op_threads() threads when the input is large: planes are independent, so the
 // split does not change any bit.
@@ -157,26 +207,14 @@ void max_pool2d_backward(const OpArgs<T>& a) {
               cell += dyr[ow];
             }
           } else {
-            // Without branches (on real data which cell of a window wins is unpredictable, so
-            // a branch on it mispredicts often): s1..s3 say whether cells 1..3 beat the
-            // maximum so far (the comparisons above); the winner is the last one that did.
-            // Each cell gets the gradient's bits under an all-ones or all-zeros mask, +0
-            // otherwise.
-            using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
-            for (Dim ow = 0; ow < g.ow; ++ow) {
-              const Dim j = 2 * ow;
-              const bool s1 = r0[j + 1] > r0[j];
-              const T v1 = s1 ? r0[j + 1] : r0[j];
-              const bool s2 = r1[j] > v1;
-              const T v2 = s2 ? r1[j] : v1;
-              const bool s3 = r1[j + 1] > v2;
-              const Bits routed = bits_of<Bits>(T(0) + dyr[ow]);
-              const Bits m3 = Bits(0) - Bits(s3), m2 = (Bits(0) - Bits(s2)) & ~m3;
-              const Bits m1 = (Bits(0) - Bits(s1)) & ~m2 & ~m3, m0 = ~(m1 | m2 | m3);
-              d0[j] = from_bits<T>(routed & m0);
-              d0[j + 1] = from_bits<T>(routed & m1);
-              d1[j] = from_bits<T>(routed & m2);
-              d1[j + 1] = from_bits<T>(routed & m3);
+            // Blocks of kBlock windows, the last one overlapping the one before when kBlock
+            // does not divide the row (it writes the same values again); rows narrower than a
+            // block one window at a time.
+            if (g.ow >= kBlock) {
+              for (Dim ow = 0; ow + kBlock <= g.ow; ow += kBlock) route_2x2_block(r0, r1, dyr, d0, d1, ow);
+              if (g.ow % kBlock) route_2x2_block(r0, r1, dyr, d0, d1, g.ow - kBlock);
+            } else {
+              for (Dim ow = 0; ow < g.ow; ++ow) route_2x2_one(r0, r1, dyr, d0, d1, ow);
             }
           }
           // An odd width leaves the last column of both rows outside every window.

@@ -6,6 +6,7 @@
 
 #include "tests/error_message.hpp"
 #include "tests/gradcheck.hpp"
+#include "tests/kernel_harness.hpp"
 
 using namespace plangrad;
 using namespace plangrad::testing;
@@ -174,4 +175,58 @@ TEST_CASE("batchnorm Train needs more than one value per channel", "[op][batchno
              Contains("needs more than one value per channel, x is [1, 2]"));
   // Eval mode normalizes a single sample with the running statistics.
   CHECK_NOTHROW(run_op_forward("batchnorm", in, {}, Mode::Eval));
+}
+
+TEST_CASE("batchnorm float kernels: lane sums against a double reference on odd run lengths",
+          "[op][batchnorm]") {
+  // Runs of S values per image and channel that are not multiples of the sums' lane
+  // counts (32 for the forward, 16 for the backward), shorter than one lane set, and a
+  // single image: every value must reach its channel's sums once.
+  const std::vector<Shape> shapes{{7, 3, 1, 1}, {1, 2, 17, 1}, {3, 2, 5, 7}, {2, 3, 9, 9}, {2, 2, 1, 33}};
+  for (const Shape& shape : shapes) {
+    INFO("x " << shape_str(shape));
+    const std::size_t N = static_cast<std::size_t>(shape[0]), C = static_cast<std::size_t>(shape[1]);
+    const std::size_t S = static_cast<std::size_t>(shape[2] * shape[3]), M = N * S;
+    const std::vector<Array> in64 = bn_inputs(shape, 40 + N + S);
+    const Array dy64 = random_array(shape, 90 + S, -1.0, 1.0);
+    std::vector<std::vector<float>> in;
+    for (const Array& a : in64) in.emplace_back(a.begin(), a.end());
+    const std::vector<float> dy(dy64.begin(), dy64.end());
+    const std::vector<float> x = in[0], running_mean0 = in[3];
+
+    KernelCall<float> call("batchnorm", {shape, {shape[1]}, {shape[1]}, {shape[1]}, {shape[1]}});
+    std::vector<float> y(x.size()), dx(x.size()), dgamma(C), dbeta(C);
+    call.forward(pointers(in), {y.data()});
+    call.backward(pointers(in), {y.data()}, {const_cast<float*>(dy.data())},
+                  {dx.data(), dgamma.data(), dbeta.data(), nullptr, nullptr}, {0, 0, 0, 0, 0});
+
+    for (std::size_t c = 0; c < C; ++c) {
+      INFO("channel " << c);
+      auto at = [&](std::size_t n, std::size_t s) { return (n * C + c) * S + s; };
+      double sum = 0, sq = 0, sum_dy = 0, sum_dy_xhat = 0;
+      for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t s = 0; s < S; ++s) sum += double(x[at(n, s)]);
+      const double mean = sum / double(M);
+      for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t s = 0; s < S; ++s) sq += (double(x[at(n, s)]) - mean) * (double(x[at(n, s)]) - mean);
+      const double var = sq / double(M), inv_std = 1.0 / std::sqrt(var + 1e-5);
+      CHECK(double(in[3][c]) == Approx(0.9 * double(running_mean0[c]) + 0.1 * mean).epsilon(1e-6).margin(1e-6));
+      const double gamma = double(in[1][c]), beta = double(in[2][c]);
+      for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t s = 0; s < S; ++s) {
+          const double xhat = (double(x[at(n, s)]) - mean) * inv_std;
+          CHECK(double(y[at(n, s)]) == Approx(gamma * xhat + beta).margin(1e-5));
+          sum_dy += double(dy[at(n, s)]);
+          sum_dy_xhat += double(dy[at(n, s)]) * xhat;
+        }
+      CHECK(double(dbeta[c]) == Approx(sum_dy).margin(1e-5));
+      CHECK(double(dgamma[c]) == Approx(sum_dy_xhat).margin(1e-5));
+      for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t s = 0; s < S; ++s) {
+          const double xhat = (double(x[at(n, s)]) - mean) * inv_std;
+          const double want = gamma * inv_std * (double(dy[at(n, s)]) - sum_dy / double(M) - xhat * sum_dy_xhat / double(M));
+          CHECK(double(dx[at(n, s)]) == Approx(want).margin(1e-4));
+        }
+    }
+  }
 }

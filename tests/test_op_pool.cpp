@@ -7,6 +7,7 @@
 
 #include "tests/error_message.hpp"
 #include "tests/gradcheck.hpp"
+#include "tests/kernel_harness.hpp"
 #include "tests/same_bits.hpp"
 
 using namespace plangrad;
@@ -149,37 +150,65 @@ TEST_CASE("max_pool2d shape errors name the shapes", "[op][max_pool2d][shape]") 
              Contains("x must have rank 4, got [2, 4, 4]"));
 }
 
-TEST_CASE("max_pool2d 2x2 stride 2: the branch-free backward routes like the first-max rule",
-          "[op][max_pool2d]") {
-  // Many ties (values from {0, 1, 2}), signed zeros and a NaN; an odd width and height
-  // leave a column and a row outside every window. Reference: the first cell, in window
-  // order, that is strictly greater than every cell before it wins.
-  const Shape shape{2, 3, 7, 9};
-  std::mt19937_64 rng(11);
+namespace {
+
+// The 2x2 stride 2 backward on x of `shape` with many ties (values from {0, 1, 2}), signed
+// zeros and NaNs, against the first-max rule: the first cell, in window order, that is
+// strictly greater than every cell before it wins and gets 0 + dy; every other cell +0.
+// In double (run_op_backward) and in float (the kernel directly): each has its own
+// vectorized code.
+void check_2x2_routing(const Shape& shape, std::uint64_t seed) {
+  const std::size_t P = static_cast<std::size_t>(shape[0] * shape[1]);
+  const std::size_t H = static_cast<std::size_t>(shape[2]), W = static_cast<std::size_t>(shape[3]);
+  const std::size_t OH = H / 2, OW = W / 2;
+  std::mt19937_64 rng(seed);
   std::vector<double> xv(numel(shape));
   for (double& v : xv) v = static_cast<double>(rng() % 3);
-  xv[5] = -0.0;
-  xv[40] = std::nan("");
-  const Array x = shaped(shape, xv);
-  const Shape out{2, 3, 3, 4};
+  for (std::size_t k = 0; k < 4; ++k) xv[rng() % xv.size()] = -0.0;
+  for (std::size_t k = 0; k < 3; ++k) xv[rng() % xv.size()] = std::nan("");
+  const Shape out{shape[0], shape[1], static_cast<Dim>(OH), static_cast<Dim>(OW)};
   std::vector<double> dyv(numel(out));
   for (std::size_t i = 0; i < dyv.size(); ++i) dyv[i] = 1.0 + static_cast<double>(i);
   dyv[3] = -0.0;
-  const Array dy = shaped(out, dyv);
 
   std::vector<double> expected(xv.size(), 0.0);
-  for (std::size_t p = 0; p < 6; ++p)
-    for (std::size_t oh = 0; oh < 3; ++oh)
-      for (std::size_t ow = 0; ow < 4; ++ow) {
-        std::size_t best = p * 63 + 2 * oh * 9 + 2 * ow;
-        for (std::size_t cell : {best + 1, best + 9, best + 10})
+  for (std::size_t p = 0; p < P; ++p)
+    for (std::size_t oh = 0; oh < OH; ++oh)
+      for (std::size_t ow = 0; ow < OW; ++ow) {
+        std::size_t best = p * H * W + 2 * oh * W + 2 * ow;
+        for (std::size_t cell : {best + 1, best + W, best + W + 1})
           if (xv[cell] > xv[best]) best = cell;
-        expected[best] = 0.0 + dyv[(p * 3 + oh) * 4 + ow];
+        expected[best] = 0.0 + dyv[(p * OH + oh) * OW + ow];
       }
-  const Array dx = pool_grad(x, dy, pool_attrs({2, 2}));
+  const Array dx = pool_grad(shaped(shape, xv), shaped(out, dyv), pool_attrs({2, 2}));
   REQUIRE(dx.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
-    INFO("cell " << i);
+    INFO("double, cell " << i);
     CHECK(same_bits(dx.data()[i], expected[i]));
   }
+
+  KernelCall<float> call("max_pool2d", {shape}, pool_attrs({2, 2}));
+  std::vector<float> xf(xv.begin(), xv.end()), dyf(dyv.begin(), dyv.end()), yf(dyv.size());
+  std::vector<float> dxf(xv.size(), 123.0f);  // garbage: every cell must be written
+  call.forward({xf.data()}, {yf.data()});
+  call.backward({xf.data()}, {yf.data()}, {dyf.data()}, {dxf.data()}, {0});
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("float, cell " << i);
+    CHECK(same_bits(dxf[i], static_cast<float>(expected[i])));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("max_pool2d 2x2 stride 2: the branch-free backward routes like the first-max rule",
+          "[op][max_pool2d]") {
+  // Rows of fewer than 8 windows, one at a time; an odd width and height leave a column
+  // and a row outside every window.
+  check_2x2_routing({2, 3, 7, 9}, 11);
+  // Rows of 8 windows and more, in blocks: exactly one block, 11 and 17 windows (the last
+  // block overlaps the one before), 16 (two blocks), odd sizes.
+  check_2x2_routing({2, 2, 4, 16}, 12);
+  check_2x2_routing({1, 3, 5, 23}, 13);
+  check_2x2_routing({2, 1, 6, 35}, 14);
+  check_2x2_routing({1, 2, 9, 32}, 15);
 }
