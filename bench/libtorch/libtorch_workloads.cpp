@@ -26,19 +26,9 @@ namespace nn = torch::nn;
 
 namespace {
 
-const std::vector<std::string> kAll = {"W1",         "W2",         "W3",      "W4",     "W5-mlp", "W5-cnn",
-                                       "W5-mlp-b64", "W5-cnn-b64", "W3-real", "W4-real"};
-
-// The same defaults as bench/workloads.cpp: timed steps, and for the real-batch workloads
-// the warm-up (20 batches, then 200 timed ones: 220 of the training set's 468).
-int default_iters(const std::string& w) {
-  if (w == "W1" || w == "W5-mlp") return 4000;
-  if (w == "W2" || w == "W5-cnn") return 2000;
-  if (w == "W5-mlp-b64") return 1000;
-  if (w == "W4") return 20;
-  return 200;  // W3, W5-cnn-b64, W3-real, W4-real
-}
-constexpr int kRealWarmup = 20;
+const std::vector<std::string>& kAll = harness::kTrainingPeerWorkloads;
+using harness::default_iters;
+using harness::kRealWarmup;
 constexpr int kRealBatch = 128;
 
 nn::Sequential mnist_mlp() {
