@@ -78,12 +78,21 @@ inline Args parse(int argc, char** argv) {
   return a;
 }
 
+// --workloads: "all", or names from `all` separated by commas; another name is an
+// std::invalid_argument naming it and what this side runs.
 inline std::vector<std::string> split(const std::string& s, const std::vector<std::string>& all) {
   if (s == "all") return all;
   std::vector<std::string> out;
   std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (item.empty()) continue;
+    if (std::find(all.begin(), all.end(), item) == all.end()) {
+      std::string names;
+      for (const std::string& w : all) names += (names.empty() ? "" : ", ") + w;
+      throw std::invalid_argument("unknown workload '" + item + "' (this side runs " + names + ")");
+    }
+    out.push_back(item);
+  }
   return out;
 }
 

@@ -82,12 +82,6 @@ std::size_t batchnorm_saved(const std::vector<Shape>& in, const Attrs&) {
 //   16 each when two sums share one pass. Double: a channel of a CNN holds N*H*W values,
 //   and a float sum of that many drifts enough to move the gradients of every layer before
 //   the batchnorm (tests/test_precision.cpp). PyTorch's CPU kernel sums in double as well.
-template <int L>
-double lanes_total(double (&lane)[L]) {
-  for (int half = L / 2; half > 0; half /= 2)
-    for (int l = 0; l < half; ++l) lane[l] += lane[l + half];
-  return lane[0];
-}
 
 // sum_{n,s} f(i) over channel c of x viewed as [N, C, S], i the flat index, in double.
 // f reads x: the next image's run of channel c, C*S values further on, is requested one run

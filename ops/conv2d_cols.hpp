@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "ops/conv2d.hpp"
+#include "ops/kernel_util.hpp"
 
 namespace plangrad::conv_cols {
 
@@ -180,8 +181,8 @@ void col2im_add(T* dcol, Dim C, const Window2d& g, T* dx) {
 }
 
 // The sum of r[0, n) in double: element k goes to lane k % kLanes, the lanes are combined
-// in one fixed tree. The order is the same whatever width the compiler vectorizes the
-// lane loop at, so every kernel path gives the same bits.
+// in one fixed tree (lanes_total). The order is the same whatever width the compiler
+// vectorizes the lane loop at, so every kernel path gives the same bits.
 constexpr std::size_t kLanes = 16;
 
 template <class T>
@@ -191,9 +192,7 @@ double lane_sum(const T* r, std::size_t n) {
   for (; k + kLanes <= n; k += kLanes)
     for (std::size_t l = 0; l < kLanes; ++l) acc[l] += static_cast<double>(r[k + l]);
   for (std::size_t l = 0; k + l < n; ++l) acc[l] += static_cast<double>(r[k + l]);
-  for (std::size_t half = kLanes / 2; half > 0; half /= 2)
-    for (std::size_t l = 0; l < half; ++l) acc[l] += acc[l + half];
-  return acc[0];
+  return lanes_total(acc);
 }
 
 }  // namespace plangrad::conv_cols

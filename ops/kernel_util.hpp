@@ -24,6 +24,17 @@ inline void write_grad(const TensorRef<T>& d, bool accumulate, F&& f) {
   }
 }
 
+// The lanes of a lane-wise double sum (element k of a run in lane k % L) combined in one
+// fixed halving tree, lane[l] += lane[l + half]: the same adds in the same order at every
+// vector width, so every kernel path gives the same bits. L a power of two; overwrites lane.
+template <std::size_t L>
+inline double lanes_total(double (&lane)[L]) {
+  static_assert(L > 0 && (L & (L - 1)) == 0, "lanes_total takes a power of two of lanes");
+  for (std::size_t half = L / 2; half > 0; half /= 2)
+    for (std::size_t l = 0; l < half; ++l) lane[l] += lane[l + half];
+  return lane[0];
+}
+
 // "[2, -1]": an attribute's integer list as written (shape_str would print -1 as the
 // batch symbol N).
 inline std::string ints_str(const std::vector<std::int64_t>& v) {
