@@ -1,11 +1,13 @@
 #include "ops/conv2d.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "core/checked.hpp"
 #include "kernels/blas.hpp"
 #include "kernels/parallel.hpp"
 #include "ops/conv2d_cols.hpp"
+#include "ops/conv2d_rows.hpp"
 #include "ops/kernel_util.hpp"
 
 namespace plangrad {
@@ -113,6 +115,8 @@ std::vector<Shape> conv2d_shape(const std::vector<Shape>& in, const Attrs& attrs
 // none for a pointwise conv), which the forward GEMM reads and the backward reuses first
 // for col (dw) and then for dcol (dx); and, with more than one part, a partial dw [F, CKK]
 // (part 0 sums into dw itself; the others are added to it in part order at the end).
+// The float stride-1 path (ops/conv2d_rows.hpp) pads x_n, or dy_n for dx, into the slice's
+// first elements instead, when that fits in a col's room (the im2col path runs otherwise).
 // One part is the plain loop over images. More parts give the forward's bits exactly, and
 // a dw summed in another order: the same bits for the same thread count.
 struct ConvSlices {
@@ -152,6 +156,9 @@ ConvSlices conv_slices(const ConvDims& d, std::size_t workspace_size) {
 
 // conv2d: x[N,C,H,W] * w[F,C,KH,KW] (+ b[F]) -> y[N,F,OH,OW]
 // Per image: col = im2col(x_n) [CKK, OHW];  y_n[F, OHW] = w[F, CKK] . col (+ b[f] on row f)
+// Float with stride 1 (ops/conv2d_rows.hpp): x_n padded into the part's slice, where col
+// would be, and the same sums in the same order straight from it (small_sgemm's bits
+// whenever its row tiles take the product, OH*OW > 12), with no col.
 template <class T, bool HasBias>
 void conv2d_forward(const OpArgs<T>& a) {
   const ConvDims d = conv_dims(a.in[0].shape, a.in[1].shape, *a.attrs);
@@ -160,6 +167,23 @@ void conv2d_forward(const OpArgs<T>& a) {
   const T* w = a.in[1].data;
   T* y = a.out[0].data;
   const Dim chw = d.C * d.g.h * d.g.w, fohw = d.F * d.ohw;
+  if constexpr (std::is_same_v<T, float>) {
+    if (a.workspace && conv_rows_path::forward_fits(d.g, d.C, d.F, sl.col)) {
+      const ConvRows c = conv_rows_path::forward(d.g, d.C, d.F, w, HasBias ? a.in[2].data : nullptr);
+      parallel_parts(static_cast<int>(sl.parts), [&](int p, int parts) {
+        float* xp = a.workspace + static_cast<std::size_t>(p) * sl.stride;
+        ConvRows cp = c;
+        cp.xp = xp;
+        for (Dim n = part_begin(d.N, p, parts); n < part_begin(d.N, p + 1, parts); ++n) {
+          // The part's first image writes the padding's zeros, the others keep them.
+          conv_rows_pad(x + n * chw, d.C, d.g.h, d.g.w, d.g.ph, d.g.pw, xp, n == part_begin(d.N, p, parts));
+          cp.out = y + n * fohw;
+          conv_rows(cp);
+        }
+      });
+      return;
+    }
+  }
   parallel_parts(static_cast<int>(sl.parts), [&](int p, int parts) {
     T* ws = a.workspace ? a.workspace + static_cast<std::size_t>(p) * sl.stride : nullptr;
     for (Dim n = part_begin(d.N, p, parts); n < part_begin(d.N, p + 1, parts); ++n) {
@@ -200,6 +224,10 @@ void conv2d_backward(const OpArgs<T>& a) {
   T* dw = a.d_in[1].data;
   T* dx = a.d_in[0].data;
   const std::size_t dw_size = static_cast<std::size_t>(d.F * d.ckk);
+  // Float with stride 1: dx_n by conv_rows (ops/conv2d_rows.hpp), no dcol, no col2im.
+  bool dx_rows = false;
+  if constexpr (std::is_same_v<T, float>)
+    dx_rows = dx && a.workspace && conv_rows_path::data_gradient_fits(d.g, d.C, d.F, sl.col);
   parallel_parts(static_cast<int>(sl.parts), [&](int p, int parts) {
     if constexpr (HasBias) {  // each part its own filters' db: the same bits for any split
       if (a.d_in[2]) {
@@ -234,6 +262,19 @@ void conv2d_backward(const OpArgs<T>& a) {
       }
       if (dx) {
         T* dxn = dx + n * chw;
+        if constexpr (std::is_same_v<T, float>) {
+          if (dx_rows) {  // dy_n padded into the slice, where col was (the last block: continue)
+            // The zeros are kept from the part's previous image unless dw's col overwrote them.
+            conv_rows_pad(dyn, d.F, d.g.oh, d.g.ow, conv_rows_path::dx_pad_h(d.g), conv_rows_path::dx_pad_w(d.g),
+                          ws, dw_part || n == first);
+            ConvRows c = conv_rows_path::data_gradient(d.g, d.C, d.F, w);
+            c.xp = ws;
+            c.beta = a.accumulates(0) ? 1.0f : 0.0f;
+            c.out = dxn;
+            conv_rows(c);
+            continue;
+          }
+        }
         if (d.pointwise) {  // dcol is dx_n itself
           gemm<T>(true, false, d.C, d.ohw, d.F, T(1), w, dyn, a.accumulates(0) ? T(1) : T(0), dxn);
         } else {
