@@ -1,4 +1,6 @@
-// bench_conv: plangrad's own conv2d kernels (ops/conv2d.cpp: im2col + GEMM per image, NCHW)
+// bench_conv: plangrad's own conv2d kernels (ops/conv2d.cpp, NCHW: these stride-1 float
+// convolutions run the forward and dx by conv_rows, an implicit GEMM over the padded image's
+// rows, except conv1's dx, and dw by im2col + GEMM per image)
 // on the shapes of bench/onednn/conv_layouts.cpp, in the same table, so that the two can be
 // read side by side: W4's two convolutions at batch 128 (forward in Train mode, the backward
 // kernel asked for dx alone -- "backward_data" -- and for dw and db alone --
@@ -55,8 +57,8 @@ std::vector<float> filled(std::size_t n) {
   return v;
 }
 
-void row(const char* shape, const char* dir, double us) {
-  std::printf("| %-24s | %-17s | %-7s | %-26s | %9.1f |\n", shape, dir, "nchw", "plangrad im2col+GEMM", us);
+void row(const char* shape, const char* dir, const char* impl, double us) {
+  std::printf("| %-24s | %-17s | %-7s | %-26s | %9.1f |\n", shape, dir, "nchw", impl, us);
 }
 
 void conv(const ConvShape& sh, bool training) {
@@ -80,14 +82,16 @@ void conv(const ConvShape& sh, bool training) {
   a.attrs = &attrs;
   a.mode = training ? Mode::Train : Mode::Eval;
   const Kernels<float>& k = op.kernels<float>();
-  row(sh.name, training ? "forward_training" : "forward_inference", median_us([&] { k.forward(a); }));
+  row(sh.name, training ? "forward_training" : "forward_inference", "plangrad conv_rows", median_us([&] { k.forward(a); }));
   if (!training) return;
   a.d_out = {d_out, 1};
   a.accumulate = {accumulate, 3};
   a.d_in = {d_data, 3};
-  row(sh.name, sh.ic == 1 ? "backward_data *" : "backward_data", median_us([&] { k.backward(a); }));
+  // One input plane: the padded dy (F planes) does not fit in the workspace, col2im runs.
+  row(sh.name, sh.ic == 1 ? "backward_data *" : "backward_data",
+      sh.ic == 1 ? "plangrad GEMM+col2im" : "plangrad conv_rows", median_us([&] { k.backward(a); }));
   a.d_in = {d_weights, 3};
-  row(sh.name, "backward_weights", median_us([&] { k.backward(a); }));
+  row(sh.name, "backward_weights", "plangrad im2col+GEMM", median_us([&] { k.backward(a); }));
 }
 
 }  // namespace
