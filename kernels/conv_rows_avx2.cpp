@@ -20,11 +20,11 @@ struct Ymm2 {
   struct Reg {
     __m256 lo, hi;
   };
-  // A lane is on when its sign bit is set (vmaskmovps); `all` takes the plain loads and
-  // stores, which cost less.
+  // A lane is on when its sign bit is set (vmaskmovps); a half with all 8 lanes on
+  // (lo_all, hi_all) takes the plain load and store, which cost less.
   struct Mask {
     __m256i lo, hi;
-    bool all;
+    bool lo_all, hi_all;
   };
   // 6 x 1 accumulators (12 of the 16 registers), B and a broadcast of A.
   static constexpr int kRows = 6, kVecs = 1;
@@ -34,20 +34,22 @@ struct Ymm2 {
   PLANGRAD_CONV_ROWS_FN static Mask lanes(Idx n) {
     const __m256i count = _mm256_set1_epi32(static_cast<int>(std::clamp<Idx>(n, 0, 16)));
     return {_mm256_cmpgt_epi32(count, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
-            _mm256_cmpgt_epi32(count, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15)), n >= 16};
+            _mm256_cmpgt_epi32(count, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15)), n >= 8, n >= 16};
   }
   PLANGRAD_CONV_ROWS_FN static Reg load(const Mask& m, const float* p) {
-    if (m.all) return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
+    if (m.hi_all) return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
+    if (m.lo_all) return {_mm256_loadu_ps(p), _mm256_maskload_ps(p + 8, m.hi)};
     return {_mm256_maskload_ps(p, m.lo), _mm256_maskload_ps(p + 8, m.hi)};
   }
   PLANGRAD_CONV_ROWS_FN static void store(const Mask& m, float* p, Reg x) {
-    if (m.all) {
+    if (m.lo_all)
       _mm256_storeu_ps(p, x.lo);
+    else
+      _mm256_maskstore_ps(p, m.lo, x.lo);
+    if (m.hi_all)
       _mm256_storeu_ps(p + 8, x.hi);
-      return;
-    }
-    _mm256_maskstore_ps(p, m.lo, x.lo);
-    _mm256_maskstore_ps(p + 8, m.hi, x.hi);
+    else
+      _mm256_maskstore_ps(p + 8, m.hi, x.hi);
   }
   PLANGRAD_CONV_ROWS_FN static Reg add(Reg a, Reg b) { return {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
   PLANGRAD_CONV_ROWS_FN static Reg fmadd(Reg a, Reg b, Reg c) {

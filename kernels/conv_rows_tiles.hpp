@@ -149,13 +149,16 @@ PLANGRAD_CONV_ROWS_FN void run_tiles(const ConvRows& c) {
       t.m[v] = V::lanes(OW - ow0);
       out[v] = c.out + oh * OW + ow0;
     }
-    const TileFn<V> full = pick_tile<V, ContigA>(V::kRows, nv);
-    for (Idx m0 = 0; m0 < c.M; m0 += V::kRows) {
-      const Idx mr = std::min<Idx>(V::kRows, c.M - m0);
+    // The rows in tiles = ceil(M / kRows) tiles of near-equal sizes (32 rows of 6-row
+    // tiles: 6, 6, 5, 5, 5, 5 rather than five 6s and a 2).
+    const Idx tiles = (c.M + V::kRows - 1) / V::kRows, small = c.M / tiles, big = tiles - c.M % tiles;
+    for (Idx tt = 0, m0 = 0; tt < tiles; ++tt) {
+      const Idx mr = tt < big ? small : small + 1;
       t.a = c.a + m0 * c.sm;
       t.bias = c.bias ? c.bias + m0 : nullptr;
       for (int v = 0; v < 2; ++v) t.out[v] = out[v] + m0 * plane;
-      (mr == V::kRows ? full : pick_tile<V, ContigA>(mr, nv))(t);
+      pick_tile<V, ContigA>(mr, nv)(t);
+      m0 += mr;
     }
   }
 }
