@@ -82,17 +82,28 @@ PLANGRAD_CONV_ROWS_FN void tile(const Tile<V>& t) {
       for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(av, bv[v], acc[r][v]);
     }
   }
-  const Reg vb = V::set1(t.beta);
+  if (t.bias) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const Reg br = V::set1(t.bias[r]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[r][v] = V::add(acc[r][v], br);
+    }
+  }
+  if (t.beta != 0.0f) {
+    const Reg vb = V::set1(t.beta);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) {
+        float* cp = t.out[v] + r * t.ld_out;
+        acc[r][v] = V::fmadd(vb, V::load(m[v], cp), acc[r][v]);
+      }
+  }
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) {
-      float* cp = t.out[v] + r * t.ld_out;
-      Reg x = acc[r][v];
-      if (t.bias) x = V::add(x, V::set1(t.bias[r]));
-      if (t.beta != 0.0f) x = V::fmadd(vb, V::load(m[v], cp), x);
-      V::store(m[v], cp, x);
-    }
+    for (int v = 0; v < NV; ++v) V::store(m[v], t.out[v] + r * t.ld_out, acc[r][v]);
 }
 
 template <class V>
