@@ -3,8 +3,8 @@
 // rows, except conv1's dx, and dw by im2col + GEMM per image)
 // on the shapes of bench/onednn/conv_layouts.cpp, in the same table, so that the two can be
 // read side by side: W4's two convolutions at batch 128 (forward in Train mode, the backward
-// kernel asked for dx alone -- "backward_data" -- and for dw and db alone --
-// "backward_weights"), W5's at batch 1 and 64 (forward in Eval mode). The kernels are called
+// kernel asked for dx alone -- "backward_data" --, for dw and db alone --
+// "backward_weights" -- and, for conv2, for all three as W4's step does), W5's at batch 1 and 64 (forward in Eval mode). The kernels are called
 // directly, outside any plan, with a workspace of the size the plan would give them. One
 // thread (set_op_threads(1); run with OPENBLAS_NUM_THREADS=1); the median of this thread's
 // CPU time per call, as conv_layouts measures. Not part of bench/run.sh.
@@ -92,6 +92,11 @@ void conv(const ConvShape& sh, bool training) {
       sh.ic == 1 ? "plangrad GEMM+col2im" : "plangrad conv_rows", median_us([&] { k.backward(a); }));
   a.d_in = {d_weights, 3};
   row(sh.name, "backward_weights", "plangrad im2col+GEMM", median_us([&] { k.backward(a); }));
+  if (sh.ic == 1) return;
+  // What W4's step asks of its second convolution: dx, dw and db in one call.
+  const TensorRef<float> d_all[] = {{dx.data(), xs}, {dw.data(), ws}, {db.data(), bs}};
+  a.d_in = {d_all, 3};
+  row(sh.name, "backward (all)", "conv_rows dx, im2col dw", median_us([&] { k.backward(a); }));
 }
 
 }  // namespace
