@@ -1,4 +1,5 @@
-// 2-D convolution, NCHW, by im2col into the op's workspace and one GEMM per image:
+// 2-D convolution, NCHW, by im2col into the op's workspace and one GEMM per image (float
+// with stride 1: an implicit GEMM over the padded image, kernels/conv_rows.hpp):
 //   conv2d(x[N,C,H,W], w[F,C,KH,KW], b[F]) -> y[N,F,OH,OW]
 //   conv2d_nobias(x[N,C,H,W], w[F,C,KH,KW]) -> y[N,F,OH,OW]
 // Attributes: stride [sh, sw] (default [1, 1]), padding [ph, pw] (default [0, 0]);
