@@ -265,13 +265,8 @@ void conv2d_backward(const OpArgs<T>& a) {
         if constexpr (std::is_same_v<T, float>) {
           if (dx_rows) {  // dy_n padded into the slice, where col was (the last block: continue)
             // The zeros are kept from the part's previous image unless dw's col overwrote them.
-            conv_rows_pad(dyn, d.F, d.g.oh, d.g.ow, conv_rows_path::dx_pad_h(d.g), conv_rows_path::dx_pad_w(d.g),
-                          ws, dw_part || n == first);
-            ConvRows c = conv_rows_path::data_gradient(d.g, d.C, d.F, w);
-            c.xp = ws;
-            c.beta = a.accumulates(0) ? 1.0f : 0.0f;
-            c.out = dxn;
-            conv_rows(c);
+            conv_rows_path::data_gradient_image(d.g, d.C, d.F, w, dyn, ws, dw_part || n == first,
+                                                a.accumulates(0), dxn);
             continue;
           }
         }

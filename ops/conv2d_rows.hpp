@@ -65,6 +65,19 @@ inline ConvRows data_gradient(const Window2d& g, Dim C, Dim F, const float* w) {
   return c;
 }
 
+// dx_n [C, H, W] (added to when `accumulate`) from dy_n, padded into ws (with its zeros
+// when `borders`, else keeping a previous call's). Not inlined into conv2d's backward,
+// whose other branches then compile as they did without it.
+[[gnu::noinline]] inline void data_gradient_image(const Window2d& g, Dim C, Dim F, const float* w, const float* dyn,
+                                                  float* ws, bool borders, bool accumulate, float* dxn) {
+  conv_rows_pad(dyn, F, g.oh, g.ow, dx_pad_h(g), dx_pad_w(g), ws, borders);
+  ConvRows c = data_gradient(g, C, F, w);
+  c.xp = ws;
+  c.beta = accumulate ? 1.0f : 0.0f;
+  c.out = dxn;
+  conv_rows(c);
+}
+
 inline bool data_gradient_fits(const Window2d& g, Dim C, Dim F, std::size_t room) {
   return dx_pad_h(g) >= 0 && dx_pad_w(g) >= 0 &&
          fits(g, F, g.oh + 2 * dx_pad_h(g), g.ow + 2 * dx_pad_w(g), room, F * C * g.kh * g.kw);
