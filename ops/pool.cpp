@@ -144,6 +144,25 @@ void route_2x2_block(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim o
   }
 }
 
+// route_2x2_short: a row of n < kBlock windows as one block on local copies, loaded and
+// stored under the mask of the row's cells (masked moves, where the compiler vectorizes
+// them); the windows past the row are computed on zeros and dropped.
+template <bool kRelu, class T>
+void route_2x2_short(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim n) {
+  T a0[2 * kBlock], a1[2 * kBlock], dyl[kBlock], o0[2 * kBlock], o1[2 * kBlock];
+  for (Dim k = 0; k < 2 * kBlock; ++k) {
+    a0[k] = k < 2 * n ? r0[k] : T(0);
+    a1[k] = k < 2 * n ? r1[k] : T(0);
+  }
+  for (Dim k = 0; k < kBlock; ++k) dyl[k] = k < n ? dyr[k] : T(0);
+  route_2x2_block<kRelu, false>(a0, a1, dyl, o0, o1, 0);
+  for (Dim k = 0; k < 2 * kBlock; ++k)
+    if (k < 2 * n) {
+      d0[k] = o0[k];
+      d1[k] = o1[k];
+    }
+}
+
 // route_2x2_one: one window; the gradient's bits under all-ones or all-zeros masks (the
 // compiler would make branches of scalar selects).
 template <bool kRelu, bool kAdd, class T>
@@ -238,6 +257,10 @@ void route_2x2_plane(const Window2d& g, const T* xc, const T* dyc, T* dxc) {
         route_2x2_block<kRelu, kAdd>(r0, r1, dyr, d0, d1, g.ow - kBlock);
         ow = g.ow;
       }
+    }
+    if (!kAdd && ow < g.ow) {
+      route_2x2_short<kRelu>(r0, r1, dyr, d0, d1, g.ow);
+      ow = g.ow;
     }
     for (; ow < g.ow; ++ow) route_2x2_one<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow);
     if (2 * g.ow < g.w) {
