@@ -144,12 +144,25 @@ void route_2x2_block(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim o
   }
 }
 
-// route_2x2_short: a row of n < kBlock windows as one block on local copies, loaded and
-// stored under the mask of the row's cells (masked moves, where the compiler vectorizes
-// them); the windows past the row are computed on zeros and dropped.
+// route_2x2_short: a row of n < kBlock windows as one block, the windows past the row
+// computed and dropped. With `spill` (the plane has another pair of rows after this one
+// and rows of 8 cells or more), the block reads past the row pair into the next one
+// (finite or not, those values only feed the dropped windows) and writes its 2 kBlock
+// cells of each row whole, d0 before d1: d0's spill lands on d1's first cells, which d1's
+// write then sets, and d1's on the next pair's first cells, which that pair's own write
+// sets later (the caller goes down the plane in order, and writes every cell of a row:
+// its last column too when the width is odd). Without `spill`, the block works on local
+// copies loaded and stored under the mask of the row's cells.
 template <bool kRelu, class T>
-void route_2x2_short(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim n) {
-  T a0[2 * kBlock], a1[2 * kBlock], dyl[kBlock], o0[2 * kBlock], o1[2 * kBlock];
+void route_2x2_short(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim n, bool spill) {
+  T o0[2 * kBlock], o1[2 * kBlock];
+  if (spill) {
+    route_2x2_block<kRelu, false>(r0, r1, dyr, o0, o1, 0);
+    std::memcpy(d0, o0, sizeof o0);
+    std::memcpy(d1, o1, sizeof o1);
+    return;
+  }
+  T a0[2 * kBlock], a1[2 * kBlock], dyl[kBlock];
   for (Dim k = 0; k < 2 * kBlock; ++k) {
     a0[k] = k < 2 * n ? r0[k] : T(0);
     a1[k] = k < 2 * n ? r1[k] : T(0);
@@ -218,6 +231,11 @@ void max_pool2d_forward(const OpArgs<T>& a) {
           if (g.ow >= kBlock) {
             for (Dim ow = 0; ow + kBlock <= g.ow; ow += kBlock) pool_2x2_block<kRelu>(r0, r1, yr, ow);
             if (g.ow % kBlock) pool_2x2_block<kRelu>(r0, r1, yr, g.ow - kBlock);
+          } else if (oh + 1 < g.oh && g.w >= kBlock) {
+            // A shorter row as one block that reads into the next pair of rows and writes
+            // into the next output row, which the next pass of this loop writes again
+            // (see route_2x2_short).
+            pool_2x2_block<kRelu>(r0, r1, yr, 0);
           } else {
             for (Dim ow = 0; ow < g.ow; ++ow) yr[ow] = max_2x2<kRelu>(r0, r1, 2 * ow);
           }
@@ -259,7 +277,7 @@ void route_2x2_plane(const Window2d& g, const T* xc, const T* dyc, T* dxc) {
       }
     }
     if (!kAdd && ow < g.ow) {
-      route_2x2_short<kRelu>(r0, r1, dyr, d0, d1, g.ow);
+      route_2x2_short<kRelu>(r0, r1, dyr, d0, d1, g.ow, oh + 1 < g.oh && g.w >= kBlock);
       ow = g.ow;
     }
     for (; ow < g.ow; ++ow) route_2x2_one<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow);

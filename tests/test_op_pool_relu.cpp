@@ -105,14 +105,16 @@ void check_fused(const Shape& xs, const Ints& kernel, const Ints& stride, const 
 
 template <class T>
 void check_geometries(std::uint64_t seed) {
-  // 2x2 stride 2: rows of fewer than 8 windows (one at a time), exactly 8, 11 and 17 (the
-  // last block overlaps), odd widths and heights (cells outside every window).
+  // 2x2 stride 2: rows of fewer than 8 windows (spilling into the next rows; narrower
+  // than 8 cells, one at a time), exactly 8, 11 and 17 (the last block overlaps), odd widths
+  // and heights (cells outside every window).
   check_fused<T>({2, 3, 7, 9}, {2, 2}, {}, {0, 0}, seed + 1);
   check_fused<T>({2, 2, 4, 16}, {2, 2}, {}, {0, 0}, seed + 2);
   check_fused<T>({1, 3, 5, 23}, {2, 2}, {}, {0, 0}, seed + 3);
   check_fused<T>({2, 1, 6, 35}, {2, 2}, {}, {0, 0}, seed + 4);
   check_fused<T>({3, 4, 28, 28}, {2, 2}, {}, {0, 0}, seed + 5);
   check_fused<T>({3, 4, 14, 14}, {2, 2}, {}, {0, 0}, seed + 6);
+  check_fused<T>({2, 3, 6, 6}, {2, 2}, {}, {0, 0}, seed + 13);
   // The general path: overlapping windows, padding, non-square, a window as large as the
   // input, a 2x2 window with stride 1 and with padding.
   check_fused<T>({2, 2, 7, 8}, {3, 3}, {2, 2}, {1, 1}, seed + 7);
