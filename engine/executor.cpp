@@ -107,9 +107,11 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
     switch (step.kind) {
       case StepKind::Forward:
       case StepKind::Backward: {
-        // A fused step runs the activation's kernels with the add_bias folded in.
+        // A fused step runs the node's kernels with the add_bias or relu before it folded in.
         const NodeInfo& node = plan_.graph.nodes[static_cast<std::size_t>(step.node)];
-        const Kernels<T>& k = step.fused >= 0 ? node.op->after_bias_kernels<T>() : node.op->kernels<T>();
+        const Kernels<T>& k = step.fused < 0                       ? node.op->kernels<T>()
+                              : relu_fused(plan_.graph, step) ? node.op->after_relu_kernels<T>()
+                                                              : node.op->after_bias_kernels<T>();
         e.kernel = step.kind == StepKind::Forward ? k.forward : k.backward;
         if (!e.kernel)
           throw GraphError("op '" + node.op->name + "' has no " +

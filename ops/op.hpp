@@ -153,6 +153,17 @@ struct OpDef {
     Kernels<double> f64;
   } after_bias;
 
+  /// ReLU and this op fused: kernels that run a relu and then this op on its output as one
+  /// step, so relu's output never goes to memory, with the same bits as the two steps. The
+  /// forward reads relu's input z and writes this op's output; the backward reads z and this
+  /// op's output gradient and writes z's gradient, with relu's accumulate flag. Attributes
+  /// are this op's. Left empty by ops that have none (max_pool2d has them: max commutes
+  /// with relu); the planner decides where they run (planner/fuse.cpp).
+  struct {
+    Kernels<float> f32;
+    Kernels<double> f64;
+  } after_relu;
+
   /// Whether a node may give this op n inputs (see variadic).
   bool takes(std::size_t n) const { return variadic ? n >= inputs.size() : n == inputs.size(); }
   /// The input count a node must give, as errors name it: "2", or "1 or more".
@@ -172,6 +183,9 @@ struct OpDef {
   /// after_bias.f32 or after_bias.f64, by T.
   template <class T>
   const Kernels<T>& after_bias_kernels() const;
+  /// after_relu.f32 or after_relu.f64, by T.
+  template <class T>
+  const Kernels<T>& after_relu_kernels() const;
 };
 
 /// f32.
@@ -186,6 +200,12 @@ inline const Kernels<float>& OpDef::after_bias_kernels<float>() const { return a
 /// after_bias.f64.
 template <>
 inline const Kernels<double>& OpDef::after_bias_kernels<double>() const { return after_bias.f64; }
+/// after_relu.f32.
+template <>
+inline const Kernels<float>& OpDef::after_relu_kernels<float>() const { return after_relu.f32; }
+/// after_relu.f64.
+template <>
+inline const Kernels<double>& OpDef::after_relu_kernels<double>() const { return after_relu.f64; }
 
 /// A kernel compiled for each path: F itself on the generic path, and wrappers that inline
 /// F's whole body (flatten), compiled for the AVX2 and the AVX-512 target, on the others.

@@ -36,17 +36,34 @@ std::vector<Shape> max_pool2d_shape(const std::vector<Shape>& in, const Attrs& a
   return one_output({d.N, d.C, d.g.oh, d.g.ow});
 }
 
-// The index in the plane xc[H*W] of the maximum of window (oh, ow); the first in row-major
-// window order on ties (strict >). Padding cells are -inf: they are skipped, never chosen.
-template <class T>
+// A cell of the input as the max-pool sees it: the cell itself, or with kRelu, relu's
+// output for it (ops/activations.cpp's formula: NaN and -0 become +0). The kRelu kernels
+// are max_pool2d's after_relu kernels: the pool of relu(x) with relu's output never in
+// memory, every comparison made on the values the two steps would have compared.
+template <bool kRelu, class T>
+inline T cell(T x) {
+  if constexpr (kRelu) return x > T(0) ? x : T(0);
+  else return x;
+}
+
+// The index in the plane xc[H*W] of the maximum of window (oh, ow) of cell<kRelu>; the
+// first in row-major window order on ties (strict >). Padding cells are -inf: they are
+// skipped, never chosen.
+template <bool kRelu, class T>
 Dim window_argmax(const T* xc, const Window2d& g, Dim oh, Dim ow) {
   const Dim h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
   const Dim h_begin = std::max<Dim>(h0, 0), h_end = std::min(h0 + g.kh, g.h);
   const Dim w_begin = std::max<Dim>(w0, 0), w_end = std::min(w0 + g.kw, g.w);
   Dim best = h_begin * g.w + w_begin;
+  T v = cell<kRelu>(xc[best]);
   for (Dim ih = h_begin; ih < h_end; ++ih)
-    for (Dim iw = w_begin; iw < w_end; ++iw)
-      if (xc[ih * g.w + iw] > xc[best]) best = ih * g.w + iw;
+    for (Dim iw = w_begin; iw < w_end; ++iw) {
+      const T c = cell<kRelu>(xc[ih * g.w + iw]);
+      if (c > v) {
+        v = c;
+        best = ih * g.w + iw;
+      }
+    }
   return best;
 }
 
@@ -64,59 +81,122 @@ T from_bits(B b) {
 }
 
 // The fast path of the common 2x2 window, stride 2, no padding (the CNN's pool): the same
-// comparisons, in the same order, as window_argmax, so the same result.
+// comparisons, in the same order, as window_argmax, so the same result. Windows of rows
+// r0, r1 (x) and d0, d1 (dx), window ow at columns j = 2 ow, j + 1.
 bool is_2x2_stride_2(const Window2d& g) {
   return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
 }
 
-// The 2x2 stride 2 backward without accumulation, window (oh, ow) of rows r0, r1 (x) and
-// d0, d1 (dx): the winner is the last of cells 1..3 that beats the maximum so far (the
-// comparisons of window_argmax), else cell 0; it gets T(0) + dy (the general path's bits: a
-// -0 gradient becomes +0), the other cells +0. No branches: on real data which cell wins
-// is unpredictable.
-//
-// route_2x2_block: kBlock windows from ow, with selects that the compiler vectorizes (a
-// fixed trip count: the rows of a CNN are too short for a vectorized loop over the row).
+// Blocks of kBlock windows from ow0, with selects that the compiler vectorizes (a fixed
+// trip count: the rows of a CNN are too short for a vectorized loop over the row).
 constexpr Dim kBlock = 8;
 
-template <class T>
+// The forward: each window's maximum, the chain v = c0; v = c1 > v ? c1 : v; ... of
+// window_argmax (a NaN in cell 0 stays, a NaN elsewhere never wins).
+template <bool kRelu, class T>
+inline T max_2x2(const T* r0, const T* r1, Dim j) {
+  const T c0 = cell<kRelu>(r0[j]), c1 = cell<kRelu>(r0[j + 1]);
+  const T c2 = cell<kRelu>(r1[j]), c3 = cell<kRelu>(r1[j + 1]);
+  const T v1 = c1 > c0 ? c1 : c0;
+  const T v2 = c2 > v1 ? c2 : v1;
+  return c3 > v2 ? c3 : v2;
+}
+template <bool kRelu, class T>
+void pool_2x2_block(const T* r0, const T* r1, T* yr, Dim ow0) {
+  for (Dim k = 0; k < kBlock; ++k) yr[ow0 + k] = max_2x2<kRelu>(r0, r1, 2 * (ow0 + k));
+}
+
+// A gradient cell written (kAdd false) or added to (kAdd true).
+template <bool kAdd, class T>
+inline void put(T& d, T g) {
+  if constexpr (kAdd) d += g;
+  else d = g;
+}
+
+// The backward: the winner is the last of cells 1..3 that beats the maximum so far (the
+// comparisons of window_argmax), else cell 0; it gets T(0) + dy (the general path's bits:
+// a -0 gradient becomes +0), the other cells +0. With kRelu, relu's backward follows: the
+// winner keeps its gradient only where relu's output there, the window's maximum, is > 0
+// (relu's gradient at 0 is 0); every other cell gets relu's gradient of +0, which is +0.
+// kAdd adds to all four cells, as relu's backward adds to every cell when it accumulates
+// (a -0 there becomes +0). No branches: on real data which cell wins is unpredictable.
+//
+// route_2x2_block: kBlock windows from ow0, vectorized by the compiler.
+template <bool kRelu, bool kAdd, class T>
 void route_2x2_block(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim ow0) {
   for (Dim k = 0; k < kBlock; ++k) {
     const Dim ow = ow0 + k, j = 2 * ow;
-    const T c0 = r0[j], c1 = r0[j + 1], c2 = r1[j], c3 = r1[j + 1];
+    const T c0 = cell<kRelu>(r0[j]), c1 = cell<kRelu>(r0[j + 1]);
+    const T c2 = cell<kRelu>(r1[j]), c3 = cell<kRelu>(r1[j + 1]);
     const T v1 = c1 > c0 ? c1 : c0;
     const T v2 = c2 > v1 ? c2 : v1;
-    const T routed = T(0) + dyr[ow];
+    T routed = T(0) + dyr[ow];
+    if constexpr (kRelu) routed = (c3 > v2 ? c3 : v2) > T(0) ? routed : T(0);
     // Each cell holds routed while it is the winner so far.
     T w0 = c1 > c0 ? T(0) : routed, w1 = c1 > c0 ? routed : T(0);
     w0 = c2 > v1 ? T(0) : w0;
     w1 = c2 > v1 ? T(0) : w1;
     const T w2 = c2 > v1 ? routed : T(0);
-    d0[j] = c3 > v2 ? T(0) : w0;
-    d0[j + 1] = c3 > v2 ? T(0) : w1;
-    d1[j] = c3 > v2 ? T(0) : w2;
-    d1[j + 1] = c3 > v2 ? routed : T(0);
+    put<kAdd>(d0[j], c3 > v2 ? T(0) : w0);
+    put<kAdd>(d0[j + 1], c3 > v2 ? T(0) : w1);
+    put<kAdd>(d1[j], c3 > v2 ? T(0) : w2);
+    put<kAdd>(d1[j + 1], c3 > v2 ? routed : T(0));
   }
+}
+
+// route_2x2_short: a row of n < kBlock windows as one block, the windows past the row
+// computed and dropped. With `spill` (the plane has another pair of rows after this one
+// and rows of 8 cells or more), the block reads past the row pair into the next one
+// (finite or not, those values only feed the dropped windows) and writes its 2 kBlock
+// cells of each row whole, d0 before d1: d0's spill lands on d1's first cells, which d1's
+// write then sets, and d1's on the next pair's first cells, which that pair's own write
+// sets later (the caller goes down the plane in order, and writes every cell of a row:
+// its last column too when the width is odd). Without `spill`, the block works on local
+// copies loaded and stored under the mask of the row's cells.
+template <bool kRelu, class T>
+void route_2x2_short(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim n, bool spill) {
+  T o0[2 * kBlock], o1[2 * kBlock];
+  if (spill) {
+    route_2x2_block<kRelu, false>(r0, r1, dyr, o0, o1, 0);
+    std::memcpy(d0, o0, sizeof o0);
+    std::memcpy(d1, o1, sizeof o1);
+    return;
+  }
+  T a0[2 * kBlock], a1[2 * kBlock], dyl[kBlock];
+  for (Dim k = 0; k < 2 * kBlock; ++k) {
+    a0[k] = k < 2 * n ? r0[k] : T(0);
+    a1[k] = k < 2 * n ? r1[k] : T(0);
+  }
+  for (Dim k = 0; k < kBlock; ++k) dyl[k] = k < n ? dyr[k] : T(0);
+  route_2x2_block<kRelu, false>(a0, a1, dyl, o0, o1, 0);
+  for (Dim k = 0; k < 2 * kBlock; ++k)
+    if (k < 2 * n) {
+      d0[k] = o0[k];
+      d1[k] = o1[k];
+    }
 }
 
 // route_2x2_one: one window; the gradient's bits under all-ones or all-zeros masks (the
 // compiler would make branches of scalar selects).
-template <class T>
+template <bool kRelu, bool kAdd, class T>
 void route_2x2_one(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim ow) {
   using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
   const Dim j = 2 * ow;
-  const bool s1 = r0[j + 1] > r0[j];
-  const T v1 = s1 ? r0[j + 1] : r0[j];
-  const bool s2 = r1[j] > v1;
-  const T v2 = s2 ? r1[j] : v1;
-  const bool s3 = r1[j + 1] > v2;
-  const Bits routed = bits_of<Bits>(T(0) + dyr[ow]);
+  const T c0 = cell<kRelu>(r0[j]), c1 = cell<kRelu>(r0[j + 1]);
+  const T c2 = cell<kRelu>(r1[j]), c3 = cell<kRelu>(r1[j + 1]);
+  const bool s1 = c1 > c0;
+  const T v1 = s1 ? c1 : c0;
+  const bool s2 = c2 > v1;
+  const T v2 = s2 ? c2 : v1;
+  const bool s3 = c3 > v2;
+  Bits routed = bits_of<Bits>(T(0) + dyr[ow]);
+  if constexpr (kRelu) routed &= Bits(0) - Bits((s3 ? c3 : v2) > T(0));
   const Bits m3 = Bits(0) - Bits(s3), m2 = (Bits(0) - Bits(s2)) & ~m3;
   const Bits m1 = (Bits(0) - Bits(s1)) & ~m2 & ~m3, m0 = ~(m1 | m2 | m3);
-  d0[j] = from_bits<T>(routed & m0);
-  d0[j + 1] = from_bits<T>(routed & m1);
-  d1[j] = from_bits<T>(routed & m2);
-  d1[j + 1] = from_bits<T>(routed & m3);
+  put<kAdd>(d0[j], from_bits<T>(routed & m0));
+  put<kAdd>(d0[j + 1], from_bits<T>(routed & m1));
+  put<kAdd>(d1[j], from_bits<T>(routed & m2));
+  put<kAdd>(d1[j + 1], from_bits<T>(routed & m3));
 }
 
 // f(p0, p1) over the planes (n, c) [p0, p1), in chunks of about 16k input elements shared
@@ -130,7 +210,8 @@ void for_planes(const PoolDims& d, const F& f) {
 
 // max_pool2d: x[N,C,H,W] -> y[N,C,OH,OW]
 // y[n,c,oh,ow] = max_{i<kh, j<kw} x[n, c, oh*sh - ph + i, ow*sw - pw + j]
-template <class T>
+// With kRelu (after_relu): x is relu's input z, y = max-pool(relu(z)).
+template <bool kRelu, class T>
 void max_pool2d_forward(const OpArgs<T>& a) {
   const PoolDims d = pool_dims(a.in[0].shape, *a.attrs);
   const Window2d& g = d.g;
@@ -145,12 +226,18 @@ void max_pool2d_forward(const OpArgs<T>& a) {
           const T* r0 = xc + 2 * oh * g.w;
           const T* r1 = r0 + g.w;
           T* yr = yc + oh * g.ow;
-          for (Dim ow = 0; ow < g.ow; ++ow) {
-            T v = r0[2 * ow];
-            if (r0[2 * ow + 1] > v) v = r0[2 * ow + 1];
-            if (r1[2 * ow] > v) v = r1[2 * ow];
-            if (r1[2 * ow + 1] > v) v = r1[2 * ow + 1];
-            yr[ow] = v;
+          // Blocks, the last one overlapping the one before when kBlock does not divide
+          // the row (it writes the same values again).
+          if (g.ow >= kBlock) {
+            for (Dim ow = 0; ow + kBlock <= g.ow; ow += kBlock) pool_2x2_block<kRelu>(r0, r1, yr, ow);
+            if (g.ow % kBlock) pool_2x2_block<kRelu>(r0, r1, yr, g.ow - kBlock);
+          } else if (oh + 1 < g.oh && g.w >= kBlock) {
+            // A shorter row as one block that reads into the next pair of rows and writes
+            // into the next output row, which the next pass of this loop writes again
+            // (see route_2x2_short).
+            pool_2x2_block<kRelu>(r0, r1, yr, 0);
+          } else {
+            for (Dim ow = 0; ow < g.ow; ++ow) yr[ow] = max_2x2<kRelu>(r0, r1, 2 * ow);
           }
         }
       }
@@ -162,16 +249,67 @@ void max_pool2d_forward(const OpArgs<T>& a) {
       const T* xc = x + p * g.h * g.w;
       T* yc = y + p * g.oh * g.ow;
       for (Dim oh = 0; oh < g.oh; ++oh)
-        for (Dim ow = 0; ow < g.ow; ++ow) yc[oh * g.ow + ow] = xc[window_argmax(xc, g, oh, ow)];
+        for (Dim ow = 0; ow < g.ow; ++ow) yc[oh * g.ow + ow] = cell<kRelu>(xc[window_argmax<kRelu>(xc, g, oh, ow)]);
     }
   });
+}
+
+// The 2x2 stride 2 backward of one plane. Windows do not overlap: each covered cell
+// receives at most one gradient, so every cell is written once (added to once with kAdd).
+// An odd width or height leaves the last column or row outside every window: 0 there
+// (relu's backward adds +0 there with kAdd).
+template <bool kRelu, bool kAdd, class T>
+void route_2x2_plane(const Window2d& g, const T* xc, const T* dyc, T* dxc) {
+  for (Dim oh = 0; oh < g.oh; ++oh) {
+    const T* r0 = xc + 2 * oh * g.w;
+    const T* r1 = r0 + g.w;
+    T* d0 = dxc + 2 * oh * g.w;
+    T* d1 = d0 + g.w;
+    const T* dyr = dyc + oh * g.ow;
+    Dim ow = 0;
+    if (g.ow >= kBlock) {
+      for (; ow + kBlock <= g.ow; ow += kBlock) route_2x2_block<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow);
+      // Written: the last block may overlap the one before (it writes the same values
+      // again). Added: the rest one window at a time.
+      if (!kAdd && ow < g.ow) {
+        route_2x2_block<kRelu, kAdd>(r0, r1, dyr, d0, d1, g.ow - kBlock);
+        ow = g.ow;
+      }
+    }
+    if (!kAdd && ow < g.ow) {
+      route_2x2_short<kRelu>(r0, r1, dyr, d0, d1, g.ow, oh + 1 < g.oh && g.w >= kBlock);
+      ow = g.ow;
+    }
+    for (; ow < g.ow; ++ow) route_2x2_one<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow);
+    if (2 * g.ow < g.w) {
+      put<kAdd>(d0[g.w - 1], T(0));
+      put<kAdd>(d1[g.w - 1], T(0));
+    }
+  }
+  for (T* d = dxc + 2 * g.oh * g.w; d < dxc + g.h * g.w; ++d) put<kAdd>(*d, T(0));
+}
+
+// The windows (oh, ow) that cover cell (ih, iw), row-major: rows [oh0, oh1), columns
+// [ow0, ow1).
+struct Cover {
+  Dim oh0, oh1, ow0, ow1;
+};
+Cover cover(const Window2d& g, Dim ih, Dim iw) {
+  // Window oh covers rows [oh sh - ph, oh sh - ph + kh).
+  auto first = [](Dim i, Dim k, Dim s) { return i + 1 - k <= 0 ? Dim(0) : (i + 1 - k + s - 1) / s; };
+  return {first(ih + g.ph, g.kh, g.sh), std::min((ih + g.ph) / g.sh + 1, g.oh),
+          first(iw + g.pw, g.kw, g.sw), std::min((iw + g.pw) / g.sw + 1, g.ow)};
 }
 
 // y[n,c,oh,ow] = x[n,c,argmax]  =>  dx[n,c,argmax] += dy[n,c,oh,ow]  (0 everywhere else)
 // The argmax is recomputed from x rather than saved: saving it would cost as many elements
 // as y (and indices stored as float lose exactness past 2^24), while keeping x alive is
-// usually free, because the pool's input is a relu output whose backward keeps it anyway.
-template <class T>
+// usually free, because the pool's input is a relu output whose backward keeps it anyway
+// (or, fused with the relu, relu's input, which the convolution before keeps).
+// With kRelu (after_relu): x is relu's input z, dx its gradient dz = relu'(z) * (the
+// max-pool's gradient of relu(z)), with relu's accumulate flag; the max-pool's gradient
+// never goes to memory.
+template <bool kRelu, class T>
 void max_pool2d_backward(const OpArgs<T>& a) {
   if (!a.d_in[0]) return;
   const PoolDims d = pool_dims(a.in[0].shape, *a.attrs);
@@ -179,62 +317,54 @@ void max_pool2d_backward(const OpArgs<T>& a) {
   const T* x = a.in[0].data;
   const T* dy = a.d_out[0].data;
   T* dx = a.d_in[0].data;
-  if (is_2x2_stride_2(g)) {
-    // Windows do not overlap: each covered cell receives at most one gradient, so write
-    // every cell once. T(0) + dy keeps the general path's bits (a -0 gradient becomes +0);
-    // with accumulation only the argmax cell is added to.
-    const bool acc = a.accumulates(0);
+  const bool acc = a.accumulates(0);
+  if (is_2x2_stride_2(g) && (kRelu || !acc)) {
     for_planes(d, [&](Dim p0, Dim p1) {
       for (Dim p = p0; p < p1; ++p) {
         const T* xc = x + p * g.h * g.w;
         const T* dyc = dy + p * g.oh * g.ow;
         T* dxc = dx + p * g.h * g.w;
-        for (Dim oh = 0; oh < g.oh; ++oh) {
-          const T* r0 = xc + 2 * oh * g.w;
-          const T* r1 = r0 + g.w;
-          T* d0 = dxc + 2 * oh * g.w;
-          T* d1 = d0 + g.w;
-          const T* dyr = dyc + oh * g.ow;
-          if (acc) {
-            for (Dim ow = 0; ow < g.ow; ++ow) {
-              const Dim j = 2 * ow;
-              int best = 0;
-              T v = r0[j];
-              if (r0[j + 1] > v) { v = r0[j + 1]; best = 1; }
-              if (r1[j] > v) { v = r1[j]; best = 2; }
-              if (r1[j + 1] > v) best = 3;
-              T& cell = best == 0 ? d0[j] : best == 1 ? d0[j + 1] : best == 2 ? d1[j] : d1[j + 1];
-              cell += dyr[ow];
-            }
-          } else {
-            // Blocks of kBlock windows, the last one overlapping the one before when kBlock
-            // does not divide the row (it writes the same values again); rows narrower than a
-            // block one window at a time.
-            if (g.ow >= kBlock) {
-              for (Dim ow = 0; ow + kBlock <= g.ow; ow += kBlock) route_2x2_block(r0, r1, dyr, d0, d1, ow);
-              if (g.ow % kBlock) route_2x2_block(r0, r1, dyr, d0, d1, g.ow - kBlock);
-            } else {
-              for (Dim ow = 0; ow < g.ow; ++ow) route_2x2_one(r0, r1, dyr, d0, d1, ow);
-            }
-          }
-          // An odd width leaves the last column of both rows outside every window.
-          if (!acc && 2 * g.ow < g.w) d0[g.w - 1] = d1[g.w - 1] = T(0);
-        }
-        // An odd height leaves the last row outside every window.
-        if (!acc && 2 * g.oh < g.h) std::fill(dxc + 2 * g.oh * g.w, dxc + g.h * g.w, T(0));
+        if (acc) route_2x2_plane<kRelu, true>(g, xc, dyc, dxc);
+        else route_2x2_plane<kRelu, false>(g, xc, dyc, dxc);
       }
     });
     return;
   }
-  // Overlapping windows may route several gradients to one cell: clear, then add.
-  if (!a.accumulates(0)) std::fill(dx, dx + a.d_in[0].size(), T(0));
+  if (kRelu && acc) {
+    // relu's backward adds its gradient, the max-pool's complete sum at each cell, once:
+    // gather each cell's sum from the windows that cover it, in the order the max-pool
+    // would have added them (row-major).
+    for_planes(d, [&](Dim p0, Dim p1) {
+      for (Dim p = p0; p < p1; ++p) {
+        const T* xc = x + p * g.h * g.w;
+        const T* dyc = dy + p * g.oh * g.ow;
+        T* dxc = dx + p * g.h * g.w;
+        for (Dim ih = 0; ih < g.h; ++ih)
+          for (Dim iw = 0; iw < g.w; ++iw) {
+            const Cover c = cover(g, ih, iw);
+            T sum = T(0);
+            for (Dim oh = c.oh0; oh < c.oh1; ++oh)
+              for (Dim ow = c.ow0; ow < c.ow1; ++ow)
+                if (window_argmax<kRelu>(xc, g, oh, ow) == ih * g.w + iw) sum += dyc[oh * g.ow + ow];
+            dxc[ih * g.w + iw] += xc[ih * g.w + iw] > T(0) ? sum : T(0);
+          }
+      }
+    });
+    return;
+  }
+  // Overlapping windows may route several gradients to one cell: clear, then add (with
+  // kRelu, only to cells where relu's gradient is 1, relu(z) > 0; the rest keep +0).
+  if (!acc) std::fill(dx, dx + a.d_in[0].size(), T(0));
   for_planes(d, [&](Dim p0, Dim p1) {
     for (Dim p = p0; p < p1; ++p) {
       const T* xc = x + p * g.h * g.w;
       const T* dyc = dy + p * g.oh * g.ow;
       T* dxc = dx + p * g.h * g.w;
       for (Dim oh = 0; oh < g.oh; ++oh)
-        for (Dim ow = 0; ow < g.ow; ++ow) dxc[window_argmax(xc, g, oh, ow)] += dyc[oh * g.ow + ow];
+        for (Dim ow = 0; ow < g.ow; ++ow) {
+          const Dim best = window_argmax<kRelu>(xc, g, oh, ow);
+          if (!kRelu || xc[best] > T(0)) dxc[best] += dyc[oh * g.ow + ow];
+        }
     }
   });
 }
@@ -254,7 +384,10 @@ const OpDef& max_pool2d_op() {
     d.differentiable = {true};
     d.backward_reads_in = {true};
     d.backward_reads_out = {false};
-    PLANGRAD_SET_KERNELS(d, max_pool2d_forward, max_pool2d_backward);
+    d.f32 = dispatch_kernels<float, &max_pool2d_forward<false, float>, &max_pool2d_backward<false, float>>();
+    d.f64 = dispatch_kernels<double, &max_pool2d_forward<false, double>, &max_pool2d_backward<false, double>>();
+    d.after_relu.f32 = dispatch_kernels<float, &max_pool2d_forward<true, float>, &max_pool2d_backward<true, float>>();
+    d.after_relu.f64 = dispatch_kernels<double, &max_pool2d_forward<true, double>, &max_pool2d_backward<true, double>>();
     return d;
   }();
   return def;

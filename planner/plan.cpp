@@ -160,7 +160,8 @@ Plan make_plan(const Graph& graph, const PlanRequest& request) {
 
   // The statistics compare against tensors, not slots: in-place sharing is part of the
   // win, and so is fusion: the naive baseline gives the tensors fuse merged away (the sum
-  // z = x + b of a fused step, and its gradient) their own buffers too.
+  // z = x + b of a fused step, a fused relu's output, and their gradients) their own
+  // buffers too.
   PlanStats& stats = plan.stats;
   std::size_t placed_tensors = 0;
   for (std::size_t t = 0; t < s.tensors.size(); ++t) {

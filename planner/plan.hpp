@@ -42,7 +42,8 @@ struct PlanRequest {
   /// false: every tensor its own buffer, no in-place ops (the naive baseline).
   bool reuse_memory = true;
   /// false: every node its own steps; true: an add_bias and the activation after it run as
-  /// one step (planner/fuse.cpp). Either way a run computes the same bits.
+  /// one step, and so do a relu and the max_pool2d after it (planner/fuse.cpp). Either way
+  /// a run computes the same bits.
   bool fuse = true;
   /// Eval-mode inference plans: false keeps every batchnorm; true folds one that follows a
   /// convolution (whose output nothing else reads) into it: a small op computes the folded
@@ -80,7 +81,7 @@ struct PlanStats {
   /// Tensors sharing a slot with another.
   /// \var fused_away
   /// Tensors given no memory because fuse merged away every step that touched them.
-  std::size_t fused_steps = 0;  ///< steps that run an add_bias and an activation together
+  std::size_t fused_steps = 0;  ///< steps that run two nodes together (add_bias + activation, relu + max_pool2d)
   std::size_t folded = 0;       ///< batchnorms folded into the convolution before them
   double planning_ms = 0.0;     ///< make_plan's wall time
   std::string strategy;         ///< which offset heuristic won ("naive" without reuse_memory)

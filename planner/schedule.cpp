@@ -3,6 +3,7 @@
 #include <limits>
 #include <utility>
 
+#include "ops/activations.hpp"
 #include "planner/schedule.hpp"
 
 namespace plangrad {
@@ -55,8 +56,12 @@ int add_scratch(Schedule& s, SizeFn size, const NodeInfo& node, const std::vecto
   return s.add_tensor({name, shape, -1, role});
 }
 
+bool relu_fused(const IndexedGraph& g, const Step& step) {
+  return step.fused >= 0 && g.nodes[static_cast<std::size_t>(step.fused)].op == &relu_op();
+}
+
 const OpDef& in_op(const IndexedGraph& g, const Step& step) {
-  const int n = step.fused >= 0 ? step.fused : step.node;
+  const int n = step.fused >= 0 && !relu_fused(g, step) ? step.fused : step.node;
   return *g.nodes[static_cast<std::size_t>(n)].op;
 }
 

@@ -33,9 +33,10 @@ const char* step_kind_name(StepKind kind);
 struct Step {
   StepKind kind = StepKind::Forward;
   int node = -1;  // Forward, Backward
-  // Forward, Backward: the add_bias node fused into this step (see fuse), or -1. The step
-  // then reads add_bias's inputs (in) and writes its input gradients (d_in); `node` is the
-  // activation, whose OpDef::after_bias kernels run.
+  // Forward, Backward: the node fused into this step (see fuse), or -1. The step then
+  // reads that node's inputs (in) and writes its input gradients (d_in). An add_bias:
+  // `node` is the activation after it, whose OpDef::after_bias kernels run. A relu: `node`
+  // is the op after it (max_pool2d), whose OpDef::after_relu kernels run.
   int fused = -1;
   std::vector<int> in, out;      // the node's inputs and outputs
   std::vector<int> d_out, d_in;  // Backward: their gradients, -1 where there is none
@@ -100,10 +101,19 @@ Schedule build_backward(const IndexedGraph& g, Schedule forward, const BackwardR
 // kernels (relu, sigmoid, tanh) whose input is add_bias's output z, into one step; their
 // backward steps likewise. Only when no other node reads z and neither z nor its gradient
 // is kept: then no step touches them, and liveness gives them no memory.
+// Then merges a relu step and the step right after it, an op with OpDef::after_relu
+// kernels (max_pool2d) whose input is relu's output y, and their backward steps, on the
+// same conditions for y; the forward pair only with the backward pair (the fused forward
+// writes no y), and a relu already fused with an add_bias stays as it is.
 Schedule fuse(const IndexedGraph& g, Schedule s);
 
-// The OpDef whose backward_reads_in and inplace flags describe step.in: the fused
-// add_bias's for a fused step, else the node's own.
+// Whether the step's fused node is a relu: it runs the node's OpDef::after_relu kernels
+// (else, with a fused node, OpDef::after_bias).
+bool relu_fused(const IndexedGraph& g, const Step& step);
+
+// The OpDef whose backward_reads_in and inplace flags describe step.in: the fused node's
+// (add_bias's), else the node's own. A step with a fused relu reads relu's input as the
+// node reads its own input: the node's.
 const OpDef& in_op(const IndexedGraph& g, const Step& step);
 
 }  // namespace plangrad

@@ -152,9 +152,10 @@ TEST_CASE("max_pool2d shape errors name the shapes", "[op][max_pool2d][shape]") 
 
 namespace {
 
-// The 2x2 stride 2 backward on x of `shape` with many ties (values from {0, 1, 2}), signed
-// zeros and NaNs, against the first-max rule: the first cell, in window order, that is
-// strictly greater than every cell before it wins and gets 0 + dy; every other cell +0.
+// The 2x2 stride 2 forward and backward on x of `shape` with many ties (values from
+// {0, 1, 2}), signed zeros and NaNs, against the first-max rule: the first cell, in window
+// order, that is strictly greater than every cell before it wins: it is the output, and it
+// gets 0 + dy; every other cell +0.
 // In double (run_op_backward) and in float (the kernel directly): each has its own
 // vectorized code.
 void check_2x2_routing(const Shape& shape, std::uint64_t seed) {
@@ -171,7 +172,7 @@ void check_2x2_routing(const Shape& shape, std::uint64_t seed) {
   for (std::size_t i = 0; i < dyv.size(); ++i) dyv[i] = 1.0 + static_cast<double>(i);
   dyv[3] = -0.0;
 
-  std::vector<double> expected(xv.size(), 0.0);
+  std::vector<double> expected(xv.size(), 0.0), expected_y(dyv.size());
   for (std::size_t p = 0; p < P; ++p)
     for (std::size_t oh = 0; oh < OH; ++oh)
       for (std::size_t ow = 0; ow < OW; ++ow) {
@@ -179,7 +180,13 @@ void check_2x2_routing(const Shape& shape, std::uint64_t seed) {
         for (std::size_t cell : {best + 1, best + W, best + W + 1})
           if (xv[cell] > xv[best]) best = cell;
         expected[best] = 0.0 + dyv[(p * OH + oh) * OW + ow];
+        expected_y[(p * OH + oh) * OW + ow] = xv[best];
       }
+  const Array y = pool(shaped(shape, xv), pool_attrs({2, 2}));
+  for (std::size_t i = 0; i < expected_y.size(); ++i) {
+    INFO("double, output " << i);
+    CHECK(same_bits(y.data()[i], expected_y[i]));
+  }
   const Array dx = pool_grad(shaped(shape, xv), shaped(out, dyv), pool_attrs({2, 2}));
   REQUIRE(dx.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -191,6 +198,10 @@ void check_2x2_routing(const Shape& shape, std::uint64_t seed) {
   std::vector<float> xf(xv.begin(), xv.end()), dyf(dyv.begin(), dyv.end()), yf(dyv.size());
   std::vector<float> dxf(xv.size(), 123.0f);  // garbage: every cell must be written
   call.forward({xf.data()}, {yf.data()});
+  for (std::size_t i = 0; i < expected_y.size(); ++i) {
+    INFO("float, output " << i);
+    CHECK(same_bits(yf[i], static_cast<float>(expected_y[i])));
+  }
   call.backward({xf.data()}, {yf.data()}, {dyf.data()}, {dxf.data()}, {0});
   for (std::size_t i = 0; i < expected.size(); ++i) {
     INFO("float, cell " << i);
@@ -200,11 +211,15 @@ void check_2x2_routing(const Shape& shape, std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("max_pool2d 2x2 stride 2: the branch-free backward routes like the first-max rule",
+TEST_CASE("max_pool2d 2x2 stride 2: the block forward and backward follow the first-max rule",
           "[op][max_pool2d]") {
-  // Rows of fewer than 8 windows, one at a time; an odd width and height leave a column
-  // and a row outside every window.
+  // Rows of fewer than 8 windows: as one block that spills into the next pair of rows,
+  // the last pair masked (backward) or one window at a time (forward); rows narrower than 8
+  // cells one window at a time. An odd width and height leave a column and a row outside
+  // every window.
   check_2x2_routing({2, 3, 7, 9}, 11);
+  check_2x2_routing({2, 3, 8, 14}, 16);
+  check_2x2_routing({3, 2, 5, 6}, 17);
   // Rows of 8 windows and more, in blocks: exactly one block, 11 and 17 windows (the last
   // block overlaps the one before), 16 (two blocks), odd sizes.
   check_2x2_routing({2, 2, 4, 16}, 12);

@@ -1,0 +1,377 @@
+// fuse: a relu and the max_pool2d after it run as one step (OpDef::after_relu). Fused and
+// unfused plans must compute the same bits -- losses, outputs, every gradient, the weights
+// and running statistics after training -- in float and double, on one op thread and two;
+// the fused plans have no relu step, no memory for relu's output and its gradient, and a
+// smaller arena; and fusion happens only where nothing else needs relu's output.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "core/random.hpp"
+#include "engine/builder.hpp"
+#include "engine/executor.hpp"
+#include "engine/optimizer.hpp"
+#include "networks/models.hpp"
+#include "planner/memory.hpp"
+#include "planner/plan.hpp"
+#include "tests/op_threads.hpp"
+#include "tests/planner_by_hand.hpp"
+#include "tests/same_bits.hpp"
+
+using namespace plangrad;
+using plangrad::testing::same_bits;
+
+namespace {
+
+Plan plan_of(const Graph& g, PlanKind kind, std::int64_t n, bool fuse, std::size_t elem,
+             std::vector<std::string> outputs = {}) {
+  PlanRequest r;
+  r.kind = kind;
+  r.batch = n;
+  r.fuse = fuse;
+  r.elem_bytes = elem;
+  if (kind == PlanKind::Gradients) r.input_gradients = {"x"};
+  r.outputs = std::move(outputs);
+  return make_plan(g, r);
+}
+
+// Every input from one generator: class indices for "labels"; for "x", values in [-1, 1)
+// with a quarter of them exact zeros and ties (-0.5, 0, 0.5), so that some windows of a
+// relu'd input hold nothing positive, ties, and zeros.
+template <class T>
+void feed(Executor<T>& ex, const Graph& graph, std::size_t classes, std::uint64_t seed) {
+  Rng rng(seed);
+  for (const ValueDecl& v : graph.values) {
+    if (v.kind != ValueKind::Input || ex.plan().tensor_of_value(v.name) < 0) continue;
+    const TensorRef<T> t = ex.input(v.name);
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (v.name == "labels") {
+        t[i] = static_cast<T>(rng.next() % classes);
+      } else {
+        const std::uint64_t r = rng.next();
+        t[i] = r % 4 == 0 ? static_cast<T>(static_cast<double>(r / 4 % 3) * 0.5 - 0.5)
+                          : static_cast<T>(rng.uniform(-1.0, 1.0));
+      }
+    }
+  }
+}
+
+std::size_t relu_steps(const Plan& p) {
+  std::size_t n = 0;
+  for (const Step& st : p.schedule.steps)
+    if ((st.kind == StepKind::Forward || st.kind == StepKind::Backward) &&
+        p.graph.nodes[static_cast<std::size_t>(st.node)].op->name == "relu")
+      ++n;
+  return n;
+}
+
+template <class T>
+bool nonzero(const TensorRef<const T>& g) {
+  for (T e : g)
+    if (e != T(0)) return true;
+  return false;
+}
+
+// A gradients plan, a few training steps and an inference pass, fused against unfused.
+// `fused_pairs`: the relu + max_pool2d pairs the graph has; `classes`: the label range.
+template <class T>
+void check_same_bits(const Model& m, Dim batch, std::size_t fused_pairs, std::size_t classes, const std::string& output) {
+  const BasicModel<T> model = m.cast<T>();
+  {  // gradients: the loss and every gradient, x's included
+    BasicModel<T> ma = model, mb = model;
+    Executor<T> a(ma, plan_of(model.graph, PlanKind::Gradients, batch, true, sizeof(T)));
+    Executor<T> b(mb, plan_of(model.graph, PlanKind::Gradients, batch, false, sizeof(T)));
+    // The comparison means something only if the fused plan fuses every pair.
+    REQUIRE(a.plan().stats.fused_steps == 2 * fused_pairs);
+    REQUIRE(b.plan().stats.fused_steps == 0);
+    CHECK(relu_steps(a.plan()) == 0);
+    feed(a, model.graph, classes, 1);
+    feed(b, model.graph, classes, 1);
+    a.run();
+    b.run();
+    const T la = a.loss(), lb = b.loss();
+    CHECK(std::memcmp(&la, &lb, sizeof(T)) == 0);
+    std::vector<std::string> names{"x"};
+    for (const auto& [name, value] : ma.parameters) names.push_back(name);
+    for (const std::string& p : names) {
+      INFO("gradient of " << p);
+      CHECK(nonzero(a.grad(p)));
+      CHECK(same_bits(a.grad(p), b.grad(p)));
+    }
+  }
+  {  // training: the weights and running statistics after three Adam steps
+    BasicModel<T> ma = model, mb = model;
+    AdamOptions o;
+    o.lr = 1e-2;
+    o.weight_decay = 1e-3;
+    Adam<T> sa(ma, o), sb(mb, o);
+    Executor<T> a(ma, plan_of(model.graph, PlanKind::Training, batch, true, sizeof(T)), &sa);
+    Executor<T> b(mb, plan_of(model.graph, PlanKind::Training, batch, false, sizeof(T)), &sb);
+    REQUIRE(relu_steps(a.plan()) == 0);
+    for (int step = 0; step < 3; ++step) {
+      feed(a, model.graph, classes, 10 + static_cast<std::uint64_t>(step));
+      feed(b, model.graph, classes, 10 + static_cast<std::uint64_t>(step));
+      a.run();
+      b.run();
+      const T la = a.loss(), lb = b.loss();
+      CHECK(std::memcmp(&la, &lb, sizeof(T)) == 0);
+    }
+    for (const auto& [name, value] : ma.parameters) {
+      INFO(name);
+      CHECK(same_bits(value, mb.parameters.at(name)));
+    }
+    for (const auto& [name, value] : ma.state) {
+      INFO(name);
+      CHECK(same_bits(value, mb.state.at(name)));
+    }
+  }
+  {  // inference (batchnorm folded into the convolution where there is one)
+    BasicModel<T> ma = model;
+    Executor<T> a(ma, plan_of(model.graph, PlanKind::Inference, batch, true, sizeof(T), {output}));
+    Executor<T> b(ma, plan_of(model.graph, PlanKind::Inference, batch, false, sizeof(T), {output}));
+    CHECK(a.plan().stats.fused_steps == fused_pairs);
+    CHECK(relu_steps(a.plan()) == 0);
+    feed(a, model.graph, classes, 20);
+    feed(b, model.graph, classes, 20);
+    a.run();
+    b.run();
+    CHECK(nonzero(a.value(output)));
+    CHECK(same_bits(a.value(output), b.value(output)));
+  }
+}
+
+// x [N, 3, H, W] -> z (a 3 -> 4 convolution, or x itself) -> relu -> max_pool2d (kernel,
+// stride, padding) -> p; with `second`, max_pool2d of z itself -> q too, and p + q.
+// flatten -> dense (output "fc") -> softmax cross-entropy over 5 classes. q declared before the relu
+// comes after it in the forward order, so that q's backward writes z's gradient and the
+// fused step adds to it; declared after, the other way round.
+enum class Second { None, Before, After };
+
+Model conv_graph(Dim h, Dim w, std::vector<std::int64_t> kernel, std::vector<std::int64_t> stride,
+                 std::vector<std::int64_t> padding, bool conv, Second second, std::uint64_t seed) {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 3, h, w});
+  Value labels = b.input("labels", {kBatchDim});
+  Value z = conv ? models::conv2d(b, x, 3, 4, 3, 1, "conv") : x;
+  const Attrs attrs{{"kernel", kernel}, {"stride", stride}, {"padding", padding}};
+  Value q;
+  if (second == Second::Before) q = b.op("max_pool2d", {z}, attrs, "pool_z");
+  Value p = b.op("max_pool2d", {b.relu(z, "relu")}, attrs, "pool");
+  if (second == Second::After) q = b.op("max_pool2d", {z}, attrs, "pool_z");
+  if (second != Second::None) p = b.add(p, q, "sum");
+  Value logits = b.dense(b.op("flatten", {p}, {}, "flatten"), 5, "fc");
+  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
+  b.output(logits);
+  return b.build(seed);
+}
+
+}  // namespace
+
+TEST_CASE("relu + max_pool2d fused: the MNIST CNN computes the same bits", "[fuse][relu_pool]") {
+  const Model cnn = models::mnist_cnn().build(3);
+  SECTION("one op thread") {
+    const testing::OpThreads threads(1);
+    check_same_bits<float>(cnn, 4, 2, 10, "logits");
+    check_same_bits<double>(cnn, 4, 2, 10, "logits");
+  }
+  SECTION("two op threads") {
+    const testing::OpThreads threads(2);
+    check_same_bits<float>(cnn, 16, 2, 10, "logits");
+    check_same_bits<double>(cnn, 16, 2, 10, "logits");
+  }
+}
+
+TEST_CASE("relu + max_pool2d fused: small conv graphs compute the same bits", "[fuse][relu_pool]") {
+  struct Case {
+    const char* name;
+    Dim h, w;
+    std::vector<std::int64_t> kernel, stride, padding;
+  } cases[] = {{"2x2, odd sizes", 9, 11, {2, 2}, {}, {0, 0}},
+               {"2x2, rows of blocks", 6, 36, {2, 2}, {}, {0, 0}},
+               {"3x3 stride 2 padding 1, overlapping", 7, 8, {3, 3}, {2, 2}, {1, 1}},
+               {"2x2 stride 1", 5, 6, {2, 2}, {1, 1}, {0, 0}}};
+  for (const Case& c : cases)
+    for (const bool conv : {true, false})
+      for (const Second second : {Second::None, Second::Before, Second::After}) {
+        INFO(c.name << (conv ? ", after a convolution" : ", on the input") << ", z's other use "
+                    << (second == Second::None ? "none" : second == Second::Before ? "before" : "after"));
+        const Model m = conv_graph(c.h, c.w, c.kernel, c.stride, c.padding, conv, second, 7);
+        if (second != Second::None) {
+          // z's gradient is added to by the fused step (the kernels' accumulating paths)
+          // or written by it.
+          const Plan p = plan_of(m.graph, PlanKind::Gradients, 3, true, sizeof(float));
+          int accumulates = -1;
+          for (const Step& st : p.schedule.steps)
+            if (st.kind == StepKind::Backward && st.fused >= 0) accumulates = st.accumulate.at(0);
+          REQUIRE(accumulates == (second == Second::Before ? 1 : 0));
+        }
+        check_same_bits<float>(m, 3, 1, 5, "fc");
+        check_same_bits<double>(m, 3, 1, 5, "fc");
+      }
+}
+
+TEST_CASE("relu + max_pool2d fused: the relu steps and their memory are gone", "[fuse][relu_pool]") {
+  const Model cnn = models::mnist_cnn().build(3);
+  for (const PlanKind kind : {PlanKind::Training, PlanKind::Gradients, PlanKind::Inference}) {
+    INFO(plan_kind_name(kind));
+    const Plan fused = plan_of(cnn.graph, kind, 64, true, sizeof(float));
+    const Plan unfused = plan_of(cnn.graph, kind, 64, false, sizeof(float));
+    CHECK(relu_steps(fused) == 0);
+    CHECK(relu_steps(unfused) == (kind == PlanKind::Inference ? 2 : 4));
+    CHECK(fused.schedule.steps.size() + relu_steps(unfused) == unfused.schedule.steps.size());
+    // The relu outputs (and their gradients) get no memory.
+    for (const Step& st : fused.schedule.steps) {
+      if (st.fused < 0) continue;
+      const int y = fused.graph.nodes[static_cast<std::size_t>(st.fused)].outputs[0];
+      const int t = fused.schedule.value_tensor[static_cast<std::size_t>(y)];
+      const int dt = fused.schedule.grad_tensor[static_cast<std::size_t>(y)];
+      CHECK(!fused.offset[static_cast<std::size_t>(t)]);
+      if (dt >= 0) CHECK(!fused.offset[static_cast<std::size_t>(dt)]);
+    }
+    CHECK(fused.stats.fused_away == (kind == PlanKind::Inference ? 2 : 4));
+    CHECK(fused.stats.naive_bytes == unfused.stats.naive_bytes);
+    CHECK(fused.arena_bytes <= static_cast<std::size_t>(1.05 * static_cast<double>(fused.stats.lower_bound_bytes)));
+    // Unfused, relu runs in place both ways (its output over batchnorm's, its input
+    // gradient over its output gradient); fused, batchnorm's output lives on in its place
+    // until the fused backward. The arena is no larger.
+    CHECK(fused.arena_bytes <= unfused.arena_bytes);
+  }
+}
+
+TEST_CASE("relu + max_pool2d fuse only where nothing else needs relu's output", "[fuse][relu_pool]") {
+  auto pairs = [](const Graph& g, std::vector<std::string> outputs = {}) {
+    PlanRequest r;
+    r.kind = outputs.empty() ? PlanKind::Training : PlanKind::Inference;
+    r.batch = 2;
+    r.outputs = std::move(outputs);
+    return make_plan(g, r).stats.fused_steps;
+  };
+  const Attrs pool2{{"kernel", std::vector<std::int64_t>{2, 2}}};
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 2, 4, 4});
+  Value w = b.parameter("w", {2, 2, 1, 1}, init::glorot_uniform());
+  Value z = b.op("conv2d", {x, w, b.parameter("c", {2}, init::zeros())}, {}, "conv");
+  Value y = b.relu(z, "relu");
+  Value p = b.op("max_pool2d", {y}, pool2, "pool");
+  SECTION("relu's output kept") {
+    b.output(b.mse_loss(p, b.op("max_pool2d", {x}, pool2), "loss"));
+    b.output(y);
+    CHECK(pairs(b.graph(), {"loss", y.name}) == 0);
+    CHECK(pairs(b.graph(), {"loss"}) == 1);
+  }
+  SECTION("relu's output read by another node too") {
+    b.output(b.mse_loss(p, b.op("max_pool2d", {y}, pool2, "pool2"), "loss"));
+    CHECK(pairs(b.graph()) == 0);
+  }
+  SECTION("a relu that follows another op than max_pool2d") {
+    b.output(b.mse_loss(b.relu(p, "relu2"), b.op("max_pool2d", {x}, pool2), "loss"));
+    CHECK(pairs(b.graph()) == 2);  // relu + pool; relu2 + mse_loss has no fused kernels
+  }
+}
+
+// ---- fuse on schedules built by hand --------------------------------------------------------
+
+namespace {
+
+// z [1,1,4,4] -> relu 'act' -> y -> max_pool2d 'pool' -> p -> mse_loss 'loss' (t) -> L, as
+// build_backward would schedule it, z's gradient accumulating (as if z had another use).
+struct ReluPool {
+  testing::HandGraph h;
+  int z, y, p, t, l;
+  int act, pool, loss;
+  ReluPool() {
+    z = h.value("z", ValueRole::Intermediate, {1, 1, 4, 4});
+    t = h.value("t", ValueRole::Input, {1, 1, 2, 2});
+    y = h.value("y");
+    p = h.value("p");
+    l = h.value("L");
+    act = h.node("act", "relu", {z}, {y});
+    pool = h.node("pool", "max_pool2d", {y}, {p}, {{"kernel", std::vector<std::int64_t>{2, 2}}});
+    loss = h.node("loss", "mse_loss", {p, t}, {l});
+  }
+};
+
+enum : int { Z, Y, P, T, L, DL, DP, DY, DZ };
+
+Schedule relu_pool_schedule(const ReluPool& g) {
+  Schedule s;
+  s.mode = Mode::Train;
+  s.tensors = {{"z", {1, 1, 4, 4}, g.z, TensorRole::Activation},      {"y", {1, 1, 4, 4}, g.y, TensorRole::Activation},
+               {"p", {1, 1, 2, 2}, g.p, TensorRole::Activation}, {"t", {1, 1, 2, 2}, g.t, TensorRole::Input},
+               {"L", {}, g.l, TensorRole::Activation},            {"grad:L", {}, g.l, TensorRole::Gradient},
+               {"grad:p", {1, 1, 2, 2}, g.p, TensorRole::Gradient}, {"grad:y", {1, 1, 4, 4}, g.y, TensorRole::Gradient},
+               {"grad:z", {1, 1, 4, 4}, g.z, TensorRole::Gradient}};
+  s.value_tensor = {Z, T, Y, P, L};
+  s.grad_tensor = {DZ, -1, DY, DP, DL};
+  s.steps = {testing::forward_step(g.act, {Z}, {Y}),
+             testing::forward_step(g.pool, {Y}, {P}),
+             testing::forward_step(g.loss, {P, T}, {L}),
+             testing::fill_step(DL),
+             testing::backward_step(g.loss, {P, T}, {L}, {DL}, {DP, -1}),
+             testing::backward_step(g.pool, {Y}, {P}, {DP}, {DY}),
+             testing::backward_step(g.act, {Z}, {Y}, {DY}, {DZ}, {1})};
+  s.keep = {L, DZ};
+  s.loss = L;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("fuse merges relu and the max_pool2d after it, forward and backward", "[fuse][relu_pool]") {
+  const ReluPool g;
+  const Schedule s = fuse(g.h.g, relu_pool_schedule(g));
+  REQUIRE(s.steps.size() == 5);
+  const Step& f = s.steps[0];
+  CHECK(f.kind == StepKind::Forward);
+  CHECK(f.node == g.pool);  // max_pool2d's after_relu kernels run
+  CHECK(f.fused == g.act);
+  CHECK(f.in == std::vector<int>{Z});  // relu's input
+  CHECK(f.out == std::vector<int>{P});
+  const Step& bwd = s.steps[4];
+  CHECK(bwd.kind == StepKind::Backward);
+  CHECK(bwd.node == g.pool);
+  CHECK(bwd.fused == g.act);
+  CHECK(bwd.in == std::vector<int>{Z});
+  CHECK(bwd.d_out == std::vector<int>{DP});
+  CHECK(bwd.d_in == std::vector<int>{DZ});         // relu's input gradient ...
+  CHECK(bwd.accumulate == std::vector<char>{1});  // ... with relu's flag
+  // The fused backward reads z: liveness keeps it until then.
+  CHECK(in_op(g.h.g, bwd).name == "max_pool2d");
+  CHECK(in_op(g.h.g, bwd).backward_reads_in_at(0));
+  const std::vector<Interval> live = liveness(g.h.g, s);
+  CHECK(live[Y].last < 0);
+  CHECK(live[DY].last < 0);
+  CHECK(live[Z].last == 4);
+}
+
+TEST_CASE("fuse leaves relu and max_pool2d apart when the backward pair cannot merge", "[fuse][relu_pool]") {
+  ReluPool g;
+  Schedule s = relu_pool_schedule(g);
+  SECTION("a step between the backward pair: the forward pair stays apart too") {
+    // The fused forward writes no y, which the max-pool's own backward would read.
+    s.steps.insert(s.steps.begin() + 6, testing::fill_step(DL));
+    const Schedule fused = fuse(g.h.g, s);
+    CHECK(fused.steps.size() == 8);
+    for (const Step& st : fused.steps) CHECK(st.fused == -1);
+  }
+  SECTION("relu's output kept") {
+    s.keep.push_back(Y);
+    CHECK(fuse(g.h.g, s).steps.size() == 7);
+  }
+  SECTION("relu's output gradient kept") {
+    s.keep.push_back(DY);
+    CHECK(fuse(g.h.g, s).steps.size() == 7);
+  }
+  SECTION("the first op is no relu") {
+    g.h.g.nodes[static_cast<std::size_t>(g.act)].op = &find_op("sigmoid");
+    CHECK(fuse(g.h.g, s).steps.size() == 7);
+  }
+  SECTION("no backward steps: the forward pair alone") {
+    s.steps.resize(3);
+    const Schedule fused = fuse(g.h.g, s);
+    REQUIRE(fused.steps.size() == 2);
+    CHECK(fused.steps[0].fused == g.act);
+  }
+}
