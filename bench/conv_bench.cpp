@@ -56,7 +56,7 @@ std::vector<float> filled(std::size_t n) {
 }
 
 void row(const char* shape, const char* dir, double us) {
-  std::printf("| %-24s | %-17s | %-7s | %-26s | %9.1f |\n", shape, dir, "nchw", "plangrad im2col+GEMM", us);
+  std::printf("| %-24s | %-19s | %-7s | %-26s | %9.1f |\n", shape, dir, "nchw", "plangrad im2col+GEMM", us);
 }
 
 void conv(const ConvShape& sh, bool training) {
@@ -88,6 +88,16 @@ void conv(const ConvShape& sh, bool training) {
   row(sh.name, sh.ic == 1 ? "backward_data *" : "backward_data", median_us([&] { k.backward(a); }));
   a.d_in = {d_weights, 3};
   row(sh.name, "backward_weights", median_us([&] { k.backward(a); }));
+  // dw alone: conv2d_nobias, as W4 has it (batchnorm follows each convolution).
+  const OpDef& nobias = conv2d_nobias_op();
+  std::vector<float> work_nb(nobias.workspace({xs, ws}, attrs));
+  a.in = {in, 2};
+  a.d_in = {d_weights, 2};
+  a.accumulate = {accumulate, 2};
+  a.workspace = work_nb.data();
+  a.workspace_size = work_nb.size();
+  const Kernels<float>& knb = nobias.kernels<float>();
+  row(sh.name, "backward_weights dw", median_us([&] { knb.backward(a); }));
 }
 
 }  // namespace
@@ -95,7 +105,7 @@ void conv(const ConvShape& sh, bool training) {
 int main() {
   set_op_threads(1);
   std::printf("plangrad conv2d kernels, 1 thread, median CPU µs per call\n\n");
-  std::printf("| %-24s | %-17s | %-7s | %-26s | %9s |\n", "convolution", "primitive", "layout", "implementation",
+  std::printf("| %-24s | %-19s | %-7s | %-26s | %9s |\n", "convolution", "primitive", "layout", "implementation",
               "kernel");
   std::printf("|---|---|---|---|---:|\n");
   for (const ConvShape& sh : {ConvShape{"W4 conv1 b128 1->16 28²", 128, 1, 16, 28}, ConvShape{"W4 conv2 b128 16->32 14²", 128, 16, 32, 14}})
