@@ -1,10 +1,11 @@
 // bench_conv: plangrad's own conv2d kernels (ops/conv2d.cpp, NCHW: these stride-1 float
 // convolutions run the forward and dx by conv_rows, an implicit GEMM over the padded image's
-// rows, except conv1's dx, and dw by im2col + GEMM per image)
+// rows, except conv1's dx, and dw by conv_dw, a direct kernel over the padded images)
 // on the shapes of bench/onednn/conv_layouts.cpp, in the same table, so that the two can be
 // read side by side: W4's two convolutions at batch 128 (forward in Train mode, the backward
 // kernel asked for dx alone -- "backward_data" --, for dw and db alone --
-// "backward_weights" -- and, for conv2, for all three as W4's step does), W5's at batch 1 and 64 (forward in Eval mode). The kernels are called
+// "backward_weights" --, for conv2 for all three, and conv2d_nobias's dw alone, as W4's
+// step asks), W5's at batch 1 and 64 (forward in Eval mode). The kernels are called
 // directly, outside any plan, with a workspace of the size the plan would give them. One
 // thread (set_op_threads(1); run with OPENBLAS_NUM_THREADS=1); the median of this thread's
 // CPU time per call, as conv_layouts measures. Not part of bench/run.sh.
@@ -58,7 +59,7 @@ std::vector<float> filled(std::size_t n) {
 }
 
 void row(const char* shape, const char* dir, const char* impl, double us) {
-  std::printf("| %-24s | %-17s | %-7s | %-26s | %9.1f |\n", shape, dir, "nchw", impl, us);
+  std::printf("| %-24s | %-19s | %-7s | %-26s | %9.1f |\n", shape, dir, "nchw", impl, us);
 }
 
 void conv(const ConvShape& sh, bool training) {
@@ -91,12 +92,23 @@ void conv(const ConvShape& sh, bool training) {
   row(sh.name, sh.ic == 1 ? "backward_data *" : "backward_data",
       sh.ic == 1 ? "plangrad GEMM+col2im" : "plangrad conv_rows", median_us([&] { k.backward(a); }));
   a.d_in = {d_weights, 3};
-  row(sh.name, "backward_weights", "plangrad im2col+GEMM", median_us([&] { k.backward(a); }));
-  if (sh.ic == 1) return;
-  // What W4's step asks of its second convolution: dx, dw and db in one call.
-  const TensorRef<float> d_all[] = {{dx.data(), xs}, {dw.data(), ws}, {db.data(), bs}};
-  a.d_in = {d_all, 3};
-  row(sh.name, "backward (all)", "conv_rows dx, im2col dw", median_us([&] { k.backward(a); }));
+  row(sh.name, "backward_weights", "plangrad conv_dw, db", median_us([&] { k.backward(a); }));
+  if (sh.ic != 1) {
+    // What W4's step asks of its second convolution: dx, dw and db in one call.
+    const TensorRef<float> d_all[] = {{dx.data(), xs}, {dw.data(), ws}, {db.data(), bs}};
+    a.d_in = {d_all, 3};
+    row(sh.name, "backward (all)", "conv_rows dx, conv_dw dw", median_us([&] { k.backward(a); }));
+  }
+  // dw alone: conv2d_nobias, as W4 has it (batchnorm follows each convolution).
+  const OpDef& nobias = conv2d_nobias_op();
+  std::vector<float> work_nb(nobias.workspace({xs, ws}, attrs));
+  a.in = {in, 2};
+  a.d_in = {d_weights, 2};
+  a.accumulate = {accumulate, 2};
+  a.workspace = work_nb.data();
+  a.workspace_size = work_nb.size();
+  const Kernels<float>& knb = nobias.kernels<float>();
+  row(sh.name, "backward_weights dw", "plangrad conv_dw", median_us([&] { knb.backward(a); }));
 }
 
 }  // namespace
@@ -104,7 +116,7 @@ void conv(const ConvShape& sh, bool training) {
 int main() {
   set_op_threads(1);
   std::printf("plangrad conv2d kernels, 1 thread, median CPU µs per call\n\n");
-  std::printf("| %-24s | %-17s | %-7s | %-26s | %9s |\n", "convolution", "primitive", "layout", "implementation",
+  std::printf("| %-24s | %-19s | %-7s | %-26s | %9s |\n", "convolution", "primitive", "layout", "implementation",
               "kernel");
   std::printf("|---|---|---|---|---:|\n");
   for (const ConvShape& sh : {ConvShape{"W4 conv1 b128 1->16 28²", 128, 1, 16, 28}, ConvShape{"W4 conv2 b128 16->32 14²", 128, 16, 32, 14}})

@@ -5,6 +5,7 @@
 
 #include "core/checked.hpp"
 #include "kernels/blas.hpp"
+#include "kernels/conv_dw.hpp"
 #include "kernels/parallel.hpp"
 #include "ops/conv2d_cols.hpp"
 #include "ops/conv2d_rows.hpp"
@@ -132,14 +133,36 @@ std::size_t slice_elems(const ConvDims& d, Dim parts) {
 // Below this many multiply-adds a batch's convolution is not worth splitting.
 constexpr Dim kThreadedWork = Dim(1) << 21;
 
+// Float convolutions of stride 1 (but the pointwise ones, whose dw is one GEMM per image)
+// take their weight gradient from kernels/conv_dw.hpp, before and apart from the loop over
+// images, in the same workspace.
+bool direct_dw(const ConvDims& d) { return d.g.sh == 1 && d.g.sw == 1 && !d.pointwise; }
+
+ConvDwGeometry dw_geometry(const ConvDims& d) {
+  ConvDwGeometry g;
+  g.N = d.N;
+  g.C = d.C;
+  g.H = d.g.h;
+  g.W = d.g.w;
+  g.F = d.F;
+  g.KH = d.g.kh;
+  g.KW = d.g.kw;
+  g.PH = d.g.ph;
+  g.PW = d.g.pw;
+  return g;
+}
+
 // What the plan sizes: a part per thread (op_threads() when the plan is made), at most one
-// per image.
+// per image; or conv_dw's, when that is more.
 std::size_t conv2d_workspace(const std::vector<Shape>& in, const Attrs& attrs) {
   const ConvDims d = conv_dims(in[0], in[1], attrs);
   const Dim threads = op_threads();
   const bool split = threads > 1 && d.N > 1 && mul_dims(mul_dims(d.N, d.F), mul_dims(d.ohw, d.ckk)) >= kThreadedWork;
   const Dim parts = split ? std::min(threads, d.N) : 1;
-  return mul_sizes(static_cast<std::size_t>(parts), slice_elems(d, parts));
+  const std::size_t images = mul_sizes(static_cast<std::size_t>(parts), slice_elems(d, parts));
+  if (!direct_dw(d)) return images;
+  const ConvDwGeometry g = dw_geometry(d);
+  return std::max(images, conv_dw_workspace(g, conv_dw_parts(g, static_cast<int>(threads))));
 }
 
 // What a kernel may use: as many parts as the workspace holds, and no more than the
@@ -212,6 +235,8 @@ void conv2d_forward(const OpArgs<T>& a) {
 //   db[f]           = sum_{n, oh, ow} dy[n, f, oh, ow]  (in double: conv_cols::lane_sum
 //                                                 per row, the rows in image order)
 // A part's workspace slice holds col(x_n) for dw, then dcol for dx, then its partial dw.
+// Float stride-1 convolutions compute dw with conv_dw instead (direct_dw), first, in the
+// whole workspace; the loop over images is then left dx and db.
 template <class T, bool HasBias>
 void conv2d_backward(const OpArgs<T>& a) {
   const ConvDims d = conv_dims(a.in[0].shape, a.in[1].shape, *a.attrs);
@@ -223,6 +248,14 @@ void conv2d_backward(const OpArgs<T>& a) {
 
   T* dw = a.d_in[1].data;
   T* dx = a.d_in[0].data;
+  if constexpr (std::is_same_v<T, float>) {
+    // conv_dw's threads split the filters or the channels, not the images: dw has the same
+    // bits at any thread count.
+    if (dw && direct_dw(d) && a.workspace_size >= conv_dw_workspace(dw_geometry(d), 1)) {
+      conv_dw(dw_geometry(d), x, dy, dw, a.accumulates(1), a.workspace, a.workspace_size);
+      dw = nullptr;
+    }
+  }
   const std::size_t dw_size = static_cast<std::size_t>(d.F * d.ckk);
   // Float with stride 1: dx_n by conv_rows (ops/conv2d_rows.hpp), no dcol, no col2im.
   bool dx_rows = false;

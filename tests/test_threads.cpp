@@ -57,26 +57,18 @@ std::map<std::string, Tensor<float>> train(int threads, int steps, std::size_t* 
 
 }  // namespace
 
-TEST_CASE("the MNIST CNN trains to the same bits at a given thread count", "[threads]") {
+TEST_CASE("the MNIST CNN trains to the 1-thread bits at 2 threads", "[threads]") {
   std::size_t ws1 = 0, ws2 = 0;
   const auto one = train(1, 3, &ws1);
   const auto two = train(2, 3, &ws2);
-  const auto again = train(2, 3);
-  // At batch 16 the second convolution is split (7.2M multiply-adds): a workspace slice
-  // and a partial dw per thread.
+  // At batch 16 the second convolution is split (7.2M multiply-adds): its forward and dx
+  // by images, a workspace slice per thread; its dw (kernels/conv_dw.hpp) by filters or
+  // channels, which sums every weight's gradient in the same order at any thread count.
   CHECK(ws2 > ws1);
-  bool differs = false;
   for (const auto& [name, w] : two) {
     INFO(name);
-    CHECK(same_bits(w, again.at(name)));
-    // Close to the 1-thread weights: only dw's summation order differs.
-    const Tensor<float>& w1 = one.at(name);
-    REQUIRE(w.size() == w1.size());
-    for (std::size_t i = 0; i < w.size(); ++i) CHECK(std::abs(w.data()[i] - w1.data()[i]) <= 1e-4f);
-    differs = differs || !same_bits(w, w1);
+    CHECK(same_bits(w, one.at(name)));
   }
-  // If nothing differed the split did not happen, and the test would prove nothing.
-  CHECK(differs);
 }
 
 TEST_CASE("the MNIST CNN infers the 1-thread bits at 2 threads", "[threads]") {
