@@ -144,17 +144,91 @@ void route_2x2_block(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim o
   }
 }
 
+// route_2x2_block16: route_2x2_block's 8 windows in float, written (not added), on vectors
+// of 8 lanes laid out as the rows are: lanes 2k and 2k + 1 hold window k's cells of one
+// row (a vector covers 4 windows). Each pair of lanes computes its window's comparisons
+// twice (the even cells and the odd cells duplicated into both lanes of the pair), so the
+// masks come out in the rows' layout and each row is plain stores, d0's 16 cells before
+// d1's: no shuffles to split the cells by column and none to put them back. The same
+// comparisons and selects as route_2x2_block, lane by lane, so the same bits on every path
+// (every op is element-wise, however the target splits the lanes). It reads 16 cells of r0
+// and r1 and 8 of dyr. A cast between the two vector types keeps the bits; the selects are
+// bit operations on masks of all ones or all zeros.
+using F8 = float __attribute__((vector_size(32)));
+using I8 = std::int32_t __attribute__((vector_size(32)));
+
+// Window pairs' masks and gradients of one vector (4 windows): o0 for row 0, o1 for row 1.
+template <bool kRelu>
+inline void route_2x2_lanes(const float* r0, const float* r1, const F8& dy, const I8& pairs, F8& o0, F8& o1) {
+  const F8 zero = {};
+  F8 a0, a1;
+  std::memcpy(&a0, r0, sizeof a0);
+  std::memcpy(&a1, r1, sizeof a1);
+  if constexpr (kRelu) {
+    a0 = F8(I8(a0) & (a0 > zero));
+    a1 = F8(I8(a1) & (a1 > zero));
+  }
+  const I8 even = {0, 0, 2, 2, 4, 4, 6, 6};
+  const I8 odd = even + 1;
+  const I8 odd_lane = {0, -1, 0, -1, 0, -1, 0, -1};
+  const F8 c0 = __builtin_shuffle(a0, even), c1 = __builtin_shuffle(a0, odd);
+  const F8 c2 = __builtin_shuffle(a1, even), c3 = __builtin_shuffle(a1, odd);
+  const I8 s1 = c1 > c0;
+  const F8 v1 = F8((s1 & I8(c1)) | (~s1 & I8(c0)));
+  const I8 s2 = c2 > v1;
+  const F8 v2 = F8((s2 & I8(c2)) | (~s2 & I8(v1)));
+  const I8 s3 = c3 > v2;
+  F8 routed = zero + __builtin_shuffle(dy, pairs);
+  if constexpr (kRelu) routed = F8(I8(routed) & (F8((s3 & I8(c3)) | (~s3 & I8(v2))) > zero));
+  // Row 0: cell 0 (even lanes) wins when none of 1..3 beat it, cell 1 when it beat cell 0
+  // and neither 2 nor 3 beat it. Row 1: cell 3 (odd lanes) when it beat the rest, cell 2
+  // when it beat 0 and 1 and 3 did not beat it.
+  const I8 top = ~s2 & ~s3 & (s1 ^ ~odd_lane);
+  const I8 bottom = (odd_lane & s3) | (~odd_lane & s2 & ~s3);
+  o0 = F8(top & I8(routed));
+  o1 = F8(bottom & I8(routed));
+}
+
+template <bool kRelu>
+inline void route_2x2_block16(const float* r0, const float* r1, const float* dyr, float* d0, float* d1) {
+  F8 dy, o0a, o1a, o0b, o1b;
+  std::memcpy(&dy, dyr, sizeof dy);
+  const I8 first = {0, 0, 1, 1, 2, 2, 3, 3};
+  route_2x2_lanes<kRelu>(r0, r1, dy, first, o0a, o1a);
+  route_2x2_lanes<kRelu>(r0 + 8, r1 + 8, dy, first + 4, o0b, o1b);
+  std::memcpy(d0, &o0a, sizeof o0a);
+  std::memcpy(d0 + 8, &o0b, sizeof o0b);
+  std::memcpy(d1, &o1a, sizeof o1a);
+  std::memcpy(d1 + 8, &o1b, sizeof o1b);
+}
+
+// route_2x2_block<kRelu, false> of float on route_2x2_block16.
+template <bool kRelu, bool kAdd, class T>
+inline void route_2x2_block_w(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim ow0) {
+  if constexpr (!kAdd && std::is_same_v<T, float>)
+    route_2x2_block16<kRelu>(r0 + 2 * ow0, r1 + 2 * ow0, dyr + ow0, d0 + 2 * ow0, d1 + 2 * ow0);
+  else
+    route_2x2_block<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow0);
+}
+
 // route_2x2_short: a row of n < kBlock windows as one block, the windows past the row
-// computed and dropped. With `spill` (the plane has another pair of rows after this one
-// and rows of 8 cells or more), the block reads past the row pair into the next one
-// (finite or not, those values only feed the dropped windows) and writes its 2 kBlock
+// computed and dropped. With `spill` (another pair of rows follows this one, in this
+// plane or, for the plane's last pair, in the next plane the caller routes after this
+// one, and rows have 8 cells or more), the block reads past the row pair into the next
+// one (finite or not, those values only feed the dropped windows) and writes its 2 kBlock
 // cells of each row whole, d0 before d1: d0's spill lands on d1's first cells, which d1's
 // write then sets, and d1's on the next pair's first cells, which that pair's own write
-// sets later (the caller goes down the plane in order, and writes every cell of a row:
-// its last column too when the width is odd). Without `spill`, the block works on local
-// copies loaded and stored under the mask of the row's cells.
+// sets later (the caller goes down the plane, and the planes, in order, and writes every
+// cell of a row: its last column too when the width is odd). Rows of 8 cells or more
+// make the spill fit the next plane: it reads 2 kBlock - W <= W cells of x and
+// kBlock - OW <= OW of dy. Without `spill`, the block works on local copies loaded and
+// stored under the mask of the row's cells.
 template <bool kRelu, class T>
 void route_2x2_short(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim n, bool spill) {
+  if (spill && std::is_same_v<T, float>) {
+    route_2x2_block_w<kRelu, false>(r0, r1, dyr, d0, d1, 0);
+    return;
+  }
   T o0[2 * kBlock], o1[2 * kBlock];
   if (spill) {
     route_2x2_block<kRelu, false>(r0, r1, dyr, o0, o1, 0);
@@ -231,10 +305,10 @@ void max_pool2d_forward(const OpArgs<T>& a) {
           if (g.ow >= kBlock) {
             for (Dim ow = 0; ow + kBlock <= g.ow; ow += kBlock) pool_2x2_block<kRelu>(r0, r1, yr, ow);
             if (g.ow % kBlock) pool_2x2_block<kRelu>(r0, r1, yr, g.ow - kBlock);
-          } else if (oh + 1 < g.oh && g.w >= kBlock) {
+          } else if ((oh + 1 < g.oh || (p + 1 < p1 && 2 * g.oh == g.h)) && g.w >= kBlock) {
             // A shorter row as one block that reads into the next pair of rows and writes
-            // into the next output row, which the next pass of this loop writes again
-            // (see route_2x2_short).
+            // into the next output row, which the next pass of this loop (or of the plane
+            // loop) writes again (see route_2x2_short).
             pool_2x2_block<kRelu>(r0, r1, yr, 0);
           } else {
             for (Dim ow = 0; ow < g.ow; ++ow) yr[ow] = max_2x2<kRelu>(r0, r1, 2 * ow);
@@ -257,9 +331,10 @@ void max_pool2d_forward(const OpArgs<T>& a) {
 // The 2x2 stride 2 backward of one plane. Windows do not overlap: each covered cell
 // receives at most one gradient, so every cell is written once (added to once with kAdd).
 // An odd width or height leaves the last column or row outside every window: 0 there
-// (relu's backward adds +0 there with kAdd).
+// (relu's backward adds +0 there with kAdd). `next_plane`: the caller routes the plane
+// that follows in memory right after this one (route_2x2_short's spill).
 template <bool kRelu, bool kAdd, class T>
-void route_2x2_plane(const Window2d& g, const T* xc, const T* dyc, T* dxc) {
+void route_2x2_plane(const Window2d& g, const T* xc, const T* dyc, T* dxc, bool next_plane) {
   for (Dim oh = 0; oh < g.oh; ++oh) {
     const T* r0 = xc + 2 * oh * g.w;
     const T* r1 = r0 + g.w;
@@ -268,16 +343,16 @@ void route_2x2_plane(const Window2d& g, const T* xc, const T* dyc, T* dxc) {
     const T* dyr = dyc + oh * g.ow;
     Dim ow = 0;
     if (g.ow >= kBlock) {
-      for (; ow + kBlock <= g.ow; ow += kBlock) route_2x2_block<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow);
+      for (; ow + kBlock <= g.ow; ow += kBlock) route_2x2_block_w<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow);
       // Written: the last block may overlap the one before (it writes the same values
       // again). Added: the rest one window at a time.
       if (!kAdd && ow < g.ow) {
-        route_2x2_block<kRelu, kAdd>(r0, r1, dyr, d0, d1, g.ow - kBlock);
+        route_2x2_block_w<kRelu, kAdd>(r0, r1, dyr, d0, d1, g.ow - kBlock);
         ow = g.ow;
       }
     }
     if (!kAdd && ow < g.ow) {
-      route_2x2_short<kRelu>(r0, r1, dyr, d0, d1, g.ow, oh + 1 < g.oh && g.w >= kBlock);
+      route_2x2_short<kRelu>(r0, r1, dyr, d0, d1, g.ow, (oh + 1 < g.oh || (next_plane && 2 * g.oh == g.h)) && g.w >= kBlock);
       ow = g.ow;
     }
     for (; ow < g.ow; ++ow) route_2x2_one<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow);
@@ -324,8 +399,8 @@ void max_pool2d_backward(const OpArgs<T>& a) {
         const T* xc = x + p * g.h * g.w;
         const T* dyc = dy + p * g.oh * g.ow;
         T* dxc = dx + p * g.h * g.w;
-        if (acc) route_2x2_plane<kRelu, true>(g, xc, dyc, dxc);
-        else route_2x2_plane<kRelu, false>(g, xc, dyc, dxc);
+        if (acc) route_2x2_plane<kRelu, true>(g, xc, dyc, dxc, p + 1 < p1);
+        else route_2x2_plane<kRelu, false>(g, xc, dyc, dxc, p + 1 < p1);
       }
     });
     return;
