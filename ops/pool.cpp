@@ -102,8 +102,44 @@ inline T max_2x2(const T* r0, const T* r1, Dim j) {
   return c3 > v2 ? c3 : v2;
 }
 template <bool kRelu, class T>
-void pool_2x2_block(const T* r0, const T* r1, T* yr, Dim ow0) {
+void pool_2x2_block_scalar(const T* r0, const T* r1, T* yr, Dim ow0) {
   for (Dim k = 0; k < kBlock; ++k) yr[ow0 + k] = max_2x2<kRelu>(r0, r1, 2 * (ow0 + k));
+}
+
+// Vectors of 8 lanes for the float kernels. A cast between the two types keeps the bits;
+// selects are bit operations on the comparisons' masks (all ones or all zeros).
+using F8 = float __attribute__((vector_size(32)));
+using I8 = std::int32_t __attribute__((vector_size(32)));
+
+// max_2x2's chain on 8 windows of float, the cells split by column with two-vector
+// shuffles: lane k holds window ow0 + k. The same comparisons and selects, lane by lane.
+template <bool kRelu>
+inline void pool_2x2_block8(const float* r0, const float* r1, float* yr) {
+  const F8 zero = {};
+  F8 a[4];
+  std::memcpy(&a[0], r0, sizeof a[0]);
+  std::memcpy(&a[1], r0 + 8, sizeof a[1]);
+  std::memcpy(&a[2], r1, sizeof a[2]);
+  std::memcpy(&a[3], r1 + 8, sizeof a[3]);
+  if constexpr (kRelu)
+    for (F8& v : a) v = F8(I8(v) & (v > zero));
+  const I8 even = {0, 2, 4, 6, 8, 10, 12, 14};
+  const I8 odd = even + 1;
+  const F8 c0 = __builtin_shuffle(a[0], a[1], even), c1 = __builtin_shuffle(a[0], a[1], odd);
+  const F8 c2 = __builtin_shuffle(a[2], a[3], even), c3 = __builtin_shuffle(a[2], a[3], odd);
+  const I8 s1 = c1 > c0;
+  const F8 v1 = F8((s1 & I8(c1)) | (~s1 & I8(c0)));
+  const I8 s2 = c2 > v1;
+  const F8 v2 = F8((s2 & I8(c2)) | (~s2 & I8(v1)));
+  const I8 s3 = c3 > v2;
+  const F8 v3 = F8((s3 & I8(c3)) | (~s3 & I8(v2)));
+  std::memcpy(yr, &v3, sizeof v3);
+}
+
+template <bool kRelu, class T>
+inline void pool_2x2_block(const T* r0, const T* r1, T* yr, Dim ow0) {
+  if constexpr (std::is_same_v<T, float>) pool_2x2_block8<kRelu>(r0 + 2 * ow0, r1 + 2 * ow0, yr + ow0);
+  else pool_2x2_block_scalar<kRelu>(r0, r1, yr, ow0);
 }
 
 // A gradient cell written (kAdd false) or added to (kAdd true).
@@ -152,10 +188,7 @@ void route_2x2_block(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim o
 // d1's: no shuffles to split the cells by column and none to put them back. The same
 // comparisons and selects as route_2x2_block, lane by lane, so the same bits on every path
 // (every op is element-wise, however the target splits the lanes). It reads 16 cells of r0
-// and r1 and 8 of dyr. A cast between the two vector types keeps the bits; the selects are
-// bit operations on masks of all ones or all zeros.
-using F8 = float __attribute__((vector_size(32)));
-using I8 = std::int32_t __attribute__((vector_size(32)));
+// and r1 and 8 of dyr.
 
 // Window pairs' masks and gradients of one vector (4 windows): o0 for row 0, o1 for row 1.
 template <bool kRelu>
