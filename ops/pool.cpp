@@ -7,6 +7,7 @@
 
 #include "ops/conv2d.hpp"
 #include "ops/kernel_util.hpp"
+#include "ops/pool_2x2_f32.hpp"
 #include "kernels/parallel.hpp"
 
 namespace plangrad {
@@ -102,8 +103,15 @@ inline T max_2x2(const T* r0, const T* r1, Dim j) {
   return c3 > v2 ? c3 : v2;
 }
 template <bool kRelu, class T>
-void pool_2x2_block(const T* r0, const T* r1, T* yr, Dim ow0) {
+void pool_2x2_block_scalar(const T* r0, const T* r1, T* yr, Dim ow0) {
   for (Dim k = 0; k < kBlock; ++k) yr[ow0 + k] = max_2x2<kRelu>(r0, r1, 2 * (ow0 + k));
+}
+
+// kBlock windows from ow0: float on ops/pool_2x2_f32.hpp's vectors.
+template <bool kRelu, class T>
+inline void pool_2x2_block(const T* r0, const T* r1, T* yr, Dim ow0) {
+  if constexpr (std::is_same_v<T, float>) pool_f32::pool_2x2_block8<kRelu>(r0 + 2 * ow0, r1 + 2 * ow0, yr + ow0);
+  else pool_2x2_block_scalar<kRelu>(r0, r1, yr, ow0);
 }
 
 // A gradient cell written (kAdd false) or added to (kAdd true).
@@ -144,17 +152,33 @@ void route_2x2_block(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim o
   }
 }
 
+// route_2x2_block<kRelu, false> of float on route_2x2_block16.
+template <bool kRelu, bool kAdd, class T>
+inline void route_2x2_block_w(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim ow0) {
+  if constexpr (!kAdd && std::is_same_v<T, float>)
+    pool_f32::route_2x2_block16<kRelu>(r0 + 2 * ow0, r1 + 2 * ow0, dyr + ow0, d0 + 2 * ow0, d1 + 2 * ow0);
+  else
+    route_2x2_block<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow0);
+}
+
 // route_2x2_short: a row of n < kBlock windows as one block, the windows past the row
-// computed and dropped. With `spill` (the plane has another pair of rows after this one
-// and rows of 8 cells or more), the block reads past the row pair into the next one
-// (finite or not, those values only feed the dropped windows) and writes its 2 kBlock
+// computed and dropped. With `spill` (another pair of rows follows this one, in this
+// plane or, for the plane's last pair, in the next plane the caller routes after this
+// one, and rows have 8 cells or more), the block reads past the row pair into the next
+// one (finite or not, those values only feed the dropped windows) and writes its 2 kBlock
 // cells of each row whole, d0 before d1: d0's spill lands on d1's first cells, which d1's
 // write then sets, and d1's on the next pair's first cells, which that pair's own write
-// sets later (the caller goes down the plane in order, and writes every cell of a row:
-// its last column too when the width is odd). Without `spill`, the block works on local
-// copies loaded and stored under the mask of the row's cells.
+// sets later (the caller goes down the plane, and the planes, in order, and writes every
+// cell of a row: its last column too when the width is odd). Rows of 8 cells or more
+// make the spill fit the next plane: it reads 2 kBlock - W <= W cells of x and
+// kBlock - OW <= OW of dy. Without `spill`, the block works on local copies loaded and
+// stored under the mask of the row's cells.
 template <bool kRelu, class T>
 void route_2x2_short(const T* r0, const T* r1, const T* dyr, T* d0, T* d1, Dim n, bool spill) {
+  if (spill && std::is_same_v<T, float>) {
+    route_2x2_block_w<kRelu, false>(r0, r1, dyr, d0, d1, 0);
+    return;
+  }
   T o0[2 * kBlock], o1[2 * kBlock];
   if (spill) {
     route_2x2_block<kRelu, false>(r0, r1, dyr, o0, o1, 0);
@@ -231,10 +255,10 @@ void max_pool2d_forward(const OpArgs<T>& a) {
           if (g.ow >= kBlock) {
             for (Dim ow = 0; ow + kBlock <= g.ow; ow += kBlock) pool_2x2_block<kRelu>(r0, r1, yr, ow);
             if (g.ow % kBlock) pool_2x2_block<kRelu>(r0, r1, yr, g.ow - kBlock);
-          } else if (oh + 1 < g.oh && g.w >= kBlock) {
+          } else if ((oh + 1 < g.oh || (p + 1 < p1 && 2 * g.oh == g.h)) && g.w >= kBlock) {
             // A shorter row as one block that reads into the next pair of rows and writes
-            // into the next output row, which the next pass of this loop writes again
-            // (see route_2x2_short).
+            // into the next output row, which the next pass of this loop (or of the plane
+            // loop) writes again (see route_2x2_short).
             pool_2x2_block<kRelu>(r0, r1, yr, 0);
           } else {
             for (Dim ow = 0; ow < g.ow; ++ow) yr[ow] = max_2x2<kRelu>(r0, r1, 2 * ow);
@@ -257,9 +281,10 @@ void max_pool2d_forward(const OpArgs<T>& a) {
 // The 2x2 stride 2 backward of one plane. Windows do not overlap: each covered cell
 // receives at most one gradient, so every cell is written once (added to once with kAdd).
 // An odd width or height leaves the last column or row outside every window: 0 there
-// (relu's backward adds +0 there with kAdd).
+// (relu's backward adds +0 there with kAdd). `next_plane`: the caller routes the plane
+// that follows in memory right after this one (route_2x2_short's spill).
 template <bool kRelu, bool kAdd, class T>
-void route_2x2_plane(const Window2d& g, const T* xc, const T* dyc, T* dxc) {
+void route_2x2_plane(const Window2d& g, const T* xc, const T* dyc, T* dxc, bool next_plane) {
   for (Dim oh = 0; oh < g.oh; ++oh) {
     const T* r0 = xc + 2 * oh * g.w;
     const T* r1 = r0 + g.w;
@@ -268,16 +293,16 @@ void route_2x2_plane(const Window2d& g, const T* xc, const T* dyc, T* dxc) {
     const T* dyr = dyc + oh * g.ow;
     Dim ow = 0;
     if (g.ow >= kBlock) {
-      for (; ow + kBlock <= g.ow; ow += kBlock) route_2x2_block<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow);
+      for (; ow + kBlock <= g.ow; ow += kBlock) route_2x2_block_w<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow);
       // Written: the last block may overlap the one before (it writes the same values
       // again). Added: the rest one window at a time.
       if (!kAdd && ow < g.ow) {
-        route_2x2_block<kRelu, kAdd>(r0, r1, dyr, d0, d1, g.ow - kBlock);
+        route_2x2_block_w<kRelu, kAdd>(r0, r1, dyr, d0, d1, g.ow - kBlock);
         ow = g.ow;
       }
     }
     if (!kAdd && ow < g.ow) {
-      route_2x2_short<kRelu>(r0, r1, dyr, d0, d1, g.ow, oh + 1 < g.oh && g.w >= kBlock);
+      route_2x2_short<kRelu>(r0, r1, dyr, d0, d1, g.ow, (oh + 1 < g.oh || (next_plane && 2 * g.oh == g.h)) && g.w >= kBlock);
       ow = g.ow;
     }
     for (; ow < g.ow; ++ow) route_2x2_one<kRelu, kAdd>(r0, r1, dyr, d0, d1, ow);
@@ -324,8 +349,8 @@ void max_pool2d_backward(const OpArgs<T>& a) {
         const T* xc = x + p * g.h * g.w;
         const T* dyc = dy + p * g.oh * g.ow;
         T* dxc = dx + p * g.h * g.w;
-        if (acc) route_2x2_plane<kRelu, true>(g, xc, dyc, dxc);
-        else route_2x2_plane<kRelu, false>(g, xc, dyc, dxc);
+        if (acc) route_2x2_plane<kRelu, true>(g, xc, dyc, dxc, p + 1 < p1);
+        else route_2x2_plane<kRelu, false>(g, xc, dyc, dxc, p + 1 < p1);
       }
     });
     return;

@@ -226,4 +226,19 @@ TEST_CASE("max_pool2d 2x2 stride 2: the block forward and backward follow the fi
   check_2x2_routing({1, 3, 5, 23}, 13);
   check_2x2_routing({2, 1, 6, 35}, 14);
   check_2x2_routing({1, 2, 9, 32}, 15);
+  // A plane's last pair of rows of fewer than 8 windows spills into the next plane when
+  // the same call routes it next (an even height); the last plane, and a plane whose odd
+  // height leaves a row outside every window, masked. Planes of one pair of rows (each
+  // spilling into the next), of the fewest windows a spill allows (4: 8 or 9 columns),
+  // 7 windows with a column left out, a single plane; planes of 1 to 3 windows, one window
+  // at a time.
+  check_2x2_routing({3, 2, 2, 14}, 18);
+  check_2x2_routing({2, 3, 4, 8}, 19);
+  check_2x2_routing({2, 2, 2, 9}, 20);
+  check_2x2_routing({1, 5, 6, 15}, 21);
+  check_2x2_routing({2, 3, 3, 10}, 22);
+  check_2x2_routing({1, 1, 2, 14}, 23);
+  check_2x2_routing({3, 2, 2, 2}, 24);
+  check_2x2_routing({2, 2, 3, 5}, 25);
+  check_2x2_routing({2, 2, 2, 6}, 26);
 }

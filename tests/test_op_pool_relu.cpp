@@ -115,6 +115,13 @@ void check_geometries(std::uint64_t seed) {
   check_fused<T>({3, 4, 28, 28}, {2, 2}, {}, {0, 0}, seed + 5);
   check_fused<T>({3, 4, 14, 14}, {2, 2}, {}, {0, 0}, seed + 6);
   check_fused<T>({2, 3, 6, 6}, {2, 2}, {}, {0, 0}, seed + 13);
+  // Planes of one pair of rows and of the fewest windows that spill (into the next plane),
+  // an odd height (no spill at the plane's end), planes of 1 and 3 windows.
+  check_fused<T>({3, 2, 2, 14}, {2, 2}, {}, {0, 0}, seed + 14);
+  check_fused<T>({2, 3, 4, 9}, {2, 2}, {}, {0, 0}, seed + 15);
+  check_fused<T>({2, 2, 5, 12}, {2, 2}, {}, {0, 0}, seed + 16);
+  check_fused<T>({4, 3, 2, 3}, {2, 2}, {}, {0, 0}, seed + 17);
+  check_fused<T>({2, 3, 2, 6}, {2, 2}, {}, {0, 0}, seed + 18);
   // The general path: overlapping windows, padding, non-square, a window as large as the
   // input, a 2x2 window with stride 1 and with padding.
   check_fused<T>({2, 2, 7, 8}, {3, 3}, {2, 2}, {1, 1}, seed + 7);
@@ -137,6 +144,8 @@ TEST_CASE("max_pool2d after_relu: the same bits split between op threads", "[op]
   // Large enough for the planes to be split (kernels/parallel.hpp's threshold).
   check_fused<float>({16, 16, 28, 28}, {2, 2}, {}, {0, 0}, 300);
   check_fused<double>({16, 16, 28, 28}, {2, 2}, {}, {0, 0}, 301);
+  // Rows of 7 windows: a chunk's last plane does not spill into the next chunk's first.
+  check_fused<float>({32, 16, 14, 14}, {2, 2}, {}, {0, 0}, 303);
   check_fused<float>({16, 16, 28, 28}, {3, 3}, {2, 2}, {1, 1}, 302);
 }
 
