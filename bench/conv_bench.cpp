@@ -2,7 +2,8 @@
 // convolutions run the forward and dx by conv_rows, an implicit GEMM over the padded image's
 // rows, except conv1's dx, and dw by conv_dw, a direct kernel over the padded images)
 // on the shapes of bench/onednn/conv_layouts.cpp, in the same table, so that the two can be
-// read side by side: W4's two convolutions at batch 128 (forward in Train mode, the backward
+// read side by side (and the residual network's three stride-1 shapes, whose 7- and 4-wide
+// rows stay with im2col + GEMM): W4's two convolutions at batch 128 (forward in Train mode, the backward
 // kernel asked for dx alone -- "backward_data" --, for dw and db alone --
 // "backward_weights" --, for conv2 for all three, and conv2d_nobias's dw alone, as W4's
 // step asks), W5's at batch 1 and 64 (forward in Eval mode). The kernels are called
@@ -19,6 +20,7 @@
 
 #include "kernels/parallel.hpp"
 #include "ops/conv2d.hpp"
+#include "ops/conv2d_rows.hpp"
 
 using namespace plangrad;
 
@@ -83,21 +85,25 @@ void conv(const ConvShape& sh, bool training) {
   a.attrs = &attrs;
   a.mode = training ? Mode::Train : Mode::Eval;
   const Kernels<float>& k = op.kernels<float>();
-  row(sh.name, training ? "forward_training" : "forward_inference", "plangrad conv_rows", median_us([&] { k.forward(a); }));
+  // Rows too short to fill the 16-lane vectors stay with im2col + GEMM (conv_rows_path::wide_rows).
+  const bool rows = conv_rows_path::wide_rows(sh.hw);
+  row(sh.name, training ? "forward_training" : "forward_inference", rows ? "plangrad conv_rows" : "plangrad im2col+GEMM",
+      median_us([&] { k.forward(a); }));
   if (!training) return;
   a.d_out = {d_out, 1};
   a.accumulate = {accumulate, 3};
   a.d_in = {d_data, 3};
   // One input plane: the padded dy (F planes) does not fit in the workspace, col2im runs.
   row(sh.name, sh.ic == 1 ? "backward_data *" : "backward_data",
-      sh.ic == 1 ? "plangrad GEMM+col2im" : "plangrad conv_rows", median_us([&] { k.backward(a); }));
+      sh.ic == 1 || !rows ? "plangrad GEMM+col2im" : "plangrad conv_rows", median_us([&] { k.backward(a); }));
   a.d_in = {d_weights, 3};
-  row(sh.name, "backward_weights", "plangrad conv_dw, db", median_us([&] { k.backward(a); }));
+  row(sh.name, "backward_weights", rows ? "plangrad conv_dw, db" : "plangrad im2col+GEMM, db",
+      median_us([&] { k.backward(a); }));
   if (sh.ic != 1) {
     // What W4's step asks of its second convolution: dx, dw and db in one call.
     const TensorRef<float> d_all[] = {{dx.data(), xs}, {dw.data(), ws}, {db.data(), bs}};
     a.d_in = {d_all, 3};
-    row(sh.name, "backward (all)", "conv_rows dx, conv_dw dw", median_us([&] { k.backward(a); }));
+    row(sh.name, "backward (all)", rows ? "conv_rows dx, conv_dw dw" : "im2col+GEMM, col2im", median_us([&] { k.backward(a); }));
   }
   // dw alone: conv2d_nobias, as W4 has it (batchnorm follows each convolution).
   const OpDef& nobias = conv2d_nobias_op();
@@ -108,7 +114,7 @@ void conv(const ConvShape& sh, bool training) {
   a.workspace = work_nb.data();
   a.workspace_size = work_nb.size();
   const Kernels<float>& knb = nobias.kernels<float>();
-  row(sh.name, "backward_weights dw", "plangrad conv_dw", median_us([&] { knb.backward(a); }));
+  row(sh.name, "backward_weights dw", rows ? "plangrad conv_dw" : "plangrad im2col+GEMM", median_us([&] { knb.backward(a); }));
 }
 
 }  // namespace
@@ -119,7 +125,9 @@ int main() {
   std::printf("| %-24s | %-19s | %-7s | %-26s | %9s |\n", "convolution", "primitive", "layout", "implementation",
               "kernel");
   std::printf("|---|---|---|---|---:|\n");
-  for (const ConvShape& sh : {ConvShape{"W4 conv1 b128 1->16 28²", 128, 1, 16, 28}, ConvShape{"W4 conv2 b128 16->32 14²", 128, 16, 32, 14}})
+  for (const ConvShape& sh : {ConvShape{"W4 conv1 b128 1->16 28²", 128, 1, 16, 28}, ConvShape{"W4 conv2 b128 16->32 14²", 128, 16, 32, 14},
+                             ConvShape{"resnet b128 16->16 14²", 128, 16, 16, 14}, ConvShape{"resnet b128 32->32 7²", 128, 32, 32, 7},
+                             ConvShape{"resnet b128 64->64 4²", 128, 64, 64, 4}})
     conv(sh, true);
   for (const ConvShape& sh : {ConvShape{"W5 conv1 b1 1->16 28²", 1, 1, 16, 28}, ConvShape{"W5 conv2 b1 16->32 14²", 1, 16, 32, 14},
                           ConvShape{"W5 conv1 b64 1->16 28²", 64, 1, 16, 28}, ConvShape{"W5 conv2 b64 16->32 14²", 64, 16, 32, 14}})

@@ -11,6 +11,11 @@
 
 namespace plangrad::conv_rows_path {
 
+// conv_rows and conv_dw run their vectors of 16 along an output row: a row of 7 or 4
+// columns leaves most lanes empty, and there im2col + GEMM over the whole plane (OH*OW
+// columns) is the faster path. Rows that fill at least 3/4 of their vectors take them.
+inline bool wide_rows(Dim w) { return w > 0 && 4 * w >= 3 * 16 * ((w + 15) / 16); }
+
 // Whether conv_rows takes a stride-1 window over `planes` padded planes of hp x wp, with
 // `room` elements of workspace for them and filters of `w_elems` elements.
 inline bool fits(const Window2d& g, Dim planes, Dim hp, Dim wp, std::size_t room, Dim w_elems) {
@@ -39,7 +44,7 @@ inline ConvRows forward(const Window2d& g, Dim C, Dim F, const float* w, const f
 }
 
 inline bool forward_fits(const Window2d& g, Dim C, Dim F, std::size_t room) {
-  return fits(g, C, g.h + 2 * g.ph, g.w + 2 * g.pw, room, F * C * g.kh * g.kw);
+  return wide_rows(g.ow) && fits(g, C, g.h + 2 * g.ph, g.w + 2 * g.pw, room, F * C * g.kh * g.kw);
 }
 
 // The data gradient of a stride-1 window is the same convolution of dy padded by
@@ -79,7 +84,7 @@ inline ConvRows data_gradient(const Window2d& g, Dim C, Dim F, const float* w) {
 }
 
 inline bool data_gradient_fits(const Window2d& g, Dim C, Dim F, std::size_t room) {
-  return dx_pad_h(g) >= 0 && dx_pad_w(g) >= 0 &&
+  return wide_rows(g.w) && dx_pad_h(g) >= 0 && dx_pad_w(g) >= 0 &&
          fits(g, F, g.oh + 2 * dx_pad_h(g), g.ow + 2 * dx_pad_w(g), room, F * C * g.kh * g.kw);
 }
 

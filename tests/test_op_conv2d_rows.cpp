@@ -32,6 +32,7 @@ const Case kCases[] = {
     {1, 2, 3, 5, 6, 5, 5, 2, 2},    {2, 3, 4, 6, 5, 1, 1, 1, 1},     {5, 2, 13, 9, 17, 3, 5, 0, 2},
     {1, 4, 9, 4, 4, 3, 3, 0, 0},    {2, 1, 1, 3, 3, 5, 5, 2, 2},     {3, 5, 7, 20, 33, 3, 3, 1, 1},
     {2, 3, 17, 6, 1, 3, 1, 1, 0},   {1, 7, 25, 8, 19, 2, 4, 1, 2},   {4, 2, 11, 5, 5, 5, 3, 1, 0},
+    {2, 3, 5, 6, 12, 3, 3, 1, 1},   {1, 2, 9, 5, 30, 3, 5, 0, 2},    {3, 4, 7, 4, 13, 5, 3, 2, 1},
 };
 
 Window2d window(const Case& s) {
@@ -271,7 +272,8 @@ TEST_CASE("conv2d's stride-1 float path agrees with the double kernels", "[op][c
     const std::size_t col = sz(s.C * s.KH * s.KW * g.oh * g.ow);
     if (!pointwise) {
       REQUIRE(call.workspace.size() >= col);
-      REQUIRE(conv_rows_path::forward_fits(g, s.C, s.F, col));
+      // conv2d takes conv_rows where the output rows fill their vectors (wide_rows).
+      REQUIRE(conv_rows_path::forward_fits(g, s.C, s.F, col) == conv_rows_path::wide_rows(g.ow));
     }
     const bool dx_rows = !pointwise && conv_rows_path::data_gradient_fits(g, s.C, s.F, col);
     INFO("dx by conv_rows: " << dx_rows);
