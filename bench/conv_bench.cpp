@@ -18,6 +18,7 @@
 #include <functional>
 #include <vector>
 
+#include "bench/cpu_time.hpp"
 #include "kernels/parallel.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/conv2d_rows.hpp"
@@ -26,28 +27,7 @@ using namespace plangrad;
 
 namespace {
 
-// This thread's CPU time: with one thread it is the whole work, and on a shared machine it
-// leaves out the time other processes hold the core.
-double thread_cpu_us() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) * 1e-3;
-}
-
-double median_us(const std::function<void()>& f) {
-  for (int i = 0; i < 5; ++i) f();
-  std::vector<double> t;
-  double total = 0;
-  while (t.size() < 20 || total < 2e5) {
-    const double t0 = thread_cpu_us();
-    f();
-    const double us = thread_cpu_us() - t0;
-    t.push_back(us);
-    total += us;
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
+double median_us(const std::function<void()>& f) { return bench_clock::median_us(f, 20, 2e5); }
 
 struct ConvShape {
   const char* name;
