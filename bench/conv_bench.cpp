@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench/cpu_time.hpp"
+#include "kernels/conv_dw.hpp"
 #include "kernels/parallel.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/conv2d_rows.hpp"
@@ -66,7 +67,7 @@ void conv(const ConvShape& sh, bool training) {
   a.mode = training ? Mode::Train : Mode::Eval;
   const Kernels<float>& k = op.kernels<float>();
   // Rows too short to fill the 16-lane vectors stay with im2col + GEMM (conv_rows_path::wide_rows).
-  const bool rows = conv_rows_path::wide_rows(sh.hw);
+  const bool rows = conv_rows_path::wide_rows(sh.hw), direct_dw = rows && conv_dw_preferred();
   row(sh.name, training ? "forward_training" : "forward_inference", rows ? "plangrad conv_rows" : "plangrad im2col+GEMM",
       median_us([&] { k.forward(a); }));
   if (!training) return;
@@ -77,13 +78,13 @@ void conv(const ConvShape& sh, bool training) {
   row(sh.name, sh.ic == 1 ? "backward_data *" : "backward_data",
       sh.ic == 1 || !rows ? "plangrad GEMM+col2im" : "plangrad conv_rows", median_us([&] { k.backward(a); }));
   a.d_in = {d_weights, 3};
-  row(sh.name, "backward_weights", rows ? "plangrad conv_dw, db" : "plangrad im2col+GEMM, db",
+  row(sh.name, "backward_weights", direct_dw ? "plangrad conv_dw, db" : "plangrad im2col+GEMM, db",
       median_us([&] { k.backward(a); }));
   if (sh.ic != 1) {
     // What W4's step asks of its second convolution: dx, dw and db in one call.
     const TensorRef<float> d_all[] = {{dx.data(), xs}, {dw.data(), ws}, {db.data(), bs}};
     a.d_in = {d_all, 3};
-    row(sh.name, "backward (all)", rows ? "conv_rows dx, conv_dw dw" : "im2col+GEMM, col2im", median_us([&] { k.backward(a); }));
+    row(sh.name, "backward (all)", direct_dw ? "conv_rows dx, conv_dw dw" : rows ? "conv_rows dx, im2col dw" : "im2col+GEMM, col2im", median_us([&] { k.backward(a); }));
   }
   // dw alone: conv2d_nobias, as W4 has it (batchnorm follows each convolution).
   const OpDef& nobias = conv2d_nobias_op();
@@ -94,7 +95,7 @@ void conv(const ConvShape& sh, bool training) {
   a.workspace = work_nb.data();
   a.workspace_size = work_nb.size();
   const Kernels<float>& knb = nobias.kernels<float>();
-  row(sh.name, "backward_weights dw", rows ? "plangrad conv_dw" : "plangrad im2col+GEMM", median_us([&] { knb.backward(a); }));
+  row(sh.name, "backward_weights dw", direct_dw ? "plangrad conv_dw" : "plangrad im2col+GEMM", median_us([&] { knb.backward(a); }));
 }
 
 }  // namespace

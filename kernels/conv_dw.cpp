@@ -236,6 +236,16 @@ void conv_dw(const ConvDwGeometry& g, const float* x, const float* dy, float* dw
   run(tiles, parts, g, x, dy, dw, accumulate, workspace);
 }
 
+bool conv_dw_preferred() {
+#if PLANGRAD_KERNEL_DISPATCH
+  return kernel_isa() == Isa::avx512;
+#elif defined(__AVX512F__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 void conv_dw_on(Isa isa, int parts, const ConvDwGeometry& g, const float* x, const float* dy, float* dw,
                 bool accumulate, float* workspace) {
   run(tiles_for(isa), std::max(parts, 1), g, x, dy, dw, accumulate, workspace);

@@ -49,6 +49,14 @@ int conv_dw_parts(const ConvDwGeometry& g, int threads);
 void conv_dw(const ConvDwGeometry& g, const float* x, const float* dy, float* dw, bool accumulate,
              float* workspace, std::size_t workspace_size);
 
+// Whether conv2d should take conv_dw on this process's path: the AVX-512 path (or a
+// -march=native build for an AVX-512 CPU). On AVX2 the 16-lane tiles do not fit the 16 ymm
+// registers and im2col + GEMM is faster (bench_conv with PLANGRAD_ISA=avx2), and the
+// generic path has no FMAs to keep busy: there conv2d keeps im2col + GEMM, so the weight
+// gradient of these convolutions, and the training bits of a network that has them,
+// differ between avx2 and avx512. conv_dw_on runs every path, for the tests.
+bool conv_dw_preferred();
+
 // conv_dw on a given path (the CPU must support it) with a given number of parts, for the
 // tests that compare them; the workspace must hold conv_dw_workspace(g, parts).
 void conv_dw_on(Isa isa, int parts, const ConvDwGeometry& g, const float* x, const float* dy, float* dw,

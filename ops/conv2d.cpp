@@ -135,9 +135,9 @@ constexpr Dim kThreadedWork = Dim(1) << 21;
 
 // Float convolutions of stride 1 (but the pointwise ones, whose dw is one GEMM per image)
 // take their weight gradient from kernels/conv_dw.hpp, before and apart from the loop over
-// images, in the same workspace.
+// images, in the same workspace, on the paths where it is the faster (conv_dw_preferred).
 bool direct_dw(const ConvDims& d) {
-  return d.g.sh == 1 && d.g.sw == 1 && !d.pointwise && conv_rows_path::wide_rows(d.g.ow);
+  return d.g.sh == 1 && d.g.sw == 1 && !d.pointwise && conv_rows_path::wide_rows(d.g.ow) && conv_dw_preferred();
 }
 
 ConvDwGeometry dw_geometry(const ConvDims& d) {

@@ -5,6 +5,9 @@
 //   class "all": only element-wise ops (no GEMM); the same bits on every path.
 //   class "fma": GEMMs too; the same bits on avx2 and avx512, which sum in the same order
 //                with the same FMAs, and other bits on generic, which has no FMA.
+//   class "conv": stride-1 convolutions, whose weight gradient avx512 sums by conv_dw and
+//                the other paths by im2col + GEMM (kernels/conv_dw.hpp conv_dw_preferred):
+//                other bits on avx512 than on avx2, and on generic than on avx2.
 // `isa_bits --paths` prints the paths this CPU supports, best first.
 #include <cstdint>
 #include <cstdio>
@@ -140,11 +143,11 @@ int main(int argc, char** argv) {
     run("circle-bn", "fma", models::circle_bn().build(1), 64, false, 5, "logit", 2);
     run("residual", "fma", models::residual_dag().build(1), 32, true, 5, "logits", 10);
     run("mnist-mlp", "fma", models::mnist_mlp().build(1), 16, false, 3, "logits", 10);
-    run("mnist-cnn", "fma", models::mnist_cnn().build(1), 8, true, 2, "logits", 10);
+    run("mnist-cnn", "conv", models::mnist_cnn().build(1), 8, true, 2, "logits", 10);
     // Split between threads: conv2d's images, batchnorm's channels and max_pool2d's planes
     // run in parts (with the same parts on every path).
     set_op_threads(2);
-    run("mnist-cnn-2-threads", "fma", models::mnist_cnn().build(1), 32, true, 2, "logits", 10);
+    run("mnist-cnn-2-threads", "conv", models::mnist_cnn().build(1), 32, true, 2, "logits", 10);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "isa_bits: %s\n", e.what());
