@@ -27,10 +27,11 @@ inline void pool_2x2_block8(const float* r0, const float* r1, float* yr) {
   std::memcpy(&a[3], r1 + 8, sizeof a[3]);
   if constexpr (kRelu)
     for (F8& v : a) v = F8(I8(v) & (v > zero));
-  const I8 even = {0, 2, 4, 6, 8, 10, 12, 14};
-  const I8 odd = even + 1;
-  const F8 c0 = __builtin_shuffle(a[0], a[1], even), c1 = __builtin_shuffle(a[0], a[1], odd);
-  const F8 c2 = __builtin_shuffle(a[2], a[3], even), c3 = __builtin_shuffle(a[2], a[3], odd);
+  // __builtin_shufflevector (GCC 12 and clang, constant lanes): the even and odd cells.
+  const F8 c0 = __builtin_shufflevector(a[0], a[1], 0, 2, 4, 6, 8, 10, 12, 14);
+  const F8 c1 = __builtin_shufflevector(a[0], a[1], 1, 3, 5, 7, 9, 11, 13, 15);
+  const F8 c2 = __builtin_shufflevector(a[2], a[3], 0, 2, 4, 6, 8, 10, 12, 14);
+  const F8 c3 = __builtin_shufflevector(a[2], a[3], 1, 3, 5, 7, 9, 11, 13, 15);
   const I8 s1 = c1 > c0;
   const F8 v1 = F8((s1 & I8(c1)) | (~s1 & I8(c0)));
   const I8 s2 = c2 > v1;
@@ -50,9 +51,10 @@ inline void pool_2x2_block8(const float* r0, const float* r1, float* yr) {
 // (every op is element-wise, however the target splits the lanes). It reads 16 cells of r0
 // and r1 and 8 of dyr.
 
-// Window pairs' masks and gradients of one vector (4 windows): o0 for row 0, o1 for row 1.
-template <bool kRelu>
-inline void route_2x2_lanes(const float* r0, const float* r1, const F8& dy, const I8& pairs, F8& o0, F8& o1) {
+// Window pairs' masks and gradients of one vector (4 windows: dy's kHalf-th four): o0 for
+// row 0, o1 for row 1.
+template <bool kRelu, int kHalf>
+inline void route_2x2_lanes(const float* r0, const float* r1, const F8& dy, F8& o0, F8& o1) {
   const F8 zero = {};
   F8 a0, a1;
   std::memcpy(&a0, r0, sizeof a0);
@@ -61,17 +63,18 @@ inline void route_2x2_lanes(const float* r0, const float* r1, const F8& dy, cons
     a0 = F8(I8(a0) & (a0 > zero));
     a1 = F8(I8(a1) & (a1 > zero));
   }
-  const I8 even = {0, 0, 2, 2, 4, 4, 6, 6};
-  const I8 odd = even + 1;
   const I8 odd_lane = {0, -1, 0, -1, 0, -1, 0, -1};
-  const F8 c0 = __builtin_shuffle(a0, even), c1 = __builtin_shuffle(a0, odd);
-  const F8 c2 = __builtin_shuffle(a1, even), c3 = __builtin_shuffle(a1, odd);
+  const F8 c0 = __builtin_shufflevector(a0, a0, 0, 0, 2, 2, 4, 4, 6, 6);
+  const F8 c1 = __builtin_shufflevector(a0, a0, 1, 1, 3, 3, 5, 5, 7, 7);
+  const F8 c2 = __builtin_shufflevector(a1, a1, 0, 0, 2, 2, 4, 4, 6, 6);
+  const F8 c3 = __builtin_shufflevector(a1, a1, 1, 1, 3, 3, 5, 5, 7, 7);
   const I8 s1 = c1 > c0;
   const F8 v1 = F8((s1 & I8(c1)) | (~s1 & I8(c0)));
   const I8 s2 = c2 > v1;
   const F8 v2 = F8((s2 & I8(c2)) | (~s2 & I8(v1)));
   const I8 s3 = c3 > v2;
-  F8 routed = zero + __builtin_shuffle(dy, pairs);
+  constexpr int h = 4 * kHalf;
+  F8 routed = zero + __builtin_shufflevector(dy, dy, h, h, h + 1, h + 1, h + 2, h + 2, h + 3, h + 3);
   if constexpr (kRelu) routed = F8(I8(routed) & (F8((s3 & I8(c3)) | (~s3 & I8(v2))) > zero));
   // Row 0: cell 0 (even lanes) wins when none of 1..3 beat it, cell 1 when it beat cell 0
   // and neither 2 nor 3 beat it. Row 1: cell 3 (odd lanes) when it beat the rest, cell 2
@@ -86,9 +89,8 @@ template <bool kRelu>
 inline void route_2x2_block16(const float* r0, const float* r1, const float* dyr, float* d0, float* d1) {
   F8 dy, o0a, o1a, o0b, o1b;
   std::memcpy(&dy, dyr, sizeof dy);
-  const I8 first = {0, 0, 1, 1, 2, 2, 3, 3};
-  route_2x2_lanes<kRelu>(r0, r1, dy, first, o0a, o1a);
-  route_2x2_lanes<kRelu>(r0 + 8, r1 + 8, dy, first + 4, o0b, o1b);
+  route_2x2_lanes<kRelu, 0>(r0, r1, dy, o0a, o1a);
+  route_2x2_lanes<kRelu, 1>(r0 + 8, r1 + 8, dy, o0b, o1b);
   std::memcpy(d0, &o0a, sizeof o0a);
   std::memcpy(d0 + 8, &o0b, sizeof o0b);
   std::memcpy(d1, &o1a, sizeof o1a);
