@@ -107,11 +107,13 @@ Executor<T>::Executor(BasicModel<T>& model, Plan plan, Optimizer<T>* optimizer)
     switch (step.kind) {
       case StepKind::Forward:
       case StepKind::Backward: {
-        // A fused step runs the node's kernels with the add_bias or relu before it folded in.
+        // A fused step runs the node's kernels with the add_bias or relu before it folded in,
+        // or with the relu and max-pool after it.
         const NodeInfo& node = plan_.graph.nodes[static_cast<std::size_t>(step.node)];
-        const Kernels<T>& k = step.fused < 0                       ? node.op->kernels<T>()
-                              : relu_fused(plan_.graph, step) ? node.op->after_relu_kernels<T>()
-                                                              : node.op->after_bias_kernels<T>();
+        const Kernels<T>& k = step.fused < 0                            ? node.op->kernels<T>()
+                              : relu_fused(plan_.graph, step)      ? node.op->after_relu_kernels<T>()
+                              : relu_pool_fused(plan_.graph, step) ? node.op->then_relu_pool_kernels<T>()
+                                                                   : node.op->after_bias_kernels<T>();
         e.kernel = step.kind == StepKind::Forward ? k.forward : k.backward;
         if (!e.kernel)
           throw GraphError("op '" + node.op->name + "' has no " +

@@ -6,6 +6,7 @@
 #include "core/checked.hpp"
 #include "ops/batch_stats.hpp"
 #include "ops/kernel_util.hpp"
+#include "ops/pool_2x2.hpp"
 #include "kernels/parallel.hpp"
 
 namespace plangrad {
@@ -105,15 +106,18 @@ double channel_sum(const BnDims& d, Dim c, const T* x, F f) {
 }
 
 // Two such sums over one pass (the backward's sum dy and sum dy xhat), each with 16 lanes.
-// f and g read pa and pb, prefetched as in channel_sum.
-template <class T, class F, class G>
-void channel_sum2(const BnDims& d, Dim c, const T* pa, const T* pb, F f, G g, double& sum_f, double& sum_g) {
+// f and g read pa and pb, prefetched as in channel_sum; before(n) runs before image n's
+// run is read (the fused step writes dy's run there).
+template <class T, class F, class G, class Before>
+void channel_sum2(const BnDims& d, Dim c, const T* pa, const T* pb, F f, G g, double& sum_f, double& sum_g,
+                  Before before) {
   constexpr int L = 16;
   double lf[L] = {}, lg[L] = {};
   const Dim S_main = d.S - d.S % L;
   for (Dim n = 0; n < d.N; ++n) {
     const Dim base = (n * d.C + c) * d.S;
     const Dim next = n + 1 < d.N ? base + d.C * d.S : base;
+    before(n);
     for (Dim s = 0; s < S_main; s += L) {
       __builtin_prefetch(pa + next + s);
       __builtin_prefetch(pb + next + s);
@@ -155,25 +159,35 @@ void prefetch_run(T* p, Dim n) {
   for (Dim s = 0; s < n; s += 64 / Dim(sizeof(T))) __builtin_prefetch(p + s, 1);
 }
 
+// Where the forward puts y: in memory (plain batchnorm), or, in the fused step, into a
+// buffer that the relu + max-pool reads (PooledY below). One run (n, c) of S values at a
+// time; y may alias x.
+template <class T>
+struct YInMemory {
+  static constexpr bool kInMemory = true;
+  struct Scratch {};
+  const YInMemory& with(Scratch&) const { return *this; }
+  T* y;
+  void put(const BnDims& d, Dim n, Dim c, const T* xr, T mean, T scale, T shift) const {
+    T* yr = y + (n * d.C + c) * d.S;
+    if (n + 1 < d.N) prefetch_run(yr + d.C * d.S, d.S);
+    for (Dim s = 0; s < d.S; ++s) yr[s] = (xr[s] - mean) * scale + shift;
+  }
+};
+
 // Channel c of y from its mean and inverse standard deviation, which are kept in `saved`
 // for the backward (an inference plan may keep nothing for one).
-template <class T>
-void write_channel(const OpArgs<T>& a, const BnDims& d, Dim c, T mean, T inv_std) {
+template <class T, class Y>
+void write_channel(const OpArgs<T>& a, const BnDims& d, Dim c, T mean, T inv_std, const Y& y) {
   const T* x = a.in[0].data;
   const T* gamma = a.in[1].data;
   const T* beta = a.in[2].data;
-  T* y = a.out[0].data;
   if (a.saved) {
     a.saved[c] = mean;
     a.saved[d.C + c] = inv_std;
   }
   const T scale = gamma[c] * inv_std, shift = beta[c];
-  for (Dim n = 0; n < d.N; ++n) {
-    const T* xr = x + (n * d.C + c) * d.S;
-    T* yr = y + (n * d.C + c) * d.S;
-    if (n + 1 < d.N) prefetch_run(yr + d.C * d.S, d.S);
-    for (Dim s = 0; s < d.S; ++s) yr[s] = (xr[s] - mean) * scale + shift;
-  }
+  for (Dim n = 0; n < d.N; ++n) y.put(d, n, c, x + (n * d.C + c) * d.S, mean, scale, shift);
 }
 
 // One run of S values of channel c in Train mode: dx (=, or += with acc) gamma_c inv_std_c
@@ -195,8 +209,8 @@ void write_dx(T* dx, const T* dy, const T* x, Dim S, bool acc, T k, T mean, T in
   }
 }
 
-template <class T>
-void batchnorm_forward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
+template <class T, class Y>
+void batchnorm_forward_synced(const OpArgs<T>& a, BatchStatsSum& stats, const Y& y) {
   const BnDims d = bn_dims(a.in[0].shape);
   const T eps = T(a.attrs->get_float("eps")), m = T(a.attrs->get_float("momentum"));
   const T* x = a.in[0].data;
@@ -225,24 +239,25 @@ void batchnorm_forward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
   });
   stats.sum(squares, C);
   for_channels(d, [&](Dim c0, Dim c1) {
+    typename Y::Scratch scratch;
+    const auto ys = y.with(scratch);
     for (Dim c = c0; c < c1; ++c) {
       const T mean = T(sums[c] / M), var = T(squares[c] / M);
       running_mean[c] = (T(1) - m) * running_mean[c] + m * mean;
       running_var[c] = (T(1) - m) * running_var[c] + m * var * T(M) / T(M - 1);
-      write_channel(a, d, c, mean, T(1) / std::sqrt(var + eps));
+      write_channel(a, d, c, mean, T(1) / std::sqrt(var + eps), ys);
     }
   });
 }
 
 // dgamma and dbeta stay this rank's sums (the gradient sum adds the ranks'); dx uses the
 // global means of dy and dy xhat.
-template <class T>
-void batchnorm_backward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
+template <class T, class Before>
+void batchnorm_backward_synced(const OpArgs<T>& a, BatchStatsSum& stats, const T* dy, const Before& before) {
   const TensorRef<T>&dx_ref = a.d_in[0], &dgamma_ref = a.d_in[1], &dbeta_ref = a.d_in[2];
   const BnDims d = bn_dims(a.in[0].shape);
   const T* x = a.in[0].data;
   const T* gamma = a.in[1].data;
-  const T* dy = a.d_out[0].data;
   const T* mean = a.saved;
   const T* inv_std = a.saved + d.C;
   const auto C = static_cast<std::size_t>(d.C);
@@ -252,7 +267,7 @@ void batchnorm_backward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
       const T mc = mean[c], ic = inv_std[c];
       channel_sum2(
           d, c, dy, x, [dy](Dim i) { return dy[i]; }, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; },
-          sums[c], sums[C + static_cast<std::size_t>(c)]);
+          sums[c], sums[C + static_cast<std::size_t>(c)], [&](Dim n) { before(n, c); });
       if (dgamma_ref) {
         T& g = dgamma_ref.data[c];
         g = a.accumulates(1) ? g + T(sums[C + static_cast<std::size_t>(c)]) : T(sums[C + static_cast<std::size_t>(c)]);
@@ -288,8 +303,8 @@ void batchnorm_backward_synced(const OpArgs<T>& a, BatchStatsSum& stats) {
 // Eval:  mean_c = running_mean_c,  var_c = running_var_c
 // xhat = (x - mean_c) inv_std_c,  inv_std_c = 1 / sqrt(var_c + eps);  y = gamma_c xhat + beta_c
 // Channel c is read completely before it is written, so y may alias x.
-template <class T>
-void batchnorm_forward(const OpArgs<T>& a) {
+template <class T, class Y>
+void batchnorm_forward_to(const OpArgs<T>& a, const Y& ys) {
   const BnDims d = bn_dims(a.in[0].shape);
   const T eps = T(a.attrs->get_float("eps")), m = T(a.attrs->get_float("momentum"));
   const T* x = a.in[0].data;
@@ -297,14 +312,14 @@ void batchnorm_forward(const OpArgs<T>& a) {
   const T* beta = a.in[2].data;
   T* running_mean = a.in[3].data;
   T* running_var = a.in[4].data;
-  T* y = a.out[0].data;
   const Dim M = d.N * d.S;
   const bool train = a.mode == Mode::Train;
-  if (train && g_batch_stats_sum) return batchnorm_forward_synced(a, *g_batch_stats_sum);
+  if (train && g_batch_stats_sum) return batchnorm_forward_synced(a, *g_batch_stats_sum, ys);
   if (train && M < 2)
     throw ShapeError("batchnorm in Train mode needs more than one value per channel, x is " +
                      shape_str(a.in[0].shape));
-  if (d.S == 1 && a.saved) {  // [N, C]: saved holds the per-channel sums, then the stats
+  if (d.S == 1 && a.saved && Y::kInMemory) {  // [N, C]: saved holds the per-channel sums, then the stats
+    T* y = a.out[0].data;
     const Dim C = d.C;
     T* mean = a.saved;
     T* inv_std = a.saved + C;
@@ -341,6 +356,8 @@ void batchnorm_forward(const OpArgs<T>& a) {
     return;
   }
   for_channels(d, [&](Dim c0, Dim c1) {
+    typename Y::Scratch scratch;
+    const auto y = ys.with(scratch);
     for (Dim c = c0; c < c1; ++c) {
       T mean, var;
       if (train) {
@@ -356,7 +373,7 @@ void batchnorm_forward(const OpArgs<T>& a) {
         mean = running_mean[c];
         var = running_var[c];
       }
-      write_channel(a, d, c, mean, T(1) / std::sqrt(var + eps));
+      write_channel(a, d, c, mean, T(1) / std::sqrt(var + eps), y);
     }
   });
 }
@@ -372,23 +389,25 @@ void batchnorm_forward(const OpArgs<T>& a) {
 //         relu or a max-pool), and a float product xhat * mean rounded before the
 //         subtraction loses most of the result there. In double the product is exact.
 // mean and inv_std come from `saved`. Both sums are complete before dx is written, and dx
-// touches only channel c, so dx may alias dy.
-template <class T>
-void batchnorm_backward(const OpArgs<T>& a) {
+// touches only channel c, so dx may alias dy. before(n, c) runs before the sums read run
+// (n, c) of dy (the fused step routes it there; plain batchnorm: nothing).
+template <class T, class Before>
+void batchnorm_backward_from(const OpArgs<T>& a, const T* dy, const Before& before) {
   const TensorRef<T>&dx_ref = a.d_in[0], &dgamma_ref = a.d_in[1], &dbeta_ref = a.d_in[2];
   if (!dx_ref && !dgamma_ref && !dbeta_ref) return;
   const BnDims d = bn_dims(a.in[0].shape);
   const T* x = a.in[0].data;
   const T* gamma = a.in[1].data;
-  const T* dy = a.d_out[0].data;
   const T* mean = a.saved;
   const T* inv_std = a.saved + d.C;
   const Dim M = d.N * d.S;
   const bool train = a.mode == Mode::Train;
-  if (train && g_batch_stats_sum) return batchnorm_backward_synced(a, *g_batch_stats_sum);
+  if (train && g_batch_stats_sum) return batchnorm_backward_synced(a, *g_batch_stats_sum, dy, before);
   // [N, C] with dgamma and dbeta both written (not accumulated): they are the per-channel
   // accumulators, n outer and c inner.
   if (d.S == 1 && dgamma_ref && dbeta_ref && !a.accumulates(1) && !a.accumulates(2)) {
+    for (Dim n = 0; n < d.N; ++n)
+      for (Dim c = 0; c < d.C; ++c) before(n, c);
     const Dim C = d.C;
     T* sum_dy_xhat = dgamma_ref.data;
     T* sum_dy = dbeta_ref.data;
@@ -426,7 +445,7 @@ void batchnorm_backward(const OpArgs<T>& a) {
       double sum_dy_d, sum_dy_xhat_d;
       channel_sum2(
           d, c, dy, x, [dy](Dim i) { return dy[i]; }, [dy, x, mc, ic](Dim i) { return dy[i] * (x[i] - mc) * ic; },
-          sum_dy_d, sum_dy_xhat_d);
+          sum_dy_d, sum_dy_xhat_d, [&](Dim n) { before(n, c); });
       const T sum_dy = T(sum_dy_d), sum_dy_xhat = T(sum_dy_xhat_d);
       const double mean_dy = sum_dy_d / double(M), mean_dy_xhat = sum_dy_xhat_d / double(M);
       if (dgamma_ref) {
@@ -454,7 +473,109 @@ void batchnorm_backward(const OpArgs<T>& a) {
   });
 }
 
+template <class T>
+void batchnorm_forward(const OpArgs<T>& a) {
+  batchnorm_forward_to(a, YInMemory<T>{a.out[0].data});
+}
+
+template <class T>
+void batchnorm_backward(const OpArgs<T>& a) {
+  batchnorm_backward_from(a, a.d_out[0].data, [](Dim, Dim) {});
+}
+
+// ---- batchnorm, relu and a 2x2 stride-2 max_pool2d as one step (OpDef::then_relu_pool) ----
+//
+// Each run (n, c) of y is computed into a buffer on the stack, one plane of H*W values,
+// and pooled from there (ops/pool_2x2.hpp with relu, as max_pool2d's after_relu kernels):
+// y and relu's output never go to memory. The backward computes the plane of y again from
+// x and the saved statistics, routes the pooled gradient into dy (the same function, the
+// same bits as the max-pool's backward step) as batchnorm's backward sums it, then reads
+// that channel's dy back for dx. Every value is the one the three steps compute, so the
+// bits are theirs.
+
+// The geometry of the pool from x [N, C, H, W]: 2x2 windows, stride 2, no padding.
+Window2d pool_geometry(const Shape& x) {
+  Window2d g;
+  g.h = x[2];
+  g.w = x[3];
+  g.kh = g.kw = g.sh = g.sw = 2;
+  g.oh = g.h / 2;
+  g.ow = g.w / 2;
+  return g;
+}
+
+// Compared a dimension at a time: a Shape built to compare with would be a heap allocation
+// at every step.
+void check_relu_pool(const Shape& x, const Shape& pooled) {
+  if (!fuses_relu_pool(x) || pooled.size() != 4 || pooled[0] != x[0] || pooled[1] != x[1] || pooled[2] != x[2] / 2 ||
+      pooled[3] != x[3] / 2)
+    throw ShapeError("batchnorm + relu + max_pool2d: x " + shape_str(x) + " and pooled output " + shape_str(pooled) +
+                     " are not a 2x2 stride-2 pool of planes of at most " + std::to_string(kReluPoolPlane) + " values");
+}
+
+template <class T>
+struct PooledY {
+  static constexpr bool kInMemory = false;
+  struct Scratch {
+    T z[kReluPoolPlane];
+  };
+  struct Runs {
+    Window2d g;
+    T* pooled;
+    T* z;
+    void put(const BnDims& d, Dim n, Dim c, const T* xr, T mean, T scale, T shift) const {
+      for (Dim s = 0; s < d.S; ++s) z[s] = (xr[s] - mean) * scale + shift;
+      pool_2x2::pool_2x2_plane<true>(g, z, pooled + (n * d.C + c) * g.oh * g.ow, false);
+    }
+  };
+  Window2d g;
+  T* pooled;
+  Runs with(Scratch& s) const { return Runs{g, pooled, s.z}; }
+};
+
+// Reads batchnorm's inputs, writes max_pool2d's output (attributes: batchnorm's).
+template <class T>
+void batchnorm_relu_pool_forward(const OpArgs<T>& a) {
+  check_relu_pool(a.in[0].shape, a.out[0].shape);
+  batchnorm_forward_to(a, PooledY<T>{pool_geometry(a.in[0].shape), a.out[0].data});
+}
+
+// Reads batchnorm's inputs (beta too: y is computed again) and max_pool2d's output
+// gradient, writes batchnorm's input gradients with their accumulate flags.
+template <class T>
+void batchnorm_relu_pool_backward(const OpArgs<T>& a) {
+  check_relu_pool(a.in[0].shape, a.d_out[0].shape);
+  if (!a.saved) throw ShapeError("batchnorm + relu + max_pool2d: the backward has no saved statistics");
+  if (!a.workspace || a.workspace_size < a.in[0].size())
+    throw ShapeError("batchnorm + relu + max_pool2d: the backward's workspace holds " +
+                     std::to_string(a.workspace_size) + " values, not x's " + std::to_string(a.in[0].size()));
+  const BnDims d = bn_dims(a.in[0].shape);
+  const Window2d g = pool_geometry(a.in[0].shape);
+  const T* x = a.in[0].data;
+  const T* gamma = a.in[1].data;
+  const T* beta = a.in[2].data;
+  const T* mean = a.saved;
+  const T* inv_std = a.saved + d.C;
+  const T* dpooled = a.d_out[0].data;
+  T* dy = a.workspace;
+  // Run (n, c) of y again, into a buffer on this thread's stack, and the pooled gradient
+  // routed from it into dy's run, which the sums read next and dx after them. Routed alone
+  // (next_plane false): dy's next run belongs to another channel, maybe another thread's.
+  batchnorm_backward_from(a, static_cast<const T*>(dy), [&](Dim n, Dim c) {
+    T z[kReluPoolPlane];
+    const Dim base = (n * d.C + c) * d.S;
+    const T m = mean[c], scale = gamma[c] * inv_std[c], shift = beta[c];
+    for (Dim s = 0; s < d.S; ++s) z[s] = (x[base + s] - m) * scale + shift;
+    pool_2x2::route_2x2_plane<true, false>(g, z, dpooled + (n * d.C + c) * g.oh * g.ow, dy + base, false);
+  });
+}
+
 }  // namespace
+
+bool fuses_relu_pool(const Shape& x) {
+  return x.size() == 4 && x[0] > 0 && x[1] > 0 && x[2] >= 2 && x[3] >= 2 && x[2] <= kReluPoolPlane &&
+         x[3] <= kReluPoolPlane && x[2] * x[3] <= kReluPoolPlane;
+}
 
 const OpDef& batchnorm_op() {
   static const OpDef def = [] {
@@ -475,6 +596,7 @@ const OpDef& batchnorm_op() {
     d.saved = batchnorm_saved;
     d.check_data = batchnorm_check_data;
     PLANGRAD_SET_KERNELS(d, batchnorm_forward, batchnorm_backward);
+    PLANGRAD_SET_KERNELS(d.then_relu_pool, batchnorm_relu_pool_forward, batchnorm_relu_pool_backward);
     return d;
   }();
   return def;

@@ -12,4 +12,13 @@ namespace plangrad {
 
 const OpDef& batchnorm_op();
 
+/// The largest plane (H*W values) that batchnorm's then_relu_pool kernels take: they hold
+/// one or two planes of y and its gradient on the stack.
+inline constexpr Dim kReluPoolPlane = 4096;
+
+/// Whether batchnorm's then_relu_pool kernels (batchnorm, relu and a 2x2 stride-2
+/// max_pool2d without padding as one step) take x of this shape: [N, C, H, W] with
+/// H, W >= 2 and H*W <= kReluPoolPlane.
+bool fuses_relu_pool(const Shape& x);
+
 }  // namespace plangrad

@@ -164,6 +164,19 @@ struct OpDef {
     Kernels<double> f64;
   } after_relu;
 
+  /// This op, a relu on its output and a 2x2 stride-2 max_pool2d without padding on relu's
+  /// output, fused: one step in which neither this op's output nor relu's goes to memory,
+  /// nor their gradients, with the same bits as the three steps. The forward reads this
+  /// op's inputs and writes the max-pool's output; the backward reads this op's inputs and
+  /// the max-pool's output gradient and writes this op's input gradients, with this op's
+  /// accumulate flags. Attributes and saved memory are this op's. Left empty by ops that
+  /// have none (batchnorm has them); the planner decides where they run
+  /// (planner/fuse.cpp).
+  struct {
+    Kernels<float> f32;
+    Kernels<double> f64;
+  } then_relu_pool;
+
   /// Whether a node may give this op n inputs (see variadic).
   bool takes(std::size_t n) const { return variadic ? n >= inputs.size() : n == inputs.size(); }
   /// The input count a node must give, as errors name it: "2", or "1 or more".
@@ -186,6 +199,9 @@ struct OpDef {
   /// after_relu.f32 or after_relu.f64, by T.
   template <class T>
   const Kernels<T>& after_relu_kernels() const;
+  /// then_relu_pool.f32 or then_relu_pool.f64, by T.
+  template <class T>
+  const Kernels<T>& then_relu_pool_kernels() const;
 };
 
 /// f32.
@@ -206,6 +222,12 @@ inline const Kernels<float>& OpDef::after_relu_kernels<float>() const { return a
 /// after_relu.f64.
 template <>
 inline const Kernels<double>& OpDef::after_relu_kernels<double>() const { return after_relu.f64; }
+/// then_relu_pool.f32.
+template <>
+inline const Kernels<float>& OpDef::then_relu_pool_kernels<float>() const { return then_relu_pool.f32; }
+/// then_relu_pool.f64.
+template <>
+inline const Kernels<double>& OpDef::then_relu_pool_kernels<double>() const { return then_relu_pool.f64; }
 
 /// A kernel compiled for each path: F itself on the generic path, and wrappers that inline
 /// F's whole body (flatten), compiled for the AVX2 and the AVX-512 target, on the others.

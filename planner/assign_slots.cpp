@@ -47,7 +47,9 @@ Slots assign_slots(const IndexedGraph& g, const Schedule& s, const std::vector<I
 
   for (std::size_t i = 0; i < s.steps.size(); ++i) {
     const Step& step = s.steps[i];
-    if (step.node < 0) continue;
+    // A batchnorm + relu + max-pool step's output and input gradient are other shapes than
+    // its input and output gradient: never in place.
+    if (step.node < 0 || relu_pool_fused(g, step)) continue;
     // A fused step is element-wise when both of its ops are.
     const OpDef& op = *g.nodes[static_cast<std::size_t>(step.node)].op;
     const OpDef& first = in_op(g, step);

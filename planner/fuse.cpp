@@ -11,7 +11,21 @@
 // pools relu's input z, relu applied to each cell as it is compared, and routes the
 // gradient straight into dz. y and its gradient get no memory, and relu's passes over
 // them (forward and backward) disappear; z lives until the fused backward step.
+//
+// Before both: a batchnorm, the relu after it and a 2x2 stride-2 max-pool after that, as
+// one step (OpDef::then_relu_pool kernels, ops/batchnorm.cpp), the CNN's block after each
+// convolution in training. Batchnorm's output and relu's are computed a plane at a time
+// into a buffer and pooled from there; the backward computes them again from x, routes the
+// pooled gradient into batchnorm's dy as batchnorm's backward sums it, then reads that
+// channel of dy back for dx while it is in the cache. y and relu's output and gradient
+// never go to memory: after the statistics, the three steps pass over tensors of x's size
+// ten times (forward: read x, write y, read y; backward: read y, write dy, read dy and x,
+// read dy and x, write dx), the fused step six times (read x; read x, write dy, read dy
+// and x, write dx).
 #include "ops/activations.hpp"
+#include "ops/batchnorm.hpp"
+#include "ops/conv2d.hpp"
+#include "ops/pool.hpp"
 #include "planner/schedule.hpp"
 
 namespace plangrad {
@@ -137,10 +151,86 @@ void fuse_relu_pool(const IndexedGraph& g, Schedule& s, const Uses& u) {
   steps.resize(out);
 }
 
+void fuse_batchnorm_relu_pool(const IndexedGraph& g, Schedule& s, const Uses& u) {
+  const OpDef& batchnorm = batchnorm_op();
+  const OpDef& relu = relu_op();
+  const OpDef& pool = max_pool2d_op();
+  auto op_of = [&](const Step& st) { return g.nodes[static_cast<std::size_t>(st.node)].op; };
+  auto plain = [](const Step& st, StepKind kind) {
+    return st.kind == kind && st.fused < 0 && st.workspace < 0;
+  };
+  auto external = [&](int t) { return t >= 0 && s.tensors[static_cast<std::size_t>(t)].external(); };
+  // Forward steps a, b, c: batchnorm, relu, max_pool2d 2x2 stride 2 without padding, each
+  // reading the one before's output alone; gamma and beta parameters (the fused backward
+  // reads beta, which batchnorm's own backward does not keep alive).
+  auto fusable = [&](const Step& a, const Step& b, const Step& c) {
+    if (!plain(a, StepKind::Forward) || !plain(b, StepKind::Forward) || !plain(c, StepKind::Forward) ||
+        b.saved >= 0 || c.saved >= 0 || op_of(a) != &batchnorm || op_of(b) != &relu || op_of(c) != &pool ||
+        !complete(batchnorm.then_relu_pool.f32) || !complete(batchnorm.then_relu_pool.f64))
+      return false;
+    if (!u.private_link(g, s, a.node, b.node) || !u.private_link(g, s, b.node, c.node)) return false;
+    if (a.in.size() != 5 || !external(a.in[1]) || !external(a.in[2])) return false;
+    const Shape& x = s.tensors[static_cast<std::size_t>(a.in[0])].shape;
+    if (!fuses_relu_pool(x)) return false;
+    const Window2d w = pool_window(x, g.nodes[static_cast<std::size_t>(c.node)].attrs);
+    return w.kh == 2 && w.kw == 2 && w.sh == 2 && w.sw == 2 && w.ph == 0 && w.pw == 0;
+  };
+  std::vector<Step>& steps = s.steps;
+  std::vector<int> backward_at(g.nodes.size(), -1);  // per node: its Backward step
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    if (steps[i].kind == StepKind::Backward) backward_at[static_cast<std::size_t>(steps[i].node)] = static_cast<int>(i);
+  std::vector<bool> merged_away(steps.size(), false);
+  for (std::size_t i = 0; i + 2 < steps.size(); ++i) {
+    Step& a = steps[i];
+    Step& b = steps[i + 1];
+    Step& c = steps[i + 2];
+    if (merged_away[i] || !fusable(a, b, c)) continue;
+    // The backward steps: none of the three, or all three in a row (the max-pool's, relu's,
+    // batchnorm's), plain.
+    const int pb = backward_at[static_cast<std::size_t>(c.node)], rb = backward_at[static_cast<std::size_t>(b.node)],
+              nb = backward_at[static_cast<std::size_t>(a.node)];
+    const bool none = pb < 0 && rb < 0 && nb < 0;
+    if (!none) {
+      if (pb < 0 || rb != pb + 1 || nb != pb + 2) continue;
+      const Step& sp = steps[static_cast<std::size_t>(pb)];
+      const Step& sr = steps[static_cast<std::size_t>(rb)];
+      const Step& sn = steps[static_cast<std::size_t>(nb)];
+      if (!plain(sp, StepKind::Backward) || !plain(sr, StepKind::Backward) || !plain(sn, StepKind::Backward) ||
+          sp.saved >= 0 || sr.saved >= 0)
+        continue;
+    }
+    // Forward: batchnorm's step, writing the max-pool's output.
+    a.fused = c.node;
+    a.out = c.out;
+    merged_away[i + 1] = merged_away[i + 2] = true;
+    if (!none) {
+      // Backward: batchnorm's, reading the max-pool's output gradient; at the max-pool's place.
+      Step& sp = steps[static_cast<std::size_t>(pb)];
+      Step& sn = steps[static_cast<std::size_t>(nb)];
+      // batchnorm's output gradient, which the fused backward routes the pooled gradient
+      // into and reads back, becomes the step's workspace: it lives for this step alone.
+      sn.fused = c.node;
+      sn.workspace = sn.d_out.at(0);
+      sn.out = sp.out;
+      sn.d_out = sp.d_out;
+      sp = std::move(sn);
+      merged_away[static_cast<std::size_t>(rb)] = merged_away[static_cast<std::size_t>(nb)] = true;
+    }
+  }
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    if (!merged_away[i]) {
+      if (out != i) steps[out] = std::move(steps[i]);
+      ++out;
+    }
+  steps.resize(out);
+}
+
 }  // namespace
 
 Schedule fuse(const IndexedGraph& g, Schedule s) {
   const Uses u(g, s);
+  fuse_batchnorm_relu_pool(g, s, u);
   fuse_bias_activation(g, s, u);
   fuse_relu_pool(g, s, u);
   return s;

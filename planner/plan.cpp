@@ -200,6 +200,8 @@ std::string step_what(const Plan& p, const Step& step) {
       const NodeInfo& n = p.graph.nodes[static_cast<std::size_t>(step.node)];
       if (step.fused < 0) return n.op->name + " '" + n.name + "'";
       const NodeInfo& b = p.graph.nodes[static_cast<std::size_t>(step.fused)];
+      if (relu_pool_fused(p.graph, step))
+        return n.op->name + "+relu+" + b.op->name + " '" + n.name + "'+'" + b.name + "'";
       return b.op->name + "+" + n.op->name + " '" + b.name + "'+'" + n.name + "'";
     }
     case StepKind::Fill: return p.schedule.tensors[static_cast<std::size_t>(step.target)].name;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "ops/activations.hpp"
+#include "ops/pool.hpp"
 #include "planner/schedule.hpp"
 
 namespace plangrad {
@@ -60,8 +61,12 @@ bool relu_fused(const IndexedGraph& g, const Step& step) {
   return step.fused >= 0 && g.nodes[static_cast<std::size_t>(step.fused)].op == &relu_op();
 }
 
+bool relu_pool_fused(const IndexedGraph& g, const Step& step) {
+  return step.fused >= 0 && g.nodes[static_cast<std::size_t>(step.fused)].op == &max_pool2d_op();
+}
+
 const OpDef& in_op(const IndexedGraph& g, const Step& step) {
-  const int n = step.fused >= 0 && !relu_fused(g, step) ? step.fused : step.node;
+  const int n = step.fused >= 0 && !relu_fused(g, step) && !relu_pool_fused(g, step) ? step.fused : step.node;
   return *g.nodes[static_cast<std::size_t>(n)].op;
 }
 

@@ -33,10 +33,13 @@ const char* step_kind_name(StepKind kind);
 struct Step {
   StepKind kind = StepKind::Forward;
   int node = -1;  // Forward, Backward
-  // Forward, Backward: the node fused into this step (see fuse), or -1. The step then
-  // reads that node's inputs (in) and writes its input gradients (d_in). An add_bias:
-  // `node` is the activation after it, whose OpDef::after_bias kernels run. A relu: `node`
-  // is the op after it (max_pool2d), whose OpDef::after_relu kernels run.
+  // Forward, Backward: the node fused into this step (see fuse), or -1. An add_bias: `node`
+  // is the activation after it, whose OpDef::after_bias kernels run, reading add_bias's
+  // inputs (in) and writing its input gradients (d_in). A relu: `node` is the op after it
+  // (max_pool2d), whose OpDef::after_relu kernels run, reading relu's input and writing its
+  // gradient. A max_pool2d: `node` is the op (batchnorm) whose output a relu reads, whose
+  // output that max_pool2d reads; `node`'s OpDef::then_relu_pool kernels run, reading
+  // `node`'s inputs and writing their gradients, out and d_out being the max-pool's.
   int fused = -1;
   std::vector<int> in, out;      // the node's inputs and outputs
   std::vector<int> d_out, d_in;  // Backward: their gradients, -1 where there is none
@@ -105,15 +108,24 @@ Schedule build_backward(const IndexedGraph& g, Schedule forward, const BackwardR
 // kernels (max_pool2d) whose input is relu's output y, and their backward steps, on the
 // same conditions for y; the forward pair only with the backward pair (the fused forward
 // writes no y), and a relu already fused with an add_bias stays as it is.
+// Before both: a batchnorm, the relu after it and the 2x2 stride-2 max_pool2d after that
+// (OpDef::then_relu_pool), three forward steps and their three backward steps, on the
+// same conditions for batchnorm's and relu's outputs, where the kernels take the shape
+// (fuses_relu_pool) and batchnorm's gamma and beta are parameters.
 Schedule fuse(const IndexedGraph& g, Schedule s);
 
 // Whether the step's fused node is a relu: it runs the node's OpDef::after_relu kernels
-// (else, with a fused node, OpDef::after_bias).
+// (else, with a fused node, OpDef::after_bias or OpDef::then_relu_pool).
 bool relu_fused(const IndexedGraph& g, const Step& step);
+
+// Whether the step's fused node is a max_pool2d after a relu after the node: it runs the
+// node's OpDef::then_relu_pool kernels.
+bool relu_pool_fused(const IndexedGraph& g, const Step& step);
 
 // The OpDef whose backward_reads_in and inplace flags describe step.in: the fused node's
 // (add_bias's), else the node's own. A step with a fused relu reads relu's input as the
-// node reads its own input: the node's.
+// node reads its own input: the node's; a step with a fused relu and max-pool reads the
+// node's inputs.
 const OpDef& in_op(const IndexedGraph& g, const Step& step);
 
 }  // namespace plangrad

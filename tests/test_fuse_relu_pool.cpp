@@ -3,6 +3,7 @@
 // and running statistics after training -- in float and double, on one op thread and two;
 // the fused plans have no relu step, no memory for relu's output and its gradient, and a
 // smaller arena; and fusion happens only where nothing else needs relu's output.
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "engine/executor.hpp"
 #include "engine/optimizer.hpp"
 #include "networks/models.hpp"
+#include "ops/batch_stats.hpp"
 #include "planner/memory.hpp"
 #include "planner/plan.hpp"
 #include "tests/op_threads.hpp"
@@ -169,6 +171,8 @@ Model conv_graph(Dim h, Dim w, std::vector<std::int64_t> kernel, std::vector<std
 
 }  // namespace
 
+// The MNIST CNN's inference plans fuse relu + max_pool2d pairs (batchnorm folded into the
+// convolutions); its gradients and training plans fuse batchnorm + relu + max_pool2d.
 TEST_CASE("relu + max_pool2d fused: the MNIST CNN computes the same bits", "[fuse][relu_pool]") {
   const Model cnn = models::mnist_cnn().build(3);
   SECTION("one op thread") {
@@ -213,29 +217,36 @@ TEST_CASE("relu + max_pool2d fused: small conv graphs compute the same bits", "[
 }
 
 TEST_CASE("relu + max_pool2d fused: the relu steps and their memory are gone", "[fuse][relu_pool]") {
+  // In training the MNIST CNN's relus run fused with their batchnorm and max-pool (the
+  // tests below); without a batchnorm, a convolution's relu pairs with the max-pool. In
+  // inference the batchnorm is folded into the convolution and the pairs remain.
   const Model cnn = models::mnist_cnn().build(3);
+  const Model conv = conv_graph(28, 28, {2, 2}, {}, {0, 0}, true, Second::None, 3);
   for (const PlanKind kind : {PlanKind::Training, PlanKind::Gradients, PlanKind::Inference}) {
     INFO(plan_kind_name(kind));
-    const Plan fused = plan_of(cnn.graph, kind, 64, true, sizeof(float));
-    const Plan unfused = plan_of(cnn.graph, kind, 64, false, sizeof(float));
+    const Graph& g = kind == PlanKind::Inference ? cnn.graph : conv.graph;
+    const std::size_t pairs = kind == PlanKind::Inference ? 2 : 1;
+    const Plan fused = plan_of(g, kind, 64, true, sizeof(float));
+    const Plan unfused = plan_of(g, kind, 64, false, sizeof(float));
     CHECK(relu_steps(fused) == 0);
-    CHECK(relu_steps(unfused) == (kind == PlanKind::Inference ? 2 : 4));
+    CHECK(relu_steps(unfused) == (kind == PlanKind::Inference ? pairs : 2 * pairs));
     CHECK(fused.schedule.steps.size() + relu_steps(unfused) == unfused.schedule.steps.size());
     // The relu outputs (and their gradients) get no memory.
     for (const Step& st : fused.schedule.steps) {
       if (st.fused < 0) continue;
+      REQUIRE(relu_fused(fused.graph, st));
       const int y = fused.graph.nodes[static_cast<std::size_t>(st.fused)].outputs[0];
       const int t = fused.schedule.value_tensor[static_cast<std::size_t>(y)];
       const int dt = fused.schedule.grad_tensor[static_cast<std::size_t>(y)];
       CHECK(!fused.offset[static_cast<std::size_t>(t)]);
       if (dt >= 0) CHECK(!fused.offset[static_cast<std::size_t>(dt)]);
     }
-    CHECK(fused.stats.fused_away == (kind == PlanKind::Inference ? 2 : 4));
+    CHECK(fused.stats.fused_away == relu_steps(unfused));
     CHECK(fused.stats.naive_bytes == unfused.stats.naive_bytes);
     CHECK(fused.arena_bytes <= static_cast<std::size_t>(1.05 * static_cast<double>(fused.stats.lower_bound_bytes)));
-    // Unfused, relu runs in place both ways (its output over batchnorm's, its input
-    // gradient over its output gradient); fused, batchnorm's output lives on in its place
-    // until the fused backward. The arena is no larger.
+    // Unfused, relu runs in place both ways (its output over its input, its input gradient
+    // over its output gradient); fused, the input lives on in its place until the fused
+    // backward. The arena is no larger.
     CHECK(fused.arena_bytes <= unfused.arena_bytes);
   }
 }
@@ -374,4 +385,234 @@ TEST_CASE("fuse leaves relu and max_pool2d apart when the backward pair cannot m
     REQUIRE(fused.steps.size() == 2);
     CHECK(fused.steps[0].fused == g.act);
   }
+}
+
+// ---- batchnorm + relu + max_pool2d as one step (OpDef::then_relu_pool) ---------------------
+
+namespace {
+
+// x [N, 3, H, W] -> z (a 3 -> 4 convolution, or x itself) -> batchnorm 'bn' -> relu ->
+// max_pool2d 2x2 'pool' -> flatten -> dense 'fc' (5) -> softmax cross-entropy. Beta
+// starts away from 0, so that the relu cuts somewhere else than at the mean.
+Model bn_graph(Dim h, Dim w, bool conv, std::uint64_t seed) {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 3, h, w});
+  Value labels = b.input("labels", {kBatchDim});
+  const Dim c = conv ? 4 : 3;
+  Value z = conv ? models::conv2d(b, x, 3, c, 3, 1, "conv") : x;
+  Value gamma = b.parameter("bn.gamma", {c}, init::constant(1.25));
+  Value beta = b.parameter("bn.beta", {c}, init::constant(0.25));
+  Value mean = b.state("bn.running_mean", {c}, init::zeros());
+  Value var = b.state("bn.running_var", {c}, init::constant(1));
+  Value y = b.op("batchnorm", {z, gamma, beta, mean, var}, {}, "bn");
+  Value p = b.op("max_pool2d", {b.relu(y, "relu")}, {{"kernel", std::vector<std::int64_t>{2, 2}}}, "pool");
+  Value logits = b.dense(b.op("flatten", {p}, {}, "flatten"), 5, "fc");
+  b.output(b.softmax_cross_entropy(logits, labels, "loss"));
+  b.output(logits);
+  return b.build(seed);
+}
+
+std::size_t bn_relu_pool_steps(const Plan& p) {
+  return static_cast<std::size_t>(std::count_if(p.schedule.steps.begin(), p.schedule.steps.end(),
+                                                [&](const Step& st) { return relu_pool_fused(p.graph, st); }));
+}
+
+std::size_t batchnorm_steps(const Plan& p) {
+  std::size_t n = 0;
+  for (const Step& st : p.schedule.steps)
+    if ((st.kind == StepKind::Forward || st.kind == StepKind::Backward) &&
+        p.graph.nodes[static_cast<std::size_t>(st.node)].op->name == "batchnorm" && st.fused < 0)
+      ++n;
+  return n;
+}
+
+// Fused against unfused: a gradients plan (Train mode, and Eval mode), three Adam steps,
+// and an inference plan without folding. `triples`: the graph's batchnorm + relu + pool.
+template <class T>
+void check_bn_same_bits(const Model& m, Dim batch, std::size_t triples, std::size_t classes, const std::string& output) {
+  const BasicModel<T> model = m.cast<T>();
+  for (const Mode mode : {Mode::Train, Mode::Eval}) {
+    INFO("gradients, mode " << (mode == Mode::Train ? "train" : "eval"));
+    BasicModel<T> ma = model, mb = model;
+    PlanRequest r;
+    r.kind = PlanKind::Gradients;
+    r.mode = static_cast<int>(mode);
+    r.batch = batch;
+    r.elem_bytes = sizeof(T);
+    r.input_gradients = {"x"};
+    Executor<T> a(ma, make_plan(model.graph, r));
+    r.fuse = false;
+    Executor<T> b(mb, make_plan(model.graph, r));
+    REQUIRE(bn_relu_pool_steps(a.plan()) == 2 * triples);
+    CHECK(batchnorm_steps(a.plan()) == 0);
+    CHECK(relu_steps(a.plan()) == 0);
+    feed(a, model.graph, classes, 1);
+    feed(b, model.graph, classes, 1);
+    a.run();
+    b.run();
+    const T la = a.loss(), lb = b.loss();
+    CHECK(std::memcmp(&la, &lb, sizeof(T)) == 0);
+    std::vector<std::string> names{"x"};
+    for (const auto& [name, value] : ma.parameters) names.push_back(name);
+    for (const std::string& p : names) {
+      INFO("gradient of " << p);
+      CHECK(nonzero(a.grad(p)));
+      CHECK(same_bits(a.grad(p), b.grad(p)));
+    }
+  }
+  {  // training: the weights and running statistics after three Adam steps
+    BasicModel<T> ma = model, mb = model;
+    AdamOptions o;
+    o.lr = 1e-2;
+    Adam<T> sa(ma, o), sb(mb, o);
+    Executor<T> a(ma, plan_of(model.graph, PlanKind::Training, batch, true, sizeof(T)), &sa);
+    Executor<T> b(mb, plan_of(model.graph, PlanKind::Training, batch, false, sizeof(T)), &sb);
+    REQUIRE(bn_relu_pool_steps(a.plan()) == 2 * triples);
+    for (int step = 0; step < 3; ++step) {
+      feed(a, model.graph, classes, 10 + static_cast<std::uint64_t>(step));
+      feed(b, model.graph, classes, 10 + static_cast<std::uint64_t>(step));
+      a.run();
+      b.run();
+      const T la = a.loss(), lb = b.loss();
+      CHECK(std::memcmp(&la, &lb, sizeof(T)) == 0);
+    }
+    for (const auto& [name, value] : ma.parameters) {
+      INFO(name);
+      CHECK(same_bits(value, mb.parameters.at(name)));
+    }
+    for (const auto& [name, value] : ma.state) {
+      INFO(name);
+      CHECK(same_bits(value, mb.state.at(name)));
+    }
+  }
+  {  // inference, batchnorm kept (not folded into the convolution): the forward alone, Eval
+    BasicModel<T> ma = model;
+    PlanRequest r;
+    r.batch = batch;
+    r.elem_bytes = sizeof(T);
+    r.outputs = {output};
+    r.fold_batchnorm = false;
+    Executor<T> a(ma, make_plan(model.graph, r));
+    r.fuse = false;
+    Executor<T> b(ma, make_plan(model.graph, r));
+    CHECK(bn_relu_pool_steps(a.plan()) == triples);
+    feed(a, model.graph, classes, 20);
+    feed(b, model.graph, classes, 20);
+    a.run();
+    b.run();
+    CHECK(nonzero(a.value(output)));
+    CHECK(same_bits(a.value(output), b.value(output)));
+  }
+}
+
+// Synchronized batchnorm with one rank: the sums go through the BatchStatsSum and come back
+// as they were, down the fused kernels' synchronized paths.
+struct OneRank final : BatchStatsSum {
+  int calls = 0;
+  void sum(double*, std::size_t) override { ++calls; }
+};
+
+}  // namespace
+
+TEST_CASE("batchnorm + relu + max_pool2d fused: the MNIST CNN computes the same bits", "[fuse][bn_relu_pool]") {
+  const Model cnn = models::mnist_cnn().build(3);
+  SECTION("one op thread") {
+    const testing::OpThreads threads(1);
+    check_bn_same_bits<float>(cnn, 4, 2, 10, "logits");
+    check_bn_same_bits<double>(cnn, 4, 2, 10, "logits");
+  }
+  SECTION("two op threads") {
+    const testing::OpThreads threads(2);
+    check_bn_same_bits<float>(cnn, 16, 2, 10, "logits");
+    check_bn_same_bits<double>(cnn, 16, 2, 10, "logits");
+  }
+  SECTION("synchronized batchnorm") {
+    OneRank rank;
+    set_batch_stats_sum(&rank);
+    check_bn_same_bits<float>(cnn, 4, 2, 10, "logits");
+    set_batch_stats_sum(nullptr);
+    CHECK(rank.calls > 0);
+  }
+}
+
+TEST_CASE("batchnorm + relu + max_pool2d fused: small graphs compute the same bits", "[fuse][bn_relu_pool]") {
+  // Odd sizes (a last row and column outside every window), rows of 16 windows and more
+  // (the vector blocks), rows of fewer than 8 windows (the short rows), one window.
+  const struct {
+    Dim h, w;
+  } sizes[] = {{9, 11}, {6, 36}, {14, 14}, {5, 4}, {2, 2}, {3, 17}};
+  for (const auto& size : sizes)
+    for (const bool conv : {true, false}) {
+      INFO(size.h << "x" << size.w << (conv ? ", after a convolution" : ", on the input"));
+      const Model m = bn_graph(size.h, size.w, conv, 5);
+      check_bn_same_bits<float>(m, 3, 1, 5, "fc");
+      check_bn_same_bits<double>(m, 3, 1, 5, "fc");
+    }
+}
+
+TEST_CASE("batchnorm + relu + max_pool2d fused: y, relu's output and their gradients get no memory",
+          "[fuse][bn_relu_pool]") {
+  const Model cnn = models::mnist_cnn().build(3);
+  for (const PlanKind kind : {PlanKind::Training, PlanKind::Gradients}) {
+    INFO(plan_kind_name(kind));
+    const Plan fused = plan_of(cnn.graph, kind, 64, true, sizeof(float));
+    const Plan unfused = plan_of(cnn.graph, kind, 64, false, sizeof(float));
+    CHECK(bn_relu_pool_steps(fused) == 4);
+    CHECK(fused.schedule.steps.size() + 8 == unfused.schedule.steps.size());
+    for (const Step& st : fused.schedule.steps) {
+      if (!relu_pool_fused(fused.graph, st)) continue;
+      // batchnorm's output and relu's, and relu's output gradient: never touched. Batchnorm's
+      // output gradient is the backward's workspace, alive for that step alone.
+      const NodeInfo& bn = fused.graph.nodes[static_cast<std::size_t>(st.node)];
+      const int y = bn.outputs[0];
+      const int r = fused.graph.nodes[static_cast<std::size_t>(st.fused)].inputs[0];
+      for (const int t : {fused.schedule.value_tensor[static_cast<std::size_t>(y)],
+                          fused.schedule.value_tensor[static_cast<std::size_t>(r)],
+                          fused.schedule.grad_tensor[static_cast<std::size_t>(r)]})
+        CHECK(!fused.offset[static_cast<std::size_t>(t)]);
+      if (st.kind == StepKind::Backward) {
+        CHECK(st.workspace == fused.schedule.grad_tensor[static_cast<std::size_t>(y)]);
+        CHECK(fused.live[static_cast<std::size_t>(st.workspace)].first ==
+              fused.live[static_cast<std::size_t>(st.workspace)].last);
+      }
+    }
+    CHECK(fused.stats.naive_bytes == unfused.stats.naive_bytes);
+    CHECK(fused.arena_bytes < unfused.arena_bytes);
+  }
+}
+
+TEST_CASE("batchnorm + relu + max_pool2d fuse only where the kernels and the graph allow", "[fuse][bn_relu_pool]") {
+  enum class Other { None, KeepY, ReluUse, GammaInput };
+  auto triples = [](Dim h, Dim w, const Attrs& pool, Other other) {
+    GraphBuilder b;
+    Value x = b.input("x", {kBatchDim, 2, h, w});
+    Value gamma = other == Other::GammaInput ? b.input("g", {2}) : b.parameter("bn.gamma", {2}, init::constant(1));
+    Value y = b.op("batchnorm",
+                   {x, gamma, b.parameter("bn.beta", {2}, init::zeros()), b.state("bn.running_mean", {2}, init::zeros()),
+                    b.state("bn.running_var", {2}, init::constant(1))},
+                   {}, "bn");
+    Value r = b.relu(y, "relu");
+    Value p = b.op("max_pool2d", {r}, pool, "pool");
+    Value loss = b.mse_loss(p, b.op("max_pool2d", {x}, pool, "target"), "loss");
+    if (other == Other::ReluUse)
+      loss = b.add(loss, b.mse_loss(b.op("max_pool2d", {r}, pool, "pool2"), b.op("max_pool2d", {x}, pool), "loss2"));
+    b.output(loss);
+    PlanRequest req;
+    req.kind = PlanKind::Training;
+    req.batch = 2;
+    if (other == Other::KeepY) req.outputs = {loss.name, y.name};
+    return bn_relu_pool_steps(make_plan(b.build(1).graph, req));
+  };
+  const Attrs pool2{{"kernel", std::vector<std::int64_t>{2, 2}}};
+  CHECK(triples(4, 6, pool2, Other::None) == 2);
+  CHECK(triples(4, 6, pool2, Other::KeepY) == 0);
+  CHECK(triples(4, 6, pool2, Other::ReluUse) == 0);
+  CHECK(triples(4, 6, pool2, Other::GammaInput) == 0);
+  CHECK(triples(4, 6, {{"kernel", std::vector<std::int64_t>{3, 3}}}, Other::None) == 0);
+  CHECK(triples(4, 6, {{"kernel", std::vector<std::int64_t>{2, 2}}, {"stride", std::vector<std::int64_t>{1, 1}}},
+                Other::None) == 0);
+  CHECK(triples(4, 6, {{"kernel", std::vector<std::int64_t>{2, 2}}, {"padding", std::vector<std::int64_t>{1, 1}}},
+                Other::None) == 0);
+  CHECK(triples(64, 64, pool2, Other::None) == 2);  // kReluPoolPlane values a plane
+  CHECK(triples(65, 64, pool2, Other::None) == 0);  // more would not fit the kernels' stack buffers
 }

@@ -38,7 +38,7 @@ plan)
   # ratio to the most bytes live at one step.
   run "$cli" plan --builtin fashion-resnet --batch 128
   expect_rc 0
-  expect_out "relu+max_pool2d 'stem.relu'+'stem.pool'"
+  expect_out "batchnorm+relu+max_pool2d 'stem.bn'+'stem.pool'"
   expect_out "conv2d_nobias 'stage3.down.conv'"
   expect_out "add 'stage3.block1.add'"
   expect_out "global_avg_pool2d 'pool'"
