@@ -10,6 +10,7 @@
 #include "ops/conv2d_cols.hpp"
 #include "ops/conv2d_rows.hpp"
 #include "ops/kernel_util.hpp"
+#include "ops/pool_2x2.hpp"
 
 namespace plangrad {
 
@@ -168,14 +169,15 @@ std::size_t conv2d_workspace(const std::vector<Shape>& in, const Attrs& attrs) {
 }
 
 // What a kernel may use: as many parts as the workspace holds, and no more than the
-// threads there are now.
-ConvSlices conv_slices(const ConvDims& d, std::size_t workspace_size) {
+// threads there are now. `extra`: elements more per part, after its slice (the fused
+// convolution + relu + max-pool's image output).
+ConvSlices conv_slices(const ConvDims& d, std::size_t workspace_size, std::size_t extra = 0) {
   ConvSlices s;
   s.col = slice_elems(d, 1);
-  const std::size_t multi = slice_elems(d, 2);
+  const std::size_t multi = slice_elems(d, 2) + extra;
   const Dim fit = multi > 0 ? static_cast<Dim>(workspace_size / multi) : 0;
   s.parts = fit > 1 ? std::min<Dim>({fit, d.N, static_cast<Dim>(op_threads())}) : 1;
-  s.stride = slice_elems(d, s.parts);
+  s.stride = slice_elems(d, s.parts) + extra;
   return s;
 }
 
@@ -184,26 +186,43 @@ ConvSlices conv_slices(const ConvDims& d, std::size_t workspace_size) {
 // Float with stride 1 (ops/conv2d_rows.hpp): x_n padded into the part's slice, where col
 // would be, and the same sums in the same order straight from it (small_sgemm's bits
 // whenever its row tiles take the product, OH*OW > 12), with no col.
-template <class T, bool HasBias>
-void conv2d_forward(const OpArgs<T>& a) {
-  const ConvDims d = conv_dims(a.in[0].shape, a.in[1].shape, *a.attrs);
-  const ConvSlices sl = conv_slices(d, a.workspace_size);
+// Where the forward writes image n's output y_n [F, OH, OW]: into y (plain conv2d), or,
+// in the fused step, into a buffer of the part's, which the relu + max-pool then reads
+// (PooledOutput below). image(n, out) gives the place, done(n, out) runs after it is
+// written; `out` is the part's buffer.
+template <class T>
+struct ImageOutput {
+  T* y;
+  Dim fohw;
+  T* image(Dim n, T*) const { return y + n * fohw; }
+  void done(Dim, T*) const {}
+};
+
+// The convolution of the images into out's places; `sl` the workspace's slices, each
+// followed by `extra` elements that out may use (its buffer).
+template <class T, bool HasBias, class Out>
+void conv2d_forward_to(const OpArgs<T>& a, const ConvDims& d, const ConvSlices& sl, std::size_t extra,
+                       const Out& out) {
   const T* x = a.in[0].data;
   const T* w = a.in[1].data;
-  T* y = a.out[0].data;
-  const Dim chw = d.C * d.g.h * d.g.w, fohw = d.F * d.ohw;
+  const Dim chw = d.C * d.g.h * d.g.w;
+  auto buffer = [&](int p) {
+    return extra ? a.workspace + static_cast<std::size_t>(p) * sl.stride + (sl.stride - extra) : nullptr;
+  };
   if constexpr (std::is_same_v<T, float>) {
     if (a.workspace && conv_rows_path::forward_fits(d.g, d.C, d.F, sl.col)) {
       const ConvRows c = conv_rows_path::forward(d.g, d.C, d.F, w, HasBias ? a.in[2].data : nullptr);
       parallel_parts(static_cast<int>(sl.parts), [&](int p, int parts) {
         float* xp = a.workspace + static_cast<std::size_t>(p) * sl.stride;
+        float* buf = buffer(p);
         ConvRows cp = c;
         cp.xp = xp;
         for (Dim n = part_begin(d.N, p, parts); n < part_begin(d.N, p + 1, parts); ++n) {
           // The part's first image writes the padding's zeros, the others keep them.
           conv_rows_pad(x + n * chw, d.C, d.g.h, d.g.w, d.g.ph, d.g.pw, xp, n == part_begin(d.N, p, parts));
-          cp.out = y + n * fohw;
+          cp.out = out.image(n, buf);
           conv_rows(cp);
+          out.done(n, buf);
         }
       });
       return;
@@ -211,9 +230,10 @@ void conv2d_forward(const OpArgs<T>& a) {
   }
   parallel_parts(static_cast<int>(sl.parts), [&](int p, int parts) {
     T* ws = a.workspace ? a.workspace + static_cast<std::size_t>(p) * sl.stride : nullptr;
+    T* buf = buffer(p);
     for (Dim n = part_begin(d.N, p, parts); n < part_begin(d.N, p + 1, parts); ++n) {
       const T* xn = x + n * chw;
-      T* yn = y + n * fohw;
+      T* yn = out.image(n, buf);
       const T* col = xn;
       if (!d.pointwise) {  // the part's first image leaves the padding's zeros for the next
         conv_cols::im2col(xn, d.C, d.g, ws, n > part_begin(d.N, p, parts));
@@ -226,8 +246,84 @@ void conv2d_forward(const OpArgs<T>& a) {
         beta = T(1);
       }
       gemm<T>(false, false, d.F, d.ohw, d.ckk, T(1), w, col, beta, yn);
+      out.done(n, buf);
     }
   });
+}
+
+// conv2d: x[N,C,H,W] * w[F,C,KH,KW] (+ b[F]) -> y[N,F,OH,OW]
+// Per image: col = im2col(x_n) [CKK, OHW];  y_n[F, OHW] = w[F, CKK] . col (+ b[f] on row f)
+// Float with stride 1 (ops/conv2d_rows.hpp): x_n padded into the part's slice, where col
+// would be, and the same sums in the same order straight from it (small_sgemm's bits
+// whenever its row tiles took the product, OH*OW > 12), with no col.
+template <class T, bool HasBias>
+void conv2d_forward(const OpArgs<T>& a) {
+  const ConvDims d = conv_dims(a.in[0].shape, a.in[1].shape, *a.attrs);
+  conv2d_forward_to<T, HasBias>(a, d, conv_slices(d, a.workspace_size), 0,
+                                ImageOutput<T>{a.out[0].data, d.F * d.ohw});
+}
+
+// ---- conv2d, relu and a 2x2 stride-2 max_pool2d as one step (OpDef::then_relu_pool) -------
+//
+// Inference: each image's convolution goes to a buffer of its part's (the workspace after
+// the part's slice, F*OH*OW elements) and is pooled from there, with relu, while it is in
+// the cache (ops/pool_2x2.hpp, as max_pool2d's after_relu kernels): the convolution's
+// output and relu's never go to memory. Every value is the one the three steps compute.
+// Forward only: a training plan keeps the convolution's output for its backward.
+
+template <class T>
+struct PooledOutput {
+  Window2d g;  // the pool's, over one plane of y_n
+  Dim F;
+  T* pooled;
+  T* image(Dim, T* buf) const { return buf; }
+  // The planes of y_n lie one after the other in buf, and so do their pooled planes in
+  // the output: each plane but the last may spill into the next (pool_2x2_plane).
+  void done(Dim n, T* buf) const {
+    const Dim in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+    T* pn = pooled + n * F * out_plane;
+    for (Dim f = 0; f < F; ++f) pool_2x2::pool_2x2_plane<true>(g, buf + f * in_plane, pn + f * out_plane, f + 1 < F);
+  }
+};
+
+// Whether conv2d's then_relu_pool kernels take this convolution: its output planes
+// pooled 2x2 with stride 2 (OH, OW >= 2).
+Window2d relu_pool_window(const ConvDims& d) {
+  Window2d g;
+  g.h = d.g.oh;
+  g.w = d.g.ow;
+  g.kh = g.kw = g.sh = g.sw = 2;
+  g.oh = g.h / 2;
+  g.ow = g.w / 2;
+  return g;
+}
+
+std::size_t image_elems(const ConvDims& d) { return static_cast<std::size_t>(mul_dims(d.F, d.ohw)); }
+
+// The fused step's workspace: conv2d's parts, each with an image's output after its slice.
+std::size_t conv2d_relu_pool_workspace(const std::vector<Shape>& in, const Attrs& attrs) {
+  const ConvDims d = conv_dims(in[0], in[1], attrs);
+  const Dim threads = op_threads();
+  const bool split = threads > 1 && d.N > 1 && mul_dims(mul_dims(d.N, d.F), mul_dims(d.ohw, d.ckk)) >= kThreadedWork;
+  const Dim parts = split ? std::min(threads, d.N) : 1;
+  return mul_sizes(static_cast<std::size_t>(parts), add_sizes(slice_elems(d, parts), image_elems(d)));
+}
+
+template <class T, bool HasBias>
+void conv2d_relu_pool_forward(const OpArgs<T>& a) {
+  const ConvDims d = conv_dims(a.in[0].shape, a.in[1].shape, *a.attrs);
+  const Window2d g = relu_pool_window(d);
+  const Shape& pooled = a.out[0].shape;
+  if (d.g.oh < 2 || d.g.ow < 2 || pooled.size() != 4 || pooled[0] != d.N || pooled[1] != d.F || pooled[2] != g.oh ||
+      pooled[3] != g.ow)
+    throw ShapeError("conv2d + relu + max_pool2d: the pooled output " + shape_str(pooled) +
+                     " is not a 2x2 stride-2 pool of the convolution's output");
+  const std::size_t extra = image_elems(d);
+  if (!a.workspace || a.workspace_size < add_sizes(slice_elems(d, 1), extra))
+    throw ShapeError("conv2d + relu + max_pool2d: a workspace of " + std::to_string(a.workspace_size) +
+                     " elements holds no image's output of " + std::to_string(extra));
+  conv2d_forward_to<T, HasBias>(a, d, conv_slices(d, a.workspace_size, extra), extra,
+                                PooledOutput<T>{g, d.F, a.out[0].data});
 }
 
 // y_n = w . col(x_n) + b  =>
@@ -342,6 +438,9 @@ OpDef conv2d_def(const char* name) {
   d.workspace = conv2d_workspace;
   d.f32 = dispatch_kernels<float, &conv2d_forward<float, HasBias>, &conv2d_backward<float, HasBias>>();
   d.f64 = dispatch_kernels<double, &conv2d_forward<double, HasBias>, &conv2d_backward<double, HasBias>>();
+  d.then_relu_pool.f32 = dispatch_kernels<float, &conv2d_relu_pool_forward<float, HasBias>, nullptr>();
+  d.then_relu_pool.f64 = dispatch_kernels<double, &conv2d_relu_pool_forward<double, HasBias>, nullptr>();
+  d.then_relu_pool.workspace = conv2d_relu_pool_workspace;
   return d;
 }
 

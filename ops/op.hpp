@@ -167,14 +167,16 @@ struct OpDef {
   /// This op, a relu on its output and a 2x2 stride-2 max_pool2d without padding on relu's
   /// output, fused: one step in which neither this op's output nor relu's goes to memory,
   /// nor their gradients, with the same bits as the three steps. The forward reads this
-  /// op's inputs and writes the max-pool's output; the backward reads this op's inputs and
-  /// the max-pool's output gradient and writes this op's input gradients, with this op's
-  /// accumulate flags. Attributes and saved memory are this op's. Left empty by ops that
-  /// have none (batchnorm has them); the planner decides where they run
-  /// (planner/fuse.cpp).
+  /// op's inputs and writes the max-pool's output; the backward (if any) reads this op's
+  /// inputs and the max-pool's output gradient and writes this op's input gradients, with
+  /// this op's accumulate flags. Attributes and saved memory are this op's; the forward's
+  /// workspace is sized by `workspace` (none when null). Left empty by ops that have none:
+  /// batchnorm has both kernels, conv2d and conv2d_nobias a forward (inference plans); the
+  /// planner decides where they run (planner/fuse.cpp).
   struct {
     Kernels<float> f32;
     Kernels<double> f64;
+    SizeFn workspace = nullptr;
   } then_relu_pool;
 
   /// Whether a node may give this op n inputs (see variadic).

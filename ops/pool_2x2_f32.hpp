@@ -16,7 +16,12 @@ using F8 = float __attribute__((vector_size(32)));
 using I8 = std::int32_t __attribute__((vector_size(32)));
 
 // max_2x2's chain on 8 windows of float, the cells split by column with two-vector
-// shuffles: lane k holds window ow0 + k. The same comparisons and selects, lane by lane.
+// shuffles: lane k holds window ow0 + k. The same comparisons and selects, lane by lane,
+// written as vector conditionals (`b > a ? b : a` is one max instruction on AVX, with
+// max_2x2's result for NaN as well). With kRelu every cell is +0 or more after relu (NaN
+// and -0 become +0): a window's maximum is then the same value in whatever order its
+// cells are compared, so the two rows are compared first, on whole vectors, and the
+// columns once.
 template <bool kRelu>
 inline void pool_2x2_block8(const float* r0, const float* r1, float* yr) {
   const F8 zero = {};
@@ -25,20 +30,25 @@ inline void pool_2x2_block8(const float* r0, const float* r1, float* yr) {
   std::memcpy(&a[1], r0 + 8, sizeof a[1]);
   std::memcpy(&a[2], r1, sizeof a[2]);
   std::memcpy(&a[3], r1 + 8, sizeof a[3]);
-  if constexpr (kRelu)
-    for (F8& v : a) v = F8(I8(v) & (v > zero));
-  // __builtin_shufflevector (GCC 12 and clang, constant lanes): the even and odd cells.
-  const F8 c0 = __builtin_shufflevector(a[0], a[1], 0, 2, 4, 6, 8, 10, 12, 14);
-  const F8 c1 = __builtin_shufflevector(a[0], a[1], 1, 3, 5, 7, 9, 11, 13, 15);
-  const F8 c2 = __builtin_shufflevector(a[2], a[3], 0, 2, 4, 6, 8, 10, 12, 14);
-  const F8 c3 = __builtin_shufflevector(a[2], a[3], 1, 3, 5, 7, 9, 11, 13, 15);
-  const I8 s1 = c1 > c0;
-  const F8 v1 = F8((s1 & I8(c1)) | (~s1 & I8(c0)));
-  const I8 s2 = c2 > v1;
-  const F8 v2 = F8((s2 & I8(c2)) | (~s2 & I8(v1)));
-  const I8 s3 = c3 > v2;
-  const F8 v3 = F8((s3 & I8(c3)) | (~s3 & I8(v2)));
-  std::memcpy(yr, &v3, sizeof v3);
+  F8 v;
+  if constexpr (kRelu) {
+    for (F8& c : a) c = c > zero ? c : zero;
+    const F8 m0 = a[2] > a[0] ? a[2] : a[0];
+    const F8 m1 = a[3] > a[1] ? a[3] : a[1];
+    // __builtin_shufflevector (GCC 12 and clang, constant lanes): the even and odd cells.
+    const F8 even = __builtin_shufflevector(m0, m1, 0, 2, 4, 6, 8, 10, 12, 14);
+    const F8 odd = __builtin_shufflevector(m0, m1, 1, 3, 5, 7, 9, 11, 13, 15);
+    v = odd > even ? odd : even;
+  } else {
+    const F8 c0 = __builtin_shufflevector(a[0], a[1], 0, 2, 4, 6, 8, 10, 12, 14);
+    const F8 c1 = __builtin_shufflevector(a[0], a[1], 1, 3, 5, 7, 9, 11, 13, 15);
+    const F8 c2 = __builtin_shufflevector(a[2], a[3], 0, 2, 4, 6, 8, 10, 12, 14);
+    const F8 c3 = __builtin_shufflevector(a[2], a[3], 1, 3, 5, 7, 9, 11, 13, 15);
+    const F8 v1 = c1 > c0 ? c1 : c0;
+    const F8 v2 = c2 > v1 ? c2 : v1;
+    v = c3 > v2 ? c3 : v2;
+  }
+  std::memcpy(yr, &v, sizeof v);
 }
 
 // route_2x2_block16: route_2x2_block's 8 windows in float, written (not added), on vectors

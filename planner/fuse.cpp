@@ -21,7 +21,10 @@
 // never go to memory: after the statistics, the three steps pass over tensors of x's size
 // ten times (forward: read x, write y, read y; backward: read y, write dy, read dy and x,
 // read dy and x, write dx), the fused step six times (read x; read x, write dy, read dy
-// and x, write dx).
+// and x, write dx). In inference plans (forward steps only) a convolution takes the
+// batchnorm's place (OpDef::then_relu_pool of conv2d, ops/conv2d.cpp: each image's
+// output goes to a buffer in the step's workspace and is pooled from there while it is in
+// the cache), after fold_batchnorm has folded the batchnorm into it.
 #include "ops/activations.hpp"
 #include "ops/batchnorm.hpp"
 #include "ops/conv2d.hpp"
@@ -151,28 +154,32 @@ void fuse_relu_pool(const IndexedGraph& g, Schedule& s, const Uses& u) {
   steps.resize(out);
 }
 
-void fuse_batchnorm_relu_pool(const IndexedGraph& g, Schedule& s, const Uses& u) {
+void fuse_relu_pool_after(const IndexedGraph& g, Schedule& s, const Uses& u) {
   const OpDef& batchnorm = batchnorm_op();
   const OpDef& relu = relu_op();
   const OpDef& pool = max_pool2d_op();
   auto op_of = [&](const Step& st) { return g.nodes[static_cast<std::size_t>(st.node)].op; };
-  auto plain = [](const Step& st, StepKind kind) {
-    return st.kind == kind && st.fused < 0 && st.workspace < 0;
-  };
+  auto plain = [](const Step& st, StepKind kind) { return st.kind == kind && st.fused < 0; };
   auto external = [&](int t) { return t >= 0 && s.tensors[static_cast<std::size_t>(t)].external(); };
-  // Forward steps a, b, c: batchnorm, relu, max_pool2d 2x2 stride 2 without padding, each
-  // reading the one before's output alone; gamma and beta parameters (the fused backward
-  // reads beta, which batchnorm's own backward does not keep alive).
+  auto shape_of = [&](int t) -> const Shape& { return s.tensors[static_cast<std::size_t>(t)].shape; };
+  // Forward steps a, b, c: an op with then_relu_pool kernels, relu, max_pool2d 2x2 stride 2
+  // without padding, each reading the one before's output alone. A batchnorm: gamma and
+  // beta parameters (the fused backward reads beta, which batchnorm's own backward does not
+  // keep alive) and planes that fit its kernels' stack buffers.
   auto fusable = [&](const Step& a, const Step& b, const Step& c) {
+    const OpDef& op = *op_of(a);
     if (!plain(a, StepKind::Forward) || !plain(b, StepKind::Forward) || !plain(c, StepKind::Forward) ||
-        b.saved >= 0 || c.saved >= 0 || op_of(a) != &batchnorm || op_of(b) != &relu || op_of(c) != &pool ||
-        !complete(batchnorm.then_relu_pool.f32) || !complete(batchnorm.then_relu_pool.f64))
+        b.workspace >= 0 || c.workspace >= 0 || b.saved >= 0 || c.saved >= 0 || op_of(b) != &relu ||
+        op_of(c) != &pool || !op.then_relu_pool.f32.forward || !op.then_relu_pool.f64.forward)
       return false;
     if (!u.private_link(g, s, a.node, b.node) || !u.private_link(g, s, b.node, c.node)) return false;
-    if (a.in.size() != 5 || !external(a.in[1]) || !external(a.in[2])) return false;
-    const Shape& x = s.tensors[static_cast<std::size_t>(a.in[0])].shape;
-    if (!fuses_relu_pool(x)) return false;
-    const Window2d w = pool_window(x, g.nodes[static_cast<std::size_t>(c.node)].attrs);
+    if (&op == &batchnorm &&
+        (a.workspace >= 0 || a.in.size() != 5 || !external(a.in[1]) || !external(a.in[2]) ||
+         !fuses_relu_pool(shape_of(a.in[0]))))
+      return false;
+    const Shape& y = shape_of(a.out.at(0));
+    if (y.size() != 4) return false;
+    const Window2d w = pool_window(y, g.nodes[static_cast<std::size_t>(c.node)].attrs);
     return w.kh == 2 && w.kw == 2 && w.sh == 2 && w.sw == 2 && w.ph == 0 && w.pw == 0;
   };
   std::vector<Step>& steps = s.steps;
@@ -190,16 +197,32 @@ void fuse_batchnorm_relu_pool(const IndexedGraph& g, Schedule& s, const Uses& u)
     const int pb = backward_at[static_cast<std::size_t>(c.node)], rb = backward_at[static_cast<std::size_t>(b.node)],
               nb = backward_at[static_cast<std::size_t>(a.node)];
     const bool none = pb < 0 && rb < 0 && nb < 0;
+    const OpDef& op = *op_of(a);
     if (!none) {
+      if (!op.then_relu_pool.f32.backward || !op.then_relu_pool.f64.backward) continue;
       if (pb < 0 || rb != pb + 1 || nb != pb + 2) continue;
       const Step& sp = steps[static_cast<std::size_t>(pb)];
       const Step& sr = steps[static_cast<std::size_t>(rb)];
       const Step& sn = steps[static_cast<std::size_t>(nb)];
       if (!plain(sp, StepKind::Backward) || !plain(sr, StepKind::Backward) || !plain(sn, StepKind::Backward) ||
-          sp.saved >= 0 || sr.saved >= 0)
+          sp.workspace >= 0 || sr.workspace >= 0 || sn.workspace >= 0 || sp.saved >= 0 || sr.saved >= 0)
         continue;
     }
-    // Forward: batchnorm's step, writing the max-pool's output.
+    // Forward: the op's step, writing the max-pool's output, with the fused kernel's
+    // workspace (in the op's own workspace tensor, resized, when it has one).
+    if (op.then_relu_pool.workspace) {
+      const NodeInfo& node = g.nodes[static_cast<std::size_t>(a.node)];
+      if (a.workspace < 0) {
+        a.workspace = add_scratch(s, op.then_relu_pool.workspace, node, a.in, TensorRole::Workspace, "ws:", ":fwd");
+      } else {
+        std::vector<Shape> in_shapes;
+        for (int t : a.in) in_shapes.push_back(shape_of(t));
+        const std::size_t n = op.then_relu_pool.workspace(in_shapes, node.attrs);
+        TensorInfo& ws = s.tensors[static_cast<std::size_t>(a.workspace)];
+        ws.shape = {static_cast<Dim>(n)};
+        check_tensor_size(ws.shape, op.name + " '" + node.name + "' scratch '" + ws.name + "'");
+      }
+    }
     a.fused = c.node;
     a.out = c.out;
     merged_away[i + 1] = merged_away[i + 2] = true;
@@ -230,7 +253,7 @@ void fuse_batchnorm_relu_pool(const IndexedGraph& g, Schedule& s, const Uses& u)
 
 Schedule fuse(const IndexedGraph& g, Schedule s) {
   const Uses u(g, s);
-  fuse_batchnorm_relu_pool(g, s, u);
+  fuse_relu_pool_after(g, s, u);
   fuse_bias_activation(g, s, u);
   fuse_relu_pool(g, s, u);
   return s;

@@ -217,19 +217,16 @@ TEST_CASE("relu + max_pool2d fused: small conv graphs compute the same bits", "[
 }
 
 TEST_CASE("relu + max_pool2d fused: the relu steps and their memory are gone", "[fuse][relu_pool]") {
-  // In training the MNIST CNN's relus run fused with their batchnorm and max-pool (the
-  // tests below); without a batchnorm, a convolution's relu pairs with the max-pool. In
-  // inference the batchnorm is folded into the convolution and the pairs remain.
-  const Model cnn = models::mnist_cnn().build(3);
-  const Model conv = conv_graph(28, 28, {2, 2}, {}, {0, 0}, true, Second::None, 3);
+  // A relu on the input: after a convolution or a batchnorm, the three run as one step
+  // (the tests below).
+  const Model m = conv_graph(28, 28, {2, 2}, {}, {0, 0}, false, Second::None, 3);
   for (const PlanKind kind : {PlanKind::Training, PlanKind::Gradients, PlanKind::Inference}) {
     INFO(plan_kind_name(kind));
-    const Graph& g = kind == PlanKind::Inference ? cnn.graph : conv.graph;
-    const std::size_t pairs = kind == PlanKind::Inference ? 2 : 1;
-    const Plan fused = plan_of(g, kind, 64, true, sizeof(float));
-    const Plan unfused = plan_of(g, kind, 64, false, sizeof(float));
+    const Plan fused = plan_of(m.graph, kind, 64, true, sizeof(float));
+    const Plan unfused = plan_of(m.graph, kind, 64, false, sizeof(float));
     CHECK(relu_steps(fused) == 0);
-    CHECK(relu_steps(unfused) == (kind == PlanKind::Inference ? pairs : 2 * pairs));
+    // Training: x takes no gradient, so relu has no backward step.
+    CHECK(relu_steps(unfused) == (kind == PlanKind::Gradients ? 2 : 1));
     CHECK(fused.schedule.steps.size() + relu_steps(unfused) == unfused.schedule.steps.size());
     // The relu outputs (and their gradients) get no memory.
     for (const Step& st : fused.schedule.steps) {
@@ -615,4 +612,108 @@ TEST_CASE("batchnorm + relu + max_pool2d fuse only where the kernels and the gra
                 Other::None) == 0);
   CHECK(triples(64, 64, pool2, Other::None) == 2);  // kReluPoolPlane values a plane
   CHECK(triples(65, 64, pool2, Other::None) == 0);  // more would not fit the kernels' stack buffers
+}
+
+// ---- conv2d + relu + max_pool2d in inference plans (OpDef::then_relu_pool of conv2d) ------
+
+namespace {
+
+// x [N, 3, H, W] -> conv2d (or conv2d_nobias) 3 -> 5, kernel k, stride st, padding pd ->
+// relu -> max_pool2d 2x2 -> flatten -> dense 'fc' (4) -> softmax cross-entropy 'loss'.
+Model conv_pool_graph(Dim h, Dim w, Dim k, Dim st, Dim pd, bool bias) {
+  GraphBuilder b;
+  Value x = b.input("x", {kBatchDim, 3, h, w});
+  Value wt = b.parameter("conv.w", {5, 3, k, k}, init::glorot_uniform());
+  std::vector<Value> in{x, wt};
+  if (bias) in.push_back(b.parameter("conv.b", {5}, init::constant(-0.05)));
+  Value z = b.op(bias ? "conv2d" : "conv2d_nobias", in, {{"stride", std::vector<std::int64_t>{st, st}},
+                                                        {"padding", std::vector<std::int64_t>{pd, pd}}},
+                 "conv");
+  Value p = b.op("max_pool2d", {b.relu(z, "relu")}, {{"kernel", std::vector<std::int64_t>{2, 2}}}, "pool");
+  Value fc = b.dense(b.op("flatten", {p}, {}, "flatten"), 4, "fc");
+  b.output(b.softmax_cross_entropy(fc, b.input("labels", {kBatchDim}), "loss"));
+  b.output(fc);
+  return b.build(9);
+}
+
+template <class T>
+void check_conv_pool_bits(const Model& m, Dim batch, std::size_t triples) {
+  BasicModel<T> model = m.cast<T>();
+  Executor<T> a(model, plan_of(model.graph, PlanKind::Inference, batch, true, sizeof(T), {"fc"}));
+  Executor<T> b(model, plan_of(model.graph, PlanKind::Inference, batch, false, sizeof(T), {"fc"}));
+  REQUIRE(bn_relu_pool_steps(a.plan()) == triples);
+  CHECK(relu_steps(a.plan()) == 0);
+  feed(a, model.graph, 4, 30);
+  feed(b, model.graph, 4, 30);
+  a.run();
+  b.run();
+  CHECK(nonzero(a.value("fc")));
+  CHECK(same_bits(a.value("fc"), b.value("fc")));
+}
+
+}  // namespace
+
+TEST_CASE("conv2d + relu + max_pool2d fused in inference: the same bits", "[fuse][conv_relu_pool]") {
+  // Stride-1 convolutions with rows of 12-16 or 28-32 columns take conv_rows, the others
+  // im2col + GEMM; a 1x1 convolution no im2col at all.
+  const struct {
+    const char* name;
+    Dim h, w, k, st, pd;
+  } cases[] = {{"conv_rows, 28 wide", 28, 28, 3, 1, 1},  {"conv_rows, 14 wide, odd height", 15, 14, 3, 1, 1},
+               {"im2col, stride 2", 17, 19, 3, 2, 1},    {"im2col, 7 wide", 9, 7, 3, 1, 1},
+               {"pointwise", 6, 10, 1, 1, 0},            {"5x5, no padding", 12, 20, 5, 1, 0}};
+  for (const auto& c : cases)
+    for (const bool bias : {true, false}) {
+      INFO(c.name << (bias ? ", conv2d" : ", conv2d_nobias"));
+      const Model m = conv_pool_graph(c.h, c.w, c.k, c.st, c.pd, bias);
+      for (const int threads : {1, 2}) {
+        INFO(threads << " op threads");
+        const testing::OpThreads t(threads);
+        check_conv_pool_bits<float>(m, 3, 1);
+        check_conv_pool_bits<double>(m, 3, 1);
+        check_conv_pool_bits<float>(m, 16, 1);
+      }
+    }
+  SECTION("the MNIST CNN, batchnorm folded into the convolutions") {
+    const Model cnn = models::mnist_cnn().build(3);
+    for (const Dim batch : {1, 64}) {
+      BasicModel<float> model = cnn.cast<float>();
+      Executor<float> a(model, plan_of(model.graph, PlanKind::Inference, batch, true, sizeof(float), {"logits"}));
+      Executor<float> b(model, plan_of(model.graph, PlanKind::Inference, batch, false, sizeof(float), {"logits"}));
+      REQUIRE(bn_relu_pool_steps(a.plan()) == 2);
+      feed(a, model.graph, 10, 5);
+      feed(b, model.graph, 10, 5);
+      a.run();
+      b.run();
+      CHECK(same_bits(a.value("logits"), b.value("logits")));
+    }
+  }
+}
+
+TEST_CASE("conv2d + relu + max_pool2d: inference only, the convolution's output gets no memory",
+          "[fuse][conv_relu_pool]") {
+  const Model m = conv_pool_graph(28, 28, 3, 1, 1, true);
+  const Plan inference = plan_of(m.graph, PlanKind::Inference, 64, true, sizeof(float), {"fc"});
+  const Plan unfused = plan_of(m.graph, PlanKind::Inference, 64, false, sizeof(float), {"fc"});
+  REQUIRE(bn_relu_pool_steps(inference) == 1);
+  for (const Step& st : inference.schedule.steps) {
+    if (!relu_pool_fused(inference.graph, st)) continue;
+    const NodeInfo& conv = inference.graph.nodes[static_cast<std::size_t>(st.node)];
+    CHECK(conv.name == "conv");
+    CHECK(!inference.offset[static_cast<std::size_t>(inference.schedule.value_tensor[static_cast<std::size_t>(conv.outputs[0])])]);
+    // The workspace holds an image's output [5, 28, 28] besides the padded image.
+    REQUIRE(st.workspace >= 0);
+    CHECK(inference.schedule.tensors[static_cast<std::size_t>(st.workspace)].shape[0] >= 5 * 28 * 28);
+  }
+  CHECK(inference.arena_bytes < unfused.arena_bytes);
+  // Training and gradients plans keep the convolution's output for its backward: relu and
+  // max_pool2d fuse as a pair.
+  for (const PlanKind kind : {PlanKind::Training, PlanKind::Gradients}) {
+    const Plan p = plan_of(m.graph, kind, 4, true, sizeof(float));
+    CHECK(bn_relu_pool_steps(p) == 0);
+    CHECK(relu_steps(p) == 0);
+  }
+  // Not when the convolution's output or relu's is wanted as well.
+  CHECK(bn_relu_pool_steps(plan_of(m.graph, PlanKind::Inference, 4, true, sizeof(float), {"fc", "conv"})) == 0);
+  CHECK(bn_relu_pool_steps(plan_of(m.graph, PlanKind::Inference, 4, true, sizeof(float), {"fc", "relu"})) == 0);
 }
