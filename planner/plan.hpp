@@ -42,9 +42,9 @@ struct PlanRequest {
   /// false: every tensor its own buffer, no in-place ops (the naive baseline).
   bool reuse_memory = true;
   /// false: every node its own steps; true: an add_bias and the activation after it run as
-  /// one step, and so do a relu and the max_pool2d after it, and a batchnorm, the relu
-  /// after it and a 2x2 max_pool2d after that (planner/fuse.cpp). Either way a run computes
-  /// the same bits.
+  /// one step, and so do a relu and the max_pool2d after it, and a batchnorm (in
+  /// inference plans, a convolution too), the relu after it and a 2x2 max_pool2d after
+  /// that (planner/fuse.cpp). Either way a run computes the same bits.
   bool fuse = true;
   /// Eval-mode inference plans: false keeps every batchnorm; true folds one that follows a
   /// convolution (whose output nothing else reads) into it: a small op computes the folded

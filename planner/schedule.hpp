@@ -37,9 +37,10 @@ struct Step {
   // is the activation after it, whose OpDef::after_bias kernels run, reading add_bias's
   // inputs (in) and writing its input gradients (d_in). A relu: `node` is the op after it
   // (max_pool2d), whose OpDef::after_relu kernels run, reading relu's input and writing its
-  // gradient. A max_pool2d: `node` is the op (batchnorm) whose output a relu reads, whose
-  // output that max_pool2d reads; `node`'s OpDef::then_relu_pool kernels run, reading
-  // `node`'s inputs and writing their gradients, out and d_out being the max-pool's.
+  // gradient. A max_pool2d: `node` is the op (batchnorm, conv2d) whose output a relu
+  // reads, whose output that max_pool2d reads; `node`'s OpDef::then_relu_pool kernels run,
+  // reading `node`'s inputs and writing their gradients, out and d_out being the
+  // max-pool's.
   int fused = -1;
   std::vector<int> in, out;      // the node's inputs and outputs
   std::vector<int> d_out, d_in;  // Backward: their gradients, -1 where there is none
@@ -111,7 +112,9 @@ Schedule build_backward(const IndexedGraph& g, Schedule forward, const BackwardR
 // Before both: a batchnorm, the relu after it and the 2x2 stride-2 max_pool2d after that
 // (OpDef::then_relu_pool), three forward steps and their three backward steps, on the
 // same conditions for batchnorm's and relu's outputs, where the kernels take the shape
-// (fuses_relu_pool) and batchnorm's gamma and beta are parameters.
+// (fuses_relu_pool) and batchnorm's gamma and beta are parameters; and a conv2d or
+// conv2d_nobias, relu and 2x2 max_pool2d without backward steps (conv2d's then_relu_pool
+// is a forward only), with the workspace its kernel asks for.
 Schedule fuse(const IndexedGraph& g, Schedule s);
 
 // Whether the step's fused node is a relu: it runs the node's OpDef::after_relu kernels

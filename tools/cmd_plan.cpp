@@ -44,7 +44,8 @@ int cmd_plan(const Args& args) {
         "  --naive     every tensor its own buffer, no in-place ops (the baseline)\n"
         "  --no-fuse   every node its own steps (by default an add_bias and the activation\n"
         "              after it run as one step, and so do a relu and the max_pool2d after\n"
-        "              it, and a batchnorm, relu and 2x2 max_pool2d in a row)\n"
+        "              it, and a batchnorm (in inference a convolution), relu and 2x2\n"
+        "              max_pool2d in a row)\n"
         "  --json      the same as one JSON document\n",
         models::builtin_names());
     return 0;
