@@ -68,6 +68,25 @@ bool complete(const Kernels<T>& k) {
   return k.forward && k.backward;
 }
 
+// Per node: the index of its Backward step, or -1.
+std::vector<int> backward_steps(const IndexedGraph& g, const std::vector<Step>& steps) {
+  std::vector<int> at(g.nodes.size(), -1);
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    if (steps[i].kind == StepKind::Backward) at[static_cast<std::size_t>(steps[i].node)] = static_cast<int>(i);
+  return at;
+}
+
+// The steps but those merged into others, in order.
+void drop_merged(std::vector<Step>& steps, const std::vector<bool>& merged_away) {
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    if (!merged_away[i]) {
+      if (out != i) steps[out] = std::move(steps[i]);
+      ++out;
+    }
+  steps.resize(out);
+}
+
 void fuse_bias_activation(const IndexedGraph& g, Schedule& s, const Uses& u) {
 
   // Node p (an add_bias) and node c run as one step when c's only input is p's output z,
@@ -115,9 +134,7 @@ void fuse_relu_pool(const IndexedGraph& g, Schedule& s, const Uses& u) {
            complete(consumer.after_relu.f64) && u.private_link(g, s, p, c);
   };
   std::vector<Step>& steps = s.steps;
-  std::vector<int> backward_at(g.nodes.size(), -1);  // per node: its Backward step
-  for (std::size_t i = 0; i < steps.size(); ++i)
-    if (steps[i].kind == StepKind::Backward) backward_at[static_cast<std::size_t>(steps[i].node)] = static_cast<int>(i);
+  const std::vector<int> backward_at = backward_steps(g, steps);
   std::vector<bool> merged_away(steps.size(), false);
   for (std::size_t i = 0; i + 1 < steps.size(); ++i) {
     Step& a = steps[i];
@@ -145,13 +162,7 @@ void fuse_relu_pool(const IndexedGraph& g, Schedule& s, const Uses& u) {
       merged_away[static_cast<std::size_t>(rb)] = true;
     }
   }
-  std::size_t out = 0;
-  for (std::size_t i = 0; i < steps.size(); ++i)
-    if (!merged_away[i]) {
-      if (out != i) steps[out] = std::move(steps[i]);
-      ++out;
-    }
-  steps.resize(out);
+  drop_merged(steps, merged_away);
 }
 
 void fuse_relu_pool_after(const IndexedGraph& g, Schedule& s, const Uses& u) {
@@ -183,9 +194,7 @@ void fuse_relu_pool_after(const IndexedGraph& g, Schedule& s, const Uses& u) {
     return w.kh == 2 && w.kw == 2 && w.sh == 2 && w.sw == 2 && w.ph == 0 && w.pw == 0;
   };
   std::vector<Step>& steps = s.steps;
-  std::vector<int> backward_at(g.nodes.size(), -1);  // per node: its Backward step
-  for (std::size_t i = 0; i < steps.size(); ++i)
-    if (steps[i].kind == StepKind::Backward) backward_at[static_cast<std::size_t>(steps[i].node)] = static_cast<int>(i);
+  const std::vector<int> backward_at = backward_steps(g, steps);
   std::vector<bool> merged_away(steps.size(), false);
   for (std::size_t i = 0; i + 2 < steps.size(); ++i) {
     Step& a = steps[i];
@@ -240,13 +249,7 @@ void fuse_relu_pool_after(const IndexedGraph& g, Schedule& s, const Uses& u) {
       merged_away[static_cast<std::size_t>(rb)] = merged_away[static_cast<std::size_t>(nb)] = true;
     }
   }
-  std::size_t out = 0;
-  for (std::size_t i = 0; i < steps.size(); ++i)
-    if (!merged_away[i]) {
-      if (out != i) steps[out] = std::move(steps[i]);
-      ++out;
-    }
-  steps.resize(out);
+  drop_merged(steps, merged_away);
 }
 
 }  // namespace

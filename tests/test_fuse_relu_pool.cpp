@@ -1,8 +1,10 @@
-// fuse: a relu and the max_pool2d after it run as one step (OpDef::after_relu). Fused and
-// unfused plans must compute the same bits -- losses, outputs, every gradient, the weights
-// and running statistics after training -- in float and double, on one op thread and two;
-// the fused plans have no relu step, no memory for relu's output and its gradient, and a
-// smaller arena; and fusion happens only where nothing else needs relu's output.
+// fuse: a relu and the max_pool2d after it run as one step (OpDef::after_relu); so do a
+// batchnorm, relu and 2x2 max_pool2d, and in inference a convolution, relu and 2x2
+// max_pool2d (OpDef::then_relu_pool). Fused and unfused plans must compute the same bits
+// -- losses, outputs, every gradient, the weights and running statistics after training
+// -- in float and double, on one op thread and two; the fused plans have no relu step, no
+// memory for the outputs and gradients kept out of memory, and a smaller arena; and
+// fusion happens only where nothing else needs those outputs.
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -76,6 +78,67 @@ bool nonzero(const TensorRef<const T>& g) {
   return false;
 }
 
+// Fused (a) against unfused (b) inference plans: `output` after one run on the same inputs.
+template <class T>
+void same_outputs(Executor<T>& a, Executor<T>& b, const Graph& graph, std::size_t classes, const std::string& output) {
+  feed(a, graph, classes, 20);
+  feed(b, graph, classes, 20);
+  a.run();
+  b.run();
+  CHECK(nonzero(a.value(output)));
+  CHECK(same_bits(a.value(output), b.value(output)));
+}
+
+// Fused (a) against unfused (b) gradients plans of one model (ma is a's): the loss and
+// every gradient, x's included.
+template <class T>
+void same_gradients(Executor<T>& a, Executor<T>& b, const BasicModel<T>& ma, std::size_t classes) {
+  feed(a, ma.graph, classes, 1);
+  feed(b, ma.graph, classes, 1);
+  a.run();
+  b.run();
+  const T la = a.loss(), lb = b.loss();
+  CHECK(std::memcmp(&la, &lb, sizeof(T)) == 0);
+  std::vector<std::string> names{"x"};
+  for (const auto& [name, value] : ma.parameters) names.push_back(name);
+  for (const std::string& p : names) {
+    INFO("gradient of " << p);
+    CHECK(nonzero(a.grad(p)));
+    CHECK(same_bits(a.grad(p), b.grad(p)));
+  }
+}
+
+// Three Adam steps (weight decay on) with a fused and an unfused training plan: the
+// losses, then the weights and running statistics. check(plan) looks at the fused plan
+// first.
+template <class T, class Check>
+void same_training(const BasicModel<T>& model, Dim batch, std::size_t classes, const Check& check) {
+  BasicModel<T> ma = model, mb = model;
+  AdamOptions o;
+  o.lr = 1e-2;
+  o.weight_decay = 1e-3;
+  Adam<T> sa(ma, o), sb(mb, o);
+  Executor<T> a(ma, plan_of(model.graph, PlanKind::Training, batch, true, sizeof(T)), &sa);
+  Executor<T> b(mb, plan_of(model.graph, PlanKind::Training, batch, false, sizeof(T)), &sb);
+  check(a.plan());
+  for (int step = 0; step < 3; ++step) {
+    feed(a, model.graph, classes, 10 + static_cast<std::uint64_t>(step));
+    feed(b, model.graph, classes, 10 + static_cast<std::uint64_t>(step));
+    a.run();
+    b.run();
+    const T la = a.loss(), lb = b.loss();
+    CHECK(std::memcmp(&la, &lb, sizeof(T)) == 0);
+  }
+  for (const auto& [name, value] : ma.parameters) {
+    INFO(name);
+    CHECK(same_bits(value, mb.parameters.at(name)));
+  }
+  for (const auto& [name, value] : ma.state) {
+    INFO(name);
+    CHECK(same_bits(value, mb.state.at(name)));
+  }
+}
+
 // A gradients plan, a few training steps and an inference pass, fused against unfused.
 // `fused_pairs`: the relu + max_pool2d pairs the graph has; `classes`: the label range.
 template <class T>
@@ -89,58 +152,17 @@ void check_same_bits(const Model& m, Dim batch, std::size_t fused_pairs, std::si
     REQUIRE(a.plan().stats.fused_steps == 2 * fused_pairs);
     REQUIRE(b.plan().stats.fused_steps == 0);
     CHECK(relu_steps(a.plan()) == 0);
-    feed(a, model.graph, classes, 1);
-    feed(b, model.graph, classes, 1);
-    a.run();
-    b.run();
-    const T la = a.loss(), lb = b.loss();
-    CHECK(std::memcmp(&la, &lb, sizeof(T)) == 0);
-    std::vector<std::string> names{"x"};
-    for (const auto& [name, value] : ma.parameters) names.push_back(name);
-    for (const std::string& p : names) {
-      INFO("gradient of " << p);
-      CHECK(nonzero(a.grad(p)));
-      CHECK(same_bits(a.grad(p), b.grad(p)));
-    }
+    same_gradients(a, b, ma, classes);
   }
-  {  // training: the weights and running statistics after three Adam steps
-    BasicModel<T> ma = model, mb = model;
-    AdamOptions o;
-    o.lr = 1e-2;
-    o.weight_decay = 1e-3;
-    Adam<T> sa(ma, o), sb(mb, o);
-    Executor<T> a(ma, plan_of(model.graph, PlanKind::Training, batch, true, sizeof(T)), &sa);
-    Executor<T> b(mb, plan_of(model.graph, PlanKind::Training, batch, false, sizeof(T)), &sb);
-    REQUIRE(relu_steps(a.plan()) == 0);
-    for (int step = 0; step < 3; ++step) {
-      feed(a, model.graph, classes, 10 + static_cast<std::uint64_t>(step));
-      feed(b, model.graph, classes, 10 + static_cast<std::uint64_t>(step));
-      a.run();
-      b.run();
-      const T la = a.loss(), lb = b.loss();
-      CHECK(std::memcmp(&la, &lb, sizeof(T)) == 0);
-    }
-    for (const auto& [name, value] : ma.parameters) {
-      INFO(name);
-      CHECK(same_bits(value, mb.parameters.at(name)));
-    }
-    for (const auto& [name, value] : ma.state) {
-      INFO(name);
-      CHECK(same_bits(value, mb.state.at(name)));
-    }
-  }
+  // training: the weights and running statistics after three Adam steps
+  same_training(model, batch, classes, [](const Plan& p) { REQUIRE(relu_steps(p) == 0); });
   {  // inference (batchnorm folded into the convolution where there is one)
     BasicModel<T> ma = model;
     Executor<T> a(ma, plan_of(model.graph, PlanKind::Inference, batch, true, sizeof(T), {output}));
     Executor<T> b(ma, plan_of(model.graph, PlanKind::Inference, batch, false, sizeof(T), {output}));
     CHECK(a.plan().stats.fused_steps == fused_pairs);
     CHECK(relu_steps(a.plan()) == 0);
-    feed(a, model.graph, classes, 20);
-    feed(b, model.graph, classes, 20);
-    a.run();
-    b.run();
-    CHECK(nonzero(a.value(output)));
-    CHECK(same_bits(a.value(output), b.value(output)));
+    same_outputs(a, b, model.graph, classes, output);
   }
 }
 
@@ -170,22 +192,6 @@ Model conv_graph(Dim h, Dim w, std::vector<std::int64_t> kernel, std::vector<std
 }
 
 }  // namespace
-
-// The MNIST CNN's inference plans fuse relu + max_pool2d pairs (batchnorm folded into the
-// convolutions); its gradients and training plans fuse batchnorm + relu + max_pool2d.
-TEST_CASE("relu + max_pool2d fused: the MNIST CNN computes the same bits", "[fuse][relu_pool]") {
-  const Model cnn = models::mnist_cnn().build(3);
-  SECTION("one op thread") {
-    const testing::OpThreads threads(1);
-    check_same_bits<float>(cnn, 4, 2, 10, "logits");
-    check_same_bits<double>(cnn, 4, 2, 10, "logits");
-  }
-  SECTION("two op threads") {
-    const testing::OpThreads threads(2);
-    check_same_bits<float>(cnn, 16, 2, 10, "logits");
-    check_same_bits<double>(cnn, 16, 2, 10, "logits");
-  }
-}
 
 TEST_CASE("relu + max_pool2d fused: small conv graphs compute the same bits", "[fuse][relu_pool]") {
   struct Case {
@@ -409,7 +415,7 @@ Model bn_graph(Dim h, Dim w, bool conv, std::uint64_t seed) {
   return b.build(seed);
 }
 
-std::size_t bn_relu_pool_steps(const Plan& p) {
+std::size_t then_relu_pool_steps(const Plan& p) {
   return static_cast<std::size_t>(std::count_if(p.schedule.steps.begin(), p.schedule.steps.end(),
                                                 [&](const Step& st) { return relu_pool_fused(p.graph, st); }));
 }
@@ -440,48 +446,13 @@ void check_bn_same_bits(const Model& m, Dim batch, std::size_t triples, std::siz
     Executor<T> a(ma, make_plan(model.graph, r));
     r.fuse = false;
     Executor<T> b(mb, make_plan(model.graph, r));
-    REQUIRE(bn_relu_pool_steps(a.plan()) == 2 * triples);
+    REQUIRE(then_relu_pool_steps(a.plan()) == 2 * triples);
     CHECK(batchnorm_steps(a.plan()) == 0);
     CHECK(relu_steps(a.plan()) == 0);
-    feed(a, model.graph, classes, 1);
-    feed(b, model.graph, classes, 1);
-    a.run();
-    b.run();
-    const T la = a.loss(), lb = b.loss();
-    CHECK(std::memcmp(&la, &lb, sizeof(T)) == 0);
-    std::vector<std::string> names{"x"};
-    for (const auto& [name, value] : ma.parameters) names.push_back(name);
-    for (const std::string& p : names) {
-      INFO("gradient of " << p);
-      CHECK(nonzero(a.grad(p)));
-      CHECK(same_bits(a.grad(p), b.grad(p)));
-    }
+    same_gradients(a, b, ma, classes);
   }
-  {  // training: the weights and running statistics after three Adam steps
-    BasicModel<T> ma = model, mb = model;
-    AdamOptions o;
-    o.lr = 1e-2;
-    Adam<T> sa(ma, o), sb(mb, o);
-    Executor<T> a(ma, plan_of(model.graph, PlanKind::Training, batch, true, sizeof(T)), &sa);
-    Executor<T> b(mb, plan_of(model.graph, PlanKind::Training, batch, false, sizeof(T)), &sb);
-    REQUIRE(bn_relu_pool_steps(a.plan()) == 2 * triples);
-    for (int step = 0; step < 3; ++step) {
-      feed(a, model.graph, classes, 10 + static_cast<std::uint64_t>(step));
-      feed(b, model.graph, classes, 10 + static_cast<std::uint64_t>(step));
-      a.run();
-      b.run();
-      const T la = a.loss(), lb = b.loss();
-      CHECK(std::memcmp(&la, &lb, sizeof(T)) == 0);
-    }
-    for (const auto& [name, value] : ma.parameters) {
-      INFO(name);
-      CHECK(same_bits(value, mb.parameters.at(name)));
-    }
-    for (const auto& [name, value] : ma.state) {
-      INFO(name);
-      CHECK(same_bits(value, mb.state.at(name)));
-    }
-  }
+  // training: the weights and running statistics after three Adam steps
+  same_training(model, batch, classes, [&](const Plan& p) { REQUIRE(then_relu_pool_steps(p) == 2 * triples); });
   {  // inference, batchnorm kept (not folded into the convolution): the forward alone, Eval
     BasicModel<T> ma = model;
     PlanRequest r;
@@ -492,13 +463,8 @@ void check_bn_same_bits(const Model& m, Dim batch, std::size_t triples, std::siz
     Executor<T> a(ma, make_plan(model.graph, r));
     r.fuse = false;
     Executor<T> b(ma, make_plan(model.graph, r));
-    CHECK(bn_relu_pool_steps(a.plan()) == triples);
-    feed(a, model.graph, classes, 20);
-    feed(b, model.graph, classes, 20);
-    a.run();
-    b.run();
-    CHECK(nonzero(a.value(output)));
-    CHECK(same_bits(a.value(output), b.value(output)));
+    CHECK(then_relu_pool_steps(a.plan()) == triples);
+    same_outputs(a, b, model.graph, classes, output);
   }
 }
 
@@ -554,7 +520,7 @@ TEST_CASE("batchnorm + relu + max_pool2d fused: y, relu's output and their gradi
     INFO(plan_kind_name(kind));
     const Plan fused = plan_of(cnn.graph, kind, 64, true, sizeof(float));
     const Plan unfused = plan_of(cnn.graph, kind, 64, false, sizeof(float));
-    CHECK(bn_relu_pool_steps(fused) == 4);
+    CHECK(then_relu_pool_steps(fused) == 4);
     CHECK(fused.schedule.steps.size() + 8 == unfused.schedule.steps.size());
     for (const Step& st : fused.schedule.steps) {
       if (!relu_pool_fused(fused.graph, st)) continue;
@@ -598,7 +564,7 @@ TEST_CASE("batchnorm + relu + max_pool2d fuse only where the kernels and the gra
     req.kind = PlanKind::Training;
     req.batch = 2;
     if (other == Other::KeepY) req.outputs = {loss.name, y.name};
-    return bn_relu_pool_steps(make_plan(b.build(1).graph, req));
+    return then_relu_pool_steps(make_plan(b.build(1).graph, req));
   };
   const Attrs pool2{{"kernel", std::vector<std::int64_t>{2, 2}}};
   CHECK(triples(4, 6, pool2, Other::None) == 2);
@@ -641,14 +607,9 @@ void check_conv_pool_bits(const Model& m, Dim batch, std::size_t triples) {
   BasicModel<T> model = m.cast<T>();
   Executor<T> a(model, plan_of(model.graph, PlanKind::Inference, batch, true, sizeof(T), {"fc"}));
   Executor<T> b(model, plan_of(model.graph, PlanKind::Inference, batch, false, sizeof(T), {"fc"}));
-  REQUIRE(bn_relu_pool_steps(a.plan()) == triples);
+  REQUIRE(then_relu_pool_steps(a.plan()) == triples);
   CHECK(relu_steps(a.plan()) == 0);
-  feed(a, model.graph, 4, 30);
-  feed(b, model.graph, 4, 30);
-  a.run();
-  b.run();
-  CHECK(nonzero(a.value("fc")));
-  CHECK(same_bits(a.value("fc"), b.value("fc")));
+  same_outputs(a, b, model.graph, 4, "fc");
 }
 
 }  // namespace
@@ -680,12 +641,8 @@ TEST_CASE("conv2d + relu + max_pool2d fused in inference: the same bits", "[fuse
       BasicModel<float> model = cnn.cast<float>();
       Executor<float> a(model, plan_of(model.graph, PlanKind::Inference, batch, true, sizeof(float), {"logits"}));
       Executor<float> b(model, plan_of(model.graph, PlanKind::Inference, batch, false, sizeof(float), {"logits"}));
-      REQUIRE(bn_relu_pool_steps(a.plan()) == 2);
-      feed(a, model.graph, 10, 5);
-      feed(b, model.graph, 10, 5);
-      a.run();
-      b.run();
-      CHECK(same_bits(a.value("logits"), b.value("logits")));
+      REQUIRE(then_relu_pool_steps(a.plan()) == 2);
+      same_outputs(a, b, model.graph, 10, "logits");
     }
   }
 }
@@ -695,7 +652,7 @@ TEST_CASE("conv2d + relu + max_pool2d: inference only, the convolution's output 
   const Model m = conv_pool_graph(28, 28, 3, 1, 1, true);
   const Plan inference = plan_of(m.graph, PlanKind::Inference, 64, true, sizeof(float), {"fc"});
   const Plan unfused = plan_of(m.graph, PlanKind::Inference, 64, false, sizeof(float), {"fc"});
-  REQUIRE(bn_relu_pool_steps(inference) == 1);
+  REQUIRE(then_relu_pool_steps(inference) == 1);
   for (const Step& st : inference.schedule.steps) {
     if (!relu_pool_fused(inference.graph, st)) continue;
     const NodeInfo& conv = inference.graph.nodes[static_cast<std::size_t>(st.node)];
@@ -710,10 +667,10 @@ TEST_CASE("conv2d + relu + max_pool2d: inference only, the convolution's output 
   // max_pool2d fuse as a pair.
   for (const PlanKind kind : {PlanKind::Training, PlanKind::Gradients}) {
     const Plan p = plan_of(m.graph, kind, 4, true, sizeof(float));
-    CHECK(bn_relu_pool_steps(p) == 0);
+    CHECK(then_relu_pool_steps(p) == 0);
     CHECK(relu_steps(p) == 0);
   }
   // Not when the convolution's output or relu's is wanted as well.
-  CHECK(bn_relu_pool_steps(plan_of(m.graph, PlanKind::Inference, 4, true, sizeof(float), {"fc", "conv"})) == 0);
-  CHECK(bn_relu_pool_steps(plan_of(m.graph, PlanKind::Inference, 4, true, sizeof(float), {"fc", "relu"})) == 0);
+  CHECK(then_relu_pool_steps(plan_of(m.graph, PlanKind::Inference, 4, true, sizeof(float), {"fc", "conv"})) == 0);
+  CHECK(then_relu_pool_steps(plan_of(m.graph, PlanKind::Inference, 4, true, sizeof(float), {"fc", "relu"})) == 0);
 }
