@@ -181,11 +181,6 @@ ConvSlices conv_slices(const ConvDims& d, std::size_t workspace_size, std::size_
   return s;
 }
 
-// conv2d: x[N,C,H,W] * w[F,C,KH,KW] (+ b[F]) -> y[N,F,OH,OW]
-// Per image: col = im2col(x_n) [CKK, OHW];  y_n[F, OHW] = w[F, CKK] . col (+ b[f] on row f)
-// Float with stride 1 (ops/conv2d_rows.hpp): x_n padded into the part's slice, where col
-// would be, and the same sums in the same order straight from it (small_sgemm's bits
-// whenever its row tiles take the product, OH*OW > 12), with no col.
 // Where the forward writes image n's output y_n [F, OH, OW]: into y (plain conv2d), or,
 // in the fused step, into a buffer of the part's, which the relu + max-pool then reads
 // (PooledOutput below). image(n, out) gives the place, done(n, out) runs after it is
@@ -286,8 +281,7 @@ struct PooledOutput {
   }
 };
 
-// Whether conv2d's then_relu_pool kernels take this convolution: its output planes
-// pooled 2x2 with stride 2 (OH, OW >= 2).
+// The pool's window over one plane of the convolution's output: 2x2, stride 2.
 Window2d relu_pool_window(const ConvDims& d) {
   Window2d g;
   g.h = d.g.oh;
