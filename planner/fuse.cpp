@@ -178,9 +178,10 @@ void fuse_relu_pool_after(const IndexedGraph& g, Schedule& s, const Uses& u) {
   // beta parameters (the fused backward reads beta, which batchnorm's own backward does not
   // keep alive) and planes that fit its kernels' stack buffers.
   auto fusable = [&](const Step& a, const Step& b, const Step& c) {
+    // Forward steps first: Fill and Update steps have no node.
+    if (!plain(a, StepKind::Forward) || !plain(b, StepKind::Forward) || !plain(c, StepKind::Forward)) return false;
     const OpDef& op = *op_of(a);
-    if (!plain(a, StepKind::Forward) || !plain(b, StepKind::Forward) || !plain(c, StepKind::Forward) ||
-        b.workspace >= 0 || c.workspace >= 0 || b.saved >= 0 || c.saved >= 0 || op_of(b) != &relu ||
+    if (b.workspace >= 0 || c.workspace >= 0 || b.saved >= 0 || c.saved >= 0 || op_of(b) != &relu ||
         op_of(c) != &pool || !op.then_relu_pool.f32.forward || !op.then_relu_pool.f64.forward)
       return false;
     if (!u.private_link(g, s, a.node, b.node) || !u.private_link(g, s, b.node, c.node)) return false;
