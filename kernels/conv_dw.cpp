@@ -29,7 +29,7 @@ struct Lanes16 {
     for (Idx l = 0; l < m; ++l) r.v[l] = p[l];
     return r;
   }
-  static Reg load_any(const float* p) {
+  static Reg load_all(const float* p) {
     Reg r;
     for (int l = 0; l < 16; ++l) r.v[l] = p[l];
     return r;

@@ -9,37 +9,16 @@
 
 #define PLANGRAD_CONV_DW_FN __attribute__((target(PLANGRAD_TARGET_AVX2)))
 #include "kernels/conv_dw_tiles.hpp"
+#include "kernels/vec16.hpp"
 
 namespace plangrad::conv_dw_detail {
 
 namespace {
 
-struct Ymm2 {
-  struct Reg {
-    __m256 lo, hi;
-  };
-  // A lane is on when its sign bit is set (vmaskmovps); `all` takes the plain loads.
-  struct Mask {
-    __m256i lo, hi;
-    bool all;
-  };
+struct Ymm2 : vec16::Ymm2 {
   // 2 x 2 accumulators (8 ymm), 2 dy vectors (4) and an xp vector (2) of the 16.
   static constexpr int kRows = 2, kKs = 4, kAcc = 4;
 
-  PLANGRAD_CONV_DW_FN static Reg zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
-  PLANGRAD_CONV_DW_FN static Mask lanes(Idx n) {
-    const __m256i count = _mm256_set1_epi32(static_cast<int>(n));
-    return {_mm256_cmpgt_epi32(count, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
-            _mm256_cmpgt_epi32(count, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15)), n >= 16};
-  }
-  PLANGRAD_CONV_DW_FN static Reg load(const Mask& m, const float* p) {
-    if (m.all) return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
-    return {_mm256_maskload_ps(p, m.lo), _mm256_maskload_ps(p + 8, m.hi)};
-  }
-  PLANGRAD_CONV_DW_FN static Reg load_any(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
-  PLANGRAD_CONV_DW_FN static Reg fmadd(Reg a, Reg b, Reg c) {
-    return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
-  }
   PLANGRAD_CONV_DW_FN static Reg fmadd_tail(const Mask& m, Reg a, Reg b, Reg c) {
     return {_mm256_blendv_ps(c.lo, _mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_castsi256_ps(m.lo)),
             _mm256_blendv_ps(c.hi, _mm256_fmadd_ps(a.hi, b.hi, c.hi), _mm256_castsi256_ps(m.hi))};

@@ -8,24 +8,18 @@
 
 #define PLANGRAD_CONV_DW_FN __attribute__((target(PLANGRAD_TARGET_AVX512)))
 #include "kernels/conv_dw_tiles.hpp"
+#include "kernels/vec16.hpp"
 
 namespace plangrad::conv_dw_detail {
 
 namespace {
 
-struct Zmm {
-  using Reg = __m512;
-  using Mask = __mmask16;
+struct Zmm : vec16::Zmm {
   // 4 x 6 accumulators, 4 dy vectors and an xp vector: 29 of the 32 registers. Masked
   // loads cost several times a plain one here, so only the guarded chunks take them
   // (kernels/conv_dw_tiles.hpp); the other tail chunks mask the FMA or the flush.
   static constexpr int kRows = 4, kKs = 9, kAcc = 24;
 
-  PLANGRAD_CONV_DW_FN static Reg zero() { return _mm512_setzero_ps(); }
-  PLANGRAD_CONV_DW_FN static Mask lanes(Idx n) { return n >= 16 ? Mask(0xFFFF) : Mask((1u << n) - 1u); }
-  PLANGRAD_CONV_DW_FN static Reg load(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
-  PLANGRAD_CONV_DW_FN static Reg load_any(const float* p) { return _mm512_loadu_ps(p); }
-  PLANGRAD_CONV_DW_FN static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   PLANGRAD_CONV_DW_FN static Reg fmadd_tail(Mask m, Reg a, Reg b, Reg c) { return _mm512_mask3_fmadd_ps(a, b, c, m); }
   PLANGRAD_CONV_DW_FN static Reg keep(Mask m, Reg x) { return _mm512_maskz_mov_ps(m, x); }
   // Masked (maskz) conversions and extractions: GCC 12 warns under -Wall about the unmasked

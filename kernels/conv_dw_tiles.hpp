@@ -9,7 +9,7 @@
 // lanes in double in one fixed tree (V::total, lanes_total's order).
 //
 // V provides: Reg, Mask; zero(), lanes(n) (the first n lanes, 1 <= n <= 16), load(m, p)
-// (masked: lanes off read nothing and are 0), load_any(p) (16 floats), fmadd(a, b, c)
+// (masked: lanes off read nothing and are 0), load_all(p) (16 floats), fmadd(a, b, c)
 // (a * b + c), fmadd_tail(m, a, b, c) (fmadd on the lanes of m; the others keep c),
 // keep(m, x) (the lanes off m cleared to +0), total(x) (the 16 lanes in double: lane
 // l + lane l+8, then l+4, l+2, l+1); kRows, kKs, kAcc: a tile's most filters, values of k
@@ -45,10 +45,10 @@ PLANGRAD_CONV_DW_FN inline void chunk(typename V::Reg (&acc)[MR][NK], const Idx 
   using Reg = typename V::Reg;
   Reg dv[MR];
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) dv[r] = Guard ? V::load(m, d + r * ohw) : V::load_any(d + r * ohw);
+  for (int r = 0; r < MR; ++r) dv[r] = Guard ? V::load(m, d + r * ohw) : V::load_all(d + r * ohw);
 #pragma GCC unroll 8
   for (int q = 0; q < NK; ++q) {
-    const Reg xv = Guard ? V::load(m, x + off[q]) : V::load_any(x + off[q]);
+    const Reg xv = Guard ? V::load(m, x + off[q]) : V::load_all(x + off[q]);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r)
       acc[r][q] = Merge ? V::fmadd_tail(m, dv[r], xv, acc[r][q]) : V::fmadd(dv[r], xv, acc[r][q]);

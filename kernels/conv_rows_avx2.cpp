@@ -9,6 +9,7 @@
 
 #define PLANGRAD_CONV_ROWS_FN __attribute__((target(PLANGRAD_TARGET_AVX2)))
 #include "kernels/conv_rows_tiles.hpp"
+#include "kernels/vec16.hpp"
 
 namespace plangrad {
 
@@ -16,12 +17,9 @@ namespace {
 
 using conv_rows_tiles::Idx;
 
-struct Ymm2 {
-  struct Reg {
-    __m256 lo, hi;
-  };
-  // A lane is on when its sign bit is set (vmaskmovps); a half with all 8 lanes on
-  // (lo_all, hi_all) takes the plain load and store, which cost less.
+// vec16::Ymm2 with a mask that knows each half: a half with all 8 lanes on (lo_all,
+// hi_all) takes the plain load and store, as a 12-wide row's last vector's low half does.
+struct Ymm2 : vec16::Ymm2 {
   struct Mask {
     __m256i lo, hi;
     bool lo_all, hi_all;
@@ -29,8 +27,6 @@ struct Ymm2 {
   // 6 x 1 accumulators (12 of the 16 registers), B and a broadcast of A.
   static constexpr int kRows = 6, kVecs = 1;
 
-  PLANGRAD_CONV_ROWS_FN static Reg zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
-  PLANGRAD_CONV_ROWS_FN static Reg set1(float x) { return {_mm256_set1_ps(x), _mm256_set1_ps(x)}; }
   PLANGRAD_CONV_ROWS_FN static Mask lanes(Idx n) {
     const __m256i count = _mm256_set1_epi32(static_cast<int>(std::clamp<Idx>(n, 0, 16)));
     return {_mm256_cmpgt_epi32(count, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
@@ -50,10 +46,6 @@ struct Ymm2 {
       _mm256_storeu_ps(p + 8, x.hi);
     else
       _mm256_maskstore_ps(p + 8, m.hi, x.hi);
-  }
-  PLANGRAD_CONV_ROWS_FN static Reg add(Reg a, Reg b) { return {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
-  PLANGRAD_CONV_ROWS_FN static Reg fmadd(Reg a, Reg b, Reg c) {
-    return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
   }
 };
 

@@ -11,6 +11,7 @@
 
 #define PLANGRAD_GEMM_FN __attribute__((target(PLANGRAD_TARGET_AVX2)))
 #include "kernels/small_gemm_tiles.hpp"
+#include "kernels/vec16.hpp"
 
 namespace plangrad {
 
@@ -18,49 +19,12 @@ namespace {
 
 using small_gemm_tiles::Idx;
 
-struct Ymm2 {
-  struct Reg {
-    __m256 lo, hi;
-  };
-  // A lane is on when its sign bit is set (vmaskmovps). Masked loads and stores cost
-  // more than plain ones: `all` (16 lanes on, the common case) takes the plain ones.
-  struct Mask {
-    __m256i lo, hi;
-    bool all;
-  };
+struct Ymm2 : vec16::Ymm2 {
   // Each V is two of the 16 registers: 6 x 1 (12) in a row tile, 4 (8) in a row-vector
   // pass, 2 x 2 (8) in a dot tile, 1 x 4 (8) in a column tile.
   static constexpr int kMaxRows = 6, kTileVecs = 1, kRowVecs = 4, kDotRows = 2, kDotCols = 2,
                        kColVecs = 1, kColCols = 4;
 
-  PLANGRAD_GEMM_FN static Reg zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
-  PLANGRAD_GEMM_FN static Reg set1(float x) { return {_mm256_set1_ps(x), _mm256_set1_ps(x)}; }
-  PLANGRAD_GEMM_FN static Mask lanes(Idx n) {
-    const __m256i count = _mm256_set1_epi32(static_cast<int>(std::clamp<Idx>(n, 0, 16)));
-    return {_mm256_cmpgt_epi32(count, _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
-            _mm256_cmpgt_epi32(count, _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15)), n >= 16};
-  }
-  PLANGRAD_GEMM_FN static Reg load(const Mask& m, const float* p) {
-    if (m.all) return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
-    return {_mm256_maskload_ps(p, m.lo), _mm256_maskload_ps(p + 8, m.hi)};
-  }
-  PLANGRAD_GEMM_FN static void store(const Mask& m, float* p, Reg x) {
-    if (m.all) {
-      _mm256_storeu_ps(p, x.lo);
-      _mm256_storeu_ps(p + 8, x.hi);
-      return;
-    }
-    _mm256_maskstore_ps(p, m.lo, x.lo);
-    _mm256_maskstore_ps(p + 8, m.hi, x.hi);
-  }
-  PLANGRAD_GEMM_FN static void store_all(float* p, Reg x) {
-    _mm256_storeu_ps(p, x.lo);
-    _mm256_storeu_ps(p + 8, x.hi);
-  }
-  PLANGRAD_GEMM_FN static Reg mul(Reg a, Reg b) { return {_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)}; }
-  PLANGRAD_GEMM_FN static Reg fmadd(Reg a, Reg b, Reg c) {
-    return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
-  }
   // Zmm::lane_sum's tree: lane j + lane j+8, then j^4, j^2, j^1.
   PLANGRAD_GEMM_FN static float lane_sum(Reg x) {
     const __m256 t = _mm256_add_ps(x.lo, x.hi);

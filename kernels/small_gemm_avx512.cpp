@@ -10,6 +10,7 @@
 
 #define PLANGRAD_GEMM_FN __attribute__((target(PLANGRAD_TARGET_AVX512)))
 #include "kernels/small_gemm_tiles.hpp"
+#include "kernels/vec16.hpp"
 
 namespace plangrad {
 
@@ -17,25 +18,12 @@ namespace {
 
 using small_gemm_tiles::Idx;
 
-struct Zmm {
-  using Reg = __m512;
-  using Mask = __mmask16;
+struct Zmm : vec16::Zmm {
   // 8 x 2 accumulators in a row tile, 8 in a row-vector pass, 4 x 4 in a dot tile and a
   // column tile: at most 16 of the 32 registers, the rest for operands.
   static constexpr int kMaxRows = 8, kTileVecs = 2, kRowVecs = 8, kDotRows = 4, kDotCols = 4,
                        kColVecs = 4, kColCols = 4;
 
-  PLANGRAD_GEMM_FN static Reg zero() { return _mm512_setzero_ps(); }
-  PLANGRAD_GEMM_FN static Reg set1(float x) { return _mm512_set1_ps(x); }
-  PLANGRAD_GEMM_FN static Mask lanes(Idx n) {
-    if (n <= 0) return 0;
-    return n >= 16 ? Mask(0xFFFF) : Mask((1u << n) - 1u);
-  }
-  PLANGRAD_GEMM_FN static Reg load(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
-  PLANGRAD_GEMM_FN static void store(Mask m, float* p, Reg x) { _mm512_mask_storeu_ps(p, m, x); }
-  PLANGRAD_GEMM_FN static void store_all(float* p, Reg x) { _mm512_storeu_ps(p, x); }
-  PLANGRAD_GEMM_FN static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
-  PLANGRAD_GEMM_FN static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   // The tree: lane j + lane j^8, then j^4, j^2, j^1 (Ymm2::lane_sum adds in the same
   // order). Masked (maskz) shuffles throughout: GCC 12 warns under -Wall about the
   // unmasked ones, _mm512_reduce_add_ps and the 512 -> 128 cast (their header code passes
