@@ -10,6 +10,7 @@
 #include "ops/concat.hpp"
 #include "ops/conv2d.hpp"
 #include "ops/dropout.hpp"
+#include "ops/conv2d_winograd.hpp"
 #include "ops/fold_batchnorm.hpp"
 #include "ops/gelu.hpp"
 #include "ops/global_avg_pool2d.hpp"
@@ -58,6 +59,8 @@ std::vector<const OpDef*> builtin_ops() {
       &concat_op(),
       &fold_conv_bn_op(),
       &fold_conv_nobias_bn_op(),
+      &winograd_filters_op(),
+      &conv2d_winograd_op(),
   };
 }
 

@@ -12,6 +12,7 @@
 #include "core/errors.hpp"
 #include "core/limits.hpp"
 #include "planner/fold_batchnorm.hpp"
+#include "planner/winograd.hpp"
 
 namespace plangrad {
 
@@ -60,7 +61,7 @@ Roots roots_of(const IndexedGraph& g, const PlanRequest& request) {
   return r;
 }
 
-// May rewrite g (fold_batchnorm); `folded` counts the batchnorms it folded away.
+// May rewrite g (fold_batchnorm, winograd); `folded` counts the batchnorms it folded away.
 Schedule schedule_of(IndexedGraph& g, const PlanRequest& request, Mode mode, const Roots& r, std::size_t& folded) {
   std::vector<int> roots = r.keep;
   if (r.loss >= 0) roots.push_back(r.loss);
@@ -71,6 +72,15 @@ Schedule schedule_of(IndexedGraph& g, const PlanRequest& request, Mode mode, con
     g = std::move(f.graph);
     order = std::move(f.order);
     folded = static_cast<std::size_t>(f.folded);
+  }
+  // Float plans only: in double the 2.25x fewer multiplies do not make up for the
+  // transforms' scalar passes, and double is for when the last bits matter.
+  if (request.winograd && mode == Mode::Eval && request.kind == PlanKind::Inference &&
+      request.elem_bytes == sizeof(float)) {
+    const std::vector<Shape> shapes = infer_shapes(g, order, request.batch);
+    WinogradGraph w = winograd(std::move(g), std::move(order), shapes);
+    g = std::move(w.graph);
+    order = std::move(w.order);
   }
   Schedule s = build_forward(g, order, infer_shapes(g, order, request.batch), mode, r.keep);
   if (r.loss >= 0) {

@@ -31,7 +31,7 @@ int cmd_plan(const Args& args) {
     std::printf(
         "usage: plangrad plan [MODEL.json | --builtin NAME] [--kind training|gradients|inference]\n"
         "                     [--loss NAME] [--output NAME[,NAME...]] [--batch N] [--naive] [--no-fuse]\n"
-        "                     [--json]\n"
+        "                     [--no-winograd] [--json]\n"
         "Plans a model file or a built-in example graph (without either: --builtin circle) and\n"
         "prints the plan's steps, every tensor's live range and arena offset, and the statistics:\n"
         "naive bytes, arena bytes, lower bound, their ratios and the planning time.\n"
@@ -46,6 +46,8 @@ int cmd_plan(const Args& args) {
         "              after it run as one step, and so do a relu and the max_pool2d after\n"
         "              it, and a batchnorm (in inference a convolution), relu and 2x2\n"
         "              max_pool2d in a row)\n"
+        "  --no-winograd  inference: every conv2d direct (by default a 3x3 stride-1 conv2d with\n"
+        "              8 channels and 8 filters or more runs by Winograd's F(2x2, 3x3))\n"
         "  --json      the same as one JSON document\n",
         models::builtin_names());
     return 0;
@@ -57,6 +59,7 @@ int cmd_plan(const Args& args) {
   const auto batch = flags.get_int("--batch", 100, 1, 1 << 24);
   const bool naive = flags.has("--naive");
   const bool no_fuse = flags.has("--no-fuse");
+  const bool no_winograd = flags.has("--no-winograd");
   const bool json = flags.has("--json");
   flags.finish();
   const std::vector<std::string>& files = flags.positional();
@@ -102,6 +105,7 @@ int cmd_plan(const Args& args) {
   request.batch = batch;
   request.reuse_memory = !naive;
   request.fuse = !no_fuse;
+  request.winograd = !no_winograd;
   const Plan plan = make_plan(graph, request);
   std::fputs((json ? plan_json(plan) + "\n" : plan_table(plan)).c_str(), stdout);
   return 0;

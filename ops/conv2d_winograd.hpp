@@ -1,0 +1,38 @@
+// A 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3), for inference
+// plans (planner/winograd.cpp puts these ops there in place of conv2d):
+//
+//   winograd_filters(w[F,C,3,3]) -> u[16,C,F]
+//   conv2d_winograd(x[N,C,H,W], u[16,C,F], b[F]) -> y[N,F,OH,OW]
+//
+// Attribute of conv2d_winograd: padding [ph, pw] (default [0, 0]); OH = H + 2 ph - 2,
+// OW = W + 2 pw - 2, at least 1 each. y is conv2d(x, w, b) with stride 1 and that padding,
+// computed another way: each 2x2 block of output, (2 ty, 2 tx) to (2 ty + 1, 2 tx + 1),
+// is A^T [sum over c of U_fc (.) V_c] A + b_f, with U_fc = G w_fc G^T (u, made once per
+// run by winograd_filters, in double, rounded once) and V_c = B^T d_c B, d_c the 4x4 block
+// of the zero-padded plane c at (2 ty, 2 tx) (Lavin and Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016). 16 multiplies per block, channel and filter
+// instead of conv2d's 36: the sum over c is 16 GEMMs, one per position of the 4x4 block.
+// The transforms add and subtract only (G halves, exactly), so values differ from
+// conv2d's by rounding alone: their distance is a few float roundings of the sums'
+// magnitudes (tests/test_op_conv2d_winograd.cpp holds it to conv2d's in double). The same
+// bits on the AVX-512 and AVX2 paths and at any thread count (one image per task).
+//
+// conv2d_winograd also has OpDef::then_relu_pool's forward: a 2x2 stride-2 max-pool's
+// windows are its 2x2 blocks, so the pooled value of a block is taken while the block is
+// in registers, and y never goes to memory. Forward only: neither op has a gradient rule.
+#pragma once
+
+#include "ops/op.hpp"
+
+namespace plangrad {
+
+const OpDef& winograd_filters_op();
+const OpDef& conv2d_winograd_op();
+
+// Whether the planner gives conv2d's work with x [N, C, H, W] and w [F, C, KH, KW] to the
+// two ops above: a 3x3 window, stride 1, C and F of at least kWinogradMinChannels (a
+// single input channel, say, has too few multiplies per transformed value to gain).
+constexpr Dim kWinogradMinChannels = 8;
+bool winograd_applies(const Shape& x, const Shape& w, const Attrs& conv_attrs);
+
+}  // namespace plangrad
