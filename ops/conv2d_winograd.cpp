@@ -77,12 +77,15 @@ std::vector<Shape> winograd_filters_shape(const std::vector<Shape>& in, const At
 }
 
 // A part's workspace: the image padded, channels last [HP, WP, C]; the transformed blocks
-// [16, tiles, C]; the 16 products [16, tiles, F].
+// [16, tiles, C]; the 16 products [16, tiles, F]; and a buffer for the image channels last,
+// unpadded [H, W, C], then for the output filters last ([OH, OW, F], or the pool's).
 std::size_t part_elems(const WinogradDims& d) {
   const auto s = [](Dim v) { return static_cast<std::size_t>(v); };
   std::size_t n = mul_sizes(mul_sizes(s(d.HP), s(d.WP)), s(d.C));
   n = add_sizes(n, mul_sizes(mul_sizes(s(kPositions), s(d.tiles)), s(d.C)));
-  return add_sizes(n, mul_sizes(mul_sizes(s(kPositions), s(d.tiles)), s(d.F)));
+  n = add_sizes(n, mul_sizes(mul_sizes(s(kPositions), s(d.tiles)), s(d.F)));
+  const std::size_t in = mul_sizes(mul_sizes(s(d.H), s(d.W)), s(d.C)), out = mul_sizes(mul_sizes(s(d.OH), s(d.OW)), s(d.F));
+  return add_sizes(n, std::max(in, out));
 }
 
 // Below this many multiply-adds a batch is not worth splitting between threads.
@@ -176,8 +179,46 @@ inline void output_tile(const T* m, Dim mk, const T* b, V (&y)[2][2]) {
   }
 }
 
+// dst[j * ldd + i] = src[i * lds + j] for i < R, j < S. Float: 16x16 blocks in registers,
+// each transposed by four rounds of pairing row k with row k + 8 lane by lane (the first
+// eight lanes of each, then the last eight), which is the transpose after the fourth; the
+// rest, and double, one element at a time.
+template <class T>
+void transpose(const T* src, Dim R, Dim S, Dim lds, T* dst, Dim ldd) {
+  Dim r0 = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    using Vec = typename Lanes<float>::Vec;
+    for (; r0 + 16 <= R; r0 += 16) {
+      Dim s0 = 0;
+      for (; s0 + 16 <= S; s0 += 16) {
+        Vec r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; ++i) r[i] = load<Vec>(src + (r0 + i) * lds + s0);
+#pragma GCC unroll 4
+        for (int round = 0; round < 4; ++round) {
+          Vec n[16];
+#pragma GCC unroll 8
+          for (int k = 0; k < 8; ++k) {
+            n[2 * k] = __builtin_shufflevector(r[k], r[k + 8], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            n[2 * k + 1] =
+                __builtin_shufflevector(r[k], r[k + 8], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+          }
+#pragma GCC unroll 16
+          for (int i = 0; i < 16; ++i) r[i] = n[i];
+        }
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; ++j) store(dst + (s0 + j) * ldd + r0, r[j]);
+      }
+      for (Dim j = s0; j < S; ++j)
+        for (Dim i = r0; i < r0 + 16; ++i) dst[j * ldd + i] = src[i * lds + j];
+    }
+  }
+  for (Dim i = r0; i < R; ++i)
+    for (Dim j = 0; j < S; ++j) dst[j * ldd + i] = src[i * lds + j];
+}
+
 // Where the blocks go: y_n [F, OH, OW] (PlainOutput), or the 2x2 max-pool of their relu
-// (PooledOutput, [F, OH / 2, OW / 2]).
+// (PooledOutput, [F, OH / 2, OW / 2]); first, filters last, into the part's buffer.
 template <class T>
 struct PlainOutput {
   T* y;
@@ -187,39 +228,28 @@ struct PooledOutput {
   T* pooled;
 };
 
-// Filters f .. f + lanes(V) - 1 of tile (ty, tx) to their places.
+// Filters f .. f + lanes(V) - 1 of tile (ty, tx) into buf [OH / 2, OW / 2, F].
 template <class V, class T>
-inline void put_tile(const WinogradDims& d, const T* m, Dim mk, const T* b, Dim ty, Dim tx, Dim f,
-                     const PooledOutput<T>& out) {
+inline void put_tile(const WinogradDims& d, const T* m, Dim mk, const T* b, Dim ty, Dim tx, Dim f, T* buf,
+                     const PooledOutput<T>&) {
   V y[2][2];
   output_tile<V>(m, mk, b, y);
   // Every value is +0 or more and none is NaN: max in any order is exact.
   const V y00 = relu(y[0][0]), y01 = relu(y[0][1]), y10 = relu(y[1][0]), y11 = relu(y[1][1]);
   const V top = y00 > y01 ? y00 : y01, bottom = y10 > y11 ? y10 : y11;
-  const V pooled = top > bottom ? top : bottom;
-  const Dim PH = d.OH / 2, PW = d.OW / 2;
-  T lanes[sizeof(V) / sizeof(T)];
-  store(lanes, pooled);
-  T* p = out.pooled + (f * PH + ty) * PW + tx;
-  for (std::size_t l = 0; l < sizeof(V) / sizeof(T); ++l) p[static_cast<Dim>(l) * PH * PW] = lanes[l];
+  store(buf + (ty * (d.OW / 2) + tx) * d.F + f, top > bottom ? top : bottom);
 }
 
+// Filters f .. f + lanes(V) - 1 of tile (ty, tx) into buf [OH, OW, F].
 template <class V, class T>
-inline void put_tile(const WinogradDims& d, const T* m, Dim mk, const T* b, Dim ty, Dim tx, Dim f,
-                     const PlainOutput<T>& out) {
+inline void put_tile(const WinogradDims& d, const T* m, Dim mk, const T* b, Dim ty, Dim tx, Dim f, T* buf,
+                     const PlainOutput<T>&) {
   V y[2][2];
   output_tile<V>(m, mk, b, y);
-  const Dim oh = 2 * ty, ow = 2 * tx, OHW = d.OH * d.OW;
-  constexpr std::size_t L = sizeof(V) / sizeof(T);
-  T lanes[2][2][L];
-  for (int a = 0; a < 2; ++a)
-    for (int e = 0; e < 2; ++e) store(lanes[a][e], y[a][e]);
+  const Dim oh = 2 * ty, ow = 2 * tx;
   const int rows = oh + 1 < d.OH ? 2 : 1, cols = ow + 1 < d.OW ? 2 : 1;
-  for (std::size_t l = 0; l < L; ++l) {
-    T* yf = out.y + (f + static_cast<Dim>(l)) * OHW + oh * d.OW + ow;
-    for (int a = 0; a < rows; ++a)
-      for (int e = 0; e < cols; ++e) yf[a * d.OW + e] = lanes[a][e][l];
-  }
+  for (int a = 0; a < rows; ++a)
+    for (int e = 0; e < cols; ++e) store(buf + ((oh + a) * d.OW + ow + e) * d.F + f, y[a][e]);
 }
 
 // u[4 i + j, c, f] = (G g G^T)[i, j] for the filters at g (g[e * F] their element e of
@@ -274,24 +304,23 @@ std::size_t winograd_filters_workspace(const std::vector<Shape>& in, const Attrs
   return static_cast<std::size_t>(numel(in[0]));
 }
 
-// Image n: y_n (or its pool) from x_n, u and b, in the part's workspace ws.
+// Image n: y_n (or its pool) from x_n, u and b, in the part's workspace ws. `first`: the
+// part's first image, which writes the padding's zeros (the others keep them).
 template <class T, class Out>
-void winograd_image(const WinogradDims& d, const T* xn, const T* u, const T* b, T* ws, const Out& out) {
+void winograd_image(const WinogradDims& d, const T* xn, const T* u, const T* b, T* ws, bool first, const Out& out) {
   using Vec = typename Lanes<T>::Vec;
   constexpr Dim L = Lanes<T>::n;
   const Dim C = d.C, F = d.F, tiles = d.tiles, WP = d.WP;
   T* xt = ws;
   T* v = xt + d.HP * WP * C;
   T* m = v + kPositions * tiles * C;
+  T* buf = m + kPositions * tiles * F;
 
-  // Channels last, so that the input transform runs along contiguous channels.
-  std::fill(xt, xt + d.HP * WP * C, T(0));
-  for (Dim c = 0; c < C; ++c)
-    for (Dim h = 0; h < d.H; ++h) {
-      const T* src = xn + (c * d.H + h) * d.W;
-      T* dst = xt + ((h + d.ph) * WP + d.pw) * C + c;
-      for (Dim w = 0; w < d.W; ++w) dst[w * C] = src[w];
-    }
+  // Channels last, so that the input transform runs along contiguous channels: x_n [C, HW]
+  // transposed into buf, then each image row to its place inside the padding.
+  if (first) std::fill(xt, xt + d.HP * WP * C, T(0));
+  transpose(xn, C, d.H * d.W, d.H * d.W, buf, C);
+  for (Dim h = 0; h < d.H; ++h) std::copy_n(buf + h * d.W * C, d.W * C, xt + ((h + d.ph) * WP + d.pw) * C);
 
   // v [16, tiles, C]: each tile's transformed block.
   const Dim vk = tiles * C, row = WP * C;
@@ -308,17 +337,25 @@ void winograd_image(const WinogradDims& d, const T* xn, const T* u, const T* b, 
   for (Dim k = 0; k < kPositions; ++k)
     gemm<T>(false, false, tiles, F, C, T(1), v + k * vk, u + k * C * F, T(0), m + k * tiles * F);
 
-  // Each tile's block: A^T m A + b, along the filters.
+  // Each tile's block, A^T m A + b, along the filters into buf; then buf transposed to the
+  // output, filters first.
   const Dim mk = tiles * F;
-  const bool pooled = std::is_same_v<Out, PooledOutput<T>>;
+  constexpr bool pooled = std::is_same_v<Out, PooledOutput<T>>;
   const Dim TH = pooled ? d.OH / 2 : d.TH, TW = pooled ? d.OW / 2 : d.TW;  // the pool leaves the rest out
   for (Dim ty = 0; ty < TH; ++ty)
     for (Dim tx = 0; tx < TW; ++tx) {
       const T* mt = m + (ty * d.TW + tx) * F;
       Dim f = 0;
-      for (; f + L <= F; f += L) put_tile<Vec>(d, mt + f, mk, b + f, ty, tx, f, out);
-      for (; f < F; ++f) put_tile<T>(d, mt + f, mk, b + f, ty, tx, f, out);
+      for (; f + L <= F; f += L) put_tile<Vec>(d, mt + f, mk, b + f, ty, tx, f, buf, out);
+      for (; f < F; ++f) put_tile<T>(d, mt + f, mk, b + f, ty, tx, f, buf, out);
     }
+  if constexpr (pooled) {
+    const Dim plane = (d.OH / 2) * (d.OW / 2);
+    transpose(buf, plane, F, F, out.pooled, plane);
+  } else {
+    const Dim plane = d.OH * d.OW;
+    transpose(buf, plane, F, F, out.y, plane);
+  }
 }
 
 // The images split between the parts the workspace holds (at most op_threads()); each
@@ -337,8 +374,9 @@ void winograd_batch(const OpArgs<T>& a, const WinogradDims& d, const MakeOut& ma
   const Dim chw = d.C * d.H * d.W;
   parallel_parts(parts, [&](int p, int n_parts) {
     T* ws = a.workspace + static_cast<std::size_t>(p) * per_part;
-    for (Dim n = part_begin(d.N, p, n_parts); n < part_begin(d.N, p + 1, n_parts); ++n)
-      winograd_image(d, x + n * chw, u, b, ws, make_out(n));
+    const Dim begin = part_begin(d.N, p, n_parts);
+    for (Dim n = begin; n < part_begin(d.N, p + 1, n_parts); ++n)
+      winograd_image(d, x + n * chw, u, b, ws, n == begin, make_out(n));
   });
 }
 
