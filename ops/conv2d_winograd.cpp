@@ -455,9 +455,12 @@ const OpDef& conv2d_winograd_op() {
 bool winograd_applies(const Shape& x, const Shape& w, const Attrs& conv_attrs) {
   if (x.size() != 4 || w.size() != 4 || w[2] != 3 || w[3] != 3) return false;
   if (w[0] < kWinogradMinChannels || w[1] < kWinogradMinChannels) return false;
-  Dim sh = 0, sw = 0;
+  Dim sh = 0, sw = 0, ph = 0, pw = 0;
   read_pair(conv_attrs, "stride", sh, sw);
-  return sh == 1 && sw == 1;
+  read_pair(conv_attrs, "padding", ph, pw);
+  if (sh != 1 || sw != 1 || x[0] <= 0) return false;
+  const Dim OH = x[2] + 2 * ph - 2, OW = x[3] + 2 * pw - 2;
+  return OH > 0 && OW > 0 && x[0] * OH * OW >= kWinogradMinOutputs;
 }
 
 }  // namespace plangrad

@@ -29,10 +29,16 @@ namespace plangrad {
 const OpDef& winograd_filters_op();
 const OpDef& conv2d_winograd_op();
 
-// Whether the planner gives conv2d's work with x [N, C, H, W] and w [F, C, KH, KW] to the
-// two ops above: a 3x3 window, stride 1, C and F of at least kWinogradMinChannels (a
-// single input channel, say, has too few multiplies per transformed value to gain).
+// Whether the planner gives conv2d's work with x [N, C, H, W] and w [F, C, KH, KW] (and
+// conv2d's attributes) to the two ops above: a 3x3 window, stride 1, C and F of at least
+// kWinogradMinChannels (a single input channel has too few multiplies per transformed
+// value to gain), and N * OH * OW of at least kWinogradMinOutputs: below that the filters'
+// transform, made at every run, costs more than the multiplies it saves. (bench_winograd,
+// one thread: the residual CNN at batch 1, whose six 3x3 convolutions have 196, 49 and 16
+// outputs per filter, two each, runs in 124.7 us direct, 119.5 us with the two of 196 by
+// Winograd, 170.1 us with all six, the bound set to 1.)
 constexpr Dim kWinogradMinChannels = 8;
+constexpr Dim kWinogradMinOutputs = 128;
 bool winograd_applies(const Shape& x, const Shape& w, const Attrs& conv_attrs);
 
 }  // namespace plangrad

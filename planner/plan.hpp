@@ -53,10 +53,10 @@ struct PlanRequest {
   /// rounding, not bit for bit. Other plans ignore it.
   bool fold_batchnorm = true;
   /// Float Eval-mode inference plans: false keeps every conv2d; true runs a 3x3 stride-1
-  /// conv2d with 8 channels and 8 filters or more by Winograd's F(2x2, 3x3) (2.25x fewer
-  /// multiplies; planner/winograd.cpp, ops/conv2d_winograd.hpp): a small op transforms the
-  /// filters at every run. Outputs agree to float rounding, not bit for bit. Other plans
-  /// ignore it.
+  /// conv2d with 8 channels and 8 filters or more, and 128 outputs per filter or more over
+  /// the batch, by Winograd's F(2x2, 3x3) (2.25x fewer multiplies; planner/winograd.cpp,
+  /// ops/conv2d_winograd.hpp): a small op transforms the filters at every run. Outputs
+  /// agree to float rounding, not bit for bit. Other plans ignore it.
   bool winograd = true;
   /// Training plans: every Update step after the last Backward step rather than right after
   /// its parameter's gradient is complete, so that all the gradients are alive at once --

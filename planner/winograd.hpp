@@ -21,8 +21,8 @@ struct WinogradGraph {
 };
 
 // Every conv2d node of `order` that winograd_applies to (ops/conv2d_winograd.hpp: a 3x3
-// window, stride 1, 8 channels and 8 filters or more; `shapes` is infer_shapes' of
-// `order`) becomes two:
+// window, stride 1, 8 channels and 8 filters or more, 128 outputs per filter or more over
+// the batch; `shapes` is infer_shapes' of `order`) becomes two:
 //   conv2d(x, w, b) -> y
 // becomes
 //   winograd_filters(w) -> <conv>/u          (a new node, named <conv>/winograd)

@@ -321,15 +321,22 @@ TEST_CASE("winograd_filters and conv2d_winograd have no gradient rule", "[op][co
   }
 }
 
-TEST_CASE("winograd_applies: 3x3 windows of stride 1 over 8 channels and 8 filters or more", "[op][conv2d_winograd]") {
+TEST_CASE("winograd_applies: 3x3 windows of stride 1 over 8 channels and 8 filters or more, 128 outputs per filter or more",
+          "[op][conv2d_winograd]") {
   auto conv_attrs = [](std::int64_t stride) {
     return Attrs{{"stride", std::vector<std::int64_t>{stride, stride}}, {"padding", std::vector<std::int64_t>{1, 1}}};
   };
   CHECK(winograd_applies({2, 16, 14, 14}, {32, 16, 3, 3}, conv_attrs(1)));
-  CHECK(winograd_applies({2, 8, 3, 3}, {8, 8, 3, 3}, conv_attrs(1)));
+  CHECK(winograd_applies({15, 8, 3, 3}, {8, 8, 3, 3}, conv_attrs(1)));  // 135 outputs per filter
   CHECK_FALSE(winograd_applies({2, 1, 28, 28}, {16, 1, 3, 3}, conv_attrs(1)));  // one channel
   CHECK_FALSE(winograd_applies({2, 16, 14, 14}, {4, 16, 3, 3}, conv_attrs(1)));  // four filters
   CHECK_FALSE(winograd_applies({2, 16, 14, 14}, {32, 16, 3, 3}, conv_attrs(2)));
   CHECK_FALSE(winograd_applies({2, 16, 14, 14}, {32, 16, 5, 5}, conv_attrs(1)));
   CHECK_FALSE(winograd_applies({2, 16, 14, 14}, {32, 16, 3, 1}, conv_attrs(1)));
+  // Outputs per filter, N * OH * OW (padding 1 keeps the plane): 128 or more.
+  CHECK(winograd_applies({1, 16, 14, 14}, {32, 16, 3, 3}, conv_attrs(1)));   // 196
+  CHECK(winograd_applies({2, 16, 8, 8}, {32, 16, 3, 3}, conv_attrs(1)));     // 128
+  CHECK_FALSE(winograd_applies({1, 32, 7, 7}, {32, 32, 3, 3}, conv_attrs(1)));  // 49
+  CHECK_FALSE(winograd_applies({7, 16, 4, 4}, {32, 16, 3, 3}, conv_attrs(1)));  // 112
+  CHECK(winograd_applies({8, 16, 4, 4}, {32, 16, 3, 3}, conv_attrs(1)));
 }

@@ -27,12 +27,14 @@ using plangrad::testing::random_values;
 
 namespace {
 
-// x [2, C, 6, 6] -> conv "conv" (op `conv_op`, w [F, C, kh, kh], stride) -> y -> relu -> r.
+// x [N, C, 6, 6] -> conv "conv" (op `conv_op`, w [F, C, kh, kh], stride, padding [1, 2]) -> y
+// -> relu -> r.
 struct Conv {
   HandGraph h;
   int x, w, b = -1, y, r, conv, relu;
-  explicit Conv(Dim C = 8, Dim F = 8, Dim kh = 3, std::int64_t stride = 1, const std::string& conv_op = "conv2d") {
-    x = h.value("x", ValueRole::Input, {2, C, 6, 6});
+  explicit Conv(Dim C = 8, Dim F = 8, Dim kh = 3, std::int64_t stride = 1, const std::string& conv_op = "conv2d",
+                Dim N = 4) {
+    x = h.value("x", ValueRole::Input, {N, C, 6, 6});
     w = h.value("w", ValueRole::Parameter, {F, C, kh, kh});
     if (conv_op == "conv2d") b = h.value("b", ValueRole::Parameter, {F});
     y = h.value("y");
@@ -82,7 +84,7 @@ TEST_CASE("winograd rewrites conv2d into winograd_filters and conv2d_winograd", 
 
   // y keeps its shape; u is [16, C, F].
   const std::vector<Shape> shapes = infer_shapes(g, r.order, 0);
-  CHECK(shapes[static_cast<std::size_t>(c.y)] == Shape{2, 8, 6, 8});
+  CHECK(shapes[static_cast<std::size_t>(c.y)] == Shape{4, 8, 6, 8});
   CHECK(shapes[static_cast<std::size_t>(u)] == Shape{16, 8, 8});
 }
 
@@ -92,6 +94,8 @@ TEST_CASE("winograd leaves the convolutions it does not pay for", "[winograd]") 
   CHECK(Conv(8, 8, 5).rewrite().rewritten == 0);  // 5x5
   CHECK(Conv(8, 8, 3, 2).rewrite().rewritten == 0);
   CHECK(Conv(8, 8, 3, 1, "conv2d_nobias").rewrite().rewritten == 0);
+  CHECK(Conv(8, 8, 3, 1, "conv2d", 2).rewrite().rewritten == 0);  // 96 outputs per filter
+  CHECK(Conv(8, 8, 3, 1, "conv2d", 3).rewrite().rewritten == 1);  // 144
   const WinogradGraph kept = Conv(7, 8).rewrite();
   CHECK(kept.graph.nodes.size() == 2);
   CHECK(kept.graph.values.size() == Conv(7, 8).h.g.values.size());

@@ -47,7 +47,8 @@ int cmd_plan(const Args& args) {
         "              it, and a batchnorm (in inference a convolution), relu and 2x2\n"
         "              max_pool2d in a row)\n"
         "  --no-winograd  inference: every conv2d direct (by default a 3x3 stride-1 conv2d with\n"
-        "              8 channels and 8 filters or more runs by Winograd's F(2x2, 3x3))\n"
+        "              8 channels, 8 filters and 128 outputs per filter or more runs by\n"
+        "              Winograd's F(2x2, 3x3))\n"
         "  --json      the same as one JSON document\n",
         models::builtin_names());
     return 0;
