@@ -179,38 +179,38 @@ inline void output_tile(const T* m, Dim mk, const T* b, V (&y)[2][2]) {
   }
 }
 
-// dst[j * ldd + i] = src[i * lds + j] for i < R, j < S. Float: 16x16 blocks in registers,
-// each transposed by four rounds of pairing row k with row k + 8 lane by lane (the first
-// eight lanes of each, then the last eight), which is the transpose after the fourth; the
-// rest, and double, one element at a time.
+// dst[j * ldd + i] = src[i * lds + j] for i < R, j < S. Float: 8x8 blocks in registers,
+// each transposed by three rounds of pairing row k with row k + 4 lane by lane (the first
+// four lanes of each, then the last four), which is the transpose after the third (eight
+// lanes: two-register shuffles that AVX2 has as well as AVX-512); the rest, and double, one
+// element at a time.
 template <class T>
 void transpose(const T* src, Dim R, Dim S, Dim lds, T* dst, Dim ldd) {
   Dim r0 = 0;
   if constexpr (std::is_same_v<T, float>) {
-    using Vec = typename Lanes<float>::Vec;
-    for (; r0 + 16 <= R; r0 += 16) {
+    typedef float Vec8 __attribute__((vector_size(32)));
+    for (; r0 + 8 <= R; r0 += 8) {
       Dim s0 = 0;
-      for (; s0 + 16 <= S; s0 += 16) {
-        Vec r[16];
-#pragma GCC unroll 16
-        for (int i = 0; i < 16; ++i) r[i] = load<Vec>(src + (r0 + i) * lds + s0);
-#pragma GCC unroll 4
-        for (int round = 0; round < 4; ++round) {
-          Vec n[16];
+      for (; s0 + 8 <= S; s0 += 8) {
+        Vec8 r[8];
 #pragma GCC unroll 8
-          for (int k = 0; k < 8; ++k) {
-            n[2 * k] = __builtin_shufflevector(r[k], r[k + 8], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-            n[2 * k + 1] =
-                __builtin_shufflevector(r[k], r[k + 8], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        for (int i = 0; i < 8; ++i) r[i] = load<Vec8>(src + (r0 + i) * lds + s0);
+#pragma GCC unroll 3
+        for (int round = 0; round < 3; ++round) {
+          Vec8 n[8];
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) {
+            n[2 * k] = __builtin_shufflevector(r[k], r[k + 4], 0, 8, 1, 9, 2, 10, 3, 11);
+            n[2 * k + 1] = __builtin_shufflevector(r[k], r[k + 4], 4, 12, 5, 13, 6, 14, 7, 15);
           }
-#pragma GCC unroll 16
-          for (int i = 0; i < 16; ++i) r[i] = n[i];
+#pragma GCC unroll 8
+          for (int i = 0; i < 8; ++i) r[i] = n[i];
         }
-#pragma GCC unroll 16
-        for (int j = 0; j < 16; ++j) store(dst + (s0 + j) * ldd + r0, r[j]);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; ++j) store(dst + (s0 + j) * ldd + r0, r[j]);
       }
       for (Dim j = s0; j < S; ++j)
-        for (Dim i = r0; i < r0 + 16; ++i) dst[j * ldd + i] = src[i * lds + j];
+        for (Dim i = r0; i < r0 + 8; ++i) dst[j * ldd + i] = src[i * lds + j];
     }
   }
   for (Dim i = r0; i < R; ++i)
