@@ -218,7 +218,8 @@ void transpose(const T* src, Dim R, Dim S, Dim lds, T* dst, Dim ldd) {
 }
 
 // Where the blocks go: y_n [F, OH, OW] (PlainOutput), or the 2x2 max-pool of their relu
-// (PooledOutput, [F, OH / 2, OW / 2]); first, filters last, into the part's buffer.
+// (PooledOutput, [F, OH / 2, OW / 2]). put_tile writes them filters last into the part's
+// buffer, which winograd_image then transposes into place.
 template <class T>
 struct PlainOutput {
   T* y;
