@@ -73,8 +73,8 @@ Schedule schedule_of(IndexedGraph& g, const PlanRequest& request, Mode mode, con
     order = std::move(f.order);
     folded = static_cast<std::size_t>(f.folded);
   }
-  // Float plans only: in double the 2.25x fewer multiplies do not make up for the
-  // transforms' scalar passes, and double is for when the last bits matter.
+  // Float plans only: a double plan is asked for when the last bits matter, and
+  // conv2d_winograd is tuned for float (in double its transposes go element by element).
   if (request.winograd && mode == Mode::Eval && request.kind == PlanKind::Inference &&
       request.elem_bytes == sizeof(float)) {
     const std::vector<Shape> shapes = infer_shapes(g, order, request.batch);

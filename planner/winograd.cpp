@@ -1,7 +1,8 @@
 // winograd: see planner/winograd.hpp. The transformed filters are computed at every run,
 // as fold_batchnorm's folded weights are, because Eval plans outlive parameter changes
 // (fit's validation plans, a Predictor over a model still training): 16 values per filter
-// and channel, against the 20 multiplies per output block and filter it saves.
+// and channel, against the 20 multiplies it saves per output block, filter and channel
+// (ops/conv2d_winograd.hpp's kWinogradMinOutputs keeps it to convolutions where that pays).
 #include "planner/winograd.hpp"
 
 #include <utility>
