@@ -1,7 +1,9 @@
 // What the executor tests share: a plan for a graph in one call, a tensor's values copied
-// out, and the Euclidean norm the gradient checks compare by.
+// out, the Euclidean norm the gradient checks compare by, and a network's logits from a
+// plan with the gap between two runs' logits.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "core/tensor.hpp"
+#include "engine/executor.hpp"
 #include "planner/plan.hpp"
 
 namespace plangrad::testing {
@@ -36,6 +39,26 @@ inline double norm(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x * x;
   return std::sqrt(s);
+}
+
+// The "logits" that `plan` computes for the input "x" (the networks/ models' names).
+template <class T>
+std::vector<T> logits_of(BasicModel<T>& m, const Plan& plan, const std::vector<T>& x) {
+  Executor<T> ex(m, plan);
+  ex.set_input("x", x.data(), x.size());
+  ex.run();
+  return copy_of(ex.value("logits"));
+}
+
+// max |a - b| over max |b|.
+template <class T>
+double relative_gap(const std::vector<T>& a, const std::vector<T>& b) {
+  double gap = 0, scale = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    gap = std::max(gap, std::abs(double(a[i]) - double(b[i])));
+    scale = std::max(scale, std::abs(double(b[i])));
+  }
+  return gap / scale;
 }
 
 }  // namespace plangrad::testing

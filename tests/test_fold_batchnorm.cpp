@@ -15,11 +15,14 @@
 #include "networks/resnet.hpp"
 #include "planner/fold_batchnorm.hpp"
 #include "planner/plan.hpp"
+#include "tests/executor_helpers.hpp"
 #include "tests/planner_by_hand.hpp"
 #include "tests/random_values.hpp"
 
 using namespace plangrad;
 using plangrad::testing::HandGraph;
+using plangrad::testing::logits_of;
+using plangrad::testing::relative_gap;
 using plangrad::testing::random_values;
 
 namespace {
@@ -183,25 +186,7 @@ Plan eval_plan(const Graph& g, std::int64_t batch, bool fold, std::size_t elem =
   return make_plan(g, r);
 }
 
-template <class T>
-std::vector<T> logits_of(BasicModel<T>& m, const Plan& plan, const std::vector<T>& x) {
-  Executor<T> ex(m, plan);
-  ex.set_input("x", x.data(), x.size());
-  ex.run();
-  const TensorRef<const T> l = ex.value("logits");
-  return std::vector<T>(l.data, l.data + l.size());
-}
 
-// max |a - b| over max |b|.
-template <class T>
-double relative_gap(const std::vector<T>& a, const std::vector<T>& b) {
-  double gap = 0, scale = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    gap = std::max(gap, std::abs(double(a[i]) - double(b[i])));
-    scale = std::max(scale, std::abs(double(b[i])));
-  }
-  return gap / scale;
-}
 
 }  // namespace
 

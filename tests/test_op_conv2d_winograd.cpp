@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "core/errors.hpp"
@@ -18,6 +17,7 @@
 #include "tests/error_message.hpp"
 #include "tests/kernel_harness.hpp"
 #include "tests/op_threads.hpp"
+#include "tests/same_bits.hpp"
 #include "tests/random_values.hpp"
 
 using namespace plangrad;
@@ -184,11 +184,6 @@ std::vector<float> plain_winograd(const Case& s, const std::vector<float>& x, co
         }
   }
   return y;
-}
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
 template <class T>

@@ -5,7 +5,6 @@
 // rounding, fused or not (bit for bit between the two), at any thread count.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -16,12 +15,17 @@
 #include "networks/resnet.hpp"
 #include "planner/plan.hpp"
 #include "planner/winograd.hpp"
+#include "tests/executor_helpers.hpp"
 #include "tests/op_threads.hpp"
+#include "tests/same_bits.hpp"
 #include "tests/planner_by_hand.hpp"
 #include "tests/random_values.hpp"
 
 using namespace plangrad;
 using plangrad::testing::HandGraph;
+using plangrad::testing::logits_of;
+using plangrad::testing::relative_gap;
+using plangrad::testing::same_bits;
 using plangrad::testing::OpThreads;
 using plangrad::testing::random_values;
 
@@ -127,28 +131,7 @@ Plan eval_plan(const Graph& g, std::int64_t batch, bool winograd, bool fuse = tr
   return make_plan(g, r);
 }
 
-template <class T>
-std::vector<T> logits_of(BasicModel<T>& m, const Plan& plan, const std::vector<T>& x) {
-  Executor<T> ex(m, plan);
-  ex.set_input("x", x.data(), x.size());
-  ex.run();
-  const TensorRef<const T> l = ex.value("logits");
-  return std::vector<T>(l.data, l.data + l.size());
-}
 
-// max |a - b| over max |b|.
-double relative_gap(const std::vector<float>& a, const std::vector<float>& b) {
-  double gap = 0, scale = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    gap = std::max(gap, std::abs(double(a[i]) - double(b[i])));
-    scale = std::max(scale, std::abs(double(b[i])));
-  }
-  return gap / scale;
-}
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 }  // namespace
 
