@@ -329,7 +329,9 @@ void conv2d_relu_pool_forward(const OpArgs<T>& a) {
 // A part's workspace slice holds col(x_n) for dw, then dcol for dx, then its partial dw.
 // Float stride-1 convolutions compute dw with conv_dw instead (direct_dw), first, in the
 // whole workspace; the loop over images is then left dx and db.
-template <class T, bool HasBias>
+// WithDx and WithDw false: db alone, dx and dw left to the caller (the Winograd training
+// op).
+template <class T, bool HasBias, bool WithDx = true, bool WithDw = true>
 void conv2d_backward(const OpArgs<T>& a) {
   const ConvDims d = conv_dims(a.in[0].shape, a.in[1].shape, *a.attrs);
   const ConvSlices sl = conv_slices(d, a.workspace_size);
@@ -338,8 +340,8 @@ void conv2d_backward(const OpArgs<T>& a) {
   const T* dy = a.d_out[0].data;
   const Dim chw = d.C * d.g.h * d.g.w, fohw = d.F * d.ohw;
 
-  T* dw = a.d_in[1].data;
-  T* dx = a.d_in[0].data;
+  T* dw = WithDw ? a.d_in[1].data : nullptr;
+  T* dx = WithDx ? a.d_in[0].data : nullptr;
   if constexpr (std::is_same_v<T, float>) {
     // conv_dw's threads split the filters or the channels, not the images: dw has the same
     // bits at any thread count.
@@ -449,5 +451,13 @@ const OpDef& conv2d_nobias_op() {
   static const OpDef def = conv2d_def<false>("conv2d_nobias");
   return def;
 }
+
+template <class T>
+const Kernels<T>& conv2d_bias_gradient_kernels() {
+  static const Kernels<T> k = dispatch_kernels<T, &conv2d_forward<T, true>, &conv2d_backward<T, true, false, false>>();
+  return k;
+}
+template const Kernels<float>& conv2d_bias_gradient_kernels<float>();
+template const Kernels<double>& conv2d_bias_gradient_kernels<double>();
 
 }  // namespace plangrad

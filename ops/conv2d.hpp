@@ -15,6 +15,12 @@ namespace plangrad {
 const OpDef& conv2d_op();
 const OpDef& conv2d_nobias_op();
 
+// conv2d's kernels with a backward that writes db alone (d_in[0] and d_in[1] are not
+// read): what conv2d_by_winograd (ops/conv2d_winograd.hpp) keeps of the direct
+// convolution, with its bits. It uses no workspace.
+template <class T>
+const Kernels<T>& conv2d_bias_gradient_kernels();
+
 // A kh x kw window sliding with stride (sh, sw) over an H x W plane padded by (ph, pw)
 // on each side; the output plane is oh x ow.
 struct Window2d {

@@ -28,24 +28,18 @@ struct WinogradDims {
   Dim HP = 0, WP = 0;  // the zero-padded plane the blocks read, (2 TH + 2) x (2 TW + 2)
 };
 
-WinogradDims winograd_dims(const Shape& x, const Shape& u, const Attrs& attrs) {
-  expect_rank(x, 4, "x");
-  expect_rank(u, 3, "u");
-  for (std::size_t i = 1; i < 4; ++i)
-    if (x[i] <= 0) throw ShapeError("x " + shape_str(x) + " must have positive C, H and W");
-  if (u[0] != kPositions || u[1] <= 0 || u[2] <= 0)
-    throw ShapeError("u " + shape_str(u) + " must be [16, C, F] (winograd_filters' output)");
-  if (u[1] != x[1])
-    throw ShapeError("x " + shape_str(x) + " has " + std::to_string(x[1]) + " channels but u " + shape_str(u) +
-                     " expects " + std::to_string(u[1]));
+// The blocks of a 3x3 stride-1 convolution of x [N, C, H, W] into F filters with padding
+// (ph, pw), checked: the op's run and the training op's dx pass (dy into dx) both use it.
+WinogradDims winograd_dims_of(Dim N, Dim C, Dim H, Dim W, Dim F, Dim ph, Dim pw, const Shape& x) {
+  if (ph < 0 || pw < 0) throw ShapeError("padding " + ints_str({ph, pw}) + " must not be negative");
   WinogradDims d;
-  d.N = x[0];
-  d.C = x[1];
-  d.H = x[2];
-  d.W = x[3];
-  d.F = u[2];
-  read_pair(attrs, "padding", d.ph, d.pw);
-  if (d.ph < 0 || d.pw < 0) throw ShapeError("padding " + ints_str({d.ph, d.pw}) + " must not be negative");
+  d.N = N;
+  d.C = C;
+  d.H = H;
+  d.W = W;
+  d.F = F;
+  d.ph = ph;
+  d.pw = pw;
   d.OH = add_dims(d.H, mul_dims(2, d.ph)) - 2;
   d.OW = add_dims(d.W, mul_dims(2, d.pw)) - 2;
   if (d.OH < 1 || d.OW < 1)
@@ -57,6 +51,21 @@ WinogradDims winograd_dims(const Shape& x, const Shape& u, const Attrs& attrs) {
   d.HP = add_dims(mul_dims(2, d.TH), 2);
   d.WP = add_dims(mul_dims(2, d.TW), 2);
   return d;
+}
+
+WinogradDims winograd_dims(const Shape& x, const Shape& u, const Attrs& attrs) {
+  expect_rank(x, 4, "x");
+  expect_rank(u, 3, "u");
+  for (std::size_t i = 1; i < 4; ++i)
+    if (x[i] <= 0) throw ShapeError("x " + shape_str(x) + " must have positive C, H and W");
+  if (u[0] != kPositions || u[1] <= 0 || u[2] <= 0)
+    throw ShapeError("u " + shape_str(u) + " must be [16, C, F] (winograd_filters' output)");
+  if (u[1] != x[1])
+    throw ShapeError("x " + shape_str(x) + " has " + std::to_string(x[1]) + " channels but u " + shape_str(u) +
+                     " expects " + std::to_string(u[1]));
+  Dim ph = 0, pw = 0;
+  read_pair(attrs, "padding", ph, pw);
+  return winograd_dims_of(x[0], x[1], x[2], x[3], u[2], ph, pw, x);
 }
 
 std::vector<Shape> conv2d_winograd_shape(const std::vector<Shape>& in, const Attrs& attrs) {
@@ -91,12 +100,16 @@ std::size_t part_elems(const WinogradDims& d) {
 // Below this many multiply-adds a batch is not worth splitting between threads.
 constexpr Dim kThreadedWork = Dim(1) << 21;
 
-std::size_t conv2d_winograd_workspace(const std::vector<Shape>& in, const Attrs& attrs) {
-  const WinogradDims d = winograd_dims(in[0], in[1], attrs);
+// The workspace of a run over the batch: one part_elems per thread that takes images.
+std::size_t run_elems(const WinogradDims& d) {
   const Dim threads = op_threads();
   const Dim work = mul_dims(mul_dims(d.N, d.tiles), mul_dims(kPositions, mul_dims(d.C, d.F)));
   const Dim parts = threads > 1 && d.N > 1 && work >= kThreadedWork ? std::min(threads, d.N) : 1;
   return mul_sizes(static_cast<std::size_t>(parts), part_elems(d));
+}
+
+std::size_t conv2d_winograd_workspace(const std::vector<Shape>& in, const Attrs& attrs) {
+  return run_elems(winograd_dims(in[0], in[1], attrs));
 }
 
 // The transforms run on L = 64 / sizeof(T) channels (or filters) at a time, as GCC's
@@ -184,7 +197,8 @@ inline void output_tile(const T* m, Dim mk, const T* b, V (&y)[2][2]) {
 // four lanes of each, then the last four), which is the transpose after the third (eight
 // lanes: two-register shuffles that AVX2 has as well as AVX-512); the rest, and double, one
 // element at a time.
-template <class T>
+// Add: dst[j * ldd + i] += src[i * lds + j] instead.
+template <bool Add = false, class T>
 void transpose(const T* src, Dim R, Dim S, Dim lds, T* dst, Dim ldd) {
   Dim r0 = 0;
   if constexpr (std::is_same_v<T, float>) {
@@ -207,14 +221,30 @@ void transpose(const T* src, Dim R, Dim S, Dim lds, T* dst, Dim ldd) {
           for (int i = 0; i < 8; ++i) r[i] = n[i];
         }
 #pragma GCC unroll 8
-        for (int j = 0; j < 8; ++j) store(dst + (s0 + j) * ldd + r0, r[j]);
+        for (int j = 0; j < 8; ++j) {
+          T* o = dst + (s0 + j) * ldd + r0;
+          if constexpr (Add)
+            store(o, load<Vec8>(o) + r[j]);
+          else
+            store(o, r[j]);
+        }
       }
       for (Dim j = s0; j < S; ++j)
-        for (Dim i = r0; i < r0 + 8; ++i) dst[j * ldd + i] = src[i * lds + j];
+        for (Dim i = r0; i < r0 + 8; ++i) {
+          if constexpr (Add)
+            dst[j * ldd + i] += src[i * lds + j];
+          else
+            dst[j * ldd + i] = src[i * lds + j];
+        }
     }
   }
   for (Dim i = r0; i < R; ++i)
-    for (Dim j = 0; j < S; ++j) dst[j * ldd + i] = src[i * lds + j];
+    for (Dim j = 0; j < S; ++j) {
+      if constexpr (Add)
+        dst[j * ldd + i] += src[i * lds + j];
+      else
+        dst[j * ldd + i] = src[i * lds + j];
+    }
 }
 
 // Where the blocks go: y_n [F, OH, OW] (PlainOutput), or the 2x2 max-pool of their relu
@@ -223,6 +253,7 @@ void transpose(const T* src, Dim R, Dim S, Dim lds, T* dst, Dim ldd) {
 template <class T>
 struct PlainOutput {
   T* y;
+  bool add = false;  // y += the blocks (a gradient that accumulates)
 };
 template <class T>
 struct PooledOutput {
@@ -277,28 +308,40 @@ inline void filter_tile(const T* g, Dim F, T* u, Dim CF) {
   }
 }
 
-// w [F, C, 3, 3] -> u [16, C, F], through the workspace: w with the filters last,
-// [C, 9, F], so that the transform runs along contiguous filters.
+// w [F, C, 3, 3] -> u [16, C, F], through wt [9 C F]: w with the filters last, [C, 9, F],
+// so that the transform runs along contiguous filters. flip: the filters of the data
+// gradient instead, the convolution that takes dy to dx: w[f, c] turned by 180 degrees,
+// with C filters over F channels, u [16, F, C] (through wt [F, 9, C]).
 template <class T>
-void winograd_filters_forward(const OpArgs<T>& a) {
+void transform_filters(const T* w, Dim F, Dim C, bool flip, T* wt, T* u) {
   using Vec = typename Lanes<T>::Vec;
   constexpr Dim L = Lanes<T>::n;
-  const T* w = a.in[0].data;
-  T* u = a.out[0].data;
-  const Dim F = a.in[0].dim(0), C = a.in[0].dim(1), CF = C * F;
-  if (!a.workspace || a.workspace_size < static_cast<std::size_t>(9 * CF))
-    throw ShapeError("winograd_filters: a workspace of " + std::to_string(a.workspace_size) +
-                     " elements does not hold the " + std::to_string(9 * CF) + " weights");
-  T* wt = a.workspace;
+  const Dim channels = flip ? F : C, filters = flip ? C : F, CF = C * F;
   for (Dim f = 0; f < F; ++f)
-    for (Dim ce = 0; ce < 9 * C; ++ce) wt[ce * F + f] = w[f * 9 * C + ce];
-  for (Dim c = 0; c < C; ++c) {
-    const T* g = wt + c * 9 * F;
-    T* uc = u + c * F;
+    for (Dim c = 0; c < C; ++c)
+      for (Dim e = 0; e < 9; ++e) {
+        const T v = w[(f * C + c) * 9 + e];
+        if (flip)
+          wt[(f * 9 + 8 - e) * C + c] = v;
+        else
+          wt[(c * 9 + e) * F + f] = v;
+      }
+  for (Dim c = 0; c < channels; ++c) {
+    const T* g = wt + c * 9 * filters;
+    T* uc = u + c * filters;
     Dim f = 0;
-    for (; f + L <= F; f += L) filter_tile<Vec>(g + f, F, uc + f, CF);
-    for (; f < F; ++f) filter_tile<T>(g + f, F, uc + f, CF);
+    for (; f + L <= filters; f += L) filter_tile<Vec>(g + f, filters, uc + f, CF);
+    for (; f < filters; ++f) filter_tile<T>(g + f, filters, uc + f, CF);
   }
+}
+
+template <class T>
+void winograd_filters_forward(const OpArgs<T>& a) {
+  const Dim F = a.in[0].dim(0), C = a.in[0].dim(1);
+  if (!a.workspace || a.workspace_size < static_cast<std::size_t>(9 * C * F))
+    throw ShapeError("winograd_filters: a workspace of " + std::to_string(a.workspace_size) +
+                     " elements does not hold the " + std::to_string(9 * C * F) + " weights");
+  transform_filters(a.in[0].data, F, C, false, a.workspace, a.out[0].data);
 }
 
 std::size_t winograd_filters_workspace(const std::vector<Shape>& in, const Attrs&) {
@@ -307,32 +350,51 @@ std::size_t winograd_filters_workspace(const std::vector<Shape>& in, const Attrs
 
 // Image n: y_n (or its pool) from x_n, u and b, in the part's workspace ws. `first`: the
 // part's first image, which writes the padding's zeros (the others keep them).
+// The part's workspace ws: the padded image xt [HP, WP, C], the transformed blocks
+// v [16, tiles, C], the products m [16, tiles, F], and buf (see part_elems).
+template <class T>
+struct PartBuffers {
+  T *xt, *v, *m, *buf;
+  PartBuffers(const WinogradDims& d, T* ws)
+      : xt(ws), v(xt + d.HP * d.WP * d.C), m(v + kPositions * d.tiles * d.C), buf(m + kPositions * d.tiles * d.F) {}
+};
+
+// v [16, tiles, C]: each tile's transformed block of image x_n. `first`: the part's first
+// image, which writes the padding's zeros (the others keep them).
+// vk: from one position's blocks to the next (the image's tiles times C, or a block's).
+template <class T>
+void input_transform(const WinogradDims& d, const T* xn, const PartBuffers<T>& p, bool first, Dim vk) {
+  using Vec = typename Lanes<T>::Vec;
+  constexpr Dim L = Lanes<T>::n;
+  const Dim C = d.C, WP = d.WP;
+  // Channels last, so that the input transform runs along contiguous channels: x_n [C, HW]
+  // transposed into buf, then each image row to its place inside the padding.
+  if (first) std::fill(p.xt, p.xt + d.HP * WP * C, T(0));
+  transpose(xn, C, d.H * d.W, d.H * d.W, p.buf, C);
+  for (Dim h = 0; h < d.H; ++h) std::copy_n(p.buf + h * d.W * C, d.W * C, p.xt + ((h + d.ph) * WP + d.pw) * C);
+  const Dim row = WP * C;
+  for (Dim ty = 0; ty < d.TH; ++ty)
+    for (Dim tx = 0; tx < d.TW; ++tx) {
+      const T* t = p.xt + (2 * ty * WP + 2 * tx) * C;
+      T* vt = p.v + (ty * d.TW + tx) * C;
+      Dim c = 0;
+      for (; c + L <= C; c += L) input_tile<Vec>(t + c, C, row, vt + c, vk);
+      for (; c < C; ++c) input_tile<T>(t + c, C, row, vt + c, vk);
+    }
+}
+
+// Image n: y_n (or its pool) from x_n, u and b, in the part's workspace ws.
 template <class T, class Out>
 void winograd_image(const WinogradDims& d, const T* xn, const T* u, const T* b, T* ws, bool first, const Out& out) {
   using Vec = typename Lanes<T>::Vec;
   constexpr Dim L = Lanes<T>::n;
-  const Dim C = d.C, F = d.F, tiles = d.tiles, WP = d.WP;
-  T* xt = ws;
-  T* v = xt + d.HP * WP * C;
-  T* m = v + kPositions * tiles * C;
-  T* buf = m + kPositions * tiles * F;
-
-  // Channels last, so that the input transform runs along contiguous channels: x_n [C, HW]
-  // transposed into buf, then each image row to its place inside the padding.
-  if (first) std::fill(xt, xt + d.HP * WP * C, T(0));
-  transpose(xn, C, d.H * d.W, d.H * d.W, buf, C);
-  for (Dim h = 0; h < d.H; ++h) std::copy_n(buf + h * d.W * C, d.W * C, xt + ((h + d.ph) * WP + d.pw) * C);
-
-  // v [16, tiles, C]: each tile's transformed block.
-  const Dim vk = tiles * C, row = WP * C;
-  for (Dim ty = 0; ty < d.TH; ++ty)
-    for (Dim tx = 0; tx < d.TW; ++tx) {
-      const T* p = xt + (2 * ty * WP + 2 * tx) * C;
-      T* vt = v + (ty * d.TW + tx) * C;
-      Dim c = 0;
-      for (; c + L <= C; c += L) input_tile<Vec>(p + c, C, row, vt + c, vk);
-      for (; c < C; ++c) input_tile<T>(p + c, C, row, vt + c, vk);
-    }
+  const Dim C = d.C, F = d.F, tiles = d.tiles;
+  const PartBuffers<T> p(d, ws);
+  T* v = p.v;
+  T* m = p.m;
+  T* buf = p.buf;
+  const Dim vk = tiles * C;
+  input_transform(d, xn, p, first, vk);
 
   // m[k] [tiles, F] = v[k] [tiles, C] . u[k] [C, F]: the sum over channels.
   for (Dim k = 0; k < kPositions; ++k)
@@ -355,30 +417,36 @@ void winograd_image(const WinogradDims& d, const T* xn, const T* u, const T* b, 
     transpose(buf, plane, F, F, out.pooled, plane);
   } else {
     const Dim plane = d.OH * d.OW;
-    transpose(buf, plane, F, F, out.y, plane);
+    if (out.add)
+      transpose<true>(buf, plane, F, F, out.y, plane);
+    else
+      transpose(buf, plane, F, F, out.y, plane);
   }
 }
 
-// The images split between the parts the workspace holds (at most op_threads()); each
-// image is computed alone, so the bits do not depend on the split.
+// The images of x split between the parts that ws (ws_size elements) holds (at most
+// op_threads()); each image is computed alone, so the bits do not depend on the split.
 template <class T, class MakeOut>
-void winograd_batch(const OpArgs<T>& a, const WinogradDims& d, const MakeOut& make_out) {
+void winograd_batch(const WinogradDims& d, const T* x, const T* u, const T* b, T* ws, std::size_t ws_size,
+                    const MakeOut& make_out) {
   const std::size_t per_part = part_elems(d);
-  if (!a.workspace || a.workspace_size < per_part)
-    throw ShapeError("conv2d_winograd: a workspace of " + std::to_string(a.workspace_size) +
+  if (!ws || ws_size < per_part)
+    throw ShapeError("conv2d by Winograd: a workspace of " + std::to_string(ws_size) +
                      " elements is smaller than one image's " + std::to_string(per_part));
-  const Dim fit = static_cast<Dim>(a.workspace_size / per_part);
+  const Dim fit = static_cast<Dim>(ws_size / per_part);
   const int parts = static_cast<int>(std::min<Dim>({fit, d.N, static_cast<Dim>(op_threads())}));
-  const T* x = a.in[0].data;
-  const T* u = a.in[1].data;
-  const T* b = a.in[2].data;
   const Dim chw = d.C * d.H * d.W;
   parallel_parts(parts, [&](int p, int n_parts) {
-    T* ws = a.workspace + static_cast<std::size_t>(p) * per_part;
+    T* part = ws + static_cast<std::size_t>(p) * per_part;
     const Dim begin = part_begin(d.N, p, n_parts);
     for (Dim n = begin; n < part_begin(d.N, p + 1, n_parts); ++n)
-      winograd_image(d, x + n * chw, u, b, ws, n == begin, make_out(n));
+      winograd_image(d, x + n * chw, u, b, part, n == begin, make_out(n));
   });
+}
+
+template <class T, class MakeOut>
+void winograd_batch(const OpArgs<T>& a, const WinogradDims& d, const MakeOut& make_out) {
+  winograd_batch(d, a.in[0].data, a.in[1].data, a.in[2].data, a.workspace, a.workspace_size, make_out);
 }
 
 template <class T>
@@ -403,6 +471,262 @@ void conv2d_winograd_relu_pool_forward(const OpArgs<T>& a) {
   T* out = a.out[0].data;
   const Dim per_image = d.F * PH * PW;
   winograd_batch(a, d, [&](Dim n) { return PooledOutput<T>{out + n * per_image}; });
+}
+
+// ---- the weight gradient by F(2x2, 3x3) ----
+//
+// y's block is A^T [sum_c U_fc (.) V_c] A with U_fc = G w_fc G^T, an identity in exact
+// arithmetic; its adjoint gives the weight gradient: dU_fc = sum over images and tiles of
+// (A dY_f A^T) (.) V_c, then dw_fc = G^T dU_fc G. The images go in blocks of
+// kGradientBlock: the block's transforms (its images split between the threads), then
+// dU[k] += V[k]^T [C, block tiles] . M[k] [block tiles, F] (the 16 positions split between
+// the threads). Every dU[k] sums the blocks in order, whatever the thread count: dw has the
+// same bits at any count, as conv_dw's.
+// The 4x4 block A dY A^T of one tile for the filters at q (dy filters last, `row` elements
+// from one output row to the next, F from one column to the next), dY the tile's 2x2 block
+// of dy, zero past the plane's last row (two_rows false) or column: m[k * mk], k = 4 i + j,
+// A = [1 0; 1 1; 1 -1; 0 -1]. The adjoint of output_tile.
+template <class V, class T>
+inline void gradient_tile(const T* q, Dim F, Dim row, bool two_rows, bool two_cols, T* m, Dim mk) {
+  const V zero{};
+  const V g00 = load<V>(q), g01 = two_cols ? load<V>(q + F) : zero;
+  const V g10 = two_rows ? load<V>(q + row) : zero, g11 = two_rows && two_cols ? load<V>(q + row + F) : zero;
+  const V r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {zero - g10, zero - g11}};
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    store(m + (4 * i + 0) * mk, r[i][0]);
+    store(m + (4 * i + 1) * mk, r[i][0] + r[i][1]);
+    store(m + (4 * i + 2) * mk, r[i][0] - r[i][1]);
+    store(m + (4 * i + 3) * mk, zero - r[i][1]);
+  }
+}
+
+// dw [F, C, 3, 3] (=, or += with add) from dU [16, C, F]: dw_fc = G^T dU_fc G, in double,
+// rounded once, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+template <class T>
+void filters_gradient(const T* dU, Dim C, Dim F, T* dw, bool add) {
+  for (Dim f = 0; f < F; ++f)
+    for (Dim c = 0; c < C; ++c) {
+      double g[4][4], t[3][4];
+      for (int k = 0; k < 16; ++k) g[k / 4][k % 4] = double(dU[(k * C + c) * F + f]);
+      for (int j = 0; j < 4; ++j) {
+        t[0][j] = g[0][j] + 0.5 * (g[1][j] + g[2][j]);
+        t[1][j] = 0.5 * (g[1][j] - g[2][j]);
+        t[2][j] = 0.5 * (g[1][j] + g[2][j]) + g[3][j];
+      }
+      T* out = dw + (f * C + c) * 9;
+      for (int i = 0; i < 3; ++i) {
+        const double v[3] = {t[i][0] + 0.5 * (t[i][1] + t[i][2]), 0.5 * (t[i][1] - t[i][2]),
+                             0.5 * (t[i][1] + t[i][2]) + t[i][3]};
+        for (int e = 0; e < 3; ++e) out[3 * i + e] = add ? T(out[3 * i + e] + T(v[e])) : T(v[e]);
+      }
+    }
+}
+
+// Images per block: what one GEMM of a position sums over (8 blocks of tiles; the MNIST
+// CNN's second convolution, 49 tiles an image: a depth of 392).
+constexpr Dim kGradientBlock = 8;
+
+// The weight gradient's workspace: dU [16, C, F]; the block's V [16, B tiles, C] and
+// M [16, B tiles, F]; and per thread part (at most op_threads(), at most B), the padded
+// image and the buffer of PartBuffers.
+struct GradientLayout {
+  Dim block = 0, parts = 0;
+  std::size_t dU = 0, v = 0, m = 0, part = 0, total = 0;
+};
+
+GradientLayout gradient_layout(const WinogradDims& d, Dim threads) {
+  const auto s = [](Dim v) { return static_cast<std::size_t>(v); };
+  GradientLayout g;
+  g.block = std::min(kGradientBlock, d.N);
+  g.parts = std::max<Dim>(1, std::min(threads, g.block));
+  g.dU = mul_sizes(mul_sizes(s(kPositions), s(d.C)), s(d.F));
+  const std::size_t block_tiles = mul_sizes(mul_sizes(s(kPositions), s(g.block)), s(d.tiles));
+  g.v = mul_sizes(block_tiles, s(d.C));
+  g.m = mul_sizes(block_tiles, s(d.F));
+  const std::size_t in = mul_sizes(mul_sizes(s(d.H), s(d.W)), s(d.C)), out = mul_sizes(mul_sizes(s(d.OH), s(d.OW)), s(d.F));
+  g.part = add_sizes(mul_sizes(mul_sizes(s(d.HP), s(d.WP)), s(d.C)), std::max(in, out));
+  g.total = add_sizes(add_sizes(g.dU, add_sizes(g.v, g.m)), mul_sizes(s(g.parts), g.part));
+  return g;
+}
+
+std::size_t dw_run_elems(const WinogradDims& d) { return gradient_layout(d, op_threads()).total; }
+
+// dw of the convolution d (x [N, C, H, W] into dy [N, F, OH, OW]) in ws.
+template <class T>
+void winograd_weight_gradient(const WinogradDims& d, const T* x, const T* dy, T* ws, std::size_t ws_size, T* dw,
+                              bool add) {
+  using Vec = typename Lanes<T>::Vec;
+  constexpr Dim L = Lanes<T>::n;
+  GradientLayout g = gradient_layout(d, 1);
+  if (!ws || ws_size < g.total)
+    throw ShapeError("conv2d by Winograd: a workspace of " + std::to_string(ws_size) +
+                     " elements is smaller than the weight gradient's " + std::to_string(g.total));
+  const Dim fit = static_cast<Dim>((ws_size - (g.total - g.part)) / g.part);
+  g.parts = std::min<Dim>({fit, g.block, static_cast<Dim>(op_threads())});
+  const Dim C = d.C, F = d.F, tiles = d.tiles, CF = C * F;
+  const Dim chw = C * d.H * d.W, fohw = F * d.OH * d.OW, vk = g.block * tiles * C, mk = g.block * tiles * F,
+            row = d.OW * F;
+  T* dU = ws;
+  T* v = dU + g.dU;
+  T* m = v + g.v;
+  T* parts = m + g.m;
+  for (Dim n0 = 0; n0 < d.N; n0 += g.block) {
+    const Dim images = std::min(g.block, d.N - n0);
+    parallel_parts(static_cast<int>(std::min(g.parts, images)), [&](int p, int n_parts) {
+      PartBuffers<T> pb(d, parts + static_cast<std::size_t>(p) * g.part);
+      pb.buf = pb.xt + d.HP * d.WP * C;
+      const Dim begin = part_begin(images, p, n_parts), end = part_begin(images, p + 1, n_parts);
+      for (Dim i = begin; i < end; ++i) {
+        pb.v = v + i * tiles * C;
+        input_transform(d, x + (n0 + i) * chw, pb, i == begin, vk);
+        transpose(dy + (n0 + i) * fohw, F, d.OH * d.OW, d.OH * d.OW, pb.buf, F);  // dy_n filters last
+        for (Dim ty = 0; ty < d.TH; ++ty)
+          for (Dim tx = 0; tx < d.TW; ++tx) {
+            const T* q = pb.buf + (2 * ty * d.OW + 2 * tx) * F;
+            const bool two_rows = 2 * ty + 1 < d.OH, two_cols = 2 * tx + 1 < d.OW;
+            T* mt = m + (i * tiles + ty * d.TW + tx) * F;
+            Dim f = 0;
+            for (; f + L <= F; f += L) gradient_tile<Vec>(q + f, F, row, two_rows, two_cols, mt + f, mk);
+            for (; f < F; ++f) gradient_tile<T>(q + f, F, row, two_rows, two_cols, mt + f, mk);
+          }
+      }
+    });
+    const T beta = n0 == 0 ? T(0) : T(1);
+    parallel_parts(static_cast<int>(std::min<Dim>(g.parts, kPositions)), [&](int p, int n_parts) {
+      for (Dim k = part_begin(kPositions, p, n_parts); k < part_begin(kPositions, p + 1, n_parts); ++k)
+        gemm<T>(true, false, C, F, images * tiles, T(1), v + k * vk, m + k * mk, beta, dU + k * CF);
+    });
+  }
+  filters_gradient(dU, C, F, dw, add);
+}
+
+// ---- conv2d_by_winograd, conv2d_nobias_by_winograd: the training plans' convolutions ----
+//
+// Workspace: u [16, C, F] (or the data gradient's [16, F, C]); wt [9 C F], the weights
+// reordered for the transform; max(C, F) zeros, the bias of the passes that have none; then
+// the run's parts (run_elems). The backward first lets conv2d's kernel write dw and db in
+// the whole workspace, then uses it as above for dx.
+
+struct TrainDims {
+  WinogradDims fwd;  // x into y
+  WinogradDims dx;   // dy into dx: C filters over F channels, padding 2 - p
+  Dim C = 0, F = 0;
+};
+
+TrainDims train_dims(const Shape& x, const Shape& w, const Attrs& attrs) {
+  expect_rank(x, 4, "x");
+  expect_rank(w, 4, "w");
+  if (w[2] != 3 || w[3] != 3 || w[1] != x[1])
+    throw ShapeError("conv2d by Winograd: w " + shape_str(w) + " must hold 3x3 filters over the " +
+                     std::to_string(x[1]) + " channels of x " + shape_str(x));
+  Dim sh = 0, sw = 0, ph = 0, pw = 0;
+  read_pair(attrs, "stride", sh, sw);
+  read_pair(attrs, "padding", ph, pw);
+  if (sh != 1 || sw != 1 || ph > 2 || pw > 2)
+    throw ShapeError("conv2d by Winograd: stride " + ints_str({sh, sw}) + " and padding " + ints_str({ph, pw}) +
+                     " are not stride 1 with padding 2 or less");
+  TrainDims t;
+  t.C = x[1];
+  t.F = w[0];
+  t.fwd = winograd_dims_of(x[0], x[1], x[2], x[3], w[0], ph, pw, x);
+  t.dx = winograd_dims_of(x[0], w[0], t.fwd.OH, t.fwd.OW, x[1], 2 - ph, 2 - pw, x);
+  return t;
+}
+
+// Where the run's parts start in the workspace.
+std::size_t train_run_offset(const TrainDims& t) {
+  const auto s = [](Dim v) { return static_cast<std::size_t>(v); };
+  return add_sizes(mul_sizes(25, mul_sizes(s(t.C), s(t.F))), s(std::max(t.C, t.F)));
+}
+
+template <bool HasBias>
+std::vector<Shape> by_winograd_shape(const std::vector<Shape>& in, const Attrs& attrs) {
+  std::vector<Shape> out = (HasBias ? conv2d_op() : conv2d_nobias_op()).shape(in, attrs);
+  train_dims(in[0], in[1], attrs);
+  return out;
+}
+
+template <bool HasBias>
+std::size_t by_winograd_workspace(const std::vector<Shape>& in, const Attrs& attrs) {
+  const TrainDims t = train_dims(in[0], in[1], attrs);
+  return add_sizes(train_run_offset(t), std::max({run_elems(t.fwd), run_elems(t.dx), dw_run_elems(t.fwd)}));
+}
+
+// The filters (flip: the data gradient's) transformed into the workspace, and the zero bias;
+// returns the run's part of the workspace.
+template <class T>
+T* prepare(const OpArgs<T>& a, const TrainDims& t, bool flip, std::size_t& run_size) {
+  const std::size_t offset = train_run_offset(t);
+  if (!a.workspace || a.workspace_size <= offset)
+    throw ShapeError("conv2d by Winograd: a workspace of " + std::to_string(a.workspace_size) +
+                     " elements does not hold the transformed filters");
+  T* u = a.workspace;
+  T* wt = u + kPositions * t.C * t.F;
+  T* zeros = wt + 9 * t.C * t.F;
+  transform_filters(a.in[1].data, t.F, t.C, flip, wt, u);
+  std::fill(zeros, zeros + std::max(t.C, t.F), T(0));
+  run_size = a.workspace_size - offset;
+  return a.workspace + offset;
+}
+
+// y = conv2d(x, w, b) (b = 0 without a bias), by F(2x2, 3x3).
+template <class T, bool HasBias>
+void by_winograd_forward(const OpArgs<T>& a) {
+  const TrainDims t = train_dims(a.in[0].shape, a.in[1].shape, *a.attrs);
+  std::size_t run_size = 0;
+  T* run = prepare(a, t, false, run_size);
+  const T* u = a.workspace;
+  const T* b = HasBias ? a.in[2].data : u + 25 * t.C * t.F;
+  T* y = a.out[0].data;
+  const Dim fohw = t.F * t.fwd.OH * t.fwd.OW;
+  winograd_batch(t.fwd, a.in[0].data, u, b, run, run_size, [&](Dim n) { return PlainOutput<T>{y + n * fohw}; });
+}
+
+// db: conv2d's kernel. dw: winograd_weight_gradient. dx: the convolution of dy, padded by
+// 2 - p, with the filters turned by 180 degrees and their two leading axes swapped,
+// dx_c = sum_f dy_f * rot180(w_fc), by F(2x2, 3x3) too.
+template <class T, bool HasBias>
+void by_winograd_backward(const OpArgs<T>& a) {
+  if (HasBias && a.d_in[2]) conv2d_bias_gradient_kernels<T>().backward(a);
+  const TrainDims t = train_dims(a.in[0].shape, a.in[1].shape, *a.attrs);
+  const T* dy = a.d_out[0].data;
+  if (a.d_in[1]) {
+    const std::size_t offset = train_run_offset(t);
+    if (!a.workspace || a.workspace_size <= offset)
+      throw ShapeError("conv2d by Winograd: a workspace of " + std::to_string(a.workspace_size) +
+                       " elements does not hold the transformed filters");
+    winograd_weight_gradient(t.fwd, a.in[0].data, dy, a.workspace + offset, a.workspace_size - offset,
+                             a.d_in[1].data, a.accumulates(1));
+  }
+  if (!a.d_in[0]) return;
+  std::size_t run_size = 0;
+  T* run = prepare(a, t, true, run_size);
+  const T* u = a.workspace;
+  const T* zeros = u + 25 * t.C * t.F;
+  T* dx = a.d_in[0].data;
+  const Dim chw = t.C * t.fwd.H * t.fwd.W;
+  const bool add = a.accumulates(0);
+  winograd_batch(t.dx, dy, u, zeros, run, run_size,
+                 [&](Dim n) { return PlainOutput<T>{dx + n * chw, add}; });
+}
+
+template <bool HasBias>
+OpDef by_winograd_def(const char* name) {
+  OpDef d;
+  const OpDef& direct = HasBias ? conv2d_op() : conv2d_nobias_op();
+  d.name = name;
+  d.inputs = direct.inputs;
+  d.outputs = direct.outputs;
+  d.attrs = direct.attrs;
+  d.shape = by_winograd_shape<HasBias>;
+  d.differentiable = direct.differentiable;
+  d.backward_reads_in = direct.backward_reads_in;
+  d.backward_reads_out = direct.backward_reads_out;
+  d.workspace = by_winograd_workspace<HasBias>;
+  d.f32 = dispatch_kernels<float, &by_winograd_forward<float, HasBias>, &by_winograd_backward<float, HasBias>>();
+  d.f64 = dispatch_kernels<double, &by_winograd_forward<double, HasBias>, &by_winograd_backward<double, HasBias>>();
+  return d;
 }
 
 OpDef winograd_filters_def() {
@@ -451,6 +775,23 @@ const OpDef& winograd_filters_op() {
 const OpDef& conv2d_winograd_op() {
   static const OpDef def = conv2d_winograd_def();
   return def;
+}
+
+const OpDef& conv2d_by_winograd_op() {
+  static const OpDef def = by_winograd_def<true>("conv2d_by_winograd");
+  return def;
+}
+
+const OpDef& conv2d_nobias_by_winograd_op() {
+  static const OpDef def = by_winograd_def<false>("conv2d_nobias_by_winograd");
+  return def;
+}
+
+bool winograd_trains(const Shape& x, const Shape& w, const Attrs& conv_attrs) {
+  if (!winograd_applies(x, w, conv_attrs)) return false;
+  Dim ph = 0, pw = 0;
+  read_pair(conv_attrs, "padding", ph, pw);
+  return ph <= 2 && pw <= 2;
 }
 
 bool winograd_applies(const Shape& x, const Shape& w, const Attrs& conv_attrs) {

@@ -29,6 +29,17 @@ namespace plangrad {
 const OpDef& winograd_filters_op();
 const OpDef& conv2d_winograd_op();
 
+// conv2d and conv2d_nobias by F(2x2, 3x3), forward and backward, for the planner's training
+// plans (planner/winograd.hpp): the same inputs, attributes, output and gradients as the
+// direct ops, for a 3x3 window, stride 1 and padding 2 or less. The forward transforms the
+// filters at every step into the workspace, then runs as conv2d_winograd. The backward
+// leaves dw and db to conv2d's kernel and computes dx as the convolution of dy, padded by
+// 2 - p, with the filters turned by 180 degrees over swapped axes, by F(2x2, 3x3) too.
+// Registered as the other ops are (a model may name them), though models name conv2d and
+// the planner chooses.
+const OpDef& conv2d_by_winograd_op();
+const OpDef& conv2d_nobias_by_winograd_op();
+
 // Whether the planner gives conv2d's work with x [N, C, H, W] and w [F, C, KH, KW] (and
 // conv2d's attributes) to the two ops above: a 3x3 window, stride 1, C and F of at least
 // kWinogradMinChannels (a single input channel has too few multiplies per transformed
@@ -40,5 +51,7 @@ const OpDef& conv2d_winograd_op();
 constexpr Dim kWinogradMinChannels = 8;
 constexpr Dim kWinogradMinOutputs = 128;
 bool winograd_applies(const Shape& x, const Shape& w, const Attrs& conv_attrs);
+// winograd_applies, and padding of 2 or less (dx's padding is 2 - p).
+bool winograd_trains(const Shape& x, const Shape& w, const Attrs& conv_attrs);
 
 }  // namespace plangrad

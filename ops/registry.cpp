@@ -61,6 +61,8 @@ std::vector<const OpDef*> builtin_ops() {
       &fold_conv_nobias_bn_op(),
       &winograd_filters_op(),
       &conv2d_winograd_op(),
+      &conv2d_by_winograd_op(),
+      &conv2d_nobias_by_winograd_op(),
   };
 }
 

@@ -74,4 +74,20 @@ WinogradGraph winograd(IndexedGraph g, std::vector<int> order, const std::vector
   return out;
 }
 
+int winograd_training(IndexedGraph& g, const std::vector<int>& order, const std::vector<Shape>& shapes) {
+  const OpDef& conv = conv2d_op();
+  const OpDef& conv_nobias = conv2d_nobias_op();
+  int swapped = 0;
+  for (int n : order) {
+    NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
+    if ((node.op != &conv && node.op != &conv_nobias) ||
+        !winograd_trains(shapes[static_cast<std::size_t>(node.inputs[0])],
+                         shapes[static_cast<std::size_t>(node.inputs[1])], node.attrs))
+      continue;
+    node.op = node.op == &conv ? &conv2d_by_winograd_op() : &conv2d_nobias_by_winograd_op();
+    ++swapped;
+  }
+  return swapped;
+}
+
 }  // namespace plangrad

@@ -34,5 +34,12 @@ struct WinogradGraph {
 // plans without a backward.
 WinogradGraph winograd(IndexedGraph g, std::vector<int> order, const std::vector<Shape>& shapes);
 
+// For plans with a backward: every conv2d and conv2d_nobias node of `order` that
+// winograd_trains applies to (winograd_applies' bounds, and padding of 2 or less) runs as
+// conv2d_by_winograd or conv2d_nobias_by_winograd instead (ops/conv2d_winograd.hpp): the
+// same node, inputs, attributes and gradients; its forward and its dx by F(2x2, 3x3), dw
+// and db by conv2d's kernel. Returns how many.
+int winograd_training(IndexedGraph& g, const std::vector<int>& order, const std::vector<Shape>& shapes);
+
 }  // namespace plangrad
 PLANGRAD_PUBLIC_END

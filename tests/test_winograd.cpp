@@ -156,6 +156,15 @@ TEST_CASE("winograd runs in float Eval-mode inference plans only, and the switch
     const Plan t = make_plan(g, r);
     CHECK(steps_of(t, "winograd_filters") == 0);
     CHECK(steps_of(t, "conv2d_winograd") == 0);
+    // Plans with a backward keep the node and change its op (conv16: one channel, direct);
+    // each has a forward and a backward step.
+    CHECK(steps_of(t, "conv2d_by_winograd") == 2);
+    CHECK(steps_of(t, "conv2d") == 2);
+    r.winograd = false;
+    CHECK(steps_of(make_plan(g, r), "conv2d_by_winograd") == 0);
+    r.winograd = true;
+    r.elem_bytes = sizeof(double);
+    CHECK(steps_of(make_plan(g, r), "conv2d_by_winograd") == 0);
   }
   PlanRequest train_mode;
   train_mode.kind = PlanKind::Inference;
@@ -163,6 +172,7 @@ TEST_CASE("winograd runs in float Eval-mode inference plans only, and the switch
   train_mode.batch = 4;
   train_mode.outputs = {"logits"};
   CHECK(steps_of(make_plan(g, train_mode), "winograd_filters") == 0);
+  CHECK(steps_of(make_plan(g, train_mode), "conv2d_by_winograd") == 0);
 }
 
 TEST_CASE("Winograd plans compute the direct plans' logits to float rounding, fused or not", "[winograd]") {
@@ -198,4 +208,56 @@ TEST_CASE("Winograd plans compute the direct plans' logits to float rounding, fu
     CHECK(relative_gap(a2, b2) < 1e-5);
     CHECK(relative_gap(a2, a) > 1e-3);
   }
+}
+
+namespace {
+
+// The loss and every parameter's gradient of a float gradients plan.
+struct Gradients {
+  float loss;
+  std::vector<std::vector<float>> grads;
+};
+
+Gradients gradients_of(const Model& m, std::int64_t batch, bool winograd) {
+  BasicModel<float> model = m;
+  PlanRequest r;
+  r.kind = PlanKind::Gradients;
+  r.batch = batch;
+  r.loss = "loss";
+  r.winograd = winograd;
+  Executor<float> ex(model, make_plan(m.graph, r));
+  const std::vector<float> x = random_values<float>(static_cast<std::size_t>(batch) * 28 * 28, 31, 0, 1);
+  std::vector<float> labels(static_cast<std::size_t>(batch));
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<float>(i * 7 % 10);
+  ex.set_input("x", x.data(), x.size());
+  ex.set_input("labels", labels.data(), labels.size());
+  ex.run();
+  Gradients g{ex.loss(), {}};
+  for (const auto& [name, value] : model.parameters) g.grads.push_back(plangrad::testing::copy_of(ex.grad(name)));
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("Winograd training plans compute the direct plans' gradients to float rounding, the same bits per thread count",
+          "[winograd]") {
+  const Model m = models::fashion_resnet().build(5);
+  const std::int64_t N = 6;
+  const Gradients wino = gradients_of(m, N, true), direct = gradients_of(m, N, false);
+  CHECK(std::abs(wino.loss - direct.loss) <= 1e-5f * std::abs(direct.loss));
+  REQUIRE(wino.grads.size() == direct.grads.size());
+  double worst = 0;
+  bool differs = false;
+  for (std::size_t i = 0; i < wino.grads.size(); ++i) {
+    worst = std::max(worst, relative_gap(wino.grads[i], direct.grads[i]));
+    differs = differs || !same_bits(wino.grads[i], direct.grads[i]);
+  }
+  INFO("max over parameters of max |winograd - direct| / max |direct| = " << worst);
+  CHECK(worst < 1e-4);
+  CHECK(differs);  // the plans really compute differently
+  const Gradients again = gradients_of(m, N, true);
+  for (std::size_t i = 0; i < wino.grads.size(); ++i) CHECK(same_bits(again.grads[i], wino.grads[i]));
+  OpThreads two(2);
+  const Gradients a = gradients_of(m, N, true), b = gradients_of(m, N, true);
+  for (std::size_t i = 0; i < a.grads.size(); ++i) CHECK(same_bits(a.grads[i], b.grads[i]));
 }
