@@ -52,11 +52,13 @@ struct PlanRequest {
   /// convolution alone does the rest (planner/fold_batchnorm.cpp). Outputs agree to float
   /// rounding, not bit for bit. Other plans ignore it.
   bool fold_batchnorm = true;
-  /// Float Eval-mode inference plans: false keeps every conv2d; true runs a 3x3 stride-1
-  /// conv2d with 8 channels and 8 filters or more, and 128 outputs per filter or more over
-  /// the batch, by Winograd's F(2x2, 3x3) (2.25x fewer multiplies; planner/winograd.cpp,
-  /// ops/conv2d_winograd.hpp): a small op transforms the filters at every run. Outputs
-  /// agree to float rounding, not bit for bit. Other plans ignore it.
+  /// Float plans: false keeps every conv2d; true runs a 3x3 stride-1 conv2d with 8 channels
+  /// and 8 filters or more, and 128 outputs per filter or more over the batch, by Winograd's
+  /// F(2x2, 3x3) (2.25x fewer multiplies; planner/winograd.cpp, ops/conv2d_winograd.hpp). In
+  /// Eval-mode inference plans a small op transforms the filters at every run; in plans with
+  /// a backward (padding 2 or less) the convolution's op becomes conv2d_by_winograd, whose
+  /// forward, dx and dw are by F(2x2, 3x3). Values agree with the direct convolution's to
+  /// float rounding, not bit for bit. Double plans and Train-mode inference plans ignore it.
   bool winograd = true;
   /// Training plans: every Update step after the last Backward step rather than right after
   /// its parameter's gradient is complete, so that all the gradients are alive at once --

@@ -46,9 +46,10 @@ int cmd_plan(const Args& args) {
         "              after it run as one step, and so do a relu and the max_pool2d after\n"
         "              it, and a batchnorm (in inference a convolution), relu and 2x2\n"
         "              max_pool2d in a row)\n"
-        "  --no-winograd  inference: every conv2d direct (by default a 3x3 stride-1 conv2d with\n"
-        "              8 channels, 8 filters and 128 outputs per filter or more runs by\n"
-        "              Winograd's F(2x2, 3x3))\n"
+        "  --no-winograd  every conv2d direct (by default, in float plans, a 3x3 stride-1 conv2d\n"
+        "              with 8 channels, 8 filters and 128 outputs per filter or more runs by\n"
+        "              Winograd's F(2x2, 3x3): conv2d_winograd in inference,\n"
+        "              conv2d_by_winograd with a backward)\n"
         "  --json      the same as one JSON document\n",
         models::builtin_names());
     return 0;
