@@ -131,8 +131,6 @@ std::size_t slice_elems(const ConvDims& d, Dim parts) {
   return add_sizes(col, parts > 1 ? static_cast<std::size_t>(mul_dims(d.F, d.ckk)) : 0);
 }
 
-// Below this many multiply-adds a batch's convolution is not worth splitting.
-constexpr Dim kThreadedWork = Dim(1) << 21;
 
 // Float convolutions of stride 1 (but the pointwise ones, whose dw is one GEMM per image)
 // take their weight gradient from kernels/conv_dw.hpp, before and apart from the loop over
@@ -160,7 +158,7 @@ ConvDwGeometry dw_geometry(const ConvDims& d) {
 std::size_t conv2d_workspace(const std::vector<Shape>& in, const Attrs& attrs) {
   const ConvDims d = conv_dims(in[0], in[1], attrs);
   const Dim threads = op_threads();
-  const bool split = threads > 1 && d.N > 1 && mul_dims(mul_dims(d.N, d.F), mul_dims(d.ohw, d.ckk)) >= kThreadedWork;
+  const bool split = threads > 1 && d.N > 1 && mul_dims(mul_dims(d.N, d.F), mul_dims(d.ohw, d.ckk)) >= kConvThreadedWork;
   const Dim parts = split ? std::min(threads, d.N) : 1;
   const std::size_t images = mul_sizes(static_cast<std::size_t>(parts), slice_elems(d, parts));
   if (!direct_dw(d)) return images;
@@ -298,7 +296,7 @@ std::size_t image_elems(const ConvDims& d) { return static_cast<std::size_t>(mul
 std::size_t conv2d_relu_pool_workspace(const std::vector<Shape>& in, const Attrs& attrs) {
   const ConvDims d = conv_dims(in[0], in[1], attrs);
   const Dim threads = op_threads();
-  const bool split = threads > 1 && d.N > 1 && mul_dims(mul_dims(d.N, d.F), mul_dims(d.ohw, d.ckk)) >= kThreadedWork;
+  const bool split = threads > 1 && d.N > 1 && mul_dims(mul_dims(d.N, d.F), mul_dims(d.ohw, d.ckk)) >= kConvThreadedWork;
   const Dim parts = split ? std::min(threads, d.N) : 1;
   return mul_sizes(static_cast<std::size_t>(parts), add_sizes(slice_elems(d, parts), image_elems(d)));
 }

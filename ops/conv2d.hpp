@@ -15,6 +15,10 @@ namespace plangrad {
 const OpDef& conv2d_op();
 const OpDef& conv2d_nobias_op();
 
+// Below this many multiply-adds a batch's convolution is not worth splitting between
+// threads (conv2d's and the Winograd ops' workspaces hold a part per thread above it).
+constexpr Dim kConvThreadedWork = Dim(1) << 21;
+
 // conv2d's kernels with a backward that writes db alone (d_in[0] and d_in[1] are not
 // read): what conv2d_by_winograd (ops/conv2d_winograd.hpp) keeps of the direct
 // convolution, with its bits. It uses no workspace.

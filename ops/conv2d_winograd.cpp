@@ -97,14 +97,11 @@ std::size_t part_elems(const WinogradDims& d) {
   return add_sizes(n, std::max(in, out));
 }
 
-// Below this many multiply-adds a batch is not worth splitting between threads.
-constexpr Dim kThreadedWork = Dim(1) << 21;
-
 // The workspace of a run over the batch: one part_elems per thread that takes images.
 std::size_t run_elems(const WinogradDims& d) {
   const Dim threads = op_threads();
   const Dim work = mul_dims(mul_dims(d.N, d.tiles), mul_dims(kPositions, mul_dims(d.C, d.F)));
-  const Dim parts = threads > 1 && d.N > 1 && work >= kThreadedWork ? std::min(threads, d.N) : 1;
+  const Dim parts = threads > 1 && d.N > 1 && work >= kConvThreadedWork ? std::min(threads, d.N) : 1;
   return mul_sizes(static_cast<std::size_t>(parts), part_elems(d));
 }
 
@@ -348,8 +345,6 @@ std::size_t winograd_filters_workspace(const std::vector<Shape>& in, const Attrs
   return static_cast<std::size_t>(numel(in[0]));
 }
 
-// Image n: y_n (or its pool) from x_n, u and b, in the part's workspace ws. `first`: the
-// part's first image, which writes the padding's zeros (the others keep them).
 // The part's workspace ws: the padded image xt [HP, WP, C], the transformed blocks
 // v [16, tiles, C], the products m [16, tiles, F], and buf (see part_elems).
 template <class T>
@@ -482,6 +477,7 @@ void conv2d_winograd_relu_pool_forward(const OpArgs<T>& a) {
 // dU[k] += V[k]^T [C, block tiles] . M[k] [block tiles, F] (the 16 positions split between
 // the threads). Every dU[k] sums the blocks in order, whatever the thread count: dw has the
 // same bits at any count, as conv_dw's.
+
 // The 4x4 block A dY A^T of one tile for the filters at q (dy filters last, `row` elements
 // from one output row to the next, F from one column to the next), dY the tile's 2x2 block
 // of dy, zero past the plane's last row (two_rows false) or column: m[k * mk], k = 4 i + j,
@@ -523,8 +519,9 @@ void filters_gradient(const T* dU, Dim C, Dim F, T* dw, bool add) {
     }
 }
 
-// Images per block: what one GEMM of a position sums over (8 blocks of tiles; the MNIST
-// CNN's second convolution, 49 tiles an image: a depth of 392).
+// Images per block: one GEMM of a position sums over their tiles (the MNIST CNN's second
+// convolution has 49 tiles an image: a depth of 392). Fixed, so that the bits do not
+// depend on the thread count.
 constexpr Dim kGradientBlock = 8;
 
 // The weight gradient's workspace: dU [16, C, F]; the block's V [16, B tiles, C] and

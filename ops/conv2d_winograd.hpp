@@ -1,5 +1,6 @@
-// A 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3), for inference
-// plans (planner/winograd.cpp puts these ops there in place of conv2d):
+// A 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3): for inference
+// plans (planner/winograd.cpp puts these ops there in place of conv2d), and, forward and
+// backward, for plans with a backward (conv2d_by_winograd, below):
 //
 //   winograd_filters(w[F,C,3,3]) -> u[16,C,F]
 //   conv2d_winograd(x[N,C,H,W], u[16,C,F], b[F]) -> y[N,F,OH,OW]

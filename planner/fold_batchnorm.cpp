@@ -17,19 +17,10 @@
 namespace plangrad {
 namespace {
 
-// `base`, or base + "#k" for the first k that names no value of g.
-std::string unused_name(const IndexedGraph& g, const std::string& base) {
-  if (g.find_value(base) < 0) return base;
-  for (int k = 2;; ++k) {
-    std::string name = base + "#" + std::to_string(k);
-    if (g.find_value(name) < 0) return name;
-  }
-}
-
 int add_intermediate(IndexedGraph& g, const std::string& base, int producer) {
   const int v = static_cast<int>(g.values.size());
   ValueInfo info;
-  info.name = unused_name(g, base);
+  info.name = unused_name(base, [&](const std::string& s) { return g.find_value(s) >= 0; });
   info.producer = producer;
   g.value_index.emplace(info.name, v);
   g.values.push_back(std::move(info));

@@ -70,5 +70,16 @@ std::vector<Shape> infer_shapes(const IndexedGraph& g, const std::vector<int>& o
 // reads without choosing a batch size.
 std::vector<Shape> symbolic_shapes(const IndexedGraph& g, const std::vector<int>& order);
 
+// `base`, or base + "#k" for the first k = 2, 3, ... that taken(name) says is free: the
+// name of a value or node that a planner pass adds to a graph (fold_batchnorm, winograd).
+template <class Taken>
+std::string unused_name(const std::string& base, const Taken& taken) {
+  if (!taken(base)) return base;
+  for (int k = 2;; ++k) {
+    std::string name = base + "#" + std::to_string(k);
+    if (!taken(name)) return name;
+  }
+}
+
 }  // namespace plangrad
 PLANGRAD_PUBLIC_END

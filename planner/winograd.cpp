@@ -11,19 +11,6 @@
 #include "ops/conv2d_winograd.hpp"
 
 namespace plangrad {
-namespace {
-
-// `base`, or base + "#k" for the first k that names no value (or node) of g.
-template <class Taken>
-std::string unused(const std::string& base, const Taken& taken) {
-  if (!taken(base)) return base;
-  for (int k = 2;; ++k) {
-    std::string name = base + "#" + std::to_string(k);
-    if (!taken(name)) return name;
-  }
-}
-
-}  // namespace
 
 WinogradGraph winograd(IndexedGraph g, std::vector<int> order, const std::vector<Shape>& shapes) {
   const OpDef& conv = conv2d_op();
@@ -46,13 +33,13 @@ WinogradGraph winograd(IndexedGraph g, std::vector<int> order, const std::vector
     const int filters = static_cast<int>(g.nodes.size());
     const int u = static_cast<int>(g.values.size());
     ValueInfo info;
-    info.name = unused(node.name + "/u", [&](const std::string& s) { return g.find_value(s) >= 0; });
+    info.name = unused_name(node.name + "/u", [&](const std::string& s) { return g.find_value(s) >= 0; });
     info.producer = filters;
     g.value_index.emplace(info.name, u);
     g.values.push_back(std::move(info));
 
     NodeInfo transform;
-    transform.name = unused(node.name + "/winograd", node_named);
+    transform.name = unused_name(node.name + "/winograd", node_named);
     transform.op = &winograd_filters_op();
     transform.inputs = {node.inputs[1]};
     transform.outputs = {u};
