@@ -472,11 +472,12 @@ void conv2d_winograd_relu_pool_forward(const OpArgs<T>& a) {
 //
 // y's block is A^T [sum_c U_fc (.) V_c] A with U_fc = G w_fc G^T, an identity in exact
 // arithmetic; its adjoint gives the weight gradient: dU_fc = sum over images and tiles of
-// (A dY_f A^T) (.) V_c, then dw_fc = G^T dU_fc G. The images go in blocks of
-// kGradientBlock: the block's transforms (its images split between the threads), then
-// dU[k] += V[k]^T [C, block tiles] . M[k] [block tiles, F] (the 16 positions split between
-// the threads). Every dU[k] sums the blocks in order, whatever the thread count: dw has the
-// same bits at any count, as conv_dw's.
+// (A dY_f A^T) (.) V_c, then dw_fc = G^T dU_fc G. The batch is cut into kGradientChunks
+// chunks of images, a number that does not depend on the threads; each chunk sums its own
+// dU, block of images after block (the block's transforms, then 16 GEMMs
+// dU[k] += V[k]^T [C, block tiles] . M[k] [block tiles, F]), the threads taking whole
+// chunks; then the chunks' dU are added in chunk order. So dw has the same bits at any
+// thread count (as conv_dw's), and the threads meet once per backward.
 
 // The 4x4 block A dY A^T of one tile for the filters at q (dy filters last, `row` elements
 // from one output row to the next, F from one column to the next), dY the tile's 2x2 block
@@ -520,13 +521,15 @@ void filters_gradient(const T* dU, Dim C, Dim F, T* dw, bool add) {
 }
 
 // Images per block: one GEMM of a position sums over their tiles (the MNIST CNN's second
-// convolution has 49 tiles an image: a depth of 392). Fixed, so that the bits do not
-// depend on the thread count.
+// convolution has 49 tiles an image: a depth of 392).
 constexpr Dim kGradientBlock = 8;
+// Chunks of the batch, each with its own dU: as many as the threads a CPU of ours has, or
+// twice that; fixed, so that the bits do not depend on the thread count.
+constexpr Dim kGradientChunks = 4;
 
-// The weight gradient's workspace: dU [16, C, F]; the block's V [16, B tiles, C] and
-// M [16, B tiles, F]; and per thread part (at most op_threads(), at most B), the padded
-// image and the buffer of PartBuffers.
+// The weight gradient's workspace: each chunk's dU [16, C, F]; then per thread part (at
+// most op_threads(), at most kGradientChunks) a block's V [16, B tiles, C] and
+// M [16, B tiles, F], the padded image and the buffer of PartBuffers.
 struct GradientLayout {
   Dim block = 0, parts = 0;
   std::size_t dU = 0, v = 0, m = 0, part = 0, total = 0;
@@ -536,14 +539,14 @@ GradientLayout gradient_layout(const WinogradDims& d, Dim threads) {
   const auto s = [](Dim v) { return static_cast<std::size_t>(v); };
   GradientLayout g;
   g.block = std::min(kGradientBlock, d.N);
-  g.parts = std::max<Dim>(1, std::min(threads, g.block));
+  g.parts = std::max<Dim>(1, std::min(threads, kGradientChunks));
   g.dU = mul_sizes(mul_sizes(s(kPositions), s(d.C)), s(d.F));
   const std::size_t block_tiles = mul_sizes(mul_sizes(s(kPositions), s(g.block)), s(d.tiles));
   g.v = mul_sizes(block_tiles, s(d.C));
   g.m = mul_sizes(block_tiles, s(d.F));
   const std::size_t in = mul_sizes(mul_sizes(s(d.H), s(d.W)), s(d.C)), out = mul_sizes(mul_sizes(s(d.OH), s(d.OW)), s(d.F));
-  g.part = add_sizes(mul_sizes(mul_sizes(s(d.HP), s(d.WP)), s(d.C)), std::max(in, out));
-  g.total = add_sizes(add_sizes(g.dU, add_sizes(g.v, g.m)), mul_sizes(s(g.parts), g.part));
+  g.part = add_sizes(add_sizes(g.v, g.m), add_sizes(mul_sizes(mul_sizes(s(d.HP), s(d.WP)), s(d.C)), std::max(in, out)));
+  g.total = add_sizes(mul_sizes(s(kGradientChunks), g.dU), mul_sizes(s(g.parts), g.part));
   return g;
 }
 
@@ -555,47 +558,55 @@ void winograd_weight_gradient(const WinogradDims& d, const T* x, const T* dy, T*
                               bool add) {
   using Vec = typename Lanes<T>::Vec;
   constexpr Dim L = Lanes<T>::n;
-  GradientLayout g = gradient_layout(d, 1);
+  const GradientLayout g = gradient_layout(d, 1);
   if (!ws || ws_size < g.total)
     throw ShapeError("conv2d by Winograd: a workspace of " + std::to_string(ws_size) +
                      " elements is smaller than the weight gradient's " + std::to_string(g.total));
-  const Dim fit = static_cast<Dim>((ws_size - (g.total - g.part)) / g.part);
-  g.parts = std::min<Dim>({fit, g.block, static_cast<Dim>(op_threads())});
+  const std::size_t chunk_dU = kGradientChunks * g.dU;
+  const Dim fit = static_cast<Dim>((ws_size - chunk_dU) / g.part);
+  const int parts = static_cast<int>(std::min<Dim>({fit, kGradientChunks, static_cast<Dim>(op_threads())}));
   const Dim C = d.C, F = d.F, tiles = d.tiles, CF = C * F;
   const Dim chw = C * d.H * d.W, fohw = F * d.OH * d.OW, vk = g.block * tiles * C, mk = g.block * tiles * F,
             row = d.OW * F;
-  T* dU = ws;
-  T* v = dU + g.dU;
-  T* m = v + g.v;
-  T* parts = m + g.m;
-  for (Dim n0 = 0; n0 < d.N; n0 += g.block) {
-    const Dim images = std::min(g.block, d.N - n0);
-    parallel_parts(static_cast<int>(std::min(g.parts, images)), [&](int p, int n_parts) {
-      PartBuffers<T> pb(d, parts + static_cast<std::size_t>(p) * g.part);
-      pb.buf = pb.xt + d.HP * d.WP * C;
-      const Dim begin = part_begin(images, p, n_parts), end = part_begin(images, p + 1, n_parts);
-      for (Dim i = begin; i < end; ++i) {
-        pb.v = v + i * tiles * C;
-        input_transform(d, x + (n0 + i) * chw, pb, i == begin, vk);
-        transpose(dy + (n0 + i) * fohw, F, d.OH * d.OW, d.OH * d.OW, pb.buf, F);  // dy_n filters last
-        for (Dim ty = 0; ty < d.TH; ++ty)
-          for (Dim tx = 0; tx < d.TW; ++tx) {
-            const T* q = pb.buf + (2 * ty * d.OW + 2 * tx) * F;
-            const bool two_rows = 2 * ty + 1 < d.OH, two_cols = 2 * tx + 1 < d.OW;
-            T* mt = m + (i * tiles + ty * d.TW + tx) * F;
-            Dim f = 0;
-            for (; f + L <= F; f += L) gradient_tile<Vec>(q + f, F, row, two_rows, two_cols, mt + f, mk);
-            for (; f < F; ++f) gradient_tile<T>(q + f, F, row, two_rows, two_cols, mt + f, mk);
-          }
+  parallel_parts(parts, [&](int p, int n_parts) {
+    T* part = ws + chunk_dU + static_cast<std::size_t>(p) * g.part;
+    T* v = part;
+    T* m = v + g.v;
+    PartBuffers<T> pb(d, m + g.m);
+    pb.buf = pb.xt + d.HP * d.WP * C;
+    bool first_image = true;
+    for (Dim c = part_begin(kGradientChunks, p, n_parts); c < part_begin(kGradientChunks, p + 1, n_parts); ++c) {
+      T* dU = ws + static_cast<std::size_t>(c) * g.dU;
+      const Dim begin = part_begin(d.N, c, kGradientChunks), end = part_begin(d.N, c + 1, kGradientChunks);
+      if (begin == end) std::fill(dU, dU + kPositions * CF, T(0));
+      for (Dim n0 = begin; n0 < end; n0 += g.block) {
+        const Dim images = std::min(g.block, end - n0);
+        for (Dim i = 0; i < images; ++i) {
+          pb.v = v + i * tiles * C;
+          input_transform(d, x + (n0 + i) * chw, pb, first_image, vk);
+          first_image = false;
+          transpose(dy + (n0 + i) * fohw, F, d.OH * d.OW, d.OH * d.OW, pb.buf, F);  // dy_n filters last
+          for (Dim ty = 0; ty < d.TH; ++ty)
+            for (Dim tx = 0; tx < d.TW; ++tx) {
+              const T* q = pb.buf + (2 * ty * d.OW + 2 * tx) * F;
+              const bool two_rows = 2 * ty + 1 < d.OH, two_cols = 2 * tx + 1 < d.OW;
+              T* mt = m + (i * tiles + ty * d.TW + tx) * F;
+              Dim f = 0;
+              for (; f + L <= F; f += L) gradient_tile<Vec>(q + f, F, row, two_rows, two_cols, mt + f, mk);
+              for (; f < F; ++f) gradient_tile<T>(q + f, F, row, two_rows, two_cols, mt + f, mk);
+            }
+        }
+        const T beta = n0 == begin ? T(0) : T(1);
+        for (Dim k = 0; k < kPositions; ++k)
+          gemm<T>(true, false, C, F, images * tiles, T(1), v + k * vk, m + k * mk, beta, dU + k * CF);
       }
-    });
-    const T beta = n0 == 0 ? T(0) : T(1);
-    parallel_parts(static_cast<int>(std::min<Dim>(g.parts, kPositions)), [&](int p, int n_parts) {
-      for (Dim k = part_begin(kPositions, p, n_parts); k < part_begin(kPositions, p + 1, n_parts); ++k)
-        gemm<T>(true, false, C, F, images * tiles, T(1), v + k * vk, m + k * mk, beta, dU + k * CF);
-    });
+    }
+  });
+  for (Dim c = 1; c < kGradientChunks; ++c) {
+    const T* other = ws + static_cast<std::size_t>(c) * g.dU;
+    for (Dim i = 0; i < kPositions * CF; ++i) ws[i] += other[i];
   }
-  filters_gradient(dU, C, F, dw, add);
+  filters_gradient(ws, C, F, dw, add);
 }
 
 // ---- conv2d_by_winograd, conv2d_nobias_by_winograd: the training plans' convolutions ----

@@ -171,7 +171,7 @@ TEST_CASE("conv2d_by_winograd accumulates each gradient onto what is there", "[o
 
 TEST_CASE("conv2d_by_winograd gives the same bits at 1 and 2 threads",
           "[op][conv2d_by_winograd][threads]") {
-  const Case s{19, 16, 32, 14, 14, 1, 1};  // three blocks of images for dw, the last short
+  const Case s{19, 16, 32, 14, 14, 1, 1};  // dw's four chunks of 5, 5, 5 and 4 images
   const std::vector<float> x = random_values<float>(sz(s.N * s.C * s.H * s.W), 21),
                            w = random_values<float>(sz(s.F * s.C * 9), 22), b = random_values<float>(sz(s.F), 23),
                            dy = random_values<float>(sz(y_size(s)), 24);

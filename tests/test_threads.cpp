@@ -63,8 +63,8 @@ TEST_CASE("the MNIST CNN trains to the 1-thread bits at 2 threads", "[threads]")
   const auto two = train(2, 3, &ws2);
   // At batch 16 the second convolution is split (7.2M multiply-adds), by Winograd in a
   // training plan (ops/conv2d_winograd.hpp): its forward and dx by images, a workspace part
-  // per thread; its dw in blocks of images whose sums go in block order at any thread
-  // count. The first (1.8M) is not split, so its dw is summed alone on every path (by
+  // per thread; its dw in a fixed number of chunks of the batch, added in chunk order at
+  // any thread count. The first (1.8M) is not split, so its dw is summed alone on every path (by
   // conv_dw on AVX-512, by im2col + GEMM elsewhere).
   CHECK(ws2 > ws1);
   for (const auto& [name, w] : two) {
