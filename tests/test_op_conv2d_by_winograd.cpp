@@ -17,6 +17,7 @@
 #include "tests/op_threads.hpp"
 #include "tests/random_values.hpp"
 #include "tests/same_bits.hpp"
+#include "tests/winograd_cases.hpp"
 
 using namespace plangrad;
 using namespace plangrad::testing;
@@ -24,17 +25,8 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct Case {
-  Dim N, C, F, H, W, ph, pw;
-};
-
-// The MNIST CNN's second convolution; odd output planes (blocks half outside, whose dy
-// past the plane is zero); channel and filter tails; padding 0 to 2 (dx's 2 to 0); a 1x1
-// output; fewer channels than the planner gives the op.
-const Case kCases[] = {
-    {2, 16, 32, 14, 14, 1, 1}, {3, 8, 8, 5, 7, 1, 1}, {1, 17, 33, 6, 6, 0, 0}, {2, 9, 20, 9, 4, 2, 1},
-    {1, 8, 8, 3, 3, 0, 0},     {1, 3, 5, 4, 6, 1, 0}, {2, 40, 19, 7, 9, 1, 2},
-};
+using Case = WinogradCase;
+constexpr const auto& kCases = kWinogradCases;
 
 std::size_t sz(Dim n) { return static_cast<std::size_t>(n); }
 Attrs padding(const Case& s) { return {{"padding", std::vector<std::int64_t>{s.ph, s.pw}}}; }

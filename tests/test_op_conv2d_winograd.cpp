@@ -19,6 +19,7 @@
 #include "tests/op_threads.hpp"
 #include "tests/same_bits.hpp"
 #include "tests/random_values.hpp"
+#include "tests/winograd_cases.hpp"
 
 using namespace plangrad;
 using namespace plangrad::testing;
@@ -26,17 +27,8 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct Case {
-  Dim N, C, F, H, W, ph, pw;
-};
-
-// The MNIST CNN's second convolution; odd output planes (a last row or column of blocks
-// half outside); channels and filters that are no multiple of a vector's lanes (tails);
-// a 1x1 output; padding 0 to 2; fewer channels than the planner would give the op.
-const Case kCases[] = {
-    {2, 16, 32, 14, 14, 1, 1}, {3, 8, 8, 5, 7, 1, 1}, {1, 17, 33, 6, 6, 0, 0}, {2, 9, 20, 9, 4, 2, 1},
-    {1, 8, 8, 3, 3, 0, 0},     {2, 24, 16, 8, 8, 1, 1}, {1, 3, 5, 4, 6, 1, 0}, {1, 40, 19, 7, 9, 1, 2},
-};
+using Case = WinogradCase;
+constexpr const auto& kCases = kWinogradCases;
 
 Attrs padding(const Case& s) { return {{"padding", std::vector<std::int64_t>{s.ph, s.pw}}}; }
 Dim out_h(const Case& s) { return s.H + 2 * s.ph - 2; }
