@@ -131,7 +131,6 @@ std::size_t slice_elems(const ConvDims& d, Dim parts) {
   return add_sizes(col, parts > 1 ? static_cast<std::size_t>(mul_dims(d.F, d.ckk)) : 0);
 }
 
-
 // Float convolutions of stride 1 (but the pointwise ones, whose dw is one GEMM per image)
 // take their weight gradient from kernels/conv_dw.hpp, before and apart from the loop over
 // images, in the same workspace, on the paths where it is the faster (conv_dw_preferred).

@@ -613,8 +613,8 @@ void winograd_weight_gradient(const WinogradDims& d, const T* x, const T* dy, T*
 //
 // Workspace: u [16, C, F] (or the data gradient's [16, F, C]); wt [9 C F], the weights
 // reordered for the transform; max(C, F) zeros, the bias of the passes that have none; then
-// the run's parts (run_elems). The backward first lets conv2d's kernel write dw and db in
-// the whole workspace, then uses it as above for dx.
+// the run's parts: the forward's and dx's (run_elems), or dw's (gradient_layout), after
+// the filters and zeros; the backward runs dw, then dx in the same memory.
 
 struct TrainDims {
   WinogradDims fwd;  // x into y

@@ -34,8 +34,10 @@ const OpDef& conv2d_winograd_op();
 // plans (planner/winograd.hpp): the same inputs, attributes, output and gradients as the
 // direct ops, for a 3x3 window, stride 1 and padding 2 or less. The forward transforms the
 // filters at every step into the workspace, then runs as conv2d_winograd. The backward
-// leaves dw and db to conv2d's kernel and computes dx as the convolution of dy, padded by
-// 2 - p, with the filters turned by 180 degrees over swapped axes, by F(2x2, 3x3) too.
+// leaves db to conv2d's kernel; dw is the adjoint of the forward's transforms (in a fixed
+// number of chunks of the batch: the same bits at any thread count); dx is the
+// convolution of dy, padded by 2 - p, with the filters turned by 180 degrees over swapped
+// axes, by F(2x2, 3x3) too.
 // Registered as the other ops are (a model may name them), though models name conv2d and
 // the planner chooses.
 const OpDef& conv2d_by_winograd_op();

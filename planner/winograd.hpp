@@ -1,8 +1,10 @@
-// winograd: 3x3 stride-1 convolutions of float inference plans by Winograd's F(2x2, 3x3),
-// as a graph rewrite after fold_batchnorm (make_plan runs it for float Eval-mode inference
-// plans unless PlanRequest::winograd is false):
+// winograd: 3x3 stride-1 convolutions of float plans by Winograd's F(2x2, 3x3): in
+// Eval-mode inference plans as a graph rewrite after fold_batchnorm (winograd), in plans
+// with a backward as a change of the convolution's op (winograd_training); make_plan runs
+// them unless PlanRequest::winograd is false:
 //
-//   index_graph -> toposort -> prune -> fold_batchnorm -> winograd -> infer_shapes -> ...
+//   index_graph -> toposort -> prune -> fold_batchnorm -> winograd | winograd_training
+//   -> infer_shapes -> ...
 #pragma once
 
 #include <vector>
@@ -37,8 +39,8 @@ WinogradGraph winograd(IndexedGraph g, std::vector<int> order, const std::vector
 // For plans with a backward: every conv2d and conv2d_nobias node of `order` that
 // winograd_trains applies to (winograd_applies' bounds, and padding of 2 or less) runs as
 // conv2d_by_winograd or conv2d_nobias_by_winograd instead (ops/conv2d_winograd.hpp): the
-// same node, inputs, attributes and gradients; its forward and its dx by F(2x2, 3x3), dw
-// and db by conv2d's kernel. Returns how many.
+// same node, inputs, attributes and gradients; its forward, dx and dw by F(2x2, 3x3), db
+// by conv2d's kernel. Returns how many.
 int winograd_training(IndexedGraph& g, const std::vector<int>& order, const std::vector<Shape>& shapes);
 
 }  // namespace plangrad
