@@ -82,10 +82,12 @@ Schedule schedule_of(IndexedGraph& g, const PlanRequest& request, Mode mode, con
     g = std::move(w.graph);
     order = std::move(w.order);
   }
-  // Plans with a backward keep every node (the gradients are conv2d's): the op changes.
+  const std::vector<Shape> shapes = infer_shapes(g, order, request.batch);
+  // Plans with a backward keep every node (the gradients are conv2d's), and so every shape:
+  // the op changes.
   if (request.winograd && r.loss >= 0 && request.elem_bytes == sizeof(float))
-    winograd_training(g, order, infer_shapes(g, order, request.batch));
-  Schedule s = build_forward(g, order, infer_shapes(g, order, request.batch), mode, r.keep);
+    g = winograd_training(std::move(g), order, shapes).graph;
+  Schedule s = build_forward(g, order, shapes, mode, r.keep);
   if (r.loss >= 0) {
     BackwardRequest back;
     back.loss = r.loss;

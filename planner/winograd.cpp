@@ -61,10 +61,10 @@ WinogradGraph winograd(IndexedGraph g, std::vector<int> order, const std::vector
   return out;
 }
 
-int winograd_training(IndexedGraph& g, const std::vector<int>& order, const std::vector<Shape>& shapes) {
+WinogradGraph winograd_training(IndexedGraph g, const std::vector<int>& order, const std::vector<Shape>& shapes) {
   const OpDef& conv = conv2d_op();
   const OpDef& conv_nobias = conv2d_nobias_op();
-  int swapped = 0;
+  WinogradGraph out;
   for (int n : order) {
     NodeInfo& node = g.nodes[static_cast<std::size_t>(n)];
     if ((node.op != &conv && node.op != &conv_nobias) ||
@@ -72,9 +72,11 @@ int winograd_training(IndexedGraph& g, const std::vector<int>& order, const std:
                          shapes[static_cast<std::size_t>(node.inputs[1])], node.attrs))
       continue;
     node.op = node.op == &conv ? &conv2d_by_winograd_op() : &conv2d_nobias_by_winograd_op();
-    ++swapped;
+    ++out.rewritten;
   }
-  return swapped;
+  out.graph = std::move(g);
+  out.order = order;
+  return out;
 }
 
 }  // namespace plangrad

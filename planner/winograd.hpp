@@ -19,7 +19,7 @@ namespace plangrad {
 struct WinogradGraph {
   IndexedGraph graph;
   std::vector<int> order;
-  int rewritten = 0;  // convolutions given to conv2d_winograd
+  int rewritten = 0;  // convolutions given to conv2d_winograd (or conv2d_by_winograd)
 };
 
 // Every conv2d node of `order` that winograd_applies to (ops/conv2d_winograd.hpp: a 3x3
@@ -40,8 +40,8 @@ WinogradGraph winograd(IndexedGraph g, std::vector<int> order, const std::vector
 // winograd_trains applies to (winograd_applies' bounds, and padding of 2 or less) runs as
 // conv2d_by_winograd or conv2d_nobias_by_winograd instead (ops/conv2d_winograd.hpp): the
 // same node, inputs, attributes and gradients; its forward, dx and dw by F(2x2, 3x3), db
-// by conv2d's kernel. Returns how many.
-int winograd_training(IndexedGraph& g, const std::vector<int>& order, const std::vector<Shape>& shapes);
+// by conv2d's kernel. The order is `order`.
+WinogradGraph winograd_training(IndexedGraph g, const std::vector<int>& order, const std::vector<Shape>& shapes);
 
 }  // namespace plangrad
 PLANGRAD_PUBLIC_END
